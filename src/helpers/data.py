@@ -1,0 +1,137 @@
+"""Load a data folder into typed pandas DataFrames.
+
+The types come from ``data/datapackage.json``: dates become ``datetime64``, enums become
+categoricals with the schema's categories (in the schema's order), integers and numbers become
+nullable ``Int64`` / ``Float64``, booleans the nullable ``boolean`` dtype and text ``string``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .validation import ensure_valid, load_descriptor
+
+TABLES = (
+    "sources",
+    "actors",
+    "places",
+    "events",
+    "projects",
+    "supplies",
+    "assessments",
+    "relations",
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Every table of a data folder, typed, plus where it came from."""
+
+    data_dir: Path
+    fingerprint: str
+    sources: pd.DataFrame
+    actors: pd.DataFrame
+    places: pd.DataFrame
+    events: pd.DataFrame
+    projects: pd.DataFrame
+    supplies: pd.DataFrame
+    assessments: pd.DataFrame
+    relations: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name, in schema order."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in TABLES}
+
+    def actor_names(self) -> dict[str, str]:
+        """Map each actor id to its display name."""
+        return dict(zip(self.actors["actor_id"], self.actors["name"], strict=True))
+
+    @property
+    def source_date(self) -> pd.Timestamp:
+        """The latest publication date among the sources: what the data knows up to."""
+        return self.sources["published"].max()
+
+
+def _dtype_for(field: dict):
+    kind = field.get("type", "string")
+    enum = field.get("constraints", {}).get("enum")
+    if enum is not None:
+        return pd.CategoricalDtype(categories=enum, ordered=False)
+    return {
+        "integer": "Int64",
+        "number": "Float64",
+        "boolean": "boolean",
+        "string": "string",
+    }.get(kind)
+
+
+def typed_frame(path: Path, schema: dict) -> pd.DataFrame:
+    """Read one CSV as strings and convert each column to the dtype its schema field names."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for field in schema["fields"]:
+        name = field["name"]
+        column = frame[name]
+        if field.get("type") == "date":
+            frame[name] = pd.to_datetime(column, format="%Y-%m-%d")
+        elif field.get("type") == "boolean":
+            frame[name] = column.str.lower().map({"true": True, "false": False}).astype("boolean")
+        elif field.get("type") in ("integer", "number"):
+            frame[name] = pd.to_numeric(column).astype(_dtype_for(field))
+        else:
+            frame[name] = column.astype(_dtype_for(field))
+    return frame
+
+
+def fingerprint(data_dir: Path | str | None = None) -> str:
+    """SHA-256 over the schema and every CSV of a data folder, in schema order."""
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    digest = hashlib.sha256()
+    descriptor = load_descriptor()
+    digest.update(
+        (paths.DATA_DIR / "datapackage.json").read_bytes()
+    )  # the canonical schema is part of what the data means
+    for resource in descriptor["resources"]:
+        file = data_dir / resource["path"]
+        digest.update(resource["path"].encode())
+        digest.update(file.read_bytes() if file.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def load(
+    data_dir: Path | str | None = None,
+    *,
+    validate: bool = True,
+    sources: Iterable[Path] | None = None,
+) -> Dataset:
+    """Load a data folder into a :class:`Dataset` of typed DataFrames.
+
+    Parameters
+    ----------
+    data_dir
+        A folder with the CSV files that ``data/datapackage.json`` names. Default: the
+        package's own ``data/``. Any folder that follows the same schema works.
+    validate
+        Check the folder first (schema and project rules) and raise
+        :class:`~helpers.errors.DataValidationError` listing every problem.
+    sources
+        Extra folders to search for source texts when checking evidence.
+
+    Returns
+    -------
+    Dataset
+    """
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    if validate:
+        ensure_valid(data_dir, sources)
+    descriptor = load_descriptor()
+    frames = {
+        resource["name"]: typed_frame(data_dir / resource["path"], resource["schema"])
+        for resource in descriptor["resources"]
+    }
+    return Dataset(data_dir=data_dir.resolve(), fingerprint=fingerprint(data_dir), **frames)

@@ -1,0 +1,55 @@
+"""The package's exceptions: one base, a subclass per kind of failure.
+
+Each subclass carries the exit code that ``brief`` ends with when it is raised, so that the
+CLI maps failures to codes in one place and the README's table matches the code.
+"""
+
+from __future__ import annotations
+
+
+class BriefError(Exception):
+    """Base class for every error the package raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(BriefError):
+    """The command line or a plan file is malformed."""
+
+    exit_code = 2
+
+
+class DataValidationError(BriefError):
+    """The data package breaks its schema or the project's rules."""
+
+    exit_code = 3
+
+    def __init__(self, problems: list) -> None:
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s) in the data:"]
+        lines += [f"  {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ParameterError(BriefError):
+    """A notebook parameter is unknown, of the wrong type or out of range."""
+
+    exit_code = 4
+
+
+class ExecutionError(BriefError):
+    """A notebook failed while executing: a cell raised, the kernel died or timed out."""
+
+    exit_code = 5
+
+
+class RenderError(BriefError):
+    """The executed notebook could not be turned into HTML or PDF, or not published."""
+
+    exit_code = 6
+
+
+class LockHeldError(BriefError):
+    """Another run holds the output folder's lock."""
+
+    exit_code = 75

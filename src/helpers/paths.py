@@ -1,0 +1,77 @@
+"""Every path the package uses, derived once.
+
+The project root is found from this file's location (``src/helpers/paths.py``), the way
+cookiecutter-data-science's ``config.py`` does it; nothing else in the package spells out
+``../data`` or ``reports/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
+
+#: The curated data package shipped with the project.
+DATA_DIR = PROJECT_ROOT / "data"
+#: The report notebooks.
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+#: Where ``brief render`` and ``brief batch`` publish.
+REPORTS_DIR = PROJECT_ROOT / "reports"
+#: nbconvert templates owned by the package.
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+#: Example batch plans.
+PLANS_DIR = PROJECT_ROOT / "plans"
+
+#: Environment variable naming extra folders (``os.pathsep``-separated) that hold source texts.
+SOURCES_ENV = "BRIEF_SOURCES"
+#: The Jupyter kernel the notebooks run on; ``make setup`` registers it.
+KERNEL_NAME = "myanmar-brief"
+
+
+def source_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Folders searched, in order, for the source texts that ``sources.csv`` names.
+
+    Parameters
+    ----------
+    extra
+        Folders given on the command line or by the caller; searched first.
+
+    Returns
+    -------
+    list of Path
+        ``extra``, then the folders in ``$BRIEF_SOURCES``, then ``../shared/source`` beside the
+        project checkout. Folders that do not exist are kept; callers test for the file.
+    """
+    dirs: list[Path] = [Path(p) for p in extra or []]
+    env = os.environ.get(SOURCES_ENV, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs.append(PROJECT_ROOT.parent / "shared" / "source")
+    return dirs
+
+
+def find_source_file(name: str, extra: list[Path] | None = None) -> Path | None:
+    """Return the first existing ``<dir>/<name>`` among :func:`source_dirs`, or ``None``."""
+    for folder in source_dirs(extra):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def notebook_path(name: str | os.PathLike[str]) -> Path:
+    """Resolve a notebook given as a path or as a bare name from ``notebooks/``.
+
+    ``brief`` resolves to ``notebooks/brief.ipynb``; an existing path is returned as is.
+    """
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.exists():
+        return path.resolve()
+    stem = path.stem if path.suffix == ".ipynb" else path.name
+    return NOTEBOOKS_DIR / f"{stem}.ipynb"
+
+
+def report_notebooks() -> list[Path]:
+    """The report notebooks, sorted by name."""
+    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

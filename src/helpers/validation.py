@@ -1,0 +1,353 @@
+"""Validate a data folder against the package's Table Schemas and the project's own rules.
+
+Two layers, both reported together so that a curator sees every problem at once:
+
+1. Frictionless checks what a Table Schema can say: types, required values, enums, minimums,
+   primary keys and foreign keys (``data/datapackage.json``).
+2. :func:`check_rules` adds what a schema cannot say: a period ends after it starts, the date
+   precision agrees with the dates, no date falls after its source's date, an evidence fragment
+   is at most 15 words and stands on the cited line of the source text.
+
+Each problem names the file, the line of that file, the column and the value.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .errors import DataValidationError
+
+#: Longest evidence fragment, in words, that a row may quote.
+MAX_EVIDENCE_WORDS = 15
+#: Tables whose rows carry a date range.
+DATED_TABLES = ("events", "supplies")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the data, located precisely enough to fix it."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.column:
+            where += f" column {self.column!r}"
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.message}{shown}"
+
+
+@dataclass
+class Report:
+    """What :func:`validate` found: the problems, and what could not be checked and why."""
+
+    data_dir: Path
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def raise_for_problems(self) -> None:
+        """Raise :class:`DataValidationError` listing every problem, if there is any."""
+        if self.problems:
+            raise DataValidationError(self.problems)
+
+
+def schema_path() -> Path:
+    """The canonical Data Package descriptor that every data folder is checked against."""
+    return paths.DATA_DIR / "datapackage.json"
+
+
+def load_descriptor() -> dict:
+    """The Data Package descriptor (``data/datapackage.json``) as a dict."""
+    return json.loads(schema_path().read_text(encoding="utf-8"))
+
+
+@dataclass
+class RawTable:
+    """A CSV file read as text, each row with the physical line it ends on."""
+
+    name: str
+    file: str
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def read_raw(data_dir: Path, resource: dict) -> RawTable | None:
+    """Read one resource's CSV as strings, keeping each row's line number; ``None`` if absent."""
+    path = data_dir / resource["path"]
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        rows = []
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            rows.append((reader.line_num, dict(zip(header, values, strict=False))))
+    return RawTable(resource["name"], resource["path"], header, rows)
+
+
+def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None = None) -> Report:
+    """Check a data folder and return every problem found.
+
+    Parameters
+    ----------
+    data_dir
+        Folder holding the CSV files named in ``data/datapackage.json``; default the package's
+        own ``data/``.
+    sources
+        Extra folders to search for source texts (see :func:`helpers.paths.source_dirs`).
+
+    Returns
+    -------
+    Report
+        ``report.valid`` is true when nothing is wrong. Evidence checks that could not run,
+        because a source text was not found, are listed in ``report.skipped``.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    report = Report(data_dir=data_dir)
+    if not data_dir.is_dir():
+        report.problems.append(
+            Problem(str(data_dir), None, None, None, "data folder not found: give --data DIR")
+        )
+        return report
+    descriptor = load_descriptor()
+    report.problems += check_schema(data_dir, descriptor)
+    tables = {}
+    for resource in descriptor["resources"]:
+        raw = read_raw(data_dir, resource)
+        if raw is not None:
+            tables[raw.name] = raw
+    problems, skipped = check_rules(tables, list(sources or []))
+    report.problems += problems
+    report.skipped += skipped
+    report.problems = sorted(set(report.problems), key=_sort_key)
+    return report
+
+
+def _sort_key(p: Problem) -> tuple:
+    return (p.file, p.line or 0, p.column or "", p.message)
+
+
+def check_schema(data_dir: Path, descriptor: dict) -> list[Problem]:
+    """Run Frictionless on the folder and translate its errors into :class:`Problem` rows."""
+    import frictionless  # imported here: it costs half a second and only validation needs it
+
+    problems: list[Problem] = []
+    for resource in descriptor["resources"]:
+        if not (data_dir / resource["path"]).is_file():
+            problems.append(
+                Problem(resource["path"], None, None, None, "file is missing from the data folder")
+            )
+    if problems:
+        return problems
+    package = frictionless.Package(descriptor, basepath=str(data_dir))
+    report = package.validate()
+    blank_rows: set[tuple[str, int]] = set()
+    for task in report.tasks:
+        for error in task.errors:
+            if error.type == "blank-row":
+                blank_rows.add((task.name, error.row_number))
+    paths_by_name = {r["name"]: r["path"] for r in descriptor["resources"]}
+    for error in report.errors:
+        problems.append(Problem(str(data_dir), None, None, None, error.message))
+    for task in report.tasks:
+        file = paths_by_name.get(task.name, task.name)
+        for error in task.errors:
+            row = getattr(error, "row_number", None)
+            if error.type == "primary-key" and (task.name, row) in blank_rows:
+                continue  # the blank row is the problem; its empty key is a consequence
+            problems.append(_from_frictionless(file, error, row))
+    return problems
+
+
+_FRICTIONLESS_HINTS = {
+    "blank-row": "blank line: delete it",
+    "missing-label": "column is missing from the header",
+    "extra-label": "column is not in the schema (data/datapackage.json)",
+    "incorrect-label": "header does not match the schema's column at this position",
+    "duplicate-label": "column appears twice in the header",
+    "missing-cell": "row has fewer cells than the header",
+    "extra-cell": "row has more cells than the header",
+}
+
+
+def _from_frictionless(file: str, error, row: int | None) -> Problem:
+    column = getattr(error, "field_name", None) or getattr(error, "label", None)
+    cell = getattr(error, "cell", None)
+    value = None if cell is None else str(cell)
+    if error.type == "primary-key":
+        message = f"duplicate id: {error.note}"
+        cells = getattr(error, "cells", None) or []
+        value = cells[0] if cells else None
+    elif error.type == "foreign-key":
+        message = f"unknown reference: {error.note}"
+        cells = getattr(error, "cells", None) or []
+        value = ", ".join(c for c in cells if c) or value
+    elif error.type in _FRICTIONLESS_HINTS:
+        message = _FRICTIONLESS_HINTS[error.type]
+        if error.type in ("missing-label", "incorrect-label", "extra-label", "duplicate-label"):
+            row = 1
+    else:
+        message = f"{error.title.lower()}: {error.note}"
+    return Problem(file, row, column, value, message)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None  # Frictionless reports the bad value; here it only cannot be compared
+
+
+def check_rules(tables: dict[str, RawTable], sources: list[Path]) -> tuple[list[Problem], list[str]]:
+    """The project's rules beyond the schema; returns problems and skipped-check notes."""
+    problems: list[Problem] = []
+    published: dict[str, dt.date] = {}
+    files: dict[str, str] = {}
+    if "sources" in tables:
+        for _, row in tables["sources"].rows:
+            date = _parse_date(row.get("published"))
+            if date is not None:
+                published[row.get("source_id", "")] = date
+            files[row.get("source_id", "")] = row.get("file", "")
+    for name in DATED_TABLES:
+        if name in tables:
+            problems += _check_dates(tables[name], published)
+    source_lines, skipped = _read_sources(files, sources)
+    for table in tables.values():
+        problems += _check_evidence(table, source_lines)
+    return problems, skipped
+
+
+def _last_day(date: dt.date) -> dt.date:
+    return date.replace(day=calendar.monthrange(date.year, date.month)[1])
+
+
+def _check_dates(table: RawTable, published: dict[str, dt.date]) -> list[Problem]:
+    out: list[Problem] = []
+    for line, row in table.rows:
+        start_text, end_text = row.get("date_start", ""), row.get("date_end", "")
+        start, end = _parse_date(start_text), _parse_date(end_text)
+        precision = row.get("date_precision", "")
+        ongoing = row.get("ongoing", "false").strip().lower() == "true"
+
+        def bad(column: str, value: str, message: str, line: int = line) -> None:
+            out.append(Problem(table.file, line, column, value, message))
+
+        if start and end and end < start:
+            bad("date_end", end_text, f"period ends before it starts ({start_text})")
+        if precision == "undated" and (start_text or end_text):
+            bad("date_precision", precision, "an undated row must leave date_start and date_end empty")
+        if precision in ("day", "month", "period") and not start_text:
+            bad("date_start", start_text, f"date_precision {precision!r} needs a date_start")
+        if precision == "period" and not end_text and not ongoing:
+            bad("date_end", end_text, "a period needs a date_end unless it is ongoing")
+        if precision == "day" and start and end and end != start:
+            bad("date_end", end_text, "a day-precise row must end on the day it starts")
+        if precision == "month" and start:
+            if start.day != 1:
+                bad("date_start", start_text, "a month-precise row must start on the 1st")
+            if end and (end != _last_day(start)):
+                bad("date_end", end_text, f"a month-precise row must end on {_last_day(start)}")
+            if not end and not ongoing:
+                bad("date_end", end_text, "a month-precise row needs a date_end unless ongoing")
+        source_date = published.get(row.get("source_id", ""))
+        if source_date:
+            for column, date, text in (("date_start", start, start_text), ("date_end", end, end_text)):
+                if date and date > source_date:
+                    bad(column, text, f"date is after its source's date ({source_date.isoformat()})")
+    return out
+
+
+def _read_sources(
+    files: dict[str, str], extra: list[Path]
+) -> tuple[dict[str, list[str] | None], list[str]]:
+    lines: dict[str, list[str] | None] = {}
+    skipped: list[str] = []
+    for source_id, name in files.items():
+        found = paths.find_source_file(name, extra) if name else None
+        if found is None:
+            lines[source_id] = None
+            searched = ", ".join(str(d) for d in paths.source_dirs(extra))
+            skipped.append(
+                f"evidence of source {source_id!r} not checked: {name!r} not found in {searched}"
+            )
+        else:
+            lines[source_id] = found.read_text(encoding="utf-8").splitlines()
+    return lines, skipped
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_evidence(table: RawTable, source_lines: dict[str, list[str] | None]) -> list[Problem]:
+    out: list[Problem] = []
+    for line, row in table.rows:
+        evidence = row.get("evidence", "")
+        if not evidence:
+            continue  # the schema reports a missing value
+        words = len(evidence.split())
+        if words > MAX_EVIDENCE_WORDS:
+            out.append(
+                Problem(
+                    table.file,
+                    line,
+                    "evidence",
+                    evidence,
+                    f"evidence has {words} words; quote at most {MAX_EVIDENCE_WORDS}",
+                )
+            )
+        text = source_lines.get(row.get("source_id", ""))
+        cited = row.get("line", "")
+        if text is None or not cited.isdigit():
+            continue
+        number = int(cited)
+        if not 1 <= number <= len(text):
+            out.append(
+                Problem(
+                    table.file,
+                    line,
+                    "line",
+                    cited,
+                    f"source has {len(text)} lines; the cited line does not exist",
+                )
+            )
+        elif _normalise(evidence) not in _normalise(text[number - 1]):
+            out.append(
+                Problem(
+                    table.file,
+                    line,
+                    "evidence",
+                    evidence,
+                    f"evidence is not on line {number} of source {row.get('source_id')!r}",
+                )
+            )
+    return out
+
+
+def ensure_valid(data_dir: Path | str | None = None, sources: Iterable[Path] | None = None) -> Report:
+    """Validate and raise :class:`DataValidationError` with every problem if any is found."""
+    report = validate(data_dir, sources)
+    report.raise_for_problems()
+    return report
