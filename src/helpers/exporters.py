@@ -1,0 +1,506 @@
+"""The house nbconvert exporters: an executed report notebook to an HTML or PDF brief.
+
+Two exporters, registered under nbconvert's ``nbconvert.exporters`` entry point so that
+``jupyter nbconvert --to brief_html`` and ``--to brief_pdf`` work:
+
+* :class:`BriefHTMLExporter` writes one self-contained HTML file from the ``brief`` template
+  folder (``src/helpers/templates/brief``): no code, no prompts, no cells tagged
+  ``parameters`` / ``injected-parameters`` / ``remove-cell``, no stdout/stderr, every image a
+  ``data:`` URI and no reference to any network host. A notebook holding an error output is
+  refused with :class:`~helpers.errors.RenderError`: it means the run failed.
+* :class:`BriefPDFExporter` renders that HTML with WeasyPrint on A4 or Letter paper, with a
+  running title, "As of <date>" and "Page X of Y" in the margins.
+
+The render pipeline calls the plain functions :func:`render_html` and :func:`render_pdf` in
+its own process; nothing here starts a kernel, a browser or a subprocess.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from html.parser import HTMLParser
+from pathlib import Path, PurePath
+from typing import Any
+
+import nbformat
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Unicode, default
+from traitlets.config import Config
+
+from . import paths
+from .errors import ParameterError, RenderError
+
+__all__ = [
+    "PAPER_SIZES",
+    "REMOVED_CELL_TAGS",
+    "BriefHTMLExporter",
+    "BriefOutputsPreprocessor",
+    "BriefPDFExporter",
+    "external_references",
+    "render_html",
+    "render_pdf",
+]
+
+#: Cells carrying any of these tags are dropped from the brief, outputs and all.
+REMOVED_CELL_TAGS = frozenset(
+    {"parameters", "injected-parameters", "remove-cell", "remove_cell"},
+)
+#: Paper names accepted by :func:`render_pdf` (case-insensitive) and their CSS page size.
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+#: The template folder name under :data:`helpers.paths.TEMPLATES_DIR`.
+TEMPLATE_NAME = "brief"
+
+# Keys shown in the masthead itself, so not repeated in its table of parameters.
+_MASTHEAD_KEYS = frozenset({"title", "subtitle"})
+
+
+class BriefOutputsPreprocessor(Preprocessor):
+    """Drop stream outputs, then code cells left with nothing to show.
+
+    A brief shows what the helpers displayed, never what the code printed (progress lines,
+    library warnings on stderr). With inputs excluded, a code cell without outputs would
+    leave an empty wrapper, so it goes too. Registered in the template's ``conf.json``.
+    """
+
+    def preprocess(self, nb, resources):
+        """Filter ``nb.cells`` in place; see the class docstring."""
+        kept = []
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "stream"]
+                if not cell.outputs:
+                    continue
+            kept.append(cell)
+        nb.cells = kept
+        return nb, resources
+
+
+class BriefHTMLExporter(HTMLExporter):
+    """Export an executed report notebook as a self-contained HTML brief.
+
+    Hides code through configuration, not by editing the notebook: ``exclude_input`` and the
+    prompt exclusions are on, and nbconvert's ``TagRemovePreprocessor`` is enabled with
+    :data:`REMOVED_CELL_TAGS`. Every setting stays overridable through the usual traitlets
+    config (``--BriefHTMLExporter.exclude_input=False`` and so on).
+
+    The masthead takes its title, subtitle, as-of date and generation time from
+    ``nb.metadata["brief"]``, then from papermill's parameters
+    (``nb.metadata["papermill"]["parameters"]``), then from the notebook's file name; the
+    papermill parameters are listed under it. Every such value is HTML-escaped.
+
+    Raises
+    ------
+    RenderError
+        If a cell holds an ``error`` output (the run failed), or if the rendered page would
+        load anything that is not a ``data:`` URI.
+    """
+
+    export_from_notebook = "Brief (HTML)"
+
+    @default("template_name")
+    def _template_name_default(self):
+        return TEMPLATE_NAME
+
+    @default("extra_template_basedirs")
+    def _extra_template_basedirs_default(self):
+        return [str(paths.TEMPLATES_DIR)]
+
+    @default("exclude_input")
+    def _exclude_input_default(self):
+        return True
+
+    @default("exclude_input_prompt")
+    def _exclude_input_prompt_default(self):
+        return True
+
+    @default("exclude_output_prompt")
+    def _exclude_output_prompt_default(self):
+        return True
+
+    @default("exclude_anchor_links")
+    def _exclude_anchor_links_default(self):
+        return True
+
+    @default("embed_images")
+    def _embed_images_default(self):
+        # Markdown images become data: URIs, so the HTML file is all there is to ship.
+        return True
+
+    @property
+    def default_config(self):
+        """nbconvert's HTML defaults, plus tag removal and a display priority without JS."""
+        c = Config(
+            {
+                "TagRemovePreprocessor": {
+                    "enabled": True,
+                    "remove_cell_tags": set(REMOVED_CELL_TAGS),
+                    "remove_all_outputs_tags": {"remove-output", "remove_output"},
+                    "remove_input_tags": {"remove-input", "remove_input"},
+                },
+                # No JavaScript, widgets, LaTeX (needs MathJax) or Mermaid (needs a CDN):
+                # an output offering one of those falls back to its next representation.
+                "NbConvertBase": {
+                    "display_data_priority": [
+                        "text/html",
+                        "text/markdown",
+                        "image/svg+xml",
+                        "image/png",
+                        "image/jpeg",
+                        "text/plain",
+                    ]
+                },
+            }
+        )
+        base = super().default_config.copy()
+        base.merge(c)
+        return base
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """Render ``nb`` to HTML; see the class docstring for what is kept and refused."""
+        _refuse_error_outputs(nb, _notebook_label(resources))
+        resources = dict(resources or {})
+        resources["brief_header"] = _masthead(nb, resources, self.language_code)
+        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        refs = external_references(html)
+        if refs:
+            shown = ", ".join(refs[:5]) + (" ..." if len(refs) > 5 else "")
+            raise RenderError(
+                f"{_notebook_label(resources)}: the brief would load {len(refs)} resource(s) "
+                f"from outside the file ({shown}); embed images as data: URIs "
+                "(helpers' figures do) and remove external links to scripts or stylesheets"
+            )
+        return html, resources
+
+
+class BriefPDFExporter(BriefHTMLExporter):
+    """Export an executed report notebook as a PDF brief, through WeasyPrint.
+
+    The paper is the ``paper`` trait if set, else the notebook's papermill parameter
+    ``paper`` ("A4" or "Letter"), else A4. :meth:`from_notebook_node` returns the PDF bytes.
+    """
+
+    export_from_notebook = "Brief (PDF)"
+    output_mimetype = "application/pdf"
+
+    paper = Unicode(
+        None,
+        allow_none=True,
+        help="Paper size, 'A4' or 'Letter'; overrides the notebook's 'paper' parameter.",
+    ).tag(config=True)
+
+    @default("file_extension")
+    def _file_extension_default(self):
+        return ".pdf"
+
+    @default("template_extension")
+    def _template_extension_default(self):
+        return ".html.j2"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """Render ``nb`` to PDF bytes; ``resources["output_extension"]`` becomes ``.pdf``."""
+        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        params = nb.metadata.get("papermill", {}).get("parameters", {})
+        paper = self.paper or params.get("paper") or "A4"
+        pdf = render_pdf(html, paper=paper)
+        resources["output_extension"] = ".pdf"
+        return pdf, resources
+
+
+# ---- Plain functions for the pipeline -------------------------------------------------------
+
+_local = threading.local()
+
+
+def render_html(nb: nbformat.NotebookNode, *, resources: dict | None = None) -> str:
+    """Render an executed notebook to the house HTML brief.
+
+    Parameters
+    ----------
+    nb
+        The executed notebook; it is not modified.
+    resources
+        nbconvert resources; ``resources["metadata"]["name"]`` (the notebook's file stem) is
+        the title of last resort and names the notebook in error messages.
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document.
+
+    Raises
+    ------
+    RenderError
+        If the notebook holds an error output or the page would load an external resource.
+    """
+    # One exporter per thread: the Jinja environment is compiled once and reused, and
+    # nbconvert exporters keep per-call state, so threads must not share one.
+    exporter = getattr(_local, "html_exporter", None)
+    if exporter is None:
+        exporter = _local.html_exporter = BriefHTMLExporter()
+    html, _ = exporter.from_notebook_node(nb, resources=resources)
+    return html
+
+
+def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> bytes:
+    """Render a house HTML brief to PDF with WeasyPrint, fetching nothing from the network.
+
+    Parameters
+    ----------
+    html
+        The document, as :func:`render_html` returns it.
+    paper
+        ``"A4"`` or ``"Letter"`` (any case).
+    base_url
+        Base for relative URLs. Only ``data:`` URIs, and ``file:`` URLs inside the template
+        folder, are ever fetched; anything else stops the render.
+
+    Returns
+    -------
+    bytes
+        The PDF, fonts embedded.
+
+    Raises
+    ------
+    ParameterError
+        If ``paper`` is not A4 or Letter.
+    RenderError
+        If the HTML refers to an external resource, or WeasyPrint fails or cannot load an
+        image or stylesheet.
+    """
+    size = PAPER_SIZES.get(str(paper).strip().lower())
+    if size is None:
+        raise ParameterError(f"paper: expected 'A4' or 'Letter', got {paper!r}")
+    refs = external_references(html)
+    if refs:
+        raise RenderError(
+            f"cannot render the PDF: the HTML refers to {len(refs)} external resource(s) "
+            f"({', '.join(refs[:5])}); embed them as data: URIs"
+        )
+
+    import weasyprint  # lazily: it costs time, and only PDF renders need it
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = _local_only_fetcher()
+    errors = _ErrorCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(errors)
+    try:
+        page = weasyprint.CSS(string=f"@page {{ size: {size}; }}", url_fetcher=fetcher)
+        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        pdf = document.write_pdf(stylesheets=[page])
+    except FatalURLFetchingError as exc:
+        refused = ", ".join(fetcher.refused) or str(exc)
+        raise RenderError(
+            f"cannot render the PDF: it would fetch {refused}; briefs must be self-contained "
+            "(embed images and styles as data: URIs)"
+        ) from exc
+    except Exception as exc:
+        raise RenderError(
+            f"WeasyPrint failed to render the PDF: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        logger.removeHandler(errors)
+    if errors.messages:
+        raise RenderError(
+            "WeasyPrint rendered the PDF with errors, so parts of the brief would be missing: "
+            + "; ".join(errors.messages)
+        )
+    return pdf
+
+
+# ---- Checks ---------------------------------------------------------------------------------
+
+# Attributes that make a browser (or WeasyPrint) fetch their value.
+_FETCHED_ATTRS = frozenset({"src", "poster", "background", "data", "action", "formaction"})
+# Tags whose href is fetched rather than followed (<a>/<area> hrefs are only followed).
+_HREF_FETCHED_TAGS = frozenset({"link", "image", "use", "feimage", "script"})
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@import\s+(?:url\()?\s*['\"]?([^'\")\s;]+)", re.IGNORECASE)
+
+
+def _embedded(url: str) -> bool:
+    url = url.strip()
+    return url.startswith("#") or url[:5].lower() == "data:"
+
+
+class _ReferenceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def _css(self, where: str, text: str) -> None:
+        for _, url in _CSS_URL.findall(text):
+            if not _embedded(url):
+                self.found.append(f"{where} url({url})")
+        for url in _CSS_IMPORT.findall(text):
+            if not _embedded(url):
+                self.found.append(f"{where} @import {url}")
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if value is None:
+                continue
+            name = name.lower()
+            if name in _FETCHED_ATTRS or (
+                name in {"href", "xlink:href"} and tag in _HREF_FETCHED_TAGS
+            ):
+                if not _embedded(value):
+                    self.found.append(f"<{tag} {name}={value[:80]!r}>")
+            elif name in {"srcset", "imagesrcset"}:
+                for candidate in value.split(","):
+                    url = candidate.strip().split(" ")[0]
+                    if url and not _embedded(url):
+                        self.found.append(f"<{tag} {name}={url[:80]!r}>")
+            elif name == "style":
+                self._css(f"<{tag} style>", value)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self._in_style = False
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self._css("<style>", data)
+
+
+def external_references(html: str) -> list[str]:
+    """List what in ``html`` would be fetched from outside the document.
+
+    Fetched means loaded by the page: ``src``/``srcset``/``poster``/``data`` attributes,
+    ``<link href>``, SVG ``<image>``/``<use>`` hrefs, CSS ``url()`` and ``@import``. A value is
+    fine if it is a ``data:`` URI or a ``#fragment``. Links a reader may follow (``<a href>``)
+    are not fetched and not listed.
+
+    Parameters
+    ----------
+    html
+        An HTML document or fragment.
+
+    Returns
+    -------
+    list of str
+        One description per offending reference, e.g. ``"<script src='https://...'>"``;
+        empty when the document is self-contained.
+    """
+    finder = _ReferenceFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.found
+
+
+def _refuse_error_outputs(nb: nbformat.NotebookNode, label: str) -> None:
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                cell_id = cell.get("id")
+                where = f"cell {index}" + (f" (id {cell_id})" if cell_id else "")
+                raise RenderError(
+                    f"{label}: {where} holds an error output, "
+                    f"{output.get('ename', 'Error')}: {output.get('evalue', '')}; "
+                    "the run failed, so there is no brief to render. Fix the cause and run "
+                    "the notebook again."
+                )
+
+
+# ---- Masthead -------------------------------------------------------------------------------
+
+
+def _notebook_label(resources: dict | None) -> str:
+    name = ((resources or {}).get("metadata") or {}).get("name")
+    return f"notebook {name!r}" if name else "notebook"
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_display(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_display(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def _label(key: str) -> str:
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict[str, Any]:
+    """The values the template's masthead and colophon show; the template escapes them."""
+    brief = nb.metadata.get("brief") or {}
+    papermill = nb.metadata.get("papermill") or {}
+    params = papermill.get("parameters") or {}
+    name = (resources.get("metadata") or {}).get("name") or ""
+    input_path = papermill.get("input_path") or ""
+    source = PurePath(input_path).name if input_path else (f"{name}.ipynb" if name else "")
+
+    def pick(key: str) -> str:
+        value = brief.get(key)
+        if value in (None, ""):
+            value = params.get(key)
+        return "" if value in (None, "") else _display(value)
+
+    return {
+        "title": pick("title") or name or "Brief",
+        "subtitle": pick("subtitle"),
+        "as_of": pick("as_of"),
+        "generated": _display(brief.get("generated") or papermill.get("end_time") or "") or "",
+        "source": source,
+        "language": brief.get("language") or language,
+        "parameters": [
+            (_label(k), _display(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS
+        ],
+    }
+
+
+# ---- WeasyPrint plumbing --------------------------------------------------------------------
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:300])
+
+
+def _local_only_fetcher():
+    """A WeasyPrint URL fetcher that serves data: URIs and template files, and refuses the rest."""
+    from weasyprint.urls import URLFetcher
+
+    template_dir = (paths.TEMPLATES_DIR / TEMPLATE_NAME).resolve()
+
+    class LocalOnlyFetcher(URLFetcher):
+        def __init__(self) -> None:
+            # fail_on_errors: a refusal stops the render instead of a logged, missing image.
+            super().__init__(allowed_protocols={"data", "file"}, fail_on_errors=True)
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if url[:5].lower() == "data:":
+                return super().fetch(url, headers)
+            if url[:5].lower() == "file:":
+                from urllib.request import url2pathname
+
+                local = Path(url2pathname(url[5:].split("?")[0])).resolve()
+                if local.is_relative_to(template_dir):
+                    return super().fetch(url, headers)
+            self.refused.append(url[:120])
+            raise RenderError(
+                f"refusing to fetch {url[:120]!r}: briefs are rendered offline; only data: "
+                f"URIs and files under {template_dir} may be loaded"
+            )
+
+    return LocalOnlyFetcher()

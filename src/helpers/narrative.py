@@ -1,0 +1,300 @@
+"""Narrative from data: small dicts of facts, turned into sentences by Jinja templates.
+
+Each public function takes a :class:`~helpers.selection.Selection` and the brief's
+:class:`~helpers.citations.Citations` and returns escaped HTML (``markupsafe.Markup``). The
+templates live in ``templates/narrative/``; autoescaping is on, so a value from the data is
+always text, never markup. Every sentence that states a fact carries the citation markers of
+the rows it came from.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import formatting as fmt
+from . import paths
+from .citations import Citations, quote
+from .selection import Selection
+
+#: Section headings by theme.
+THEME_TITLES = {
+    "defence": "Defence cooperation",
+    "energy": "Energy and infrastructure projects",
+    "economy": "Economic ties: trade, currencies and oil",
+    "regional": "Regional implications",
+}
+#: What a "nothing recorded" passage says it has nothing on.
+THEME_TOPICS = {
+    "defence": "defence cooperation",
+    "energy": "energy and infrastructure projects",
+    "economy": "trade, currencies and oil",
+    "regional": "regional implications",
+}
+#: Which assessments lead the key judgments, most telling first.
+JUDGMENT_ORDER = ("aim", "largest_supplier", "dependence", "trend", "intent", "implication", "monitoring")
+HELD_WORDS = {
+    "not yet known": "not yet known by then",
+    "about another partner": "about another partner",
+    "other themes": "on other themes",
+    "outside the window": "outside the window",
+    "undated, excluded": "undated and excluded",
+}
+STATUS_WORDS = {
+    "under_discussion": "under discussion",
+    "agreed": "agreed",
+    "under_construction": "under construction",
+    "developed": "developed",
+}
+
+
+@cache
+def environment() -> Environment:
+    """The Jinja environment for narrative templates (autoescaped, strict about names)."""
+    env = Environment(
+        loader=FileSystemLoader(paths.TEMPLATES_DIR / "narrative"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render(template: str, **facts) -> Markup:
+    """Render ``templates/narrative/<template>.html.j2`` with ``facts``."""
+    return Markup(environment().get_template(f"{template}.html.j2").render(**facts).strip())
+
+
+def _names(selection: Selection) -> dict[str, str]:
+    return selection.dataset.actor_names()
+
+
+def _known_by(selection: Selection) -> pd.Timestamp:
+    return selection.dataset.source_date
+
+
+def event_when(row: pd.Series, selection: Selection) -> str:
+    """The date phrase of an event or supply row, keeping its precision."""
+    return fmt.when(
+        row["date_start"],
+        row["date_end"],
+        row["date_precision"],
+        ongoing=bool(row.get("ongoing", False)) if not pd.isna(row.get("ongoing", False)) else False,
+        known_by=_known_by(selection),
+    )
+
+
+def nothing(selection: Selection, topic: str) -> Markup:
+    """A clear passage for an empty selection, saying what held rows back."""
+    params = selection.params
+    held: dict[str, int] = {}
+    for reasons in selection.held_back.values():
+        for reason, n in reasons.items():
+            held[reason] = held.get(reason, 0) + n
+    window = ""
+    if params.start or params.end:
+        start = fmt.day(params.start) if params.start else "the start of the record"
+        window = f"{start} – {fmt.day(params.window_end)}"
+    return render(
+        "nothing",
+        topic=topic,
+        partner=params.partner,
+        as_of=fmt.day(params.as_of),
+        window=window,
+        held=fmt.join([f"{fmt.count(n, 'row')} {HELD_WORDS[reason]}" for reason, n in sorted(held.items())]),
+    )
+
+
+def _assessments(selection: Selection, themes: tuple[str, ...]) -> pd.DataFrame:
+    frame = selection.assessments
+    frame = frame[frame["theme"].isin(themes)]
+    order = {kind: i for i, kind in enumerate(JUDGMENT_ORDER)}
+    return frame.assign(_order=frame["kind"].astype(str).map(order)).sort_values(
+        ["_order", "line"], kind="stable"
+    )
+
+
+def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
+    """The source's main judgments about the partner, then the headline figures."""
+    themes = selection.params.selected_themes
+    rows = _assessments(selection, themes).head(limit)
+    judgments = [
+        {"statement": row["statement"], "cite": cites.marker("assessments", row)}
+        for _, row in rows.iterrows()
+    ]
+    figures = []
+    events = selection.events[selection.events["theme"].isin(themes)]
+    for _, row in events[events["value"].notna()].iterrows():
+        figures.append(
+            {
+                "label": row["title"],
+                "value": fmt.money(row["value"], row["currency"]),
+                "when": event_when(row, selection),
+                "cite": cites.marker("events", row),
+            }
+        )
+    supplies = selection.supplies[selection.supplies["theme"].isin(themes)]
+    names = _names(selection)
+    for _, row in supplies[supplies["quantity"].notna()].iterrows():
+        figures.append(
+            {
+                "label": f"{row['item']} from {names.get(row['supplier_id'], row['supplier_id'])}",
+                "value": fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"]),
+                "when": event_when(row, selection),
+                "cite": cites.marker("supplies", row),
+            }
+        )
+    if "energy" in themes:
+        projects = selection.projects[selection.projects["capacity"].notna()]
+        for unit, group in projects.groupby("capacity_unit", observed=True):
+            figures.append(
+                {
+                    "label": f"Power capacity under discussion ({fmt.count(len(group), 'plant')})",
+                    "value": fmt.capacity(group["capacity"].sum(), unit),
+                    "when": "",
+                    "cite": cites.markers("projects", group),
+                }
+            )
+    return render(
+        "key_judgments",
+        judgments=judgments,
+        figures=figures,
+        nothing=nothing(selection, "the partner") if not judgments and not figures else "",
+    )
+
+
+def timeline_summary(selection: Selection) -> Markup:
+    """One paragraph: how many dated and undated engagements, and over which span."""
+    dated = selection.dated_events
+    undated = selection.undated_events
+    first = last = ""
+    if not dated.empty:
+        first_row = dated.loc[dated["date_start"].idxmin()]
+        last_row = dated.loc[dated["shown_end"].idxmax()]
+        first = (fmt.day if first_row["date_precision"] == "day" else fmt.month)(first_row["date_start"])
+        precise = last_row["date_precision"] == "day" or last_row["cut_at_as_of"]
+        last = (fmt.day if precise else fmt.month)(last_row["shown_end"])
+    return render(
+        "timeline",
+        dated=fmt.count(len(dated), "dated engagement") if len(dated) else "",
+        first=first,
+        last=last,
+        undated=fmt.count(len(undated), "event") if len(undated) else "",
+        undated_note=f"they are known only to precede {fmt.day(_known_by(selection))}",
+        cut=bool(dated["cut_at_as_of"].any()) if not dated.empty else False,
+        as_of=fmt.day(selection.params.as_of),
+    )
+
+
+def _event_items(selection: Selection, cites: Citations, frame: pd.DataFrame, limit: int) -> list[dict]:
+    places = dict(zip(selection.dataset.places["place_id"], selection.dataset.places["name"], strict=True))
+    dated = frame[frame["date_start"].notna()].sort_values("date_start", kind="stable")
+    ordered = pd.concat([dated, frame[frame["date_start"].isna()]])
+    items = []
+    for _, row in ordered.head(limit).iterrows():
+        items.append(
+            {
+                "when": fmt.sentence_case(event_when(row, selection)),
+                "title": row["title"],
+                "value": fmt.money(row["value"], row["currency"]),
+                "place": "",
+                "cite": cites.marker("events", row),
+            }
+        )
+        if not pd.isna(row["place_id"]) and places.get(row["place_id"], "") not in row["title"]:
+            items[-1]["place"] = places.get(row["place_id"], "")
+    return items
+
+
+def theme_events(selection: Selection, cites: Citations, theme: str) -> Markup:
+    """A theme's assessments as a lead paragraph, then its events in date order."""
+    lead = [
+        {"statement": row["statement"], "cite": cites.marker("assessments", row)}
+        for _, row in _assessments(selection, (theme,)).iterrows()
+    ]
+    events = selection.events[selection.events["theme"] == theme]
+    items = _event_items(selection, cites, events, selection.params.max_rows)
+    if not lead and not items:
+        return Markup("")
+    return render("events", lead=lead, events=items)
+
+
+def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
+    """Who supplied what to whom; quantities, periods and purposes where the source gives them."""
+    names = _names(selection)
+    frame = selection.supplies[selection.supplies["theme"] == theme]
+    groups = []
+    for (supplier, recipient), group in frame.groupby(["supplier_id", "recipient_id"], sort=False):
+        items = group.head(selection.params.max_rows)
+        details = []
+        for _, row in items[items["quantity"].notna() | items["purpose"].notna()].iterrows():
+            parts = [fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"])]
+            text = f"{row['item']}: " + ", ".join(
+                p
+                for p in (
+                    *parts,
+                    event_when(row, selection) if row["date_precision"] != "undated" else "",
+                    "" if pd.isna(row["purpose"]) else str(row["purpose"]),
+                )
+                if p
+            )
+            details.append({"text": text, "cite": cites.marker("supplies", row)})
+        more = len(group) - len(items)
+        listed = [str(i)[0].lower() + str(i)[1:] if not str(i)[:2].isupper() else str(i) for i in items["item"]]
+        if more:
+            listed.append(f"{fmt.count(more, 'other item')} (not listed)")
+        groups.append(
+            {
+                "supplier": names.get(supplier, supplier),
+                "recipient": names.get(recipient, recipient),
+                "listing": fmt.join(listed),
+                "cite": cites.markers("supplies", items),
+                "details": details,
+            }
+        )
+    return render("supplies", groups=groups) if groups else Markup("")
+
+
+def projects(selection: Selection, cites: Citations) -> Markup:
+    """Projects by status and partner, with capacities where stated and their total."""
+    names = _names(selection)
+    groups = []
+    frame = selection.projects
+    for (partner, status), group in frame.groupby(["partner_id", "status"], sort=False, observed=True):
+        shown = group.head(selection.params.max_rows)
+        items = [
+            f"{fmt.capacity(row['capacity'], row['capacity_unit'])} {row['name'].lower()}".strip()
+            if not pd.isna(row["capacity"])
+            else row["name"][0].lower() + row["name"][1:]
+            for _, row in shown.iterrows()
+        ]
+        if len(group) > len(shown):
+            items.append(f"{fmt.count(len(group) - len(shown), 'more project')}")
+        with_capacity = group[group["capacity"].notna()]
+        total = ""
+        if len(with_capacity) > 1 and with_capacity["capacity_unit"].nunique() == 1:
+            total = fmt.capacity(with_capacity["capacity"].sum(), with_capacity["capacity_unit"].iloc[0])
+        groups.append(
+            {
+                "count": fmt.count(len(group), "project"),
+                "verb": "is" if len(group) == 1 else "are",
+                "status": STATUS_WORDS.get(str(status), str(status)),
+                "partner": names.get(partner, partner),
+                "listing": fmt.join([f"a {i}" if i[0].isdigit() else i for i in items]),
+                "cite": cites.markers("projects", shown),
+                "total": total,
+                "with_capacity": fmt.count(len(with_capacity), "of them", "of them"),
+                "without_capacity": fmt.count(len(group) - len(with_capacity), "other", "others"),
+            }
+        )
+    return render("projects", groups=groups) if groups else Markup("")
+
+
+def sources(cites: Citations) -> Markup:
+    """The numbered sources list every marker points into."""
+    rows = [row | {"quote": quote(row["evidence"])} for row in cites.rows()]
+    return render("sources", citations=rows)

@@ -1,0 +1,316 @@
+"""Typed parameter schemas for the report notebooks, and their checking.
+
+One pydantic model per notebook. The same model checks parameters twice: in ``brief render`` /
+``brief batch`` before any kernel starts (:func:`validate_parameters`, which also rejects names
+the notebook does not declare), and in the notebook's own validation cell
+(:func:`from_namespace`), so an analyst's interactive run fails the same way.
+
+Values from the command line arrive as strings and are converted by the schema (``"007"``
+stays the string ``"007"`` for a title; ``"2023-09-30"`` becomes a date), never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ParameterError
+
+Theme = Literal["defence", "energy", "economy", "regional"]
+THEMES: tuple[str, ...] = ("defence", "energy", "economy", "regional")
+PARTNERS: tuple[str, ...] = ("Russia", "China", "India")
+#: The source's date: what the shipped data knows up to, and the default ``as_of``.
+SOURCE_DATE = dt.date(2024, 3, 2)
+
+# No control characters: a newline in a string parameter could break out of papermill's
+# injected assignment; a title has no use for one.
+PlainText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=160, pattern=r"^[^\x00-\x1f\x7f]*$"),
+]
+
+
+class BaseParams(BaseModel):
+    """Parameters shared by every report notebook."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    title: PlainText | None = Field(
+        None, description="Title printed on the brief; None for a title naming the partner"
+    )
+    as_of: dt.date = Field(
+        SOURCE_DATE,
+        description="The brief knows only what was known by this date (YYYY-MM-DD)",
+    )
+    start: dt.date | None = Field(
+        None, description="First day of the window, YYYY-MM-DD; None for no lower bound"
+    )
+    end: dt.date | None = Field(None, description="Last day of the window, YYYY-MM-DD; None for as_of")
+    partner: Literal["Russia", "China", "India"] = Field(
+        "Russia", description="The foreign partner the brief is about: Russia, China or India"
+    )
+    data_dir: str | None = Field(
+        None, description="Data folder; None for the package's data/"
+    )
+    paper: Literal["A4", "Letter"] = Field("A4", description="Paper size of the PDF: A4 or Letter")
+    include_undated: bool = Field(
+        True, description="Show events the source does not date (known only by its date)"
+    )
+    max_rows: int = Field(
+        15, ge=1, le=200, description="Most rows in any chart or table before it is truncated"
+    )
+
+    #: The notebook this schema belongs to (file stem in notebooks/).
+    notebook: ClassVar[str] = ""
+    #: The title used when ``title`` is None; ``{partner}`` is filled in.
+    default_title: ClassVar[str] = "Myanmar and {partner}"
+
+    @field_validator("partner", mode="before")
+    @classmethod
+    def _partner_any_case(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            for name in PARTNERS:
+                if value.strip().lower() == name.lower():
+                    return name
+        return value
+
+    @field_validator("start", "end", "data_dir", mode="before")
+    @classmethod
+    def _none_words(cls, value: Any) -> Any:
+        # From a command line, "None" or "" means no value; the schema decides, not papermill.
+        if isinstance(value, str) and value.strip() in ("", "None", "null"):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> BaseParams:
+        if self.start is not None and self.start > self.as_of:
+            raise ValueError(f"start ({self.start}) must be on or before as_of ({self.as_of})")
+        if self.end is not None and self.end > self.as_of:
+            raise ValueError(f"end ({self.end}) must be on or before as_of ({self.as_of})")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start ({self.start}) must be on or before end ({self.end})")
+        return self
+
+    @property
+    def display_title(self) -> str:
+        """``title``, or the schema's default title naming the partner."""
+        if self.title:
+            return self.title
+        return self.default_title.format(partner=self.partner)
+
+    @property
+    def window_end(self) -> dt.date:
+        """The last day shown: ``end`` if given, else ``as_of``."""
+        return self.end or self.as_of
+
+    @property
+    def partner_id(self) -> str:
+        """The partner's actor id in the data (``russia``, ``china``, ``india``)."""
+        return self.partner.lower()
+
+    @property
+    def selected_themes(self) -> tuple[str, ...]:
+        return THEMES
+
+    def injectable(self) -> dict[str, Any]:
+        """The values as papermill should inject them: JSON-safe literals."""
+        return json.loads(self.model_dump_json())
+
+
+def _theme_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class BriefParams(BaseParams):
+    """The main brief: key judgments, timeline, defence, energy, economy, regional, sources."""
+
+    notebook: ClassVar[str] = "brief"
+    default_title: ClassVar[str] = "Myanmar's junta and {partner}"
+    themes: list[Theme] = Field(
+        list(THEMES),
+        min_length=1,
+        description="Sections to include: any of defence, energy, economy, regional",
+    )
+
+    _split_themes = field_validator("themes", mode="before")(classmethod(lambda cls, v: _theme_list(v)))
+
+    @field_validator("themes")
+    @classmethod
+    def _unique_themes(cls, value: list[str]) -> list[str]:
+        return [t for t in THEMES if t in value]
+
+    @property
+    def selected_themes(self) -> tuple[str, ...]:
+        return tuple(self.themes)
+
+
+class DefenceParams(BaseParams):
+    """The defence-cooperation notebook."""
+
+    notebook: ClassVar[str] = "defence"
+    default_title: ClassVar[str] = "Defence cooperation: Myanmar's junta and {partner}"
+
+    @property
+    def selected_themes(self) -> tuple[str, ...]:
+        return ("defence",)
+
+
+class EnergyTradeParams(BaseParams):
+    """The energy, infrastructure and trade notebook."""
+
+    notebook: ClassVar[str] = "energy_trade"
+    default_title: ClassVar[str] = "Energy, infrastructure and trade: Myanmar and {partner}"
+
+    @property
+    def selected_themes(self) -> tuple[str, ...]:
+        return ("energy", "economy")
+
+
+SCHEMAS: dict[str, type[BaseParams]] = {
+    model.notebook: model for model in (BriefParams, DefenceParams, EnergyTradeParams)
+}
+
+
+def schema_for(notebook: str | Path) -> type[BaseParams]:
+    """The schema of a notebook, by the ``brief.schema`` metadata or else the file stem."""
+    path = Path(notebook)
+    name = path.stem
+    if path.suffix == ".ipynb" and path.is_file():
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        name = metadata.get("brief", {}).get("schema", name)
+    try:
+        return SCHEMAS[name]
+    except KeyError:
+        known = ", ".join(sorted(SCHEMAS))
+        raise ParameterError(
+            f"{path.name}: no parameter schema named {name!r}; known: {known}"
+        ) from None
+
+
+def _describe(error: dict, raw: Mapping[str, Any], model: type[BaseParams]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    name = loc[0] if loc else None
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(model.model_fields)
+        return f"unknown parameter {name!r}; this notebook takes: {allowed}"
+    if name is None:
+        return error["msg"].removeprefix("Value error, ")
+    field = model.model_fields[name]
+    value = raw.get(name, error.get("input"))
+    where = ".".join(loc)
+    return (
+        f"parameter {where!r} = {value!r}: {error['msg'].removeprefix('Value error, ')}"
+        f" (expected: {field.description})"
+    )
+
+
+def check(
+    model: type[BaseParams], raw: Mapping[str, Any], *, where: str = "parameters"
+) -> BaseParams:
+    """Validate ``raw`` against ``model``; raise :class:`ParameterError` listing every problem."""
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        lines = [_describe(error, raw, model) for error in exc.errors()]
+        raise ParameterError(f"{where}: " + "; ".join(lines)) from None
+
+
+def validate_parameters(notebook: str | Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Check parameters for a notebook before any kernel starts.
+
+    Parameters
+    ----------
+    notebook
+        Path of the report notebook (its schema is found by :func:`schema_for`).
+    raw
+        Parameter values: strings from ``-p``, typed values from a YAML file or from Python.
+
+    Returns
+    -------
+    dict
+        Every parameter of the notebook, defaults filled in, as JSON-safe values to inject.
+
+    Raises
+    ------
+    ParameterError
+        Naming each bad parameter, its value and what is allowed.
+    """
+    model = schema_for(notebook)
+    for name in raw:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ParameterError(
+                f"{Path(notebook).name}: parameter name {name!r} is not a valid name; "
+                f"this notebook takes: {', '.join(model.model_fields)}"
+            )
+    return check(model, raw, where=Path(notebook).name).injectable()
+
+
+def from_namespace(schema: str, namespace: Mapping[str, Any]) -> BaseParams:
+    """Build the validated parameters inside a notebook from its variables.
+
+    The notebook's validation cell calls ``helpers.params.from_namespace("brief", globals())``:
+    the schema's fields are picked from the namespace, so an interactive run that sets a bad
+    value fails exactly as ``brief render`` would.
+    """
+    model = SCHEMAS[schema]
+    raw = {name: namespace[name] for name in model.model_fields if name in namespace}
+    return check(model, raw, where=f"{schema}.ipynb")
+
+
+def type_name_of(annotation: Any, metadata: list | None = None) -> str:
+    """A reader's name for a parameter type: 'date or None', 'one of: A4, Letter'."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return " or ".join(type_name_of(a) for a in inner) + " or None"
+    if origin is typing.Annotated:
+        return type_name_of(args[0])
+    if origin is Literal:
+        return "one of: " + ", ".join(str(a) for a in args)
+    if origin is list:
+        return "list of " + type_name_of(args[0]).removeprefix("one of: ").join(["(", ")"])
+    bounds = [
+        f"{symbol} {getattr(m, key)}"
+        for m in metadata or []
+        for key, symbol in (("ge", ">="), ("le", "<="))
+        if getattr(m, key, None) is not None
+    ]
+    names = {str: "text", int: "integer", bool: "true/false", dt.date: "date (YYYY-MM-DD)"}
+    name = names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    return f"{name} ({', '.join(bounds)})" if bounds else name
+
+
+def describe(notebook: str | Path) -> list[dict[str, Any]]:
+    """Each parameter of a notebook: name, type, default and help, from its schema."""
+    model = schema_for(notebook)
+    rows = []
+    for name, field in model.model_fields.items():
+        type_name = type_name_of(field.annotation, field.metadata)
+        default = field.default
+        rows.append(
+            {
+                "name": name,
+                "type": type_name,
+                "default": json.loads(json.dumps(default, default=str)),
+                "help": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,39 @@
+"""Shared fixtures: the shipped data, copies to break, and figure clean-up."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import paths  # noqa: E402
+
+SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """The shipped data package, loaded and validated once."""
+    import helpers
+
+    return helpers.load()
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped CSVs, to break on purpose."""
+    target = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, target)
+    return target
