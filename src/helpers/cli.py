@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BriefError, UsageError
+from .errors import BriefError, DataValidationError, UsageError
 
 DATA_OPTION = click.option(
     "--data",
@@ -50,7 +50,7 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
         for problem in report.problems:
             click.echo(str(problem), err=True)
         click.echo(f"{len(report.problems)} problem(s) in {report.data_dir}", err=True)
-        sys.exit(3)
+        raise click.exceptions.Exit(DataValidationError.exit_code)
     click.echo(f"{report.data_dir}: valid")
 
 
@@ -74,10 +74,102 @@ def params(notebook: str) -> None:
         click.echo(f"  {'':<{width}}  {row['help']}")
 
 
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in ("html", "pdf")]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf")
+    return chosen
+
+
+@cli.command()
+@click.argument("notebooks", nargs=-1)
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter (repeatable); the notebook's schema converts the text.",
+)
+@click.option(
+    "-f",
+    "--params-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="YAML file with a mapping of parameter names to values; -p overrides it.",
+)
+@click.option(
+    "--to",
+    "formats",
+    default="html,pdf",
+    show_default=True,
+    callback=_formats,
+    help="Output formats, comma-separated: html, pdf.",
+)
+@DATA_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default: reports/).",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=1),
+    default=600,
+    show_default=True,
+    help="Seconds any one cell may run.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+def render(
+    notebooks: tuple[str, ...],
+    parameters: tuple[tuple[str, str], ...],
+    params_file: Path | None,
+    formats: tuple[str, ...],
+    data_dir: Path | None,
+    out_dir: Path | None,
+    timeout: int,
+    quiet: bool,
+) -> None:
+    """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
+
+    With no NOTEBOOK, renders every notebook in notebooks/ with its defaults. Exit codes:
+    0 ok, 2 usage, 3 invalid data, 4 invalid parameters, 5 execution failed, 6 rendering
+    failed, 75 another run holds the lock.
+    """
+    import logging
+
+    from . import render as render_module
+    from .progress import make_reporter
+
+    given: dict[str, str] = {}
+    for name, value in parameters:
+        if name in given and given[name] != value:
+            raise UsageError(f"parameter {name!r} given twice: {given[name]!r} and {value!r}")
+        given[name] = value
+    # papermill logs kernel deaths and timeouts itself; the error we raise says it better.
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    with make_reporter(quiet=quiet) as reporter:
+        render_module.render(
+            list(notebooks) or None,
+            parameters=given,
+            params_file=params_file,
+            formats=formats,
+            data_dir=data_dir,
+            out_dir=out_dir,
+            timeout=timeout,
+            reporter=reporter,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
     try:
-        cli.main(args=argv, prog_name="brief", standalone_mode=False)
+        # Without standalone mode click returns the code of ``Exit`` rather than exiting.
+        code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -89,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except BriefError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 TEMPLATE_NAME = "brief"
 
 # Keys shown in the masthead itself, so not repeated in its table of parameters.
-_MASTHEAD_KEYS = frozenset({"title", "subtitle"})
+_MASTHEAD_KEYS = frozenset({"title", "subtitle", "as_of"})
 
 
 class BriefOutputsPreprocessor(Preprocessor):
@@ -318,7 +318,27 @@ _FETCHED_ATTRS = frozenset({"src", "poster", "background", "data", "action", "fo
 # Tags whose href is fetched rather than followed (<a>/<area> hrefs are only followed).
 _HREF_FETCHED_TAGS = frozenset({"link", "image", "use", "feimage", "script"})
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)", re.IGNORECASE)
+_SRCSET_URL = re.compile(r"[\s,]*(\S*)")
 _CSS_IMPORT = re.compile(r"@import\s+(?:url\()?\s*['\"]?([^'\")\s;]+)", re.IGNORECASE)
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """The URLs of a srcset; data: URIs hold commas, so split as the HTML spec does."""
+    urls, pos = [], 0
+    while pos < len(value):
+        match = _SRCSET_URL.match(value, pos)
+        url = match.group(1)
+        pos = match.end()
+        if not url:
+            break
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:  # skip the descriptors up to the next comma
+            comma = value.find(",", pos)
+            pos = len(value) if comma < 0 else comma + 1
+        if url:
+            urls.append(url)
+    return urls
 
 
 def _embedded(url: str) -> bool:
@@ -352,9 +372,8 @@ class _ReferenceFinder(HTMLParser):
                 if not _embedded(value):
                     self.found.append(f"<{tag} {name}={value[:80]!r}>")
             elif name in {"srcset", "imagesrcset"}:
-                for candidate in value.split(","):
-                    url = candidate.strip().split(" ")[0]
-                    if url and not _embedded(url):
+                for url in _srcset_urls(value):
+                    if not _embedded(url):
                         self.found.append(f"<{tag} {name}={url[:80]!r}>")
             elif name == "style":
                 self._css(f"<{tag} style>", value)

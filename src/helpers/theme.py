@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
 
@@ -103,10 +104,9 @@ def color_for(key: Any, mapping: Mapping[str, str], fallback: str = MUTED) -> st
     str
         A hex colour.
     """
-    try:
-        return mapping.get(str(key), fallback) if key == key else fallback
-    except (TypeError, ValueError):  # pd.NA compares ambiguously
+    if key is None or pd.isna(key):
         return fallback
+    return mapping.get(str(key), fallback)
 
 
 def available_font() -> str:

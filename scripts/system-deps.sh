@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the project needs beyond PyPI, installed only when missing.
+#   runtime: Pango (WeasyPrint's text layout) and the fonts the briefs use
+#   tests:   Chromium (HTML checks), poppler-utils (pdftoppm, pdffonts)
+# Usage: scripts/system-deps.sh [runtime|test]
+set -euo pipefail
+want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core)
+if [ "${1:-runtime}" = test ]; then
+  want+=(chromium poppler-utils)
+fi
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "missing Debian packages: ${missing[*]} (install them with apt-get as root)" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

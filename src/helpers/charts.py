@@ -1,0 +1,2239 @@
+"""The brief's charts: seaborn-style axes-level functions, and alt text from the same data.
+
+Every chart function has the shape ``name(frame(s), *, ax=None, **kwargs) -> Axes``: it draws
+only on ``ax`` (or :func:`matplotlib.pyplot.gca`), changes no global state (no rcParams, no new
+figures) and returns the Axes. Each chart carries
+
+* a title that states a finding computed from the rows (never typed in),
+* labelled axes with units (the actor map has no axes to label),
+* a source line under the axes naming the source and lines its rows cite,
+* the colour-blind-safe colours of :mod:`helpers.theme`, paired with a second channel
+  (marker, line style, fill) wherever the colours carry meaning.
+
+Each chart has a companion ``describe_<name>(...)`` taking the same arguments and returning
+alt text: what the chart shows, with the values. Both are built from one private "facts" step,
+so the title and the alt text cannot disagree. :func:`describe` dispatches by kind and
+:func:`figure` is the figure-level wrapper that owns a new figure.
+
+Text taken from the data is drawn literally: mathtext is switched off for it
+(``parse_math=False``), so ``"A $35 million agreement"`` prints a dollar sign instead of
+switching to maths.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.text import Text
+from matplotlib.ticker import MultipleLocator, NullLocator
+
+from . import paths
+from .errors import DataValidationError, ParameterError
+from .theme import (
+    LIGHT,
+    MUTED,
+    OKABE_ITO,
+    PARTNER_COLORS,
+    STATUS_COLORS,
+    THEME_COLORS,
+    color_for,
+)
+
+__all__ = [
+    "CHARTS",
+    "actor_network",
+    "defence_supplies",
+    "describe",
+    "describe_actor_network",
+    "describe_defence_supplies",
+    "describe_places_map",
+    "describe_project_capacities",
+    "describe_timeline",
+    "figure",
+    "places_map",
+    "project_capacities",
+    "source_line",
+    "timeline",
+]
+
+_DAY = pd.Timedelta(days=1)
+#: Average glyph width as a fraction of the font size, to estimate how much text fits.
+_CHAR_WIDTH = 0.55
+_TEXT_DARK = "#262626"
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _records(frame: pd.DataFrame | None, table: str, required: Sequence[str]) -> list[dict]:
+    """Rows as dicts with ``None`` for missing values, after checking the columns exist."""
+    if frame is None:
+        return []
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                f"{table}: missing column(s) {', '.join(missing)}; the chart needs "
+                f"{', '.join(required)} (see data/datapackage.json)"
+            ]
+        )
+    if frame.empty:
+        return []
+    objects = frame.astype(object)
+    return objects.where(frame.notna(), None).to_dict("records")
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _flag(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return None if pd.isna(stamp) else stamp.normalize()
+
+
+def _words(value: Any) -> str:
+    """``"under_discussion"`` -> ``"under discussion"``."""
+    return "" if value is None else str(value).replace("_", " ")
+
+
+def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
+    """The schema's order for a categorical column, else the order of first appearance."""
+    if frame is None or column not in frame.columns:
+        return []
+    series = frame[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [str(c) for c in series.cat.categories]
+    return [str(v) for v in pd.unique(series.dropna())]
+
+
+def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
+    if actor_id is None:
+        return ""
+    return (names or {}).get(str(actor_id), str(actor_id))
+
+
+def _short(name: str) -> str:
+    """Drop a trailing parenthetical for on-chart labels: the alt text keeps the full name."""
+    if name.endswith(")") and " (" in name:
+        return name[: name.rindex(" (")]
+    return name
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return f"{ts.day} {ts:%B %Y}"
+
+
+def _short_day(ts: pd.Timestamp) -> str:
+    return f"{ts.day} {ts:%b %Y}"
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _human_number(value: float) -> str:
+    """8000000 -> ``"8 million"``; 12500 -> ``"12,500"``."""
+    for size, word in ((1e9, "billion"), (1e6, "million")):
+        if value >= size:
+            scaled = value / size
+            text = f"{scaled:,.1f}".rstrip("0").rstrip(".")
+            return f"{text} {word}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _resolve_ax(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def _points(key: str) -> float:
+    """A font size from rcParams in points (read only)."""
+    return FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+
+
+def _sizes() -> dict[str, float]:
+    tick = _points("ytick.labelsize")
+    return {
+        "title": _points("axes.titlesize"),
+        "label": _points("axes.labelsize"),
+        "annotation": tick,
+        "note": max(tick - 1.0, 6.0),
+    }
+
+
+def _axes_inches(ax: Axes) -> tuple[float, float]:
+    fig = ax.get_figure(root=True) if hasattr(Axes, "get_figure") else ax.figure
+    box = ax.get_position()
+    return box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+
+
+def _chars_fitting(inches: float, size: float, factor: float = _CHAR_WIDTH) -> int:
+    return max(16, int(inches * 72 / (factor * size)))
+
+
+def _text_inches(text: str, size: float) -> float:
+    longest = max((len(line) for line in text.split("\n")), default=0)
+    return longest * _CHAR_WIDTH * size / 72
+
+
+def _title(ax: Axes, text: str) -> None:
+    size = _sizes()["title"]
+    width, _ = _axes_inches(ax)
+    wrapped = textwrap.fill(text, _chars_fitting(width, size, 0.6))
+    ax.set_title(wrapped, loc="left", fontsize=size, fontweight="bold", parse_math=False)
+
+
+def _literal_legend(legend: Legend) -> Legend:
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return legend
+
+
+def _legend(ax: Axes, handles: list, labels: list[str], **kwargs: Any) -> Legend | None:
+    if not handles:
+        return None
+    size = _sizes()["annotation"]
+    options = {"frameon": False, "fontsize": size, "handlelength": 1.6, "borderaxespad": 0.3}
+    options.update(kwargs)
+    return _literal_legend(ax.legend(handles, labels, **options))
+
+
+def _footer(ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None) -> list[Text]:
+    """Stack small grey lines under the axes, each anchored below the one before.
+
+    ``anchor`` is the artist the first line hangs from (the x-axis label, a legend); ``None``
+    hangs it from the axes' bottom edge.
+    """
+    size = _sizes()["note"]
+    width, _ = _axes_inches(ax)
+    chars = _chars_fitting(width, size)
+    drawn: list[Text] = []
+    previous = anchor
+    for gid, text in lines:
+        if previous is None:
+            xycoords: Any = "axes fraction"
+            offset = (0, -4)
+        else:
+            xycoords = ("axes fraction", previous)
+            offset = (0, -3)
+        previous = ax.annotate(
+            textwrap.fill(text, chars),
+            xy=(0, 0),
+            xycoords=xycoords,
+            xytext=offset,
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=size,
+            color=MUTED,
+            annotation_clip=False,
+            parse_math=False,
+            gid=gid,
+        )
+        drawn.append(previous)
+    return drawn
+
+
+def _xlabel_anchor(ax: Axes) -> Any:
+    return ax.xaxis.label if ax.get_xlabel() else None
+
+
+def _nothing(ax: Axes, message: str) -> None:
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=MUTED,
+        fontsize=_sizes()["label"],
+        parse_math=False,
+        gid="empty",
+    )
+    ax.xaxis.set_major_locator(NullLocator())
+    ax.yaxis.set_major_locator(NullLocator())
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+
+
+def _table_path(table_name: str) -> str:
+    return f"{paths.DATA_DIR.name}/{table_name}.csv"
+
+
+def source_line(
+    frame: pd.DataFrame | None, table_name: str, sources: pd.DataFrame | None = None
+) -> str:
+    """The source line printed under a chart, built from its rows' ``source_id`` and ``line``.
+
+    Parameters
+    ----------
+    frame
+        The rows the chart draws; needs ``source_id`` and ``line`` columns.
+    table_name
+        The table the rows come from (``"projects"``), printed as ``data/projects.csv``.
+    sources
+        The ``sources`` table; its ``title`` replaces the source id when given.
+
+    Returns
+    -------
+    str
+        For example ``"Source: News article: ..., lines 7, 17 — data/projects.csv"``.
+
+    Examples
+    --------
+    >>> source_line(dataset.projects, "projects", dataset.sources)  # doctest: +SKIP
+    'Source: News article: Myanmar junta seeks Russian ties ..., lines 7, 17 — data/projects.csv'
+    """
+    where = _table_path(table_name)
+    if frame is None or frame.empty or "source_id" not in frame.columns:
+        return f"Source: no rows — {where}"
+    titles: dict[str, str] = {}
+    if sources is not None and not sources.empty:
+        titles = {str(k): str(v) for k, v in zip(sources["source_id"], sources["title"])}
+    lines_by_source: dict[str, set[int]] = {}
+    has_lines = "line" in frame.columns
+    for index, source_id in enumerate(frame["source_id"]):
+        if pd.isna(source_id):
+            continue
+        seen = lines_by_source.setdefault(str(source_id), set())
+        line = frame["line"].iloc[index] if has_lines else None
+        if line is not None and not pd.isna(line):
+            seen.add(int(line))
+    parts = []
+    for source_id, lines in lines_by_source.items():
+        label = titles.get(source_id, source_id)
+        if lines:
+            ordered = sorted(lines)
+            word = "line" if len(ordered) == 1 else "lines"
+            label += f", {word} {', '.join(str(n) for n in ordered)}"
+        parts.append(label)
+    return f"Source: {'; '.join(parts)} — {where}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Timeline of events
+# ---------------------------------------------------------------------------------------------
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "title",
+    "theme",
+    "date_start",
+    "date_end",
+    "date_precision",
+    "ongoing",
+)
+
+
+@dataclass(frozen=True)
+class _Event:
+    event_id: str
+    title: str
+    theme: str
+    precision: str
+    ongoing: bool
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    actor_id: str | None
+    counterpart_id: str | None
+
+
+@dataclass(frozen=True)
+class _Extent:
+    start: pd.Timestamp
+    stop: pd.Timestamp  # exclusive
+    first_month_stop: pd.Timestamp | None  # month precision: end of the month it started in
+    open_ended: bool  # ongoing with no end: runs to the source date and beyond
+    single_day: bool
+
+
+@dataclass(frozen=True)
+class _TimelineFacts:
+    title: str
+    n_total: int
+    n_dated: int
+    n_undated: int
+    dated: list[_Event]  # shown, chronological
+    undated: list[_Event]  # shown, input order
+    as_of: pd.Timestamp | None
+    note: str | None
+
+
+def _events(events: pd.DataFrame | None) -> list[_Event]:
+    rows = _records(events, "events", _EVENT_COLUMNS)
+    out = []
+    for row in rows:
+        start = _timestamp(row["date_start"])
+        precision = _str(row["date_precision"]) or ("day" if start is not None else "undated")
+        if start is None:
+            precision = "undated"
+        out.append(
+            _Event(
+                event_id=str(row["event_id"]),
+                title=str(row["title"]),
+                theme=_str(row["theme"]) or "",
+                precision=precision,
+                ongoing=_flag(row["ongoing"]),
+                start=start,
+                end=_timestamp(row["date_end"]),
+                actor_id=_str(row.get("actor_id")),
+                counterpart_id=_str(row.get("counterpart_id")),
+            )
+        )
+    return out
+
+
+def _resolve_as_of(
+    as_of: Any, items: list[_Event], events: pd.DataFrame | None, sources: pd.DataFrame | None
+) -> pd.Timestamp | None:
+    if as_of is not None:
+        return pd.Timestamp(as_of).normalize()
+    if sources is not None and not sources.empty and "published" in sources.columns:
+        published = sources
+        if events is not None and "source_id" in events.columns:
+            cited = set(events["source_id"].dropna().astype(str))
+            if cited & set(sources["source_id"].astype(str)):
+                published = sources[sources["source_id"].astype(str).isin(cited)]
+        latest = pd.to_datetime(published["published"]).max()
+        if not pd.isna(latest):
+            return pd.Timestamp(latest).normalize()
+    known = [d for e in items for d in (e.start, e.end) if d is not None]
+    return max(known) if known else None
+
+
+def _extent(event: _Event, as_of: pd.Timestamp | None) -> _Extent:
+    assert event.start is not None
+    first_month_stop = None
+    if event.precision == "month":
+        period = event.start.to_period("M")
+        start = period.start_time
+        first_month_stop = period.end_time.normalize() + _DAY
+        minimum_stop = first_month_stop
+    else:
+        start = event.start
+        minimum_stop = start + _DAY
+    if event.end is not None:
+        stop = max(event.end + _DAY, minimum_stop)
+        open_ended = False
+    elif event.ongoing:
+        stop = max(as_of, minimum_stop) if as_of is not None else minimum_stop
+        open_ended = True
+    else:
+        stop = minimum_stop
+        open_ended = False
+    single_day = event.precision in ("day", "period") and stop - start == _DAY
+    return _Extent(start, stop, first_month_stop, open_ended, single_day)
+
+
+def _when(event: _Event, as_of: pd.Timestamp | None) -> str:
+    """How the source dates an event, in words."""
+    if event.start is None:
+        return "undated" + (", ongoing" if event.ongoing else "")
+    if event.precision == "month":
+        text = f"{event.start:%B %Y}"
+        if event.end is not None and event.end.to_period("M") != event.start.to_period("M"):
+            text = f"{event.start:%B %Y} to {event.end:%B %Y}"
+    elif event.end is not None and event.end != event.start:
+        if event.start.year == event.end.year:
+            text = f"{event.start.day} {event.start:%B} to {_day(event.end)}"
+        else:
+            text = f"{_day(event.start)} to {_day(event.end)}"
+    else:
+        text = _day(event.start)
+    if event.ongoing and event.end is None:
+        since = "since " + text
+        return since + (f", ongoing at {_day(as_of)}" if as_of is not None else ", ongoing")
+    return text
+
+
+def _timeline_facts(
+    events: pd.DataFrame | None,
+    as_of: Any,
+    sources: pd.DataFrame | None,
+    max_events: int,
+) -> _TimelineFacts:
+    if max_events < 1:
+        raise ParameterError(f"max_events={max_events!r}: give a whole number of at least 1")
+    items = _events(events)
+    as_of_ts = _resolve_as_of(as_of, items, events, sources)
+    dated = [e for e in items if e.start is not None]
+    undated = [e for e in items if e.start is None]
+    n_total = len(items)
+
+    # The finding: the month in which the most dated events began.
+    starts = Counter(e.start.to_period("M") for e in dated)
+    undated_tail = f"; {len(undated)} more are undated" if undated else ""
+    if not items:
+        title = "No events recorded"
+    elif not dated:
+        bound = f" (no later than {_day(as_of_ts)})" if as_of_ts is not None else ""
+        title = f"None of the {_count(n_total, 'event')} is dated{bound}"
+    else:
+        month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
+        if top >= 2:
+            title = f"{top} of {_count(len(dated), 'dated event')} began in {month:%B %Y}"
+        else:
+            first = min(e.start for e in dated)
+            last = max(e.start for e in dated)
+            span = f"{first:%B %Y}" if first == last else f"{first:%B %Y} to {last:%B %Y}"
+            title = f"{_count(len(dated), 'dated event')}, {span}"
+        title += undated_tail
+
+    # Many rows: keep the most recent dated events, then undated ones, up to max_events.
+    note = None
+    shown_dated, shown_undated = dated, undated
+    if n_total > max_events:
+
+        def recency(e: _Event) -> pd.Timestamp:
+            return _extent(e, as_of_ts).stop
+
+        shown_dated = sorted(dated, key=recency, reverse=True)[:max_events]
+        shown_undated = undated[: max_events - len(shown_dated)]
+        which = "the most recent" if shown_dated else "in data order"
+        note = f"Showing {max_events:,} of {n_total:,} events ({which})."
+        if len(undated) > len(shown_undated):
+            note += f" {len(undated) - len(shown_undated):,} undated events not shown."
+    shown_dated = sorted(shown_dated, key=lambda e: (e.start, _extent(e, as_of_ts).stop))
+    return _TimelineFacts(
+        title=title,
+        n_total=n_total,
+        n_dated=len(dated),
+        n_undated=len(undated),
+        dated=shown_dated,
+        undated=shown_undated,
+        as_of=as_of_ts,
+        note=note,
+    )
+
+
+def _undated_heading(as_of: pd.Timestamp | None) -> str:
+    if as_of is None:
+        return "Undated (no later than the source's date)"
+    return f"Undated (no later than {_short_day(as_of)})"
+
+
+def timeline(
+    events: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    actor_names: Mapping[str, str] | None = None,
+    as_of: Any = None,
+    sources: pd.DataFrame | None = None,
+    max_events: int = 15,
+) -> Axes:
+    """Draw events on a date axis, showing how precisely the source dates each one.
+
+    One row per event, labelled with its title and coloured by theme. A day-precise event is
+    a point; a month-precise event a light bar over the whole month; a period a solid bar from
+    its first to its last day; an ongoing event with no end a bar to the source date that fades
+    out beyond it, marked "ongoing". Undated events are not given a made-up date: they are
+    listed in a separate lane, "Undated (no later than <source date>)", whose position carries
+    no date. The date axis runs along the top, as in a Gantt chart.
+
+    Parameters
+    ----------
+    events
+        Rows of ``events.csv`` (typed or as strings): ``event_id``, ``title``, ``theme``,
+        ``date_start``, ``date_end``, ``date_precision``, ``ongoing``, and ``source_id`` /
+        ``line`` for the source line.
+    ax
+        Axes to draw on; default the current Axes.
+    actor_names
+        Actor id -> display name. The drawn labels are the events' own titles, so this only
+        matters to :func:`describe_timeline`; accepted here so both take the same arguments.
+    as_of
+        The source date: where ongoing bars stop and what undated events are "no later than".
+        Default: the latest ``published`` date of ``sources`` cited by the events, else the
+        latest date in the events.
+    sources
+        The ``sources`` table, for the source line's title and the default ``as_of``.
+    max_events
+        Most rows to draw. Beyond it, the most recent events are kept and a note says
+        "Showing N of M events".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ds = helpers.load()  # doctest: +SKIP
+    >>> timeline(ds.events, sources=ds.sources)  # doctest: +SKIP
+    """
+    ax = _resolve_ax(ax)
+    facts = _timeline_facts(events, as_of, sources, max_events)
+    sizes = _sizes()
+    ax.set_xlabel("Date", fontsize=sizes["label"])
+    if facts.n_total == 0:
+        _nothing(ax, "Nothing recorded: the data has no events")
+        _title(ax, facts.title)
+        _footer(ax, [("source", source_line(events, "events", sources))], _xlabel_anchor(ax))
+        return ax
+
+    as_of_ts = facts.as_of
+    extents = {e.event_id: _extent(e, as_of_ts) for e in facts.dated}
+    if facts.dated:
+        lo = min(x.start for x in extents.values())
+        hi = max(x.stop for x in extents.values())
+        if as_of_ts is not None:
+            hi = max(hi, as_of_ts)
+            lo = min(lo, as_of_ts)
+        x_lo, x_hi = mdates.date2num(lo), mdates.date2num(hi)
+    elif as_of_ts is not None:
+        x_hi = mdates.date2num(as_of_ts)
+        x_lo = x_hi - 365
+    else:
+        x_lo, x_hi = mdates.date2num(pd.Timestamp("2000-01-01")), mdates.date2num(
+            pd.Timestamp("2001-01-01")
+        )
+    span = max(x_hi - x_lo, 30.0)
+    any_open = any(x.open_ended for x in extents.values())
+    tail = 0.05 * span
+    xlim = (x_lo - 0.04 * span, x_hi + (0.04 + (0.16 if any_open else 0.0)) * span)
+    ax.set_xlim(*xlim)
+    axes_width, _ = _axes_inches(ax)
+
+    height = 0.56
+    label_size = sizes["annotation"]
+    rows = len(facts.dated)
+    precisions_used: set[str] = set()
+    for row, event in enumerate(facts.dated):
+        color = color_for(event.theme, THEME_COLORS)
+        extent = extents[event.event_id]
+        gid = f"event:{event.event_id}"
+        x0 = mdates.date2num(extent.start)
+        x1 = mdates.date2num(extent.stop)
+        if extent.single_day and not extent.open_ended:
+            ax.plot([x0], [row], marker="o", ms=6.5, color=color, ls="none", zorder=3, gid=gid)
+            precisions_used.add("day")
+        else:
+            solid_from = x0
+            if event.precision == "month":
+                month_end = mdates.date2num(extent.first_month_stop)
+                light_to = x1 if not extent.open_ended else month_end
+                ax.add_patch(
+                    Rectangle(
+                        (x0, row - height / 2),
+                        light_to - x0,
+                        height,
+                        facecolor=mpl.colors.to_rgba(color, 0.35),
+                        edgecolor=color,
+                        linewidth=1.0,
+                        zorder=2,
+                        gid=gid,
+                    )
+                )
+                precisions_used.add("month")
+                solid_from = light_to
+            elif event.precision == "day":
+                ax.plot([x0], [row], marker="o", ms=6.5, color=color, ls="none", zorder=3, gid=gid)
+                precisions_used.add("day")
+            if x1 > solid_from:
+                ax.add_patch(
+                    Rectangle(
+                        (solid_from, row - height / 2),
+                        x1 - solid_from,
+                        height,
+                        facecolor=color,
+                        edgecolor=color,
+                        linewidth=1.0,
+                        zorder=2,
+                        gid=gid,
+                    )
+                )
+                if not extent.open_ended:
+                    precisions_used.add("period")
+        label_x1 = x1
+        if extent.open_ended:
+            # Beyond the source date nothing is known: fade out, then say "ongoing".
+            steps = 8
+            for step in range(steps):
+                ax.add_patch(
+                    Rectangle(
+                        (x1 + step * tail / steps, row - height / 2),
+                        tail / steps,
+                        height,
+                        facecolor=mpl.colors.to_rgba(color, 0.75 * (1 - (step + 1) / (steps + 1))),
+                        edgecolor="none",
+                        zorder=2,
+                        gid=f"ongoing:{event.event_id}",
+                    )
+                )
+            ax.text(
+                x1 + tail * 1.1,
+                row,
+                "ongoing",
+                va="center",
+                ha="left",
+                fontsize=label_size,
+                style="italic",
+                color=color,
+                parse_math=False,
+                gid=f"ongoing-label:{event.event_id}",
+            )
+            label_x1 = xlim[1]  # no room on the right
+            precisions_used.add("ongoing")
+        _label_beside(ax, row, x0, label_x1, event.title, xlim, axes_width, label_size)
+
+    # Source-date marker across the dated rows only.
+    if as_of_ts is not None and rows:
+        x_as_of = mdates.date2num(as_of_ts)
+        ax.vlines(x_as_of, -0.6, rows - 0.4, colors=MUTED, linestyles=(0, (1, 2)), lw=0.9)
+        ax.text(
+            x_as_of,
+            rows - 0.45,
+            f"Source date\n{_short_day(as_of_ts)}",
+            ha="center",
+            va="top",
+            fontsize=sizes["note"],
+            color=MUTED,
+            parse_math=False,
+            gid="as-of",
+        )
+
+    # The undated lane: positioned in axes fractions along x, so it sits at no date.
+    lane = ax.get_yaxis_transform()
+    y = rows + (1.2 if rows else 0)
+    if facts.undated:
+        top = y - 0.6
+        ax.axhspan(
+            top,
+            y + len(facts.undated) + 0.5,
+            facecolor="#F4F4F4",
+            edgecolor="none",
+            zorder=1,
+            gid="undated-lane",
+        )
+        ax.text(
+            0.012,
+            y,
+            _undated_heading(as_of_ts),
+            transform=lane,
+            ha="left",
+            va="center",
+            fontsize=label_size,
+            fontweight="bold",
+            color=_TEXT_DARK,
+            parse_math=False,
+            gid="undated-heading",
+        )
+        for offset, event in enumerate(facts.undated, start=1):
+            color = color_for(event.theme, THEME_COLORS)
+            gid = f"undated:{event.event_id}"
+            ax.plot(
+                [0.02],
+                [y + offset],
+                marker="s",
+                ms=5.5,
+                color=color,
+                ls="none",
+                transform=lane,
+                zorder=3,
+                gid=gid,
+            )
+            ax.text(
+                0.036,
+                y + offset,
+                event.title + (" (ongoing)" if event.ongoing else ""),
+                transform=lane,
+                ha="left",
+                va="center",
+                fontsize=label_size,
+                color=_TEXT_DARK,
+                parse_math=False,
+                gid=gid,
+            )
+        bottom = y + len(facts.undated) + 0.5
+    else:
+        bottom = rows - 0.4
+    ax.set_ylim(bottom + 0.1, -0.8)
+
+    # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK)
+    ax.yaxis.set_major_locator(NullLocator())
+    ax.grid(axis="x", color=LIGHT, linewidth=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    for side, visible in (("top", True), ("bottom", False), ("left", False), ("right", False)):
+        ax.spines[side].set_visible(visible)
+
+    # Legend under the axes: themes by colour, date precision by shape.
+    shown = facts.dated + facts.undated
+    themes = [t for t in _category_order(events, "theme") if any(e.theme == t for e in shown)]
+    handles: list = [Patch(facecolor=color_for(t, THEME_COLORS)) for t in themes]
+    labels = [_words(t).capitalize() for t in themes]
+    key = {
+        "day": (Line2D([], [], marker="o", color=MUTED, ls="none", ms=6), "Day"),
+        "month": (
+            Patch(facecolor=mpl.colors.to_rgba(MUTED, 0.35), edgecolor=MUTED),
+            "Month (day unknown)",
+        ),
+        "period": (Patch(facecolor=MUTED), "Period"),
+        "ongoing": (
+            Line2D([], [], color=MUTED, lw=5, marker=">", ms=6, markevery=[1]),
+            "Ongoing at source date",
+        ),
+    }
+    for name in ("day", "month", "period", "ongoing"):
+        if name in precisions_used:
+            handles.append(key[name][0])
+            labels.append(key[name][1])
+    legend = _legend(
+        ax,
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.01),
+        ncol=min(len(handles), 4),
+        columnspacing=1.2,
+    )
+    _title(ax, facts.title)
+    lines = [("note", facts.note)] if facts.note else []
+    lines.append(("source", source_line(events, "events", sources)))
+    _footer(ax, lines, legend)
+    return ax
+
+
+def _label_beside(
+    ax: Axes,
+    row: float,
+    x0: float,
+    x1: float,
+    text: str,
+    xlim: tuple[float, float],
+    axes_width: float,
+    size: float,
+) -> Text:
+    """Put a row's label on whichever side of its mark has room, wrapping if neither has."""
+    span = xlim[1] - xlim[0]
+    pad = 0.008 * span
+    room_right = (xlim[1] - x1 - pad) / span * axes_width
+    room_left = (x0 - xlim[0] - pad) / span * axes_width
+    needed = _text_inches(text, size)
+    if needed <= room_right:
+        right = True
+    elif needed <= room_left:
+        right = False
+    else:
+        right = room_right >= room_left
+        room = max(room_right, room_left)
+        text = textwrap.fill(text, _chars_fitting(room, size))
+    return ax.text(
+        x1 + pad if right else x0 - pad,
+        row,
+        text,
+        ha="left" if right else "right",
+        va="center",
+        fontsize=size,
+        color=_TEXT_DARK,
+        linespacing=1.0,
+        parse_math=False,
+        gid="row-label",
+    )
+
+
+def describe_timeline(
+    events: pd.DataFrame,
+    *,
+    actor_names: Mapping[str, str] | None = None,
+    as_of: Any = None,
+    sources: pd.DataFrame | None = None,
+    max_events: int = 15,
+) -> str:
+    """Alt text for :func:`timeline`, from the same rows and arguments.
+
+    Returns
+    -------
+    str
+        The finding, then each event shown with its dates as precisely as the source gives
+        them, then the undated ones.
+    """
+    facts = _timeline_facts(events, as_of, sources, max_events)
+    if facts.n_total == 0:
+        return "Timeline chart: nothing recorded; the data has no events."
+
+    def who(e: _Event) -> str:
+        if not actor_names or e.actor_id is None:
+            return ""
+        parties = _name(e.actor_id, actor_names)
+        if e.counterpart_id:
+            parties += " with " + _name(e.counterpart_id, actor_names)
+        return f" [{parties}]"
+
+    parts = [f"Timeline chart. {facts.title}."]
+    if facts.dated:
+        listed = "; ".join(f"{e.title}{who(e)}: {_when(e, facts.as_of)}" for e in facts.dated)
+        parts.append(f"Dated events, earliest first: {listed}.")
+    if facts.undated:
+        listed = "; ".join(
+            e.title + (" (ongoing)" if e.ongoing else "") + who(e) for e in facts.undated
+        )
+        parts.append(f"{_undated_heading(facts.as_of)}, not placed on the date axis: {listed}.")
+    if facts.note:
+        parts.append(facts.note)
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Project capacities
+# ---------------------------------------------------------------------------------------------
+
+_PROJECT_COLUMNS = ("project_id", "name", "sector", "capacity", "capacity_unit", "status")
+
+
+@dataclass(frozen=True)
+class _ProjectFacts:
+    title: str
+    rows: list[dict]
+    stated: list[dict]
+    unstated: list[dict]
+    unit: str
+    hue: str
+    sectors: list[str]
+    aggregated: bool
+    note: str | None
+
+
+def _project_facts(
+    projects: pd.DataFrame | None,
+    actor_names: Mapping[str, str] | None,
+    hue: str,
+    max_rows: int,
+) -> _ProjectFacts:
+    if hue not in ("partner", "status"):
+        raise ParameterError(f"hue={hue!r}: use 'partner' or 'status'")
+    rows = _records(projects, "projects", _PROJECT_COLUMNS)
+    stated = [r for r in rows if r["capacity"] is not None]
+    unstated = [r for r in rows if r["capacity"] is None]
+    units = sorted({str(r["capacity_unit"]) for r in stated if r["capacity_unit"] is not None})
+    if len(units) > 1:
+        raise DataValidationError(
+            [f"projects: capacities in several units ({', '.join(units)}); chart one unit at a time"]
+        )
+    unit = units[0] if units else "MW"
+    sectors = [
+        s for s in _category_order(projects, "sector") if any(str(r["sector"]) == s for r in rows)
+    ]
+    n = len(rows)
+    if not rows:
+        title = "No projects recorded"
+    elif not stated:
+        title = f"None of the {_count(n, 'project')} states a capacity"
+    else:
+        totals: dict[tuple[str, str], float] = defaultdict(float)
+        for r in stated:
+            totals[(str(r.get("partner_id") or ""), str(r["status"]))] += float(r["capacity"])
+        (partner, status), total = max(totals.items(), key=lambda kv: kv[1])
+        who = f"{_name(partner, actor_names)}-linked projects" if partner else "Projects"
+        title = f"{who} {_words(status)} total {total:,.0f} {unit}"
+        if unstated:
+            title += f"; {len(unstated)} of {_count(n, 'project')} state no capacity"
+    aggregated = n > max_rows
+    note = (
+        f"Aggregated by sector: {_count(n, 'project')} in {_count(len(sectors), 'sector')}."
+        if aggregated
+        else None
+    )
+    return _ProjectFacts(title, rows, stated, unstated, unit, hue, sectors, aggregated, note)
+
+
+def _hue_key(row: dict, hue: str) -> str:
+    return str(row.get("partner_id") or "") if hue == "partner" else str(row["status"])
+
+
+def _hue_color(key: str, hue: str) -> str:
+    return color_for(key, PARTNER_COLORS if hue == "partner" else STATUS_COLORS)
+
+
+def _hue_label(key: str, hue: str, names: Mapping[str, str] | None) -> str:
+    if hue == "partner":
+        return _name(key, names) or "No partner"
+    return _words(key).capitalize()
+
+
+def project_capacities(
+    projects: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    actor_names: Mapping[str, str] | None = None,
+    sources: pd.DataFrame | None = None,
+    hue: str = "partner",
+    max_rows: int = 12,
+) -> Axes:
+    """Draw each project's capacity as a horizontal bar; mark those with none stated.
+
+    Projects with a capacity get a bar of that length, annotated with the value and the status
+    (or partner). Projects whose source gives no capacity get a hollow marker at zero and the
+    words "capacity not stated": they are never drawn as a zero-length bar without comment.
+    Rows run from the largest capacity down, then the unstated ones by sector. With more than
+    ``max_rows`` projects the chart aggregates by sector (stacked by ``hue``) and says so.
+
+    Parameters
+    ----------
+    projects
+        Rows of ``projects.csv``: ``project_id``, ``name``, ``sector``, ``capacity``,
+        ``capacity_unit``, ``status``, ``partner_id``, ``source_id``, ``line``.
+    ax
+        Axes to draw on; default the current Axes.
+    actor_names
+        Actor id -> display name, for partners.
+    sources
+        The ``sources`` table, for the source line.
+    hue
+        ``"partner"`` (default) or ``"status"``: what the bar colour shows. The other one is
+        written beside each bar.
+    max_rows
+        Most projects drawn one per row before aggregating by sector.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _resolve_ax(ax)
+    facts = _project_facts(projects, actor_names, hue, max_rows)
+    sizes = _sizes()
+    ax.set_xlabel(f"Capacity ({facts.unit})", fontsize=sizes["label"])
+    ax.set_ylabel("Sector" if facts.aggregated else "Project", fontsize=sizes["label"])
+    if not facts.rows:
+        _nothing(ax, "Nothing recorded: the data has no projects")
+    elif facts.aggregated:
+        _project_sectors(ax, facts, actor_names)
+    else:
+        _project_rows(ax, facts, actor_names)
+    if facts.rows:
+        ax.grid(axis="x", color=LIGHT, linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="both", labelsize=sizes["annotation"])
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    _title(ax, facts.title)
+    lines = [("note", facts.note)] if facts.note else []
+    lines.append(("source", source_line(projects, "projects", sources)))
+    _footer(ax, lines, _xlabel_anchor(ax))
+    return ax
+
+
+def _capacity_xlim(ax: Axes, largest: float) -> None:
+    ax.set_xlim(0, largest * 1.45 if largest > 0 else 1.0)
+    if largest <= 0:
+        ax.set_xticks([0])
+
+
+def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | None) -> None:
+    sector_rank = {s: i for i, s in enumerate(facts.sectors)}
+    stated = sorted(facts.stated, key=lambda r: (-float(r["capacity"]), str(r["name"])))
+    unstated = sorted(
+        facts.unstated, key=lambda r: (sector_rank.get(str(r["sector"]), 99), str(r["name"]))
+    )
+    ordered = stated + unstated
+    size = _sizes()["annotation"]
+    other = "status" if facts.hue == "partner" else "partner"
+
+    def aside(r: dict) -> str:
+        if other == "status":
+            return _words(r["status"])
+        return _name(r.get("partner_id"), names) or "no partner"
+
+    largest = max((float(r["capacity"]) for r in stated), default=0.0)
+    _capacity_xlim(ax, largest)
+    if stated:
+        ax.barh(
+            list(range(len(stated))),
+            [float(r["capacity"]) for r in stated],
+            height=0.6,
+            color=[_hue_color(_hue_key(r, facts.hue), facts.hue) for r in stated],
+            gid="capacity",
+        )
+    for y, r in enumerate(stated):
+        ax.annotate(
+            f"{float(r['capacity']):,.0f} {facts.unit} · {aside(r)}",
+            xy=(float(r["capacity"]), y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=size,
+            color=_TEXT_DARK,
+            parse_math=False,
+            gid="capacity-label",
+        )
+    for y, r in enumerate(unstated, start=len(stated)):
+        color = _hue_color(_hue_key(r, facts.hue), facts.hue)
+        ax.plot(
+            [0],
+            [y],
+            marker="o",
+            ms=6,
+            mfc="white",
+            mec=color,
+            mew=1.5,
+            ls="none",
+            clip_on=False,
+            zorder=3,
+            gid=f"not-stated:{r['project_id']}",
+        )
+        ax.annotate(
+            f"capacity not stated · {aside(r)}",
+            xy=(0, y),
+            xytext=(7, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=size,
+            style="italic",
+            color=MUTED,
+            parse_math=False,
+            gid="not-stated-label",
+        )
+    ax.set_yticks(range(len(ordered)), [str(r["name"]) for r in ordered], parse_math=False)
+    ax.set_ylim(len(ordered) - 0.5, -0.6)
+    keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in ordered))
+    handles: list = [Patch(facecolor=_hue_color(k, facts.hue)) for k in keys]
+    labels = [_hue_label(k, facts.hue, names) for k in keys]
+    if unstated:
+        handles.append(Line2D([], [], marker="o", mfc="white", mec=MUTED, mew=1.5, ls="none"))
+        labels.append("Capacity not stated")
+    _legend(ax, handles, labels, loc="lower right", title=facts.hue.capitalize())
+
+
+def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | None) -> None:
+    size = _sizes()["annotation"]
+    by_sector: dict[str, list[dict]] = defaultdict(list)
+    for r in facts.rows:
+        by_sector[str(r["sector"])].append(r)
+    sectors = facts.sectors
+    keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in facts.rows))
+    totals = {
+        s: sum(float(r["capacity"]) for r in by_sector[s] if r["capacity"] is not None)
+        for s in sectors
+    }
+    _capacity_xlim(ax, max(totals.values(), default=0.0))
+    left = np.zeros(len(sectors))
+    for key in keys:
+        widths = np.array(
+            [
+                sum(
+                    float(r["capacity"])
+                    for r in by_sector[s]
+                    if r["capacity"] is not None and _hue_key(r, facts.hue) == key
+                )
+                for s in sectors
+            ]
+        )
+        if widths.any():
+            ax.barh(
+                range(len(sectors)),
+                widths,
+                left=left,
+                height=0.6,
+                color=_hue_color(key, facts.hue),
+                gid=f"capacity:{key}",
+            )
+        left += widths
+    for y, sector in enumerate(sectors):
+        rows = by_sector[sector]
+        with_capacity = [r for r in rows if r["capacity"] is not None]
+        missing = len(rows) - len(with_capacity)
+        if with_capacity:
+            text = (
+                f"{totals[sector]:,.0f} {facts.unit} from {len(with_capacity)} of "
+                f"{_count(len(rows), 'project')}"
+            )
+            if missing:
+                text += f"; {missing} not stated"
+            style, color = "normal", _TEXT_DARK
+        else:
+            text = f"capacity not stated for {_count(len(rows), 'project')}"
+            style, color = "italic", MUTED
+            ax.plot([0], [y], marker="o", ms=6, mfc="white", mec=MUTED, ls="none", clip_on=False)
+        ax.annotate(
+            text,
+            xy=(totals[sector], y),
+            xytext=(5, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=size,
+            style=style,
+            color=color,
+            parse_math=False,
+        )
+    ax.set_yticks(range(len(sectors)), [_words(s).capitalize() for s in sectors], parse_math=False)
+    ax.set_ylim(len(sectors) - 0.5, -0.6)
+    handles = [Patch(facecolor=_hue_color(k, facts.hue)) for k in keys]
+    _legend(
+        ax,
+        handles,
+        [_hue_label(k, facts.hue, names) for k in keys],
+        loc="lower right",
+        title=facts.hue.capitalize(),
+    )
+
+
+def describe_project_capacities(
+    projects: pd.DataFrame,
+    *,
+    actor_names: Mapping[str, str] | None = None,
+    sources: pd.DataFrame | None = None,
+    hue: str = "partner",
+    max_rows: int = 12,
+) -> str:
+    """Alt text for :func:`project_capacities`, from the same rows and arguments."""
+    facts = _project_facts(projects, actor_names, hue, max_rows)
+    if not facts.rows:
+        return "Bar chart of project capacities: nothing recorded; the data has no projects."
+
+    def one(r: dict) -> str:
+        bits = [_words(r["sector"]), _words(r["status"])]
+        partner = _name(r.get("partner_id"), actor_names)
+        if partner:
+            bits.append(f"with {partner}")
+        return f"{r['name']} ({', '.join(bits)})"
+
+    parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
+    if facts.aggregated:
+        parts.append(facts.note or "")
+    if facts.stated:
+        listed = "; ".join(
+            f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
+            for r in sorted(facts.stated, key=lambda r: -float(r["capacity"]))
+        )
+        parts.append(f"With a stated capacity: {listed}.")
+    if facts.unstated:
+        parts.append(f"Capacity not stated: {'; '.join(one(r) for r in facts.unstated)}.")
+    return " ".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Defence supplies
+# ---------------------------------------------------------------------------------------------
+
+_SUPPLY_COLUMNS = ("supply_id", "item", "category", "supplier_id", "quantity")
+_QUALIFIERS = {"exact": "", "more_than": "more than", "less_than": "less than", "about": "about"}
+
+
+@dataclass(frozen=True)
+class _SupplyFacts:
+    title: str
+    rows: list[dict]
+    suppliers: list[str]
+    categories: list[str]
+    aggregated: bool
+    note: str | None
+
+
+def _quantity(row: dict) -> str | None:
+    """``"more than 8 million barrels"``, or ``None`` when the source gives no quantity."""
+    if row.get("quantity") is None:
+        return None
+    qualifier = _QUALIFIERS.get(str(row.get("quantity_qualifier") or "exact"), "")
+    unit = str(row.get("quantity_unit") or "units")
+    number = _human_number(float(row["quantity"]))
+    text = f"{number} {unit}" if unit != "units" else f"{number} units"
+    return f"{qualifier} {text}".strip()
+
+
+def _quantity_of(row: dict) -> str | None:
+    quantity = _quantity(row)
+    if quantity is None:
+        return None
+    item = str(row["item"])
+    if str(row.get("quantity_unit") or "units") == "units":
+        return f"{quantity} of {item}"
+    return f"{quantity} of {item[:1].lower()}{item[1:]}"
+
+
+def _supply_when(row: dict) -> str | None:
+    start, end = _timestamp(row.get("date_start")), _timestamp(row.get("date_end"))
+    if start is None:
+        return None
+    precision = str(row.get("date_precision") or "day")
+    if end is None or end == start:
+        return f"{start:%B %Y}" if precision == "month" else _day(start)
+    if precision in ("month", "period") and start.day == 1 and (end + _DAY).day == 1:
+        if start.year == end.year:
+            return f"{start:%B}–{end:%B %Y}" if start.month != end.month else f"{start:%B %Y}"
+        return f"{start:%B %Y}–{end:%B %Y}"
+    return f"{_day(start)} to {_day(end)}"
+
+
+def _supply_facts(
+    supplies: pd.DataFrame | None, actor_names: Mapping[str, str] | None, max_rows: int
+) -> _SupplyFacts:
+    rows = _records(supplies, "supplies", _SUPPLY_COLUMNS)
+    counts = Counter(str(r["supplier_id"]) for r in rows if r["supplier_id"] is not None)
+    suppliers = [s for s, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    categories = [
+        c
+        for c in _category_order(supplies, "category")
+        if any(str(r["category"]) == c for r in rows)
+    ]
+    n = len(rows)
+    if not rows:
+        title = "No supplies recorded"
+    else:
+        top = suppliers[0] if suppliers else None
+        k = counts[top] if top else 0
+        name = _name(top, actor_names)
+        if top is None:
+            title = f"{_count(n, 'item')} recorded, no supplier named"
+        elif k == n and n > 1:
+            title = f"{name} supplied all {n} items recorded"
+        else:
+            title = f"{name} supplied {k} of {_count(n, 'item')} recorded"
+        quantities = [q for q in (_quantity_of(r) for r in rows) if q]
+        if not quantities:
+            title += "; no quantity is stated"
+        elif len(quantities) == 1:
+            title += f"; only one quantity is stated: {quantities[0]}"
+        else:
+            title += f"; {len(quantities)} of {n} state a quantity"
+    aggregated = n > max_rows
+    note = f"Aggregated by category: {_count(n, 'supply row')}." if aggregated else None
+    return _SupplyFacts(title, rows, suppliers, categories, aggregated, note)
+
+
+def defence_supplies(
+    supplies: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    actor_names: Mapping[str, str] | None = None,
+    sources: pd.DataFrame | None = None,
+    max_rows: int = 12,
+) -> Axes:
+    """Draw what each supplier provided, as a table-like dot chart with the quantities in words.
+
+    One row per item (with its category where the name does not already say it), one column
+    per supplier. A filled dot means the source states a quantity, a hollow one that it does
+    not. Quantities are written out beside each row ("more than 8 million barrels ·
+    March–June 2023") instead of being put on one numeric axis, because each row has its own
+    unit: barrels of oil and jets do not share a scale. With more than ``max_rows`` rows the
+    chart counts items per category and supplier (dot area = number of items).
+
+    Parameters
+    ----------
+    supplies
+        Rows of ``supplies.csv``: ``supply_id``, ``item``, ``category``, ``supplier_id``,
+        ``quantity``, ``quantity_qualifier``, ``quantity_unit``, the date columns, ``purpose``,
+        ``source_id``, ``line``.
+    ax
+        Axes to draw on; default the current Axes.
+    actor_names
+        Actor id -> display name, for suppliers.
+    sources
+        The ``sources`` table, for the source line.
+    max_rows
+        Most rows drawn one per item before aggregating by category.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _resolve_ax(ax)
+    facts = _supply_facts(supplies, actor_names, max_rows)
+    sizes = _sizes()
+    ax.set_xlabel("Supplier", fontsize=sizes["label"])
+    ax.set_ylabel("Category" if facts.aggregated else "Item supplied", fontsize=sizes["label"])
+    if not facts.rows:
+        _nothing(ax, "Nothing recorded: the data has no supplies")
+    else:
+        _supply_grid(ax, facts, actor_names)
+    _title(ax, facts.title)
+    lines = [("note", facts.note)] if facts.note else []
+    lines.append(("source", source_line(supplies, "supplies", sources)))
+    _footer(ax, lines, _xlabel_anchor(ax))
+    return ax
+
+
+def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None) -> None:
+    sizes = _sizes()
+    suppliers = facts.suppliers or [""]
+    column = {s: i for i, s in enumerate(suppliers)}
+    k = len(suppliers)
+    # Supplier columns take a slice of the width; the written quantities take the rest.
+    share = min(0.45, 0.13 * k)
+    right = k / share - 0.5
+    text_x = k - 0.5 + 0.25
+    category_rank = {c: i for i, c in enumerate(facts.categories)}
+
+    if facts.aggregated:
+        cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for r in facts.rows:
+            cells[(str(r["category"]), str(r["supplier_id"] or ""))].append(r)
+        row_keys = facts.categories
+        labels = [_words(c).capitalize() for c in row_keys]
+        most = max(len(v) for v in cells.values())
+        for (category, supplier), members in cells.items():
+            y = row_keys.index(category)
+            stated = any(m.get("quantity") is not None for m in members)
+            color = color_for(supplier, PARTNER_COLORS)
+            ax.scatter(
+                [column.get(supplier, 0)],
+                [y],
+                s=40 + 260 * len(members) / most,
+                facecolors=color if stated else "white",
+                edgecolors=color,
+                linewidths=1.5,
+                zorder=3,
+                gid=f"supply-cell:{category}:{supplier}",
+            )
+        texts = []
+        for category in row_keys:
+            members = [r for (c, _), rs in cells.items() if c == category for r in rs]
+            stated = sum(1 for m in members if m.get("quantity") is not None)
+            texts.append(
+                f"{_count(len(members), 'item')}; "
+                + (f"{stated} with a stated quantity" if stated else "no quantity stated")
+            )
+    else:
+        ordered = sorted(
+            facts.rows,
+            key=lambda r: (category_rank.get(str(r["category"]), 99), str(r["item"])),
+        )
+        row_keys = [str(r["supply_id"]) for r in ordered]
+        labels = []
+        texts = []
+        for y, r in enumerate(ordered):
+            item = str(r["item"])
+            category = _words(r["category"])
+            labels.append(item if category.lower() in item.lower() else f"{item} ({category})")
+            quantity = _quantity(r)
+            color = color_for(r["supplier_id"], PARTNER_COLORS)
+            ax.plot(
+                [column.get(str(r["supplier_id"] or ""), 0)],
+                [y],
+                marker="o",
+                ms=8,
+                mfc=color if quantity else "white",
+                mec=color,
+                mew=1.6,
+                ls="none",
+                zorder=3,
+                gid=f"supply:{r['supply_id']}",
+            )
+            bits = [quantity or "quantity not stated"]
+            when = _supply_when(r)
+            if when:
+                bits.append(when)
+            if r.get("purpose"):
+                bits.append(str(r["purpose"]))
+            texts.append(" · ".join(bits))
+    n = len(row_keys)
+    for y, text in enumerate(texts):
+        muted = text.startswith(("quantity not stated", "no quantity"))
+        ax.text(
+            text_x,
+            y,
+            text,
+            va="center",
+            ha="left",
+            fontsize=sizes["annotation"],
+            style="italic" if "not stated" in text and muted else "normal",
+            color=MUTED if muted else _TEXT_DARK,
+            parse_math=False,
+            gid="quantity",
+        )
+    ax.text(
+        text_x,
+        -0.75,
+        "Quantity as stated in the source",
+        va="bottom",
+        ha="left",
+        fontsize=sizes["annotation"],
+        fontweight="bold",
+        color=_TEXT_DARK,
+        gid="quantity-heading",
+    )
+    ax.hlines(range(n), -0.5, right, colors=LIGHT, linewidth=0.8, zorder=0)
+    ax.set_xlim(-0.5, right)
+    ax.set_ylim(n - 0.5, -0.9)
+    ax.set_xticks(range(k), [_name(s, names) or "not named" for s in suppliers], parse_math=False)
+    ax.set_yticks(range(n), labels, parse_math=False)
+    ax.tick_params(axis="both", labelsize=sizes["annotation"], length=0)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_bounds(-0.5, k - 0.5)
+    handles = [
+        Line2D([], [], marker="o", ms=7, mfc=MUTED, mec=MUTED, ls="none"),
+        Line2D([], [], marker="o", ms=7, mfc="white", mec=MUTED, mew=1.6, ls="none"),
+    ]
+    _legend(
+        ax,
+        handles,
+        ["Quantity stated", "Quantity not stated"],
+        loc="lower right",
+        ncol=2,
+    )
+
+
+def describe_defence_supplies(
+    supplies: pd.DataFrame,
+    *,
+    actor_names: Mapping[str, str] | None = None,
+    sources: pd.DataFrame | None = None,
+    max_rows: int = 12,
+) -> str:
+    """Alt text for :func:`defence_supplies`, from the same rows and arguments."""
+    facts = _supply_facts(supplies, actor_names, max_rows)
+    if not facts.rows:
+        return "Dot chart of supplies: nothing recorded; the data has no supplies."
+    parts = [f"Dot chart of supplies by item and supplier. {facts.title}."]
+    if facts.note:
+        parts.append(facts.note)
+    listed = []
+    for r in facts.rows:
+        text = f"{r['item']} ({_words(r['category'])}) from {_name(r['supplier_id'], actor_names)}"
+        if r.get("recipient_id"):
+            text += f" to {_name(r['recipient_id'], actor_names)}"
+        quantity = _quantity(r)
+        text += f": {quantity}" if quantity else ": quantity not stated"
+        when = _supply_when(r)
+        if when:
+            text += f", {when}"
+        if r.get("purpose"):
+            text += f", {r['purpose']}"
+        listed.append(text)
+    parts.append("Items: " + "; ".join(listed) + ".")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Actor network
+# ---------------------------------------------------------------------------------------------
+
+_RELATION_COLUMNS = ("relation_id", "actor_id", "other_id", "kind")
+_ACTOR_COLUMNS = ("actor_id", "name")
+
+#: Colour, line style and legend wording per kind of tie; line styles keep greyscale legible.
+RELATION_STYLES: dict[str, dict[str, Any]] = {
+    "cooperates": {"color": OKABE_ITO["blue"], "linestyle": "-", "label": "cooperates with"},
+    "supplies": {"color": OKABE_ITO["orange"], "linestyle": (0, (6, 2)), "label": "supplies"},
+    "develops": {
+        "color": OKABE_ITO["bluish_green"],
+        "linestyle": (0, (6, 2, 1, 2)),
+        "label": "develops (in)",
+    },
+    "monitors": {
+        "color": OKABE_ITO["reddish_purple"],
+        "linestyle": (0, (1, 1.6)),
+        "label": "monitors",
+    },
+    "reduces_reliance": {
+        "color": "#4D4D4D",
+        "linestyle": (0, (4, 1.5, 1, 1.5, 1, 1.5)),
+        "label": "reduces reliance on",
+    },
+    "opposes": {
+        "color": OKABE_ITO["vermillion"],
+        "linestyle": (0, (2.5, 1.5)),
+        "label": "opposes",
+    },
+}
+
+_OUTGOING = {
+    "cooperates": "cooperates with {}",
+    "supplies": "supplies {}",
+    "develops": "develops in {}",
+    "monitors": "monitors {}",
+    "reduces_reliance": "reduces reliance on {}",
+    "opposes": "opposes {}",
+}
+_INCOMING = {
+    "cooperates": "cooperates with {}",
+    "supplies": "supplied by {}",
+    "develops": "has {} developing in it",
+    "monitors": "monitored by {}",
+    "reduces_reliance": "relied on less by {}",
+    "opposes": "opposed by {}",
+}
+
+
+@dataclass(frozen=True)
+class _NetworkFacts:
+    title: str
+    nodes: list[str]
+    hub: str | None
+    focus: str | None
+    edges: list[dict]
+    names: dict[str, str]
+    countries: dict[str, str | None]
+    phrases: list[str]
+
+
+def _network_facts(
+    relations: pd.DataFrame | None, actors: pd.DataFrame | None, focus: str | None
+) -> _NetworkFacts:
+    edges = _records(relations, "relations", _RELATION_COLUMNS)
+    actor_rows = _records(actors, "actors", _ACTOR_COLUMNS)
+    names = {str(a["actor_id"]): str(a["name"]) for a in actor_rows}
+    countries = {str(a["actor_id"]): _str(a.get("country_id")) for a in actor_rows}
+    if focus is not None and focus not in names:
+        raise ParameterError(
+            f"focus={focus!r} is not an actor id in actors; use one of: "
+            f"{', '.join(sorted(names)) or '(none)'}"
+        )
+    nodes: list[str] = []
+    for e in edges:
+        for key in ("actor_id", "other_id"):
+            if str(e[key]) not in nodes:
+                nodes.append(str(e[key]))
+    if focus is not None and focus not in nodes:
+        nodes.append(focus)
+    degree = Counter(str(e[k]) for e in edges for k in ("actor_id", "other_id"))
+    hub = focus
+    if hub is None and nodes:
+        hub = max(nodes, key=lambda n: (degree[n], -nodes.index(n)))
+    phrases = []
+    for e in edges:
+        a, b, kind = str(e["actor_id"]), str(e["other_id"]), str(e["kind"])
+        if a == hub:
+            phrases.append(_OUTGOING.get(kind, kind + " {}").format(_short(names.get(b, b))))
+        elif b == hub:
+            phrases.append(_INCOMING.get(kind, "{} " + kind).format(_short(names.get(a, a))))
+    if not nodes:
+        title = "No relations recorded"
+    elif hub is None or not phrases:
+        title = f"{_short(names.get(hub or '', hub or ''))} has no recorded ties"
+    else:
+        shown = phrases[:4]
+        title = f"{_short(names.get(hub, hub))}: {'; '.join(shown)}"
+        if len(phrases) > len(shown):
+            title += f"; {len(phrases) - len(shown)} more"
+    return _NetworkFacts(title, nodes, hub, focus, edges, names, countries, phrases)
+
+
+def _ring_order(nodes: list[str], hub: str | None, edges: list[dict]) -> list[str]:
+    """Breadth-first from the hub, so tied actors sit next to each other on the ring."""
+    neighbours: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        a, b = str(e["actor_id"]), str(e["other_id"])
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    order: list[str] = []
+    seen = {hub}
+    queue = [hub] if hub is not None else []
+    pending = [n for n in nodes if n != hub]
+    while pending:
+        while queue:
+            current = queue.pop(0)
+            for n in neighbours[current]:
+                if n not in seen:
+                    seen.add(n)
+                    order.append(n)
+                    queue.append(n)
+        rest = [n for n in pending if n not in seen]
+        if rest:  # another component: start from its first node
+            seen.add(rest[0])
+            order.append(rest[0])
+            queue.append(rest[0])
+        pending = [n for n in pending if n not in seen]
+    return order
+
+
+def _layout(facts: _NetworkFacts) -> dict[str, tuple[float, float]]:
+    ring = _ring_order(facts.nodes, facts.hub, facts.edges)
+    positions: dict[str, tuple[float, float]] = {}
+    if facts.hub is not None:
+        positions[facts.hub] = (0.0, 0.0)
+    n = len(ring)
+    for i, node in enumerate(ring):
+        angle = math.pi / 2 - 2 * math.pi * i / max(n, 1)
+        positions[node] = (1.55 * math.cos(angle), 1.0 * math.sin(angle))
+    return positions
+
+
+def actor_network(
+    relations: pd.DataFrame,
+    actors: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    focus: str | None = None,
+    sources: pd.DataFrame | None = None,
+) -> Axes:
+    """Draw who works with, supplies, watches or opposes whom, as a map of actors.
+
+    Actors that take part in a relation are nodes at fixed positions: the focus actor (or,
+    without one, the actor with most ties) at the centre, the others on an ellipse in
+    breadth-first order from it, so the same data always gives the same picture. Each relation
+    is an arrow read from ``actor_id`` to ``other_id``, styled by kind with both a colour and
+    a line style so the map survives greyscale printing. Node colour is the actor's country.
+    There are no data axes: positions carry no values, so the axes are hidden.
+
+    Parameters
+    ----------
+    relations
+        Rows of ``relations.csv``: ``relation_id``, ``actor_id``, ``other_id``, ``kind``,
+        ``source_id``, ``line``.
+    actors
+        Rows of ``actors.csv``: ``actor_id``, ``name`` and ``country_id``.
+    ax
+        Axes to draw on; default the current Axes.
+    focus
+        An actor id to put at the centre and highlight (the partner of the brief).
+    sources
+        The ``sources`` table, for the source line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ParameterError
+        If ``focus`` is not an actor id.
+    """
+    ax = _resolve_ax(ax)
+    facts = _network_facts(relations, actors, focus)
+    sizes = _sizes()
+    ax.set_axis_off()
+    if not facts.nodes:
+        _nothing(ax, "Nothing recorded: the data has no relations")
+        _title(ax, facts.title)
+        _footer(ax, [("source", source_line(relations, "relations", sources))])
+        return ax
+
+    positions = _layout(facts)
+    node_size = 230.0
+    focus_size = 420.0
+    radius = {n: math.sqrt(focus_size if n == facts.focus else node_size) / 2 for n in facts.nodes}
+
+    # Edges first, so nodes sit on top of them.
+    pair_count: Counter = Counter()
+    for e in facts.edges:
+        a, b, kind = str(e["actor_id"]), str(e["other_id"]), str(e["kind"])
+        style = RELATION_STYLES.get(kind, {"color": MUTED, "linestyle": "-"})
+        pair = (a, b)
+        bend = 0.12 + 0.12 * pair_count[pair]
+        pair_count[pair] += 1
+        ax.add_patch(
+            FancyArrowPatch(
+                positions[a],
+                positions[b],
+                arrowstyle="-|>",
+                mutation_scale=11,
+                connectionstyle=f"arc3,rad={bend}",
+                shrinkA=radius[a] + 1.5,
+                shrinkB=radius[b] + 2.0,
+                color=style["color"],
+                linestyle=style["linestyle"],
+                linewidth=1.6,
+                zorder=2,
+                gid=f"relation:{e['relation_id']}",
+            )
+        )
+
+    xs = [positions[n][0] for n in facts.nodes]
+    ys = [positions[n][1] for n in facts.nodes]
+    colors = [
+        color_for(facts.countries.get(n) or n, PARTNER_COLORS, fallback="#BBBBBB")
+        for n in facts.nodes
+    ]
+    is_focus = [n == facts.focus for n in facts.nodes]
+    ax.scatter(
+        xs,
+        ys,
+        s=[focus_size if f else node_size for f in is_focus],
+        facecolors=[c if f else mpl.colors.to_rgba(c, 0.3) for c, f in zip(colors, is_focus)],
+        edgecolors=["black" if f else c for c, f in zip(colors, is_focus)],
+        linewidths=[2.2 if f else 1.4 for f in is_focus],
+        zorder=3,
+        gid="actors",
+    )
+    for node in facts.nodes:
+        x, y = positions[node]
+        label = textwrap.fill(_short(facts.names.get(node, node)), 18)
+        if node == facts.hub:
+            offset, ha, va = (0, -(radius[node] + 3)), "center", "top"
+        else:
+            length = math.hypot(x, y) or 1.0
+            ux, uy = x / length, y / length
+            gap = radius[node] + 3
+            offset = (ux * gap, uy * gap)
+            ha = "left" if ux > 0.3 else ("right" if ux < -0.3 else "center")
+            va = "bottom" if uy > 0.3 else ("top" if uy < -0.3 else "center")
+        ax.annotate(
+            label,
+            xy=(x, y),
+            xytext=offset,
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=sizes["annotation"],
+            fontweight="bold" if node == facts.focus else "normal",
+            color=_TEXT_DARK,
+            linespacing=1.0,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+            zorder=4,
+            parse_math=False,
+            gid=f"actor:{node}",
+        )
+    ax.set_xlim(-2.35, 2.35)
+    ax.set_ylim(-1.45, 1.4)
+    ax.set_aspect("equal", adjustable="datalim")
+
+    kinds = [k for k in RELATION_STYLES if any(str(e["kind"]) == k for e in facts.edges)]
+    kinds += sorted({str(e["kind"]) for e in facts.edges} - set(kinds))
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=RELATION_STYLES.get(k, {}).get("color", MUTED),
+            linestyle=RELATION_STYLES.get(k, {}).get("linestyle", "-"),
+            linewidth=1.8,
+        )
+        for k in kinds
+    ]
+    labels = [RELATION_STYLES.get(k, {}).get("label", _words(k)) for k in kinds]
+    legend = _legend(
+        ax,
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(0.0, 0.0),
+        ncol=min(len(handles), 3),
+        handlelength=3.2,
+        title="Arrow: who acts on whom",
+        alignment="left",
+    )
+    _title(ax, facts.title)
+    _footer(ax, [("source", source_line(relations, "relations", sources))], legend)
+    return ax
+
+
+def describe_actor_network(
+    relations: pd.DataFrame,
+    actors: pd.DataFrame,
+    *,
+    focus: str | None = None,
+    sources: pd.DataFrame | None = None,
+) -> str:
+    """Alt text for :func:`actor_network`, from the same rows and arguments."""
+    facts = _network_facts(relations, actors, focus)
+    if not facts.nodes:
+        return "Map of actors: nothing recorded; the data has no relations."
+    centre = facts.names.get(facts.hub or "", facts.hub or "")
+    ties = []
+    for e in facts.edges:
+        actor = facts.names.get(str(e["actor_id"]), str(e["actor_id"]))
+        other = facts.names.get(str(e["other_id"]), str(e["other_id"]))
+        verb = _OUTGOING.get(str(e["kind"]), _words(e["kind"]) + " {}")
+        ties.append(f"{actor} {verb.format(other)}")
+    return (
+        f"Map of {_count(len(facts.nodes), 'actor')} and {_count(len(facts.edges), 'tie')}, "
+        f"with {centre} at the centre. {facts.title}. All ties: {'; '.join(ties)}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Places map
+# ---------------------------------------------------------------------------------------------
+
+_PLACE_COLUMNS = ("place_id", "name", "latitude", "longitude", "coordinate_basis")
+_BASIS_MARKERS = {
+    "gazetteer": ("o", True, "Place (gazetteer point)"),
+    "located_at_city": ("o", True, "Shown at its city"),
+    "country_centroid": ("s", False, "Country (centroid)"),
+    "region_centroid": ("D", False, "Region (centroid)"),
+}
+_POINT_LIKE = ("gazetteer", "located_at_city")
+_EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass(frozen=True)
+class _PlaceGroup:
+    ids: list[str]
+    names: list[str]
+    lat: float
+    lon: float
+    basis: str
+    country: str | None
+
+
+@dataclass(frozen=True)
+class _PlaceFacts:
+    title: str
+    n_total: int
+    groups: list[_PlaceGroup]
+    unmapped: list[str]
+    highlight: list[str]
+    bases: list[str]
+
+
+def _distance_km(a: _PlaceGroup, b: _PlaceGroup) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def _place_facts(places: pd.DataFrame | None, highlight: Any) -> _PlaceFacts:
+    rows = _records(places, "places", _PLACE_COLUMNS)
+    wanted = [highlight] if isinstance(highlight, str) else list(highlight or [])
+    known = {str(r["place_id"]) for r in rows}
+    unknown = [h for h in wanted if h not in known]
+    if unknown:
+        raise ParameterError(
+            f"highlight={unknown[0]!r} is not a place id in places; use one of: "
+            f"{', '.join(sorted(known)) or '(none)'}"
+        )
+    by_point: dict[tuple[float, float], list[dict]] = {}
+    unmapped = []
+    for r in rows:
+        if r["latitude"] is None or r["longitude"] is None:
+            unmapped.append(str(r["name"]))
+            continue
+        key = (round(float(r["latitude"]), 4), round(float(r["longitude"]), 4))
+        by_point.setdefault(key, []).append(r)
+    rank = {b: i for i, b in enumerate(_BASIS_MARKERS)}
+    groups = []
+    for (lat, lon), members in by_point.items():
+        best = min(members, key=lambda r: rank.get(str(r["coordinate_basis"]), 99))
+        groups.append(
+            _PlaceGroup(
+                ids=[str(m["place_id"]) for m in members],
+                names=[str(m["name"]) for m in members],
+                lat=lat,
+                lon=lon,
+                basis=str(best["coordinate_basis"]),
+                country=_str(best.get("country_id")),
+            )
+        )
+    bases = [b for b in _BASIS_MARKERS if any(str(r["coordinate_basis"]) == b for r in rows)]
+    n = len(rows)
+    pointish = [g for g in groups if g.basis in _POINT_LIKE]
+    candidates = pointish if len(pointish) >= 2 else groups
+    focus = next((g for g in groups if any(h in g.ids for h in wanted)), None)
+    if not rows:
+        title = "No places recorded"
+    elif len(groups) < 2:
+        title = f"Only {len(groups)} of {_count(n, 'place')} has a point location"
+    elif focus is not None:
+        others = [g for g in groups if g is not focus]
+        far = max(others, key=lambda g: _distance_km(focus, g))
+        km = round(_distance_km(focus, far), -2)
+        title = f"{focus.names[0]} lies about {km:,.0f} km from {far.names[0]}"
+    else:
+        a, b = max(
+            ((a, b) for i, a in enumerate(candidates) for b in candidates[i + 1 :]),
+            key=lambda ab: _distance_km(*ab),
+        )
+        km = round(_distance_km(a, b), -2)
+        west, east = sorted((a, b), key=lambda g: g.lon)
+        title = f"{west.names[0]} and {east.names[0]} lie about {km:,.0f} km apart"
+    if rows and unmapped:
+        title += f"; {len(unmapped)} of {_count(n, 'place')} have no point location"
+    return _PlaceFacts(title, n, groups, unmapped, wanted, bases)
+
+
+def _approximate_note(bases: Iterable[str]) -> str:
+    bits = {
+        "gazetteer": "places from a gazetteer",
+        "located_at_city": "port and base shown at their city",
+        "country_centroid": "countries at their centroid",
+        "region_centroid": "regions at their centroid",
+    }
+    used = [bits[b] for b in bases if b in bits]
+    text = "Coordinates are approximate and not from the source"
+    return text + (f": {'; '.join(used)}." if used else ".")
+
+
+def places_map(
+    places: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    highlight: str | Sequence[str] | None = None,
+    sources: pd.DataFrame | None = None,
+) -> Axes:
+    """Draw a labelled locator map of the places named, on longitude/latitude axes.
+
+    No basemap and no downloads: points on a graticule, with an equirectangular aspect
+    (one degree of longitude is ``cos(mid-latitude)`` of one of latitude). Places at the same
+    coordinates share one point and one label. The marker says how the point was chosen
+    (gazetteer point, country or region centroid); the colour is the country. Places with no
+    coordinates are listed in a note, not placed anywhere.
+
+    Parameters
+    ----------
+    places
+        Rows of ``places.csv``: ``place_id``, ``name``, ``latitude``, ``longitude``,
+        ``coordinate_basis``, ``country_id``, ``source_id``, ``line``.
+    ax
+        Axes to draw on; default the current Axes.
+    highlight
+        A place id, or several, to draw larger with bold labels; the title then gives the
+        distance from the (first) highlighted place to the farthest one.
+    sources
+        The ``sources`` table, for the source line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ParameterError
+        If a ``highlight`` id is not a place id.
+    """
+    ax = _resolve_ax(ax)
+    facts = _place_facts(places, highlight)
+    sizes = _sizes()
+    ax.set_xlabel("Longitude (°E)", fontsize=sizes["label"])
+    ax.set_ylabel("Latitude (°N)", fontsize=sizes["label"])
+    footer: list[tuple[str, str]] = []
+    if not facts.groups:
+        message = (
+            "Nothing recorded: the data has no places"
+            if facts.n_total == 0
+            else "No place has coordinates"
+        )
+        _nothing(ax, message)
+    else:
+        _draw_places(ax, facts)
+        footer.append(("note", _approximate_note(facts.bases)))
+    if facts.unmapped:
+        footer.append(("unmapped", "No point location: " + ", ".join(facts.unmapped) + "."))
+    footer.append(("source", source_line(places, "places", sources)))
+    _title(ax, facts.title)
+    _footer(ax, footer, _xlabel_anchor(ax))
+    return ax
+
+
+def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
+    sizes = _sizes()
+    lats = [g.lat for g in facts.groups]
+    lons = [g.lon for g in facts.groups]
+    lat_span = max(max(lats) - min(lats), 4.0)
+    lon_span = max(max(lons) - min(lons), 4.0)
+    lat_lo, lat_hi = min(lats) - 0.14 * lat_span, max(lats) + 0.14 * lat_span
+    lon_lo, lon_hi = min(lons) - 0.08 * lon_span, max(lons) + 0.22 * lon_span
+    lat_lo, lat_hi = max(lat_lo, -90.0), min(lat_hi, 90.0)
+    mid = math.radians((lat_lo + lat_hi) / 2)
+    aspect = 1 / max(math.cos(mid), 0.1)
+    ax.set_xlim(lon_lo, lon_hi)
+    ax.set_ylim(lat_lo, lat_hi)
+    ax.set_aspect(aspect, adjustable="datalim")
+
+    step = 20 if max(lat_span, lon_span) > 60 else 10 if max(lat_span, lon_span) > 20 else 5
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.yaxis.set_major_locator(MultipleLocator(step))
+    ax.grid(True, color="#DDDDDD", linewidth=0.7)
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="both", labelsize=sizes["annotation"], length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color("#BBBBBB")
+
+    # Estimate the map scale, to place labels where they do not collide.
+    width_in, height_in = _axes_inches(ax)
+    scale = min(width_in / (lon_hi - lon_lo), height_in / ((lat_hi - lat_lo) * aspect))
+    placed: list[tuple[float, float, float, float]] = []
+    points = [(g.lon * scale, g.lat * aspect * scale) for g in facts.groups]
+    for g in sorted(facts.groups, key=lambda g: (-len(g.names), -g.lat)):
+        marker, filled, _ = _BASIS_MARKERS.get(g.basis, ("o", True, g.basis))
+        color = color_for(g.country, PARTNER_COLORS, fallback=MUTED)
+        big = any(h in g.ids for h in facts.highlight)
+        ax.plot(
+            [g.lon],
+            [g.lat],
+            marker=marker,
+            ms=9 if big else 6.5,
+            mfc=color if filled else "white",
+            mec="black" if big else color,
+            mew=1.8 if big else 1.5,
+            ls="none",
+            zorder=3,
+            gid="place:" + ",".join(g.ids),
+        )
+        label = "\n".join(g.names)
+        w = _text_inches(label, sizes["annotation"]) + 0.04
+        h = (len(g.names) * 1.15 * sizes["annotation"]) / 72
+        px, py = g.lon * scale, g.lat * aspect * scale
+        gap = 0.09
+        options = [
+            ("left", "center", gap, 0.0, px + gap, py - h / 2),
+            ("right", "center", -gap, 0.0, px - gap - w, py - h / 2),
+            ("left", "bottom", gap * 0.7, gap * 0.7, px + gap * 0.7, py + gap * 0.7),
+            ("left", "top", gap * 0.7, -gap * 0.7, px + gap * 0.7, py - gap * 0.7 - h),
+            ("center", "bottom", 0.0, gap, px - w / 2, py + gap),
+            ("center", "top", 0.0, -gap, px - w / 2, py - gap - h),
+        ]
+
+        def clashes(box: tuple[float, float, float, float], own: tuple[float, float]) -> bool:
+            x0, y0, x1, y1 = box
+            for bx0, by0, bx1, by1 in placed:
+                if x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1:
+                    return True
+            return any(
+                x0 - 0.04 < qx < x1 + 0.04 and y0 - 0.04 < qy < y1 + 0.04
+                for qx, qy in points
+                if (qx, qy) != own
+            )
+
+        chosen = options[0]
+        for option in options:
+            box = (option[4], option[5], option[4] + w, option[5] + h)
+            if not clashes(box, (px, py)):
+                chosen = option
+                break
+        ha, va, dx, dy, bx, by = chosen
+        placed.append((bx, by, bx + w, by + h))
+        ax.annotate(
+            label,
+            xy=(g.lon, g.lat),
+            xytext=(dx * 72, dy * 72),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=sizes["annotation"],
+            fontweight="bold" if big else "normal",
+            color=_TEXT_DARK,
+            linespacing=1.05,
+            parse_math=False,
+            zorder=4,
+            gid="place-label",
+        )
+    handles, labels = [], []
+    for basis in facts.bases:
+        if basis not in _BASIS_MARKERS or not any(g.basis == basis for g in facts.groups):
+            continue
+        marker, filled, text = _BASIS_MARKERS[basis]
+        handles.append(
+            Line2D(
+                [], [], marker=marker, ms=6, mfc=MUTED if filled else "white", mec=MUTED, ls="none"
+            )
+        )
+        labels.append(text)
+    _legend(ax, handles, labels, loc="lower right", framealpha=0.9, frameon=True, edgecolor="none")
+
+
+def describe_places_map(
+    places: pd.DataFrame,
+    *,
+    highlight: str | Sequence[str] | None = None,
+    sources: pd.DataFrame | None = None,
+) -> str:
+    """Alt text for :func:`places_map`, from the same rows and arguments."""
+    facts = _place_facts(places, highlight)
+    if facts.n_total == 0:
+        return "Locator map: nothing recorded; the data has no places."
+    parts = [f"Locator map of {_count(facts.n_total, 'place')}. {facts.title}."]
+    listed = []
+    for g in facts.groups:
+        lat = f"{abs(g.lat):g}°{'N' if g.lat >= 0 else 'S'}"
+        lon = f"{abs(g.lon):g}°{'E' if g.lon >= 0 else 'W'}"
+        basis = _words(g.basis).replace("located at city", "at its city")
+        listed.append(f"{' / '.join(g.names)} at {lat} {lon} ({basis})")
+    if listed:
+        parts.append("Points: " + "; ".join(listed) + ".")
+        parts.append(_approximate_note(facts.bases))
+    if facts.unmapped:
+        parts.append("No point location: " + ", ".join(facts.unmapped) + ".")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry, dispatch and the figure-level wrapper
+# ---------------------------------------------------------------------------------------------
+
+#: kind -> (chart function, alt-text function, default height in inches).
+CHARTS: dict[str, tuple[Callable[..., Axes], Callable[..., str], float]] = {
+    "timeline": (timeline, describe_timeline, 4.5),
+    "project_capacities": (project_capacities, describe_project_capacities, 3.4),
+    "defence_supplies": (defence_supplies, describe_defence_supplies, 3.0),
+    "actor_network": (actor_network, describe_actor_network, 4.5),
+    "places_map": (places_map, describe_places_map, 4.5),
+}
+
+
+def _chart(kind: str) -> tuple[Callable[..., Axes], Callable[..., str], float]:
+    try:
+        return CHARTS[kind]
+    except KeyError:
+        raise ParameterError(
+            f"chart kind {kind!r} is unknown; use one of: {', '.join(CHARTS)}"
+        ) from None
+
+
+def describe(kind: str, *args: Any, **kwargs: Any) -> str:
+    """Alt text for a chart named by kind: ``describe("timeline", ds.events, ...)``.
+
+    Parameters
+    ----------
+    kind
+        A key of :data:`CHARTS`.
+    *args, **kwargs
+        What the chart function takes, minus ``ax``.
+
+    Returns
+    -------
+    str
+    """
+    _, describer, _ = _chart(kind)
+    kwargs.pop("ax", None)
+    return describer(*args, **kwargs)
+
+
+def figure(
+    kind: str, *args: Any, width: float = 6.5, height: float | None = None, **kwargs: Any
+) -> Figure:
+    """Draw one chart on a new figure of a brief's size and return the figure.
+
+    The figure is made with :class:`matplotlib.figure.Figure`, not pyplot, so it is not
+    registered anywhere global; Jupyter displays it when it is the cell's value. Its layout
+    is ``constrained`` so the title, legend and source line fit.
+
+    Parameters
+    ----------
+    kind
+        A key of :data:`CHARTS`: ``"timeline"``, ``"project_capacities"``,
+        ``"defence_supplies"``, ``"actor_network"`` or ``"places_map"``.
+    *args, **kwargs
+        Passed to the chart function.
+    width, height
+        Size in inches; the default height depends on the chart.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    draw, _, default_height = _chart(kind)
+    fig = Figure(figsize=(width, height or default_height), layout="constrained")
+    ax = fig.add_subplot()
+    draw(*args, ax=ax, **kwargs)
+    return fig

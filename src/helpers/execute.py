@@ -1,0 +1,316 @@
+"""Run one notebook with papermill and decide, without trusting it, whether the run succeeded.
+
+papermill's own verdict is not enough:
+
+* ``sys.exit(0)`` in a cell stops the run, and papermill returns normally;
+* after the kernel dies (``os._exit``, a segfault, ``kill -9``, the OOM killer) papermill marks
+  every cell "completed" in the notebook's metadata.
+
+So :func:`execute_notebook` trusts only what the kernel sent back and what it watched itself:
+
+1. papermill's and nbclient's exceptions (a cell raised, the kernel died, a cell timed out),
+   with the cell that was running recorded by an ``on_cell_execute`` hook, not read back from
+   metadata;
+2. every code cell that is not empty must carry an ``execution_count``, and no output may be
+   an ``error`` (``SystemExit`` included);
+3. a *sentinel* cell appended after the last cell must have returned this run's random token.
+   Only a kernel that ran every cell before it can return it.
+
+The kernel's own stdout and stderr go to a log file instead of the terminal, and every kernel
+process started for the run is killed if it is still alive when the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+from jupyter_client.manager import AsyncKernelManager
+from nbformat import NotebookNode
+
+from . import paths
+from .errors import ExecutionError
+
+#: Tag of the cell appended to detect a run that stopped early; removed after the run.
+SENTINEL_TAG = "brief-sentinel"
+#: Tags of cells papermill adds: the injected parameters and the error markers.
+PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
+#: nbclient skips cells with this tag; they are expected not to run.
+SKIP_TAG = "skip-execution"
+
+__all__ = ["SENTINEL_TAG", "execute_notebook", "find_failure"]
+
+
+def execute_notebook(
+    notebook: Path | str,
+    output_path: Path | str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    timeout: int | None = 600,
+    cwd: Path | str | None = None,
+    kernel_name: str = paths.KERNEL_NAME,
+    kernel_log: Path | str | None = None,
+    start_timeout: int = 60,
+) -> NotebookNode:
+    """Execute a notebook with papermill and check that every cell ran.
+
+    Parameters
+    ----------
+    notebook
+        The notebook to run. It is not modified.
+    output_path
+        Where the executed notebook is written, on success *and* on failure (then with the
+        error output and papermill's error markers, for debugging). The sentinel cell is
+        removed from it.
+    parameters
+        Values papermill injects after the cell tagged ``parameters``; already validated.
+    timeout
+        Seconds any one cell may run; ``None`` for no limit.
+    cwd
+        Working directory of the kernel. Default: the notebook's folder, as in Jupyter.
+    kernel_name
+        The Jupyter kernel to run on.
+    kernel_log
+        File that receives the kernel's stdout and stderr. Default: ``<output_path>.kernel.log``.
+    start_timeout
+        Seconds to wait for the kernel to start.
+
+    Returns
+    -------
+    NotebookNode
+        The executed notebook, as written to ``output_path``.
+
+    Raises
+    ------
+    ExecutionError
+        A cell raised (``SystemExit`` too), the kernel died or could not start, a cell timed
+        out, or a code cell never ran. The message names the cell by its position in the
+        notebook and its first line.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    output_path = Path(output_path)
+    kernel_log = Path(kernel_log) if kernel_log else output_path.with_suffix(".kernel.log")
+    cwd = Path(cwd) if cwd else notebook.resolve().parent
+    token = f"brief-run-complete-{uuid.uuid4().hex}"
+
+    prepared = nbformat.read(notebook, as_version=4)
+    prepared.cells.append(_sentinel_cell(token))
+    prepared_path = output_path.with_name(output_path.stem + ".input.ipynb")
+    nbformat.write(prepared, prepared_path)
+
+    running: dict[str, int | None] = {"index": None}
+
+    def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
+        running["index"] = cell_index
+
+    manager = _logging_kernel_manager(kernel_log)
+    raised: BaseException | None = None
+    try:
+        papermill.execute_notebook(
+            str(prepared_path),
+            str(output_path),
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            language="python",  # the project's kernel; notebooks built in code may lack metadata
+            cwd=str(cwd),
+            execution_timeout=timeout,
+            start_timeout=start_timeout,
+            log_output=False,
+            progress_bar=False,
+            kernel_manager_class=manager,
+            on_cell_execute=on_cell_execute,
+        )
+    except Exception as exc:  # a cell raised, the kernel died or never started, a timeout, ...
+        raised = exc
+    finally:
+        _kill_survivors(manager.launched)
+        prepared_path.unlink(missing_ok=True)
+
+    executed = _read_executed(output_path, fallback=prepared)
+    _restore_metadata(executed, notebook)
+    problem = find_failure(executed, token)
+    executed.cells = [c for c in executed.cells if SENTINEL_TAG not in _tags(c)]
+    nbformat.write(executed, output_path)
+
+    if raised is None and problem is None:
+        return executed
+    name = notebook.name
+    message = _describe(raised, problem, executed, running["index"], timeout, kernel_name)
+    raise ExecutionError(f"{name}: {message}") from raised
+
+
+def find_failure(nb: NotebookNode, token: str | None = None) -> str | None:
+    """Say why an executed notebook is not a complete run, or return ``None`` if it is.
+
+    Checks, in order: an ``error`` output (``SystemExit`` included), a non-empty code cell
+    without ``execution_count``, and, when ``token`` is given, a sentinel cell that did not
+    return it. The notebook's papermill metadata is ignored on purpose.
+
+    Parameters
+    ----------
+    nb
+        The executed notebook.
+    token
+        The token the sentinel cell returns; ``None`` to skip that check.
+
+    Returns
+    -------
+    str or None
+        One sentence naming the first problem and its cell.
+    """
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                where = _cell_label(nb, index)
+                return f"{where} raised {output.get('ename')}: {output.get('evalue')}"
+    code_cells = [
+        (index, cell)
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and cell.source.strip() and SKIP_TAG not in _tags(cell)
+    ]
+    for index, cell in code_cells:
+        if cell.get("execution_count") is None:
+            if SENTINEL_TAG in _tags(cell):
+                return "the run stopped after the last cell before it could confirm completion"
+            return f"{_cell_label(nb, index)} never ran: the run stopped before it"
+    if token is not None:
+        sentinel = [cell for _, cell in code_cells if SENTINEL_TAG in _tags(cell)]
+        shown = "".join(
+            "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+            for c in sentinel
+            for o in c.get("outputs", [])
+        )
+        if token not in shown:
+            return "the run did not reach its end: the completion marker is missing"
+    return None
+
+
+def _sentinel_cell(token: str) -> NotebookNode:
+    # A bare expression: its value comes back as an execute_result, even if a cell redirected
+    # sys.stdout.
+    cell = nbformat.v4.new_code_cell(repr(token))
+    cell.metadata["tags"] = [SENTINEL_TAG]
+    return cell
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _cell_label(nb: NotebookNode, index: int) -> str:
+    """``cell 4 ("raise ValueError(...)")``: the position in the notebook as the author sees it."""
+    position = 1 + sum(
+        1 for cell in nb.cells[:index] if not set(_tags(cell)) & {*PAPERMILL_TAGS, SENTINEL_TAG}
+    )
+    cell = nb.cells[index]
+    if "injected-parameters" in _tags(cell):
+        return "the injected parameters cell"
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return f'cell {position} ("{first}")'
+
+
+def _describe(
+    raised: BaseException | None,
+    problem: str | None,
+    nb: NotebookNode,
+    running: int | None,
+    timeout: int | None,
+    kernel_name: str,
+) -> str:
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    # The hook's index counts cells of the notebook papermill ran, before it added error markers.
+    where = "a cell"
+    if running is not None:
+        shown = [c for c in nb.cells if "papermill-error-cell-tag" not in _tags(c)]
+        if running < len(shown):
+            where = _cell_label(nb, nb.cells.index(shown[running]))
+    if isinstance(raised, CellTimeoutError):
+        return f"{where} timed out after {timeout} s; raise --timeout or make the cell faster"
+    if isinstance(raised, DeadKernelError):
+        return f"the kernel died while running {where}; the cells after it never ran"
+    if isinstance(raised, NoSuchKernel):
+        return (
+            f"the Jupyter kernel {kernel_name!r} is not installed; register it with "
+            f"`python -m ipykernel install --sys-prefix --name {kernel_name}`"
+        )
+    if isinstance(raised, PapermillExecutionError):
+        return problem or f"{where} raised {raised.ename}: {raised.evalue}"
+    if raised is not None:
+        detail = str(raised).strip().splitlines()
+        when = f"in {where}" if running is not None else "before any cell ran"
+        return f"the run failed {when}: {type(raised).__name__}: {detail[0] if detail else ''}"
+    return problem or "the run failed"
+
+
+def _read_executed(path: Path, *, fallback: NotebookNode) -> NotebookNode:
+    """The notebook papermill saved; the unexecuted input if it never got to save one."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return fallback
+
+
+def _restore_metadata(nb: NotebookNode, source: Path) -> None:
+    # papermill records the temporary paths it was given; name the real notebook instead.
+    meta = nb.metadata.get("papermill")
+    if meta is not None:
+        meta["input_path"] = str(source)
+        meta["output_path"] = None
+
+
+def _logging_kernel_manager(log_path: Path) -> type[AsyncKernelManager]:
+    """A kernel-manager class for one run: kernel output to ``log_path``, processes recorded.
+
+    A class, not an instance, because nbclient builds and owns the manager (and so shuts it
+    down); a fresh subclass per run keeps concurrent runs from sharing the record.
+    """
+
+    class RunKernelManager(AsyncKernelManager):
+        launched: list[tuple[int, float]] = []  # noqa: RUF012  (per-run class, see above)
+
+        async def start_kernel(self, **kw: Any) -> None:
+            with open(log_path, "ab") as log:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                await super().start_kernel(**kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid is not None:
+                with contextlib.suppress(psutil.Error):
+                    type(self).launched.append((pid, psutil.Process(pid).create_time()))
+
+    RunKernelManager.launched = []
+    return RunKernelManager
+
+
+def _kill_survivors(launched: list[tuple[int, float]]) -> None:
+    """Kill any kernel of this run still alive, with its process group (its own children)."""
+    for pid, created in launched:
+        try:
+            process = psutil.Process(pid)
+            if process.create_time() != created or process.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.Error:
+            continue
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (OSError, AttributeError):
+            process.kill()
+        with contextlib.suppress(psutil.Error):
+            process.wait(timeout=5)

@@ -1,0 +1,244 @@
+"""``manifest.json``: what a run was made from, and how to make it again.
+
+A manifest records the parameters as injected, the notebook and data fingerprints, package
+versions, the git commit (and whether the tree had uncommitted changes), timings per phase, the
+sha256 and size of every output, when it was made, and ``command``: the ``brief render`` line
+that reproduces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import shlex
+import subprocess
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import paths
+
+#: Bumped when a key changes meaning.
+MANIFEST_VERSION = 1
+#: Distributions whose versions every manifest records.
+PACKAGES = (
+    "myanmar-brief",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "weasyprint",
+)
+#: Formats ``brief render --to`` accepts.
+FORMATS = ("html", "pdf")
+
+__all__ = [
+    "FORMATS",
+    "MANIFEST_VERSION",
+    "build_manifest",
+    "canonical_json",
+    "cli_value",
+    "command_line",
+    "file_entry",
+    "git_state",
+    "package_versions",
+    "sha256_file",
+    "utc_now",
+]
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with milliseconds and a ``Z``."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entry(path: Path) -> dict[str, Any]:
+    """``{"sha256": ..., "bytes": ...}`` for one output file."""
+    return {"sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
+
+
+def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions of ``names`` (``None`` if absent), plus ``python``."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def git_state(root: Path = paths.PROJECT_ROOT) -> dict[str, Any]:
+    """The commit checked out in ``root`` and whether the tree differs from it.
+
+    Returns
+    -------
+    dict
+        ``{"commit": str | None, "dirty": bool | None}``; both ``None`` when ``root`` is not
+        a git work tree or git is not installed.
+    """
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = git("rev-parse", "--verify", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain")
+    return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
+
+
+def cli_value(value: Any) -> str:
+    """Spell a JSON-safe parameter value as ``-p NAME VALUE`` takes it.
+
+    The parameter schemas convert strings (:mod:`helpers.params`): booleans as
+    ``true``/``false``, lists as comma-separated items, ``None`` as ``None``.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(cli_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def command_line(
+    notebook: str,
+    overrides: Mapping[str, Any],
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    formats: Iterable[str] = FORMATS,
+    timeout: int | None = None,
+) -> str:
+    """The shell-quoted ``brief render`` command that reproduces a run.
+
+    Parameters
+    ----------
+    notebook
+        The notebook as the command names it: a bare name for ``notebooks/``, else a path.
+    overrides
+        Parameters that differ from the notebook's defaults. ``data_dir`` is given as
+        ``--data``.
+    data_dir, out_dir, formats, timeout
+        Options; each is left out when it has its default value (``None``, ``reports/``,
+        ``html,pdf``, ``None``).
+    """
+    words = ["brief", "render", notebook]
+    for name, value in sorted(overrides.items()):
+        if name == "data_dir":
+            continue
+        words += ["-p", name, cli_value(value)]
+    if data_dir is not None:
+        words += ["--data", str(data_dir)]
+    formats = tuple(formats)
+    if set(formats) != set(FORMATS):
+        words += ["--to", ",".join(formats)]
+    if timeout is not None:
+        words += ["--timeout", str(timeout)]
+    if out_dir is not None and Path(out_dir).resolve() != paths.REPORTS_DIR.resolve():
+        words += ["--out", str(out_dir)]
+    return shlex.join(words)
+
+
+def build_manifest(
+    *,
+    notebook: str,
+    notebook_path: Path,
+    run: str,
+    parameters: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    data_dir: Path | None,
+    data_fingerprint: str,
+    formats: Iterable[str],
+    timeout: int | None,
+    timings: Mapping[str, float],
+    outputs: Mapping[str, Path],
+    command: str,
+    kernel: str = paths.KERNEL_NAME,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """Assemble the manifest of a finished run.
+
+    Parameters
+    ----------
+    outputs
+        Output file name (as it appears in the run folder) to the file to hash.
+    timings
+        Seconds per phase: ``validate``, ``execute``, ``html``, ``pdf``, ``publish``;
+        ``total`` is added as their sum if missing.
+
+    Returns
+    -------
+    dict
+        JSON-safe; write it with :func:`json.dumps`.
+    """
+    timings = {k: round(float(v), 3) for k, v in timings.items()}
+    timings.setdefault("total", round(sum(timings.values()), 3))
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "status": "ok",
+        "notebook": notebook,
+        "notebook_path": _display_path(notebook_path),
+        "notebook_sha256": sha256_file(notebook_path),
+        "run": run,
+        "parameters": json.loads(canonical_json(dict(parameters))),
+        "overrides": json.loads(canonical_json(dict(overrides))),
+        "data": {
+            "dir": str(data_dir) if data_dir is not None else _display_path(paths.DATA_DIR),
+            "fingerprint": data_fingerprint,
+        },
+        "kernel": kernel,
+        "timeout": timeout,
+        "formats": list(formats),
+        "packages": package_versions(),
+        "git": git_state(),
+        "timings": timings,
+        "outputs": {name: file_entry(path) for name, path in outputs.items()},
+        "created_at": created_at or utc_now(),
+        "command": command,
+    }
+
+
+def _display_path(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(paths.PROJECT_ROOT))
+    except ValueError:
+        return str(path)

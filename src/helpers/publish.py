@@ -1,0 +1,592 @@
+"""Run folders, atomic publishing, the failed-run archive and ``reports/index.html``.
+
+An output folder (``reports/`` unless ``--out`` says otherwise) looks like this::
+
+    reports/
+      index.html                       every run, newest first
+      .brief.lock                      held by the run that is writing (see :func:`locked`)
+      .tmp/                            work and staging folders of the run in progress
+      brief/
+        default -> .versions/default/20261129T100000Z-1a2b3c4d     (a relative symlink)
+        partner-china-3f2a9c1b07 -> .versions/partner-china-3f2a9c1b07/...
+        .versions/default/20261129T100000Z-1a2b3c4d/
+          brief.ipynb  brief.html  brief.pdf  manifest.json
+      _failed/brief/default/
+        20261129T100500Z.ipynb  20261129T100500Z.error.txt  20261129T100500Z.json
+
+How a run is switched in, and why a reader never sees half of one
+-----------------------------------------------------------------
+Every file of a new run is written into a staging folder under ``.tmp/`` (each through a
+temporary file, ``fsync`` and :func:`os.replace`). The finished folder is renamed into
+``<notebook>/.versions/<run>/<version>/``, and a symlink to it, made under ``.tmp/``, is
+:func:`os.replace`-d onto ``<notebook>/<run>``. ``rename(2)`` of a symlink over a symlink is
+atomic: whoever opens ``brief/default/brief.html`` gets the old complete run or the new complete
+run, never a mixture, and never nothing. Only then are older versions deleted.
+
+The symlink was chosen over a pair of renames (old away, new in) because between those two
+renames the run would be missing, and a process killed there would leave no report at all.
+
+A process killed at any point leaves the published runs as they were; what it leaves behind is
+confined to ``.tmp/`` and to a version folder no link points to. The next run to take the lock
+removes both (:func:`clean_stale`): holding the lock proves no other run is using them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import LockHeldError, RenderError, UsageError
+from .manifest import canonical_json
+
+#: The run folder of a notebook rendered with every parameter at its default.
+DEFAULT_RUN = "default"
+#: Most characters of the readable part of a run folder name.
+SLUG_MAX = 40
+#: Hex digits of the parameters' hash in a run folder name.
+HASH_LENGTH = 10
+#: Failed attempts kept per run in ``_failed/``, newest first.
+FAILED_KEEP = 20
+
+LOCK_NAME = ".brief.lock"
+TMP_NAME = ".tmp"
+VERSIONS_NAME = ".versions"
+FAILED_NAME = "_failed"
+INDEX_NAME = "index.html"
+
+_RUN_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NOTEBOOK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+__all__ = [
+    "DEFAULT_RUN",
+    "archive_failure",
+    "check_notebook_name",
+    "clean_stale",
+    "list_runs",
+    "locked",
+    "publish_run",
+    "run_name",
+    "run_path",
+    "staging_dir",
+    "write_atomic",
+    "write_index",
+]
+
+
+# -- names -------------------------------------------------------------------------------------
+
+
+def run_name(parameters: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """The run folder name for a set of parameters.
+
+    Parameters
+    ----------
+    parameters
+        The values injected into the notebook (JSON-safe).
+    defaults
+        The notebook's defaults, as :func:`~helpers.params.validate_parameters` fills them in.
+
+    Returns
+    -------
+    str
+        ``"default"`` when every parameter equals its default; otherwise a slug of the
+        non-default names and values (ASCII letters, digits and ``-``, at most
+        :data:`SLUG_MAX` characters) followed by a hash of the canonical JSON of all the
+        parameters, e.g. ``partner-china-as-of-2023-01-01-3f2a9c1b07``. Different parameters
+        never share a folder, and no value can bring ``/``, ``..`` or anything else that leaves
+        the output folder into the name.
+    """
+    overrides = {k: v for k, v in sorted(parameters.items()) if defaults.get(k, _MISSING) != v}
+    if not overrides:
+        return DEFAULT_RUN
+    text = " ".join(f"{k} {_plain(v)}" for k, v in overrides.items())
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = slug[:SLUG_MAX].rstrip("-")
+    digest = hashlib.sha256(canonical_json(dict(parameters)).encode()).hexdigest()[:HASH_LENGTH]
+    return f"{slug}-{digest}" if slug else digest
+
+
+_MISSING = object()
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def check_notebook_name(name: str) -> str:
+    """Return ``name`` if it can name a folder in the output folder, else raise UsageError.
+
+    Letters, digits, ``_``, ``.`` and ``-``, starting with a letter or digit: this keeps out
+    ``..``, separators and the reserved ``_failed`` and dot-folders.
+    """
+    if not _NOTEBOOK_RE.match(name):
+        raise UsageError(
+            f"notebook name {name!r} cannot name a report folder: use letters, digits, "
+            "'_', '.' and '-', starting with a letter or digit"
+        )
+    return name
+
+
+def run_path(out_dir: Path, notebook: str, run: str) -> Path:
+    """``<out_dir>/<notebook>/<run>``, after checking that it cannot lead out of ``out_dir``.
+
+    Raises
+    ------
+    RenderError
+        If either name is not a plain folder name or the path resolves outside ``out_dir``.
+    """
+    check_notebook_name(notebook)
+    if not _RUN_RE.match(run):
+        raise RenderError(f"run name {run!r} is not a plain folder name")
+    out_dir = Path(out_dir).resolve()
+    path = out_dir / notebook / run
+    parent = path.parent.resolve()
+    if not parent.is_relative_to(out_dir) or parent.parent != out_dir:
+        raise RenderError(f"{path} would lie outside the output folder {out_dir}")
+    return path
+
+
+# -- the lock and temporary files ----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def locked(out_dir: Path) -> Iterator[Path]:
+    """Hold ``<out_dir>/.brief.lock`` for the duration of a run, or fail at once.
+
+    On entry, after taking the lock, leftovers of runs that were killed are removed
+    (:func:`clean_stale`).
+
+    Yields
+    ------
+    Path
+        The output folder, resolved.
+
+    Raises
+    ------
+    LockHeldError
+        If another process holds the lock. Nothing in the output folder has been touched.
+    """
+    from filelock import FileLock, Timeout
+
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out_dir / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockHeldError(
+            f"another brief run holds {out_dir / LOCK_NAME}; wait for it to finish "
+            "(the lock is released when that process ends, even if it is killed)"
+        ) from None
+    try:
+        clean_stale(out_dir)
+        yield out_dir
+    finally:
+        lock.release()
+
+
+def staging_dir(out_dir: Path, label: str) -> Path:
+    """A new private folder under ``<out_dir>/.tmp/`` for one job's work and staging.
+
+    It lies on the same file system as the published runs, so its contents can be renamed
+    into place. The caller removes it (``try``/``finally``); :func:`clean_stale` removes what
+    a killed process left.
+    """
+    tmp = Path(out_dir) / TMP_NAME
+    tmp.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)[:60]
+    return Path(tempfile.mkdtemp(prefix=f"{safe}-", dir=tmp))
+
+
+def clean_stale(out_dir: Path) -> list[Path]:
+    """Remove what killed runs left: ``.tmp/`` and version folders no run link points to.
+
+    Call only while holding the lock (:func:`locked` does).
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    out_dir = Path(out_dir)
+    removed: list[Path] = []
+    tmp = out_dir / TMP_NAME
+    if tmp.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    for notebook_dir in _notebook_dirs(out_dir):
+        versions = notebook_dir / VERSIONS_NAME
+        if not versions.is_dir():
+            continue
+        for run_versions in versions.iterdir():
+            link = notebook_dir / run_versions.name
+            current = link.resolve() if link.is_symlink() else None
+            for version in run_versions.iterdir():
+                if version.resolve() != current:
+                    _remove(version)
+                    removed.append(version)
+            if not any(run_versions.iterdir()):
+                run_versions.rmdir()
+    return removed
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` so that ``path`` is either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are flushed with ``fsync``, and the
+    file is moved into place with :func:`os.replace`; the folder is synced after. The
+    temporary file is removed if anything fails.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _stamp(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+# -- publishing --------------------------------------------------------------------------------
+
+
+def publish_run(staged: Path, out_dir: Path, notebook: str, run: str) -> Path:
+    """Switch a complete staged run folder in as ``<out_dir>/<notebook>/<run>``.
+
+    Parameters
+    ----------
+    staged
+        A folder under ``<out_dir>/.tmp/`` holding every file of the run, already synced.
+    out_dir, notebook, run
+        Where it goes; checked by :func:`run_path`.
+
+    Returns
+    -------
+    Path
+        ``<out_dir>/<notebook>/<run>``: a symlink to the new version folder.
+
+    Raises
+    ------
+    RenderError
+        If the folder could not be switched in; the previous run is then untouched.
+    """
+    out_dir = Path(out_dir).resolve()
+    link = run_path(out_dir, notebook, run)
+    version = f"{_stamp()}-{uuid.uuid4().hex[:8]}"
+    versions = link.parent / VERSIONS_NAME / run
+    target = versions / version
+    tmp_link = out_dir / TMP_NAME / f"{notebook}-{run}-{version}.link"
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        os.rename(staged, target)
+        _fsync_dir(versions)
+        os.symlink(Path(VERSIONS_NAME) / run / version, tmp_link, target_is_directory=True)
+        if link.exists() and not link.is_symlink():
+            # A real folder (copied in by hand, say) cannot be replaced by a symlink in one
+            # step; move it aside first. This is the only case with a moment without a run.
+            os.rename(link, versions / f"{version}-previous")
+        os.replace(tmp_link, link)
+        _fsync_dir(link.parent)
+    except OSError as exc:
+        tmp_link.unlink(missing_ok=True)
+        if not (link.is_symlink() and link.resolve() == target.resolve()):
+            _remove(target)
+        raise RenderError(f"could not publish {notebook}/{run}: {exc}") from exc
+    for old in versions.iterdir():
+        if old.name != version:
+            _remove(old)
+    return link
+
+
+def archive_failure(
+    out_dir: Path,
+    notebook: str,
+    run: str,
+    *,
+    executed: Path | None,
+    error_text: str,
+    record: Mapping[str, Any],
+) -> Path:
+    """Keep a failed attempt for debugging, beside (not in place of) the published run.
+
+    Writes ``<out_dir>/_failed/<notebook>/<run>/<stamp>.ipynb`` (the executed notebook, error
+    output included, if there is one), ``<stamp>.error.txt`` (what went wrong) and
+    ``<stamp>.json`` (``record``, with ``"files"`` added, for the index). Keeps the newest
+    :data:`FAILED_KEEP` attempts per run.
+
+    Returns
+    -------
+    Path
+        The ``.error.txt`` file.
+    """
+    folder = run_path(Path(out_dir) / FAILED_NAME, notebook, run)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _stamp()
+    n = 1
+    while any(folder.glob(f"{stamp}{'' if n == 1 else f'-{n}'}.*")):
+        n += 1
+    if n > 1:
+        stamp = f"{stamp}-{n}"
+    files: dict[str, str] = {}
+    if executed is not None and executed.is_file():
+        write_atomic(folder / f"{stamp}.ipynb", executed.read_bytes())
+        files["notebook"] = f"{stamp}.ipynb"
+    error_path = write_atomic(folder / f"{stamp}.error.txt", error_text.rstrip() + "\n")
+    files["error"] = error_path.name
+    full = {**record, "files": files}
+    write_atomic(folder / f"{stamp}.json", json.dumps(full, indent=2, default=str) + "\n")
+    _prune_failures(folder)
+    return error_path
+
+
+def _prune_failures(folder: Path) -> None:
+    stamps = sorted({p.name.split(".", 1)[0] for p in folder.iterdir()}, reverse=True)
+    for old in stamps[FAILED_KEEP:]:
+        for path in folder.glob(f"{old}.*"):
+            path.unlink(missing_ok=True)
+
+
+# -- the index -----------------------------------------------------------------------------------
+
+
+def _notebook_dirs(out_dir: Path) -> list[Path]:
+    if not out_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for p in out_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "_"))
+    )
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def list_runs(out_dir: Path) -> list[dict[str, Any]]:
+    """Every run in an output folder, newest attempt first.
+
+    A run is a ``(notebook, run)`` pair. Its row combines the published manifest, if any, with
+    the latest failed attempt, if that is newer.
+
+    Returns
+    -------
+    list of dict
+        Keys: ``notebook``, ``run``, ``status`` (``"ok"`` or ``"failed"``), ``when`` (UTC ISO
+        time of the latest attempt), ``manifest`` (the published run's manifest or ``None``),
+        ``failure`` (the latest newer failure record or ``None``), and ``href`` (links,
+        relative to ``out_dir``: ``html``, ``pdf``, ``ipynb``, ``manifest``, ``failed_ipynb``,
+        ``error``).
+    """
+    out_dir = Path(out_dir)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for notebook_dir in _notebook_dirs(out_dir):
+        for entry in sorted(notebook_dir.iterdir()):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            manifest = _read_json(entry / "manifest.json")
+            if manifest is None:
+                continue
+            base = f"{notebook_dir.name}/{entry.name}"
+            href = {"manifest": f"{base}/manifest.json"}
+            for name in manifest.get("outputs", {}):
+                href[Path(name).suffix.lstrip(".")] = f"{base}/{name}"
+            rows[(notebook_dir.name, entry.name)] = {
+                "notebook": notebook_dir.name,
+                "run": entry.name,
+                "status": "ok",
+                "when": manifest.get("created_at", ""),
+                "manifest": manifest,
+                "failure": None,
+                "href": href,
+            }
+    failed_root = out_dir / FAILED_NAME
+    for notebook_dir in _notebook_dirs(failed_root):
+        for run_dir in sorted(p for p in notebook_dir.iterdir() if p.is_dir()):
+            records = sorted(run_dir.glob("*.json"), reverse=True)
+            record = next((r for r in map(_read_json, records) if r is not None), None)
+            if record is None:
+                continue
+            key = (notebook_dir.name, run_dir.name)
+            when = record.get("created_at", "")
+            row = rows.get(key)
+            if row is not None and row["when"] >= when:
+                continue
+            if row is None:
+                row = rows[key] = {
+                    "notebook": key[0],
+                    "run": key[1],
+                    "manifest": None,
+                    "href": {},
+                }
+            base = f"{FAILED_NAME}/{key[0]}/{key[1]}"
+            files = record.get("files", {})
+            if "notebook" in files:
+                row["href"]["failed_ipynb"] = f"{base}/{files['notebook']}"
+            if "error" in files:
+                row["href"]["error"] = f"{base}/{files['error']}"
+            row.update(status="failed", when=when, failure=record)
+    return sorted(rows.values(), key=lambda r: (r["when"], r["notebook"], r["run"]), reverse=True)
+
+
+_INDEX_TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Myanmar briefs: every run</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
+         color: #1a1a1a; }
+  h1 { font-size: 1.4rem; }
+  table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+  th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd;
+           vertical-align: top; }
+  th { background: #f2f2f2; }
+  .ok { color: #1b7837; font-weight: 600; }
+  .failed { color: #b2182b; font-weight: 600; }
+  code { font-size: 0.85rem; }
+  .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
+  ul { margin: 0; padding-left: 1rem; }
+</style>
+</head>
+<body>
+<h1>Myanmar briefs: every run</h1>
+<p>{{ rows|length }} run(s), newest first. Updated {{ updated }}.</p>
+<table>
+<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>As of</th><th>Parameters</th>
+<th>Duration</th><th>When (UTC)</th><th>Files</th></tr></thead>
+<tbody>
+{% for row in rows %}
+<tr>
+  <td>{{ row.notebook }}</td>
+  <td><code>{{ row.run }}</code></td>
+  <td class="{{ row.status }}">{{ row.status }}</td>
+  <td>{{ row.as_of }}</td>
+  <td>{% if row.overrides %}<ul>{% for name, value in row.overrides %}
+    <li><code>{{ name }}</code> = {{ value }}</li>{% endfor %}</ul>
+    {%- else %}defaults{% endif %}</td>
+  <td>{{ row.duration }}</td>
+  <td>{{ row.when }}</td>
+  <td>{% for label, href in row.links %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %}
+    · {% endif %}{% endfor %}
+    {% if row.error %}<div class="error">{{ row.error }}</div>{% endif %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+_LINK_LABELS = (
+    ("html", "HTML"),
+    ("pdf", "PDF"),
+    ("ipynb", "notebook"),
+    ("manifest", "manifest"),
+    ("failed_ipynb", "failed notebook"),
+    ("error", "error"),
+)
+
+
+def _index_row(row: dict[str, Any]) -> dict[str, Any]:
+    source = row["failure"] if row["status"] == "failed" else row["manifest"]
+    source = source or {}
+    parameters = source.get("parameters", {})
+    overrides = source.get("overrides", {})
+    seconds = (row["manifest"] or {}).get("timings", {}).get("total")
+    if row["status"] == "failed":
+        seconds = (row["failure"] or {}).get("seconds")
+    error = (row["failure"] or {}).get("error", "") if row["status"] == "failed" else ""
+    return {
+        "notebook": row["notebook"],
+        "run": row["run"],
+        "status": row["status"],
+        "as_of": parameters.get("as_of", ""),
+        "overrides": [(k, _plain_value(v)) for k, v in sorted(overrides.items())],
+        "duration": f"{seconds:.1f} s" if isinstance(seconds, int | float) else "",
+        "when": row["when"],
+        "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
+        "error": error,
+    }
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def write_index(out_dir: Path) -> Path:
+    """Write ``<out_dir>/index.html`` listing every run, newest first, atomically.
+
+    The page is self-contained (inline CSS, no scripts, no network) and every value is
+    HTML-escaped. Links are relative, so the folder can be moved or served as it is.
+
+    Returns
+    -------
+    Path
+        The index file.
+    """
+    from jinja2 import Environment
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
+    rows = [_index_row(row) for row in list_runs(out_dir)]
+    updated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    html = template.render(rows=rows, updated=updated)
+    return write_atomic(out_dir / INDEX_NAME, html)

@@ -1,0 +1,573 @@
+"""The render pipeline: validate everything, then execute, render and publish each notebook.
+
+:func:`render` is what ``brief render`` calls. It is two steps that the batch runner reuses:
+
+1. :func:`prepare` checks the whole request before any kernel starts: the formats, the
+   notebook names, the parameters file, every notebook's parameters
+   (:func:`~helpers.params.validate_parameters`) and the data
+   (:func:`~helpers.validation.ensure_valid`). It returns one :class:`Job` per notebook.
+2. :func:`render_job` runs one job: execute (:mod:`helpers.execute`), check, render HTML and
+   PDF (:mod:`helpers.exporters`), and publish atomically (:mod:`helpers.publish`). A failure
+   leaves the previous report as it was and archives the failed attempt under ``_failed/``.
+   It takes and returns plain, picklable values, so it can run in another process.
+
+:func:`render` takes the output folder's lock between the two, so nothing is touched when
+another run holds it, and rewrites ``index.html`` after each job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import (
+    BriefError,
+    ExecutionError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
+from .manifest import FORMATS, build_manifest, command_line, utc_now
+from .progress import Reporter
+
+#: Seconds a single cell may run, unless ``--timeout`` says otherwise.
+DEFAULT_TIMEOUT = 600
+#: Lines of the kernel's own log kept in a failed run's ``error.txt``.
+KERNEL_LOG_LINES = 40
+
+__all__ = ["DEFAULT_TIMEOUT", "Job", "RunResult", "prepare", "render", "render_job"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to render with one set of parameters: everything :func:`render_job` needs.
+
+    Built by :func:`prepare`, already validated; plain values only, so it pickles.
+    """
+
+    notebook: Path
+    name: str
+    run: str
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    formats: tuple[str, ...]
+    out_dir: Path
+    data_dir: Path | None
+    data_fingerprint: str
+    timeout: int | None
+    command: str
+    validate_seconds: float = 0.0
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The phases this job goes through (``html`` is needed for the PDF too)."""
+        return ("execute", "html", *(("pdf",) if "pdf" in self.formats else ()), "publish")
+
+    @property
+    def label(self) -> str:
+        """``notebook/run``, as progress lines show it."""
+        return f"{self.name}/{self.run}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What became of one :class:`Job`."""
+
+    notebook: str
+    run: str
+    status: str  # "ok" or "failed"
+    seconds: float
+    path: Path | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    phase: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    exit_code: int = 0
+    failed_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run was published."""
+        return self.status == "ok"
+
+
+# -- prepare -----------------------------------------------------------------------------------
+
+
+def prepare(
+    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    parameters: Mapping[str, object] | None = None,
+    params_file: Path | str | None = None,
+    formats: Iterable[str] = FORMATS,
+    data_dir: Path | str | None = None,
+    out_dir: Path | str | None = None,
+    timeout: int | None = DEFAULT_TIMEOUT,
+) -> list[Job]:
+    """Check a render request and turn it into jobs, before any kernel starts.
+
+    Parameters
+    ----------
+    notebooks
+        Names from ``notebooks/`` (``brief``) or paths to ``.ipynb`` files. ``None`` or empty:
+        every notebook in ``notebooks/``.
+    parameters
+        Values for every requested notebook: strings from ``-p``, typed values from Python.
+        They override ``params_file``.
+    params_file
+        A YAML file holding one mapping of parameter names to values (``yaml.safe_load``).
+    formats
+        Any of ``"html"``, ``"pdf"``. The executed ``.ipynb`` is always kept.
+    data_dir
+        The data folder; passed to every notebook as its ``data_dir`` parameter.
+    out_dir
+        The output folder. Default: ``reports/``.
+    timeout
+        Seconds any one cell may run; ``None`` for no limit.
+
+    Returns
+    -------
+    list of Job
+
+    Raises
+    ------
+    UsageError
+        Unknown format or notebook, unreadable parameters file, conflicting data folders.
+    ParameterError
+        A parameter that a requested notebook does not declare or does not accept; every
+        notebook's problems are listed.
+    DataValidationError
+        The data folder breaks the schema or the project's rules.
+    """
+    from .data import fingerprint
+    from .params import validate_parameters
+    from .publish import check_notebook_name, run_name
+    from .validation import ensure_valid
+
+    started = time.monotonic()
+    formats = _check_formats(formats)
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
+    notebook_paths = _resolve_notebooks(notebooks)
+    for path in notebook_paths:
+        check_notebook_name(path.stem)
+
+    raw: dict[str, object] = {}
+    if params_file is not None:
+        raw.update(_load_params_file(Path(params_file)))
+    raw.update(parameters or {})
+    data_path = _data_dir(data_dir, raw)
+    if data_path is not None:
+        raw["data_dir"] = str(data_path)
+
+    problems: list[str] = []
+    checked: list[tuple[Path, dict[str, Any], dict[str, Any]]] = []
+    for path in notebook_paths:
+        try:
+            values = validate_parameters(path, raw)
+        except ParameterError as exc:
+            problems.append(str(exc))
+            continue
+        try:
+            defaults = validate_parameters(path, {})
+        except ParameterError:
+            defaults = {}
+        checked.append((path, values, defaults))
+    if problems:
+        raise ParameterError("\n".join(problems))
+
+    ensure_valid(data_path)
+    data_fingerprint = fingerprint(data_path)
+
+    out = Path(out_dir).resolve() if out_dir is not None else paths.REPORTS_DIR
+    elapsed = time.monotonic() - started
+    jobs = []
+    for path, values, defaults in checked:
+        overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
+        run = run_name(values, defaults)
+        in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
+        command = command_line(
+            path.stem if in_notebooks else str(path),
+            overrides,
+            data_dir=data_path,
+            out_dir=out,
+            formats=formats,
+            timeout=timeout if timeout != DEFAULT_TIMEOUT else None,
+        )
+        jobs.append(
+            Job(
+                notebook=path,
+                name=path.stem,
+                run=run,
+                parameters=values,
+                overrides=overrides,
+                formats=formats,
+                out_dir=out,
+                data_dir=data_path,
+                data_fingerprint=data_fingerprint,
+                timeout=timeout,
+                command=command,
+                validate_seconds=elapsed,
+            )
+        )
+    return jobs
+
+
+def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise UsageError(
+            f"unknown output format(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"choose from: {', '.join(FORMATS)}"
+        )
+    return chosen
+
+
+def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+    known = paths.report_notebooks()
+    if not notebooks:
+        if not known:
+            raise UsageError(f"no notebooks in {paths.NOTEBOOKS_DIR}")
+        return [p.resolve() for p in known]
+    resolved: list[Path] = []
+    for name in notebooks:
+        path = paths.notebook_path(name)
+        if not path.is_file():
+            names = ", ".join(p.stem for p in known) or "(none)"
+            raise UsageError(f"unknown notebook {str(name)!r}; known notebooks: {names}")
+        path = path.resolve()
+        if path in resolved:
+            continue
+        clash = [p for p in resolved if p.stem == path.stem]
+        if clash:
+            raise UsageError(
+                f"{clash[0]} and {path} would publish to the same folder {path.stem}/; "
+                "render them separately with different --out folders"
+            )
+        resolved.append(path)
+    return resolved
+
+
+def _load_params_file(path: Path) -> dict[str, object]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read parameters file {path}: {exc.strerror or exc}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"parameters file {path} is not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UsageError(
+            f"parameters file {path} must hold a mapping of parameter names to values, "
+            f"not a {type(loaded).__name__}"
+        )
+    return dict(loaded)
+
+
+def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | None:
+    given = raw.get("data_dir")
+    if given in (None, "", "None", "null"):
+        given = None
+    if (
+        data_dir is not None
+        and given is not None
+        and Path(str(given)).resolve() != Path(data_dir).resolve()
+    ):
+        raise UsageError(
+            f"--data {data_dir} and the parameter data_dir={given!r} disagree; give one"
+        )
+    chosen = data_dir if data_dir is not None else given
+    if chosen is None:
+        return None
+    path = Path(str(chosen)).resolve()
+    if not path.is_dir():
+        raise UsageError(f"data folder {path} does not exist")
+    return path
+
+
+# -- one job -----------------------------------------------------------------------------------
+
+
+def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
+    """Execute, render and publish one job; on failure keep the old report and archive.
+
+    The caller must hold the output folder's lock (:func:`helpers.publish.locked`). Never
+    raises for a failed notebook: the failure is returned, archived under
+    ``<out>/_failed/<notebook>/<run>/`` and reported. Every temporary file is removed, also
+    when the run fails; a process that is killed leaves its temporaries in ``<out>/.tmp/``
+    for the next run to remove.
+
+    Parameters
+    ----------
+    job
+        From :func:`prepare`.
+    reporter
+        Receives phase, done and failed events; default: none.
+
+    Returns
+    -------
+    RunResult
+    """
+    from . import publish
+    from .execute import execute_notebook
+
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    timings: dict[str, float] = {"validate": job.validate_seconds}
+    phase = "execute"
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
+    executed_path = work / f"{job.name}.ipynb"
+    kernel_log = work / "kernel.log"
+    try:
+        reporter.phase(job.name, job.run, phase)
+        clock = time.monotonic()
+        nb = execute_notebook(
+            job.notebook,
+            executed_path,
+            job.parameters,
+            timeout=job.timeout,
+            cwd=job.notebook.parent,
+            kernel_log=kernel_log,
+        )
+        timings["execute"] = time.monotonic() - clock
+
+        stage = work / "run"
+        stage.mkdir()
+        names = {fmt: f"{job.name}.{fmt}" for fmt in ("ipynb", *job.formats)}
+
+        phase = "html"
+        reporter.phase(job.name, job.run, phase)
+        clock = time.monotonic()
+        html = _render_html(nb, job)
+        if "html" in job.formats:
+            publish.write_atomic(stage / names["html"], html)
+        timings["html"] = time.monotonic() - clock
+
+        if "pdf" in job.formats:
+            phase = "pdf"
+            reporter.phase(job.name, job.run, phase)
+            clock = time.monotonic()
+            pdf = _render_pdf(html, job)
+            publish.write_atomic(stage / names["pdf"], pdf)
+            timings["pdf"] = time.monotonic() - clock
+
+        phase = "publish"
+        reporter.phase(job.name, job.run, phase)
+        clock = time.monotonic()
+        publish.write_atomic(stage / names["ipynb"], executed_path.read_bytes())
+        outputs = {name: stage / name for name in names.values()}
+        timings["publish"] = time.monotonic() - clock
+        manifest = build_manifest(
+            notebook=job.name,
+            notebook_path=job.notebook,
+            run=job.run,
+            parameters=job.parameters,
+            overrides=job.overrides,
+            data_dir=job.data_dir,
+            data_fingerprint=job.data_fingerprint,
+            formats=job.formats,
+            timeout=job.timeout,
+            timings=timings,
+            outputs=outputs,
+            command=job.command,
+        )
+        publish.write_atomic(stage / "manifest.json", _json(manifest))
+        link = publish.publish_run(stage, job.out_dir, job.name, job.run)
+    except Exception as exc:
+        error = _as_brief_error(exc, phase, job)
+        seconds = time.monotonic() - started
+        failed_path = _archive(job, phase, error, exc, executed_path, kernel_log, seconds)
+        reporter.failed(job.name, job.run, phase=phase, error=str(error))
+        return RunResult(
+            notebook=job.name,
+            run=job.run,
+            status="failed",
+            seconds=seconds,
+            phase=phase,
+            error=str(error),
+            error_type=type(error).__name__,
+            exit_code=error.exit_code,
+            failed_path=failed_path,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    seconds = time.monotonic() - started
+    reporter.done(job.name, job.run, seconds=seconds, path=link)
+    return RunResult(
+        notebook=job.name,
+        run=job.run,
+        status="ok",
+        seconds=seconds,
+        path=link,
+        outputs={name: link / name for name in (*names.values(), "manifest.json")},
+    )
+
+
+def _render_html(nb: Any, job: Job) -> str:
+    from .exporters import render_html
+
+    resources = {"metadata": {"name": job.name, "path": str(job.notebook.parent)}}
+    return render_html(nb, resources=resources)
+
+
+def _render_pdf(html: str, job: Job) -> bytes:
+    from .exporters import render_pdf
+
+    paper = str(job.parameters.get("paper") or "A4")
+    return render_pdf(html, paper=paper, base_url=str(job.notebook.parent))
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, sort_keys=False) + "\n"
+
+
+def _as_brief_error(exc: Exception, phase: str, job: Job) -> BriefError:
+    if isinstance(exc, BriefError):
+        return exc
+    if phase == "execute":
+        return ExecutionError(f"{job.notebook.name}: {type(exc).__name__}: {exc}")
+    return RenderError(f"{job.notebook.name}: {phase} failed: {type(exc).__name__}: {exc}")
+
+
+def _archive(
+    job: Job,
+    phase: str,
+    error: BriefError,
+    exc: Exception,
+    executed: Path,
+    kernel_log: Path,
+    seconds: float,
+) -> Path | None:
+    """Keep the failed attempt under ``_failed/``; never let archiving hide the real error."""
+    from . import publish
+
+    lines = [
+        f"{job.label} failed in {phase} ({type(error).__name__}, exit code {error.exit_code})",
+        "",
+        str(error),
+        "",
+        f"reproduce: {job.command}",
+    ]
+    if not isinstance(exc, BriefError):
+        lines += ["", "".join(traceback.format_exception(exc)).rstrip()]
+    if kernel_log.is_file():
+        tail = kernel_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if tail:
+            lines += ["", f"kernel log (last {KERNEL_LOG_LINES} lines):"]
+            lines += tail[-KERNEL_LOG_LINES:]
+    record = {
+        "status": "failed",
+        "notebook": job.name,
+        "run": job.run,
+        "phase": phase,
+        "error": str(error),
+        "error_type": type(error).__name__,
+        "exit_code": error.exit_code,
+        "parameters": job.parameters,
+        "overrides": job.overrides,
+        "seconds": round(seconds, 3),
+        "created_at": utc_now(),
+        "command": job.command,
+    }
+    try:
+        return publish.archive_failure(
+            job.out_dir,
+            job.name,
+            job.run,
+            executed=executed if executed.is_file() else None,
+            error_text="\n".join(lines),
+            record=record,
+        )
+    except (OSError, BriefError):
+        return None
+
+
+# -- the whole request -------------------------------------------------------------------------
+
+
+def render(
+    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    parameters: Mapping[str, object] | None = None,
+    params_file: Path | str | None = None,
+    formats: Iterable[str] = FORMATS,
+    data_dir: Path | str | None = None,
+    out_dir: Path | str | None = None,
+    timeout: int | None = DEFAULT_TIMEOUT,
+    reporter: Reporter | None = None,
+) -> list[RunResult]:
+    """Render notebooks into ``<out>/<notebook>/<run>/`` and update ``<out>/index.html``.
+
+    Validates the whole request first (:func:`prepare`; the arguments are the same), then
+    takes ``<out>/.brief.lock`` and runs each job with :func:`render_job`, one after the other.
+    A failing notebook does not stop the others.
+
+    Returns
+    -------
+    list of RunResult
+        One per notebook, when all succeeded.
+
+    Raises
+    ------
+    UsageError, ParameterError, DataValidationError
+        From :func:`prepare`, before anything is written.
+    LockHeldError
+        Another run holds the lock; nothing was written.
+    ExecutionError, RenderError
+        After all jobs ran, if any failed: the class (and so the exit code) of the first
+        failure, with every failure in the message. The results are in its ``results``
+        attribute.
+    """
+    from . import publish
+
+    reporter = reporter or Reporter()
+    jobs = prepare(
+        notebooks,
+        parameters=parameters,
+        params_file=params_file,
+        formats=formats,
+        data_dir=data_dir,
+        out_dir=out_dir,
+        timeout=timeout,
+    )
+    out = jobs[0].out_dir if jobs else paths.REPORTS_DIR
+    results: list[RunResult] = []
+    with publish.locked(out):
+        reporter.start([(job.name, job.run, job.phases) for job in jobs])
+        for job in jobs:
+            results.append(render_job(job, reporter))
+            publish.write_index(out)
+        reporter.message(f"index: {out / publish.INDEX_NAME}")
+    failures = [r for r in results if not r.ok]
+    if failures:
+        first = failures[0]
+        kinds = {cls.__name__: cls for cls in (ExecutionError, RenderError, ParameterError)}
+        cls = kinds.get(
+            first.error_type or "", RenderError if first.exit_code == 6 else ExecutionError
+        )
+        lines = [f"{len(failures)} of {len(results)} notebook(s) failed:"]
+        for r in failures:
+            where = f" (kept in {r.failed_path.parent})" if r.failed_path else ""
+            lines.append(f"  {r.notebook}/{r.run} in {r.phase}: {r.error}{where}")
+        error = cls("\n".join(lines))
+        error.results = results  # type: ignore[attr-defined]
+        raise error
+    return results

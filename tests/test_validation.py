@@ -1,0 +1,194 @@
+"""Validation: the shipped data is valid, and each kind of breakage is reported precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import paths
+from helpers.cli import main
+from helpers.validation import MAX_EVIDENCE_WORDS, validate
+
+SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
+
+
+def edit(folder: Path, file: str, old: str, new: str, count: int = 1) -> None:
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test set-up: {old!r} not in {file}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def test_shipped_data_is_valid_and_every_evidence_check_ran():
+    report = validate()
+    assert report.problems == []
+    if not SOURCE_FILE.exists():
+        pytest.skip(f"source text absent ({SOURCE_FILE}): evidence checks were skipped")
+    assert report.skipped == []
+
+
+def test_every_evidence_fragment_stands_on_its_cited_line(dataset):
+    if not SOURCE_FILE.exists():
+        pytest.skip(f"source folder absent: {SOURCE_FILE.parent} not found, evidence not checked")
+    lines = SOURCE_FILE.read_text(encoding="utf-8").splitlines()
+    checked = 0
+    for name, frame in dataset.tables().items():
+        for _, row in frame.iterrows():
+            assert row["evidence"] in lines[int(row["line"]) - 1], (name, row.iloc[0])
+            assert len(row["evidence"].split()) <= MAX_EVIDENCE_WORDS, (name, row.iloc[0])
+            checked += 1
+    assert checked > 50
+
+
+def test_project_holds_no_more_of_the_article_than_short_fragments():
+    """No data file carries a run of 16 consecutive words of any source line."""
+    if not SOURCE_FILE.exists():
+        pytest.skip("source text absent")
+    data_text = " ".join(
+        " ".join(p.read_text(encoding="utf-8").split()) for p in paths.DATA_DIR.glob("*.csv")
+    )
+    for line in SOURCE_FILE.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        for i in range(len(words) - MAX_EVIDENCE_WORDS):
+            run = " ".join(words[i : i + MAX_EVIDENCE_WORDS + 1])
+            assert run not in data_text
+
+
+# Each case: (file, old text, new text, expected file:line, column, words in the message)
+BROKEN = {
+    "bad date": (
+        "events.csv",
+        "2023-11-01,2023-11-30",
+        "2023-11-31,2023-11-30",
+        ("events.csv", 11, "date_start"),
+        "type error",
+    ),
+    "unknown foreign key": (
+        "events.csv",
+        "ev-naval-visit,visit,Chief of the Sittwe Naval Base visits Russia,defence,sittwe-naval-chief",
+        "ev-naval-visit,visit,Chief of the Sittwe Naval Base visits Russia,defence,nobody",
+        ("events.csv", 8, None),
+        "unknown reference",
+    ),
+    "duplicate id": (
+        "projects.csv",
+        "pr-sez,",
+        "pr-deep-sea-port,",
+        ("projects.csv", 3, None),
+        "duplicate id",
+    ),
+    "negative capacity": (
+        "projects.csv",
+        ",660,MW,",
+        ",-660,MW,",
+        ("projects.csv", 5, "capacity"),
+        "minimum",
+    ),
+    "unknown unit": (
+        "projects.csv",
+        ",330,MW,",
+        ",330,GW,",
+        ("projects.csv", 6, "capacity_unit"),
+        "enum",
+    ),
+    "end before start": (
+        "supplies.csv",
+        "2023-03-01,2023-06-30",
+        "2023-06-30,2023-03-01",
+        ("supplies.csv", 5, "date_end"),
+        "ends before it starts",
+    ),
+    "evidence not on the cited line": (
+        "supplies.csv",
+        "period,to fuel its air force,ev-oil-procurement,art-2024-03-02,13,",
+        "period,to fuel its air force,ev-oil-procurement,art-2024-03-02,7,",
+        ("supplies.csv", 5, "evidence"),
+        "not on line 7",
+    ),
+    "date after the source's": (
+        "events.csv",
+        "2023-11-01,2023-11-30,month",
+        "2024-11-01,2024-11-30,month",
+        ("events.csv", 11, "date_start"),
+        "after its source's date",
+    ),
+    "evidence too long": (
+        "actors.csv",
+        "to fuel its air force",
+        "the junta's procurement of over 8 million barrels of oil from Russia between March and June 2023 to fuel its air force",
+        ("actors.csv", 10, "evidence"),
+        "quote at most 15",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_each_breakage_is_reported_with_file_line_column_and_exit_3(case, data_copy, capsys):
+    file, old, new, (where_file, line, column), words = BROKEN[case]
+    edit(data_copy, file, old, new)
+    report = validate(data_copy)
+    matching = [
+        p
+        for p in report.problems
+        if p.file == where_file and p.line == line and words in p.message
+        and (column is None or p.column == column)
+    ]
+    assert matching, f"{case}: no problem at {where_file}:{line} {column} with {words!r}: {report.problems}"
+    assert main(["validate", "--data", str(data_copy)]) == 3
+    err = capsys.readouterr().err
+    assert f"{where_file}:{line}" in err and words in err
+
+
+def test_blank_line_is_reported_once_at_its_line(data_copy):
+    path = data_copy / "events.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(3, "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    problems = validate(data_copy).problems
+    assert [(p.file, p.line, p.message) for p in problems] == [("events.csv", 4, "blank line: delete it")]
+
+
+def test_missing_column_is_reported_by_name(data_copy):
+    path = data_copy / "places.csv"
+    rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
+    header = rows[0]
+    assert header[6] == "coordinate_basis"
+    # Drop the column from every row (no quoted commas in this file's first seven columns).
+    path.write_text("\n".join(",".join(r[:6] + r[7:]) for r in rows) + "\n", encoding="utf-8")
+    problems = validate(data_copy).problems
+    assert any(p.file == "places.csv" and p.column == "coordinate_basis" for p in problems), problems
+
+
+def test_missing_file_is_reported_without_a_traceback(data_copy, capsys):
+    (data_copy / "relations.csv").unlink()
+    assert main(["validate", "--data", str(data_copy)]) == 3
+    assert "relations.csv: file is missing" in capsys.readouterr().err
+
+
+def test_several_problems_are_all_reported_at_once(data_copy):
+    edit(data_copy, "projects.csv", ",660,MW,", ",-660,MW,")
+    edit(data_copy, "supplies.csv", "2023-03-01,2023-06-30", "2023-06-30,2023-03-01")
+    edit(data_copy, "events.csv", "2023-11-01,2023-11-30", "2023-11-31,2023-11-30")
+    files = {p.file for p in validate(data_copy).problems}
+    assert {"projects.csv", "supplies.csv", "events.csv"} <= files
+
+
+def test_sources_elsewhere_are_found_through_the_sources_option(data_copy, tmp_path, monkeypatch):
+    if not SOURCE_FILE.exists():
+        pytest.skip("source text absent")
+    elsewhere = tmp_path / "texts"
+    elsewhere.mkdir()
+    (elsewhere / SOURCE_FILE.name).write_text(
+        SOURCE_FILE.read_text(encoding="utf-8").replace("nuclear power plant", "nuclear plant"),
+        encoding="utf-8",
+    )
+    report = validate(data_copy, [elsewhere])
+    assert any("not on line 7" in p.message for p in report.problems)
+
+
+def test_absent_source_skips_evidence_checks_and_says_why(data_copy, monkeypatch, tmp_path):
+    edit(data_copy, "sources.csv", "article-2024-03-02.txt", "not-here.txt")
+    report = validate(data_copy)
+    assert report.valid
+    assert any("not-here.txt" in note and "not found" in note for note in report.skipped)
