@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import paths  # noqa: E402
+
+# Validation results are cached per data version; keep the tests' cache out of the user's.
+os.environ["BRIEF_CACHE"] = tempfile.mkdtemp(prefix="brief-cache-")
 
 SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
 

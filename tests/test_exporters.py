@@ -29,7 +29,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 # A 1x1 PNG and a small SVG, so that the tests need no plotting library.
 PNG_B64 = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
 )
 SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">'
@@ -120,9 +121,7 @@ def make_notebook(
             ],
         ),
         # A helper call as the cell's last line: an execute_result, not a display_data.
-        code_cell(
-            "helpers.section('energy')", [html_output(SVG_SECTION_HTML, "execute_result")]
-        ),
+        code_cell("helpers.section('energy')", [html_output(SVG_SECTION_HTML, "execute_result")]),
         code_cell(
             "helpers.chart()",
             [new_output("display_data", data={"image/svg+xml": SVG, "text/plain": "<Figure>"})],
@@ -214,8 +213,8 @@ def test_masthead_shows_title_subtitle_as_of_and_parameters(brief_html):
     assert '<h1 class="brief-title">Myanmar\'s junta turns to Russia</h1>' in masthead
     assert '<p class="brief-subtitle">Ties discussed in early 2024</p>' in masthead
     assert '<time datetime="2024-03-02">2024-03-02</time>' in masthead
-    assert "<th scope=\"row\">Themes</th><td>defence, economy</td>" in masthead
-    assert "<th scope=\"row\">Partner</th><td>russia</td>" in masthead
+    assert '<th scope="row">Themes</th><td>defence, economy</td>' in masthead
+    assert '<th scope="row">Partner</th><td>russia</td>' in masthead
     assert "<title>Myanmar's junta turns to Russia</title>" in brief_html
     assert "Generated 2024-03-05 09:14 UTC" in brief_html
 
@@ -240,6 +239,20 @@ def test_markup_in_title_and_parameters_is_shown_literally_not_run():
     assert "a &amp; b &lt;i&gt;c&lt;/i&gt;" in html
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=" in html
+
+
+def test_colophon_falls_back_to_papermills_end_time_shortened_to_the_minute():
+    nb = make_notebook()
+    nb.metadata["papermill"]["end_time"] = "2024-03-05T09:14:02.123456"
+    assert "Generated 2024-03-05 09:14 UTC." in render_html(nb)
+
+
+def test_image_output_takes_its_alt_text_from_output_metadata():
+    chart = new_output(
+        "display_data", data={"image/png": PNG_B64}, metadata={"alt": "Bars: 660 & 330 MW"}
+    )
+    html = render_html(make_notebook(extra_cells=[code_cell("chart()", [chart])]))
+    assert 'alt="Bars: 660 &amp; 330 MW"' in html
 
 
 # ---- HTML: self-contained -------------------------------------------------------------------
@@ -280,7 +293,7 @@ def test_external_references_lists_fetched_resources_but_not_links():
         '<script src="https://cdn.example/x.js"></script>'
         '<link rel="stylesheet" href="//cdn.example/x.css">'
         '<img srcset="data:image/png;base64,AA 1x, chart@2x.png 2x">'
-        '<div style="background: url(\'http://example.org/bg.png\')"></div>'
+        "<div style=\"background: url('http://example.org/bg.png')\"></div>"
         "<style>@import 'theme.css'; p { background: url(data:image/png;base64,AA) }</style>"
     )
     found = external_references(html)

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import paths
 from helpers.cli import main
+from helpers.errors import DataValidationError
 from helpers.validation import MAX_EVIDENCE_WORDS, validate
 
 SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
@@ -192,3 +193,14 @@ def test_absent_source_skips_evidence_checks_and_says_why(data_copy, monkeypatch
     report = validate(data_copy)
     assert report.valid
     assert any("not-here.txt" in note and "not found" in note for note in report.skipped)
+
+
+def test_valid_folder_is_remembered_until_a_byte_changes(data_copy, monkeypatch, tmp_path):
+    from helpers.validation import ensure_valid
+
+    monkeypatch.setenv("BRIEF_CACHE", str(tmp_path / "cache"))
+    assert ensure_valid(data_copy) is not None  # validated
+    assert ensure_valid(data_copy) is None  # remembered
+    edit(data_copy, "projects.csv", ",660,MW,", ",-660,MW,")
+    with pytest.raises(DataValidationError):
+        ensure_valid(data_copy)

@@ -32,6 +32,7 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.transforms as mtransforms
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -41,7 +42,8 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.text import Text
-from matplotlib.ticker import MultipleLocator, NullLocator
+from matplotlib.textpath import TextToPath
+from matplotlib.ticker import Formatter, MaxNLocator, MultipleLocator, NullLocator
 
 from . import paths
 from .errors import DataValidationError, ParameterError
@@ -73,8 +75,7 @@ __all__ = [
 ]
 
 _DAY = pd.Timedelta(days=1)
-#: Average glyph width as a fraction of the font size, to estimate how much text fits.
-_CHAR_WIDTH = 0.55
+_TEXT_TO_PATH = TextToPath()
 _TEXT_DARK = "#262626"
 
 # ---------------------------------------------------------------------------------------------
@@ -135,9 +136,14 @@ def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
 
 
 def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
+    """Display name for an actor id; without one, the id made readable ("myanmar-army")."""
     if actor_id is None:
         return ""
-    return (names or {}).get(str(actor_id), str(actor_id))
+    key = str(actor_id)
+    if names and key in names:
+        return str(names[key])
+    readable = key.replace("-", " ").replace("_", " ")
+    return readable[:1].upper() + readable[1:]
 
 
 def _short(name: str) -> str:
@@ -195,26 +201,134 @@ def _sizes() -> dict[str, float]:
     }
 
 
-def _axes_inches(ax: Axes) -> tuple[float, float]:
-    fig = ax.get_figure(root=True) if hasattr(Axes, "get_figure") else ax.figure
+def _axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
+    """The Axes' size in inches, as it will be once laid out (an estimate).
+
+    Under a layout engine (``constrained`` or ``tight``) the Axes will grow into the
+    figure's margins, so the subplot-parameter box underestimates it; ``decoration`` is the
+    width of tick labels and axis label the Axes will give up on the left.
+    """
+    fig = ax.get_figure(root=True)
     box = ax.get_position()
-    return box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    width, height = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    if fig.get_layout_engine() is not None:
+        params = fig.subplotpars
+        width = box.width / (params.right - params.left) * fig.get_figwidth() - 0.2
+        width -= decoration
+    return max(width, 1.0), max(height, 1.0)
 
 
-def _chars_fitting(inches: float, size: float, factor: float = _CHAR_WIDTH) -> int:
-    return max(16, int(inches * 72 / (factor * size)))
+def _measure(text: str, size: float, weight: str = "normal") -> float:
+    """Width in inches of the widest line of ``text`` in the current font."""
+    props = FontProperties(size=size, weight=weight)
+    widest = 0.0
+    for line in text.split("\n") or [""]:
+        if line:
+            width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(line, props, ismath=False)
+            widest = max(widest, width)
+    return widest / 72
 
 
-def _text_inches(text: str, size: float) -> float:
-    longest = max((len(line) for line in text.split("\n")), default=0)
-    return longest * _CHAR_WIDTH * size / 72
+_GLUE = {"a", "an", "the", "of", "to", "about", "than", "no"}
+
+
+def _glued_words(text: str) -> list[str]:
+    """Split at spaces, but keep a number or a short function word with the next word."""
+    words: list[str] = []
+    glue_next = False
+    for word in text.split(" "):
+        if glue_next and words:
+            words[-1] += " " + word
+        else:
+            words.append(word)
+        glue_next = word.lower() in _GLUE or word.replace(",", "").replace(".", "").isdigit()
+    return words
+
+
+def _wrap_to(text: str, inches: float, size: float, weight: str = "normal") -> str:
+    """Wrap ``text`` at word boundaries so each line fits ``inches``."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in _glued_words(paragraph):
+            trial = f"{current} {word}" if current else word
+            if current and _measure(trial, size, weight) > inches:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def _left_decoration(ax: Axes) -> float:
+    """Estimated width in inches of the y tick labels and y label, left of the Axes."""
+    if not ax.axison:
+        return 0.0
+    size = _sizes()["annotation"]
+    texts = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    if texts:
+        width = max(_measure(t, size) for t in texts) + 0.08
+    else:
+        width = 0.3 if len(ax.get_yticks()) else 0.0
+    if ax.get_ylabel():
+        width += 1.3 * _sizes()["label"] / 72 + 0.06
+    return width
+
+
+def _room(ax: Axes) -> float:
+    """Inches from the Axes' left edge to the right edge of its figure, once laid out."""
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    if fig.get_layout_engine() is not None:
+        params = fig.subplotpars
+        cell = box.width / (params.right - params.left) * fig.get_figwidth()
+        return max(cell - 0.2 - _left_decoration(ax), 1.0)
+    return max((1.0 - box.x0) * fig.get_figwidth() - 0.1, 1.0)
+
+
+def _axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = True) -> float:
+    """Estimated height in inches of the Axes once the layout makes room for the rest.
+
+    Under a layout engine the Axes gets what its grid cell leaves after the title, the
+    x-axis decorations and the lines under the chart; without one, its current box.
+    """
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    if fig.get_layout_engine() is None:
+        return max(box.height * fig.get_figheight(), 0.5)
+    params = fig.subplotpars
+    cell = box.height / (params.top - params.bottom) * fig.get_figheight()
+    sizes = _sizes()
+    room = _room(ax)
+    title_lines = _wrap_to(title, room, sizes["title"], "bold").count("\n") + 1
+    footer_lines = sum(_wrap_to(t, room, sizes["note"]).count("\n") + 1 for t in footer)
+    used = title_lines * 1.25 * sizes["title"] + footer_lines * 1.3 * sizes["note"]
+    if x_axis:
+        used += 1.5 * (sizes["annotation"] + sizes["label"])
+    return max(cell - used / 72 - 0.35, 0.5)
+
+
+def _plot_texts_out_of_layout(ax: Axes) -> None:
+    """Leave labels drawn in the plot out of the layout engine's sums.
+
+    A label anchored in data coordinates moves with the Axes; if it pokes out, constrained
+    layout shrinks the Axes to make room, the label moves with it, and the Axes collapses.
+    The title, axis labels, legend and source line stay in the layout.
+    """
+    for text in ax.texts:
+        text.set_in_layout(False)
 
 
 def _title(ax: Axes, text: str) -> None:
     size = _sizes()["title"]
-    width, _ = _axes_inches(ax)
-    wrapped = textwrap.fill(text, _chars_fitting(width, size, 0.6))
-    ax.set_title(wrapped, loc="left", fontsize=size, fontweight="bold", parse_math=False)
+    ax.set_title(
+        _wrap_to(text, _room(ax), size, "bold"),
+        loc="left",
+        fontsize=size,
+        fontweight="bold",
+        parse_math=False,
+    )
 
 
 def _literal_legend(legend: Legend) -> Legend:
@@ -232,6 +346,24 @@ def _legend(ax: Axes, handles: list, labels: list[str], **kwargs: Any) -> Legend
     return _literal_legend(ax.legend(handles, labels, **options))
 
 
+def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
+    """As many legend columns as fit ``inches``: one row if possible, else balanced rows."""
+    if not labels:
+        return 1
+    entry = (1.6 + 0.8 + 1.2) * size / 72  # handle, handle-text pad, column spacing
+    for rows in range(1, len(labels) + 1):
+        columns = math.ceil(len(labels) / rows)
+        widths = [
+            max(
+                _measure(labels[i], size) for i in range(c * rows, min((c + 1) * rows, len(labels)))
+            )
+            for c in range(columns)
+        ]
+        if sum(widths) + columns * entry <= inches:
+            return columns
+    return 1
+
+
 def _footer(ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None) -> list[Text]:
     """Stack small grey lines under the axes, each anchored below the one before.
 
@@ -239,8 +371,7 @@ def _footer(ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None) -> l
     hangs it from the axes' bottom edge.
     """
     size = _sizes()["note"]
-    width, _ = _axes_inches(ax)
-    chars = _chars_fitting(width, size)
+    room = _room(ax)
     drawn: list[Text] = []
     previous = anchor
     for gid, text in lines:
@@ -251,7 +382,7 @@ def _footer(ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None) -> l
             xycoords = ("axes fraction", previous)
             offset = (0, -3)
         previous = ax.annotate(
-            textwrap.fill(text, chars),
+            _wrap_to(text, room, size),
             xy=(0, 0),
             xycoords=xycoords,
             xytext=offset,
@@ -324,7 +455,9 @@ def source_line(
         return f"Source: no rows — {where}"
     titles: dict[str, str] = {}
     if sources is not None and not sources.empty:
-        titles = {str(k): str(v) for k, v in zip(sources["source_id"], sources["title"])}
+        titles = {
+            str(k): str(v) for k, v in zip(sources["source_id"], sources["title"], strict=True)
+        }
     lines_by_source: dict[str, set[int]] = {}
     has_lines = "line" in frame.columns
     for index, source_id in enumerate(frame["source_id"]):
@@ -495,25 +628,6 @@ def _timeline_facts(
     undated = [e for e in items if e.start is None]
     n_total = len(items)
 
-    # The finding: the month in which the most dated events began.
-    starts = Counter(e.start.to_period("M") for e in dated)
-    undated_tail = f"; {len(undated)} more are undated" if undated else ""
-    if not items:
-        title = "No events recorded"
-    elif not dated:
-        bound = f" (no later than {_day(as_of_ts)})" if as_of_ts is not None else ""
-        title = f"None of the {_count(n_total, 'event')} is dated{bound}"
-    else:
-        month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
-        if top >= 2:
-            title = f"{top} of {_count(len(dated), 'dated event')} began in {month:%B %Y}"
-        else:
-            first = min(e.start for e in dated)
-            last = max(e.start for e in dated)
-            span = f"{first:%B %Y}" if first == last else f"{first:%B %Y} to {last:%B %Y}"
-            title = f"{_count(len(dated), 'dated event')}, {span}"
-        title += undated_tail
-
     # Many rows: keep the most recent dated events, then undated ones, up to max_events.
     note = None
     shown_dated, shown_undated = dated, undated
@@ -528,6 +642,27 @@ def _timeline_facts(
         note = f"Showing {max_events:,} of {n_total:,} events ({which})."
         if len(undated) > len(shown_undated):
             note += f" {len(undated) - len(shown_undated):,} undated events not shown."
+
+    # The finding, about the events drawn: the month in which the most of them began.
+    shown = " shown" if note else ""
+    starts = Counter(e.start.to_period("M") for e in shown_dated)
+    if not items:
+        title = "No events recorded"
+    elif not shown_dated:
+        bound = f" (no later than {_day(as_of_ts)})" if as_of_ts is not None else ""
+        title = f"None of the {_count(len(shown_undated), 'event')}{shown} is dated{bound}"
+    else:
+        month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
+        n = _count(len(shown_dated), "dated event")
+        if top >= 2:
+            title = f"{top} of {n}{shown} began in {month:%B %Y}"
+        else:
+            first = min(e.start for e in shown_dated)
+            last = max(e.start for e in shown_dated)
+            span = f"{first:%B %Y}" if first == last else f"{first:%B %Y} to {last:%B %Y}"
+            title = f"{n}{shown}, {span}"
+        if shown_undated:
+            title += f"; {len(shown_undated)} more are undated"
     shown_dated = sorted(shown_dated, key=lambda e: (e.start, _extent(e, as_of_ts).stop))
     return _TimelineFacts(
         title=title,
@@ -601,6 +736,7 @@ def timeline(
     ax.set_xlabel("Date", fontsize=sizes["label"])
     if facts.n_total == 0:
         _nothing(ax, "Nothing recorded: the data has no events")
+        _plot_texts_out_of_layout(ax)
         _title(ax, facts.title)
         _footer(ax, [("source", source_line(events, "events", sources))], _xlabel_anchor(ax))
         return ax
@@ -618,19 +754,22 @@ def timeline(
         x_hi = mdates.date2num(as_of_ts)
         x_lo = x_hi - 365
     else:
-        x_lo, x_hi = mdates.date2num(pd.Timestamp("2000-01-01")), mdates.date2num(
-            pd.Timestamp("2001-01-01")
+        x_lo, x_hi = (
+            mdates.date2num(pd.Timestamp("2000-01-01")),
+            mdates.date2num(pd.Timestamp("2001-01-01")),
         )
     span = max(x_hi - x_lo, 30.0)
     any_open = any(x.open_ended for x in extents.values())
     tail = 0.05 * span
     xlim = (x_lo - 0.04 * span, x_hi + (0.04 + (0.16 if any_open else 0.0)) * span)
     ax.set_xlim(*xlim)
-    axes_width, _ = _axes_inches(ax)
+    rows = len(facts.dated)
+    n_lines = rows + (len(facts.undated) + 1.2 if facts.undated else 0) + 0.8
+    axes_width, axes_height = _axes_inches(ax)
+    row_pitch = axes_height / max(n_lines, 1)
 
     height = 0.56
     label_size = sizes["annotation"]
-    rows = len(facts.dated)
     precisions_used: set[str] = set()
     for row, event in enumerate(facts.dated):
         color = color_for(event.theme, THEME_COLORS)
@@ -708,7 +847,7 @@ def timeline(
             )
             label_x1 = xlim[1]  # no room on the right
             precisions_used.add("ongoing")
-        _label_beside(ax, row, x0, label_x1, event.title, xlim, axes_width, label_size)
+        _label_beside(ax, row, x0, label_x1, event.title, xlim, axes_width, row_pitch, label_size)
 
     # Source-date marker across the dated rows only.
     if as_of_ts is not None and rows:
@@ -784,9 +923,8 @@ def timeline(
     ax.set_ylim(bottom + 0.1, -0.8)
 
     # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(_DateTicks())
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK)
@@ -808,12 +946,8 @@ def timeline(
             "Month (day unknown)",
         ),
         "period": (Patch(facecolor=MUTED), "Period"),
-        "ongoing": (
-            Line2D([], [], color=MUTED, lw=5, marker=">", ms=6, markevery=[1]),
-            "Ongoing at source date",
-        ),
     }
-    for name in ("day", "month", "period", "ongoing"):
+    for name in ("day", "month", "period"):
         if name in precisions_used:
             handles.append(key[name][0])
             labels.append(key[name][1])
@@ -823,14 +957,45 @@ def timeline(
         labels,
         loc="upper left",
         bbox_to_anchor=(0.0, -0.01),
-        ncol=min(len(handles), 4),
+        ncol=_legend_columns(labels, axes_width, sizes["annotation"]),
         columnspacing=1.2,
     )
+    _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
     lines = [("note", facts.note)] if facts.note else []
     lines.append(("source", source_line(events, "events", sources)))
     _footer(ax, lines, legend)
     return ax
+
+
+class _DateTicks(Formatter):
+    """Month ticks as "Apr", a year's first month as "2024", and the year under the first tick.
+
+    Like :class:`matplotlib.dates.ConciseDateFormatter`, but the first visible tick always
+    names its year, so months before the first January on the axis are not left unplaced.
+    """
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis else (-np.inf, np.inf)
+        labels: list[str] = []
+        first = True
+        for value in values:
+            day = mdates.num2date(value)
+            if day.month == 1 and day.day == 1:
+                text = f"{day:%Y}"
+            elif day.day == 1:
+                text = f"{day:%b}"
+            else:
+                text = f"{day.day} {day:%b}"
+            visible = lo <= value <= hi
+            if first and visible and text != f"{day:%Y}":
+                text += f"\n{day:%Y}"
+            first = first and not visible
+            labels.append(text)
+        return labels
 
 
 def _label_beside(
@@ -841,22 +1006,26 @@ def _label_beside(
     text: str,
     xlim: tuple[float, float],
     axes_width: float,
+    row_pitch: float,
     size: float,
 ) -> Text:
-    """Put a row's label on whichever side of its mark has room, wrapping if neither has."""
+    """Put a row's label on whichever side of its mark has room.
+
+    If neither side has room for one line, the label wraps onto two lines when the rows are
+    tall enough, and is shortened with an ellipsis otherwise (the alt text keeps it whole).
+    """
     span = xlim[1] - xlim[0]
     pad = 0.008 * span
     room_right = (xlim[1] - x1 - pad) / span * axes_width
     room_left = (x0 - xlim[0] - pad) / span * axes_width
-    needed = _text_inches(text, size)
+    needed = _measure(text, size)
     if needed <= room_right:
         right = True
     elif needed <= room_left:
         right = False
     else:
         right = room_right >= room_left
-        room = max(room_right, room_left)
-        text = textwrap.fill(text, _chars_fitting(room, size))
+        text = _fit_lines(text, max(room_right, room_left), size, row_pitch)
     return ax.text(
         x1 + pad if right else x0 - pad,
         row,
@@ -866,9 +1035,26 @@ def _label_beside(
         fontsize=size,
         color=_TEXT_DARK,
         linespacing=1.0,
+        # A white backing keeps the label legible over grid lines and the source-date line.
+        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+        zorder=4,
         parse_math=False,
         gid="row-label",
     )
+
+
+def _fit_lines(text: str, inches: float, size: float, row_pitch: float) -> str:
+    """Wrap to ``inches``, keeping as many lines as a row of ``row_pitch`` inches holds."""
+    max_lines = max(1, int(row_pitch * 72 / (1.05 * size)))
+    lines = _wrap_to(text, inches, size).split("\n")
+    if len(lines) <= max_lines:
+        return "\n".join(lines)
+    kept = lines[:max_lines]
+    last = kept[-1]
+    while last and _measure(last + "…", size) > inches:
+        last = last[:-1]
+    kept[-1] = last.rstrip() + "…"
+    return "\n".join(kept)
 
 
 def describe_timeline(
@@ -947,7 +1133,10 @@ def _project_facts(
     units = sorted({str(r["capacity_unit"]) for r in stated if r["capacity_unit"] is not None})
     if len(units) > 1:
         raise DataValidationError(
-            [f"projects: capacities in several units ({', '.join(units)}); chart one unit at a time"]
+            [
+                f"projects: capacities in several units ({', '.join(units)}); "
+                "chart one unit at a time"
+            ]
         )
     unit = units[0] if units else "MW"
     sectors = [
@@ -1045,6 +1234,7 @@ def project_capacities(
         ax.tick_params(axis="both", labelsize=sizes["annotation"])
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
+    _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
     lines = [("note", facts.note)] if facts.note else []
     lines.append(("source", source_line(projects, "projects", sources)))
@@ -1052,17 +1242,53 @@ def project_capacities(
     return ax
 
 
-def _capacity_xlim(ax: Axes, largest: float) -> None:
-    ax.set_xlim(0, largest * 1.45 if largest > 0 else 1.0)
+def _capacity_xlim(ax: Axes, largest: float, note: str, legend_labels: Sequence[str]) -> None:
+    """Leave room right of the longest bar for its note ("660 MW · under discussion")."""
     if largest <= 0:
+        ax.set_xlim(0, 1.0)
         ax.set_xticks([0])
+        return
+    size = _sizes()["annotation"]
+    left = max((_measure(t, size) for t in _tick_texts(ax)), default=0.3) + 0.35
+    legend = max((_measure(t, size) for t in legend_labels), default=0.0) + 0.6
+    width, _ = _axes_inches(ax, decoration=left + legend)
+    share = min((_measure(note, size) + 0.15) / width, 0.6)
+    ax.set_xlim(0, largest / (1 - share))
+    # The scale stops at the first tick past the longest bar; the rest is room for its note.
+    ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, largest)
+    ticks = [t for t in ticks if t >= 0]
+    end = next((t for t in ticks if t >= largest), ticks[-1])
+    ax.set_xticks([t for t in ticks if t <= end])
+    ax.spines["bottom"].set_bounds(0, end)
+    ax.xaxis.label.set_x(end / 2 / ax.get_xlim()[1])  # centre the axis label on the scale
+
+
+def _row_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
+    """Row labels for the y axis, wrapped (two lines at most) to a third of the figure."""
+    width = 0.3 * ax.get_figure(root=True).get_figwidth()
+    size = _sizes()["annotation"]
+    return [
+        label if _measure(label, size) <= width else _fit_lines(label, width, size, 2.2 * size / 72)
+        for label in labels
+    ]
+
+
+def _tick_texts(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
 
 
 def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | None) -> None:
     sector_rank = {s: i for i, s in enumerate(facts.sectors)}
     stated = sorted(facts.stated, key=lambda r: (-float(r["capacity"]), str(r["name"])))
+    hue_rank = {k: i for i, k in enumerate(dict.fromkeys(_hue_key(r, facts.hue) for r in stated))}
     unstated = sorted(
-        facts.unstated, key=lambda r: (sector_rank.get(str(r["sector"]), 99), str(r["name"]))
+        facts.unstated,
+        key=lambda r: (
+            hue_rank.get(_hue_key(r, facts.hue), len(hue_rank)),
+            _hue_key(r, facts.hue),
+            sector_rank.get(str(r["sector"]), 99),
+            str(r["name"]),
+        ),
     )
     ordered = stated + unstated
     size = _sizes()["annotation"]
@@ -1073,8 +1299,21 @@ def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | Non
             return _words(r["status"])
         return _name(r.get("partner_id"), names) or "no partner"
 
-    largest = max((float(r["capacity"]) for r in stated), default=0.0)
-    _capacity_xlim(ax, largest)
+    ax.set_yticks(
+        range(len(ordered)), _row_labels(ax, [str(r["name"]) for r in ordered]), parse_math=False
+    )
+    keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in ordered))
+    legend_labels = [_hue_label(k, facts.hue, names) for k in keys]
+    if unstated:
+        legend_labels.append("Capacity not stated")
+    notes = {id(r): f"{float(r['capacity']):,.0f} {facts.unit} · {aside(r)}" for r in stated}
+    largest_row = max(stated, key=lambda r: float(r["capacity"]), default=None)
+    _capacity_xlim(
+        ax,
+        float(largest_row["capacity"]) if largest_row else 0.0,
+        notes[id(largest_row)] if largest_row else "",
+        legend_labels,
+    )
     if stated:
         ax.barh(
             list(range(len(stated))),
@@ -1085,7 +1324,7 @@ def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | Non
         )
     for y, r in enumerate(stated):
         ax.annotate(
-            f"{float(r['capacity']):,.0f} {facts.unit} · {aside(r)}",
+            notes[id(r)],
             xy=(float(r["capacity"]), y),
             xytext=(4, 0),
             textcoords="offset points",
@@ -1122,15 +1361,20 @@ def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | Non
             parse_math=False,
             gid="not-stated-label",
         )
-    ax.set_yticks(range(len(ordered)), [str(r["name"]) for r in ordered], parse_math=False)
     ax.set_ylim(len(ordered) - 0.5, -0.6)
-    keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in ordered))
     handles: list = [Patch(facecolor=_hue_color(k, facts.hue)) for k in keys]
-    labels = [_hue_label(k, facts.hue, names) for k in keys]
     if unstated:
         handles.append(Line2D([], [], marker="o", mfc="white", mec=MUTED, mew=1.5, ls="none"))
-        labels.append("Capacity not stated")
-    _legend(ax, handles, labels, loc="lower right", title=facts.hue.capitalize())
+    labels = legend_labels
+    _legend(
+        ax,
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title=facts.hue.capitalize(),
+        alignment="left",
+    )
 
 
 def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | None) -> None:
@@ -1144,7 +1388,25 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
         s: sum(float(r["capacity"]) for r in by_sector[s] if r["capacity"] is not None)
         for s in sectors
     }
-    _capacity_xlim(ax, max(totals.values(), default=0.0))
+    ax.set_yticks(
+        range(len(sectors)),
+        _row_labels(ax, [_words(s).capitalize() for s in sectors]),
+        parse_math=False,
+    )
+    notes = {}
+    for sector in sectors:
+        rows = by_sector[sector]
+        with_capacity = [r for r in rows if r["capacity"] is not None]
+        missing = len(rows) - len(with_capacity)
+        if with_capacity:
+            notes[sector] = (
+                f"{totals[sector]:,.0f} {facts.unit} from {len(with_capacity)} of "
+                f"{_count(len(rows), 'project')}" + (f"; {missing} not stated" if missing else "")
+            )
+        else:
+            notes[sector] = f"capacity not stated for {_count(len(rows), 'project')}"
+    top = max(sectors, key=lambda s: totals[s])
+    _capacity_xlim(ax, totals[top], notes[top], [_hue_label(k, facts.hue, names) for k in keys])
     left = np.zeros(len(sectors))
     for key in keys:
         widths = np.array(
@@ -1168,23 +1430,13 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
             )
         left += widths
     for y, sector in enumerate(sectors):
-        rows = by_sector[sector]
-        with_capacity = [r for r in rows if r["capacity"] is not None]
-        missing = len(rows) - len(with_capacity)
-        if with_capacity:
-            text = (
-                f"{totals[sector]:,.0f} {facts.unit} from {len(with_capacity)} of "
-                f"{_count(len(rows), 'project')}"
-            )
-            if missing:
-                text += f"; {missing} not stated"
+        if totals[sector] > 0 or any(r["capacity"] is not None for r in by_sector[sector]):
             style, color = "normal", _TEXT_DARK
         else:
-            text = f"capacity not stated for {_count(len(rows), 'project')}"
             style, color = "italic", MUTED
             ax.plot([0], [y], marker="o", ms=6, mfc="white", mec=MUTED, ls="none", clip_on=False)
         ax.annotate(
-            text,
+            notes[sector],
             xy=(totals[sector], y),
             xytext=(5, 0),
             textcoords="offset points",
@@ -1194,15 +1446,16 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
             color=color,
             parse_math=False,
         )
-    ax.set_yticks(range(len(sectors)), [_words(s).capitalize() for s in sectors], parse_math=False)
     ax.set_ylim(len(sectors) - 0.5, -0.6)
     handles = [Patch(facecolor=_hue_color(k, facts.hue)) for k in keys]
     _legend(
         ax,
         handles,
         [_hue_label(k, facts.hue, names) for k in keys],
-        loc="lower right",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
         title=facts.hue.capitalize(),
+        alignment="left",
     )
 
 
@@ -1372,24 +1625,29 @@ def defence_supplies(
     ax.set_ylabel("Category" if facts.aggregated else "Item supplied", fontsize=sizes["label"])
     if not facts.rows:
         _nothing(ax, "Nothing recorded: the data has no supplies")
+        anchor = _xlabel_anchor(ax)
     else:
-        _supply_grid(ax, facts, actor_names)
+        footer = [facts.note or "", source_line(supplies, "supplies", sources)]
+        height = _axes_height(ax, facts.title, footer, x_axis=False) - 0.3  # headers on top
+        _supply_grid(ax, facts, actor_names, height)
+        anchor = None  # the headers are on top; hang the notes from the axes' bottom
+    _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
     lines = [("note", facts.note)] if facts.note else []
     lines.append(("source", source_line(supplies, "supplies", sources)))
-    _footer(ax, lines, _xlabel_anchor(ax))
+    _footer(ax, lines, anchor)
     return ax
 
 
-def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None) -> None:
+def _supply_grid(
+    ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None, height_in: float
+) -> None:
+    """A small table: supplier columns of dots, then the quantities written out."""
     sizes = _sizes()
     suppliers = facts.suppliers or [""]
+    supplier_labels = [_name(s, names) or "not named" for s in suppliers]
     column = {s: i for i, s in enumerate(suppliers)}
     k = len(suppliers)
-    # Supplier columns take a slice of the width; the written quantities take the rest.
-    share = min(0.45, 0.13 * k)
-    right = k / share - 0.5
-    text_x = k - 0.5 + 0.25
     category_rank = {c: i for i, c in enumerate(facts.categories)}
 
     if facts.aggregated:
@@ -1400,12 +1658,11 @@ def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None)
         labels = [_words(c).capitalize() for c in row_keys]
         most = max(len(v) for v in cells.values())
         for (category, supplier), members in cells.items():
-            y = row_keys.index(category)
             stated = any(m.get("quantity") is not None for m in members)
             color = color_for(supplier, PARTNER_COLORS)
             ax.scatter(
                 [column.get(supplier, 0)],
-                [y],
+                [row_keys.index(category)],
                 s=40 + 260 * len(members) / most,
                 facecolors=color if stated else "white",
                 edgecolors=color,
@@ -1419,7 +1676,7 @@ def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None)
             stated = sum(1 for m in members if m.get("quantity") is not None)
             texts.append(
                 f"{_count(len(members), 'item')}; "
-                + (f"{stated} with a stated quantity" if stated else "no quantity stated")
+                + (f"{stated} with a stated quantity" if stated else "quantity not stated")
             )
     else:
         ordered = sorted(
@@ -1454,9 +1711,27 @@ def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None)
             if r.get("purpose"):
                 bits.append(str(r["purpose"]))
             texts.append(" · ".join(bits))
+
+    # Widths: each supplier column as wide as its name, the quantities take the rest.
     n = len(row_keys)
+    labels = _row_labels(ax, labels)
+    widest_row_label = max(_measure(t, sizes["annotation"]) for t in labels)
+    axes_width, _ = _axes_inches(ax, decoration=widest_row_label + 0.35)
+    column_inches = max(0.9, max(_measure(t, sizes["annotation"]) for t in supplier_labels) + 0.3)
+    right = -0.5 + max(axes_width / column_inches, k + 3.0)
+    text_x = k - 0.5 + 0.15
+    # The written quantities wrap to the width left of them, on as many lines as a row holds.
+    text_room = axes_width - (text_x + 0.5) * axes_width / (right + 0.5) - 0.1
+    row_pitch = height_in / max(n + 0.5, 1)
+    texts = [
+        _fit_lines(t, text_room, sizes["annotation"], row_pitch)
+        if _measure(t, sizes["annotation"]) > text_room
+        else t
+        for t in texts
+    ]
+
     for y, text in enumerate(texts):
-        muted = text.startswith(("quantity not stated", "no quantity"))
+        muted = "not stated" in text and not text[0].isdigit()
         ax.text(
             text_x,
             y,
@@ -1464,42 +1739,43 @@ def _supply_grid(ax: Axes, facts: _SupplyFacts, names: Mapping[str, str] | None)
             va="center",
             ha="left",
             fontsize=sizes["annotation"],
-            style="italic" if "not stated" in text and muted else "normal",
+            style="italic" if muted else "normal",
             color=MUTED if muted else _TEXT_DARK,
             parse_math=False,
             gid="quantity",
         )
-    ax.text(
-        text_x,
-        -0.75,
-        "Quantity as stated in the source",
-        va="bottom",
-        ha="left",
-        fontsize=sizes["annotation"],
-        fontweight="bold",
-        color=_TEXT_DARK,
-        gid="quantity-heading",
-    )
     ax.hlines(range(n), -0.5, right, colors=LIGHT, linewidth=0.8, zorder=0)
     ax.set_xlim(-0.5, right)
-    ax.set_ylim(n - 0.5, -0.9)
-    ax.set_xticks(range(k), [_name(s, names) or "not named" for s in suppliers], parse_math=False)
-    ax.set_yticks(range(n), labels, parse_math=False)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_yticks(range(n), _row_labels(ax, labels), parse_math=False)
+    ax.set_xticks(range(k), supplier_labels, parse_math=False)
     ax.tick_params(axis="both", labelsize=sizes["annotation"], length=0)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.spines["bottom"].set_bounds(-0.5, k - 0.5)
-    handles = [
-        Line2D([], [], marker="o", ms=7, mfc=MUTED, mec=MUTED, ls="none"),
-        Line2D([], [], marker="o", ms=7, mfc="white", mec=MUTED, mew=1.6, ls="none"),
-    ]
-    _legend(
-        ax,
-        handles,
-        ["Quantity stated", "Quantity not stated"],
-        loc="lower right",
-        ncol=2,
+
+    # Column headers along the top, as in a table: "Supplier" over the dots, then the
+    # heading of the written quantities at the same height.
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    fig = ax.get_figure(root=True)
+    header = mtransforms.blended_transform_factory(
+        ax.transData, ax.transAxes
+    ) + mtransforms.ScaledTranslation(0, (sizes["annotation"] * 1.3 + 7) / 72, fig.dpi_scale_trans)
+    ax.xaxis.set_label_coords((k - 1) / 2, 1.0, transform=header)
+    ax.text(
+        text_x,
+        1.0,
+        "Quantity, as stated in the source",
+        transform=header,
+        ha="left",
+        va="baseline",
+        fontsize=sizes["label"],
+        color=ax.xaxis.label.get_color(),
+        parse_math=False,
+        gid="quantity-heading",
     )
+    for side in ("bottom", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["top"].set_visible(True)
+    ax.spines["top"].set_color("#BBBBBB")
 
 
 def describe_defence_supplies(
@@ -1576,11 +1852,11 @@ _OUTGOING = {
 }
 _INCOMING = {
     "cooperates": "cooperates with {}",
-    "supplies": "supplied by {}",
-    "develops": "has {} developing in it",
-    "monitors": "monitored by {}",
-    "reduces_reliance": "relied on less by {}",
-    "opposes": "opposed by {}",
+    "supplies": "is supplied by {}",
+    "develops": "hosts development by {}",
+    "monitors": "is monitored by {}",
+    "reduces_reliance": "is relied on less by {}",
+    "opposes": "is opposed by {}",
 }
 
 
@@ -1619,13 +1895,20 @@ def _network_facts(
     hub = focus
     if hub is None and nodes:
         hub = max(nodes, key=lambda n: (degree[n], -nodes.index(n)))
-    phrases = []
+    # Phrases about the hub, merged per counterpart: "cooperates with and supplies X".
+    verbs: dict[str, list[str]] = {}
     for e in edges:
         a, b, kind = str(e["actor_id"]), str(e["other_id"]), str(e["kind"])
         if a == hub:
-            phrases.append(_OUTGOING.get(kind, kind + " {}").format(_short(names.get(b, b))))
+            template, other = _OUTGOING.get(kind, _words(kind) + " {}"), b
         elif b == hub:
-            phrases.append(_INCOMING.get(kind, "{} " + kind).format(_short(names.get(a, a))))
+            template, other = _INCOMING.get(kind, "is " + _words(kind) + " by {}"), a
+        else:
+            continue
+        verbs.setdefault(other, []).append(template.removesuffix(" {}"))
+    phrases = [
+        f"{_join(list(dict.fromkeys(v)))} {_short(names.get(o, o))}" for o, v in verbs.items()
+    ]
     if not nodes:
         title = "No relations recorded"
     elif hub is None or not phrases:
@@ -1639,34 +1922,46 @@ def _network_facts(
 
 
 def _ring_order(nodes: list[str], hub: str | None, edges: list[dict]) -> list[str]:
-    """Breadth-first from the hub, so tied actors sit next to each other on the ring."""
+    """Order the ring so that tied actors sit near each other.
+
+    The hub's component comes first, breadth-first from the hub. Each other component is
+    laid out breadth-first from its best-connected actor, which goes in the middle of its
+    own neighbours.
+    """
     neighbours: dict[str, list[str]] = defaultdict(list)
     for e in edges:
         a, b = str(e["actor_id"]), str(e["other_id"])
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    order: list[str] = []
-    seen = {hub}
-    queue = [hub] if hub is not None else []
-    pending = [n for n in nodes if n != hub]
-    while pending:
+        if b not in neighbours[a]:
+            neighbours[a].append(b)
+        if a not in neighbours[b]:
+            neighbours[b].append(a)
+
+    def breadth_first(start: str) -> list[str]:
+        seen, queue, out = {start}, [start], []
         while queue:
-            current = queue.pop(0)
-            for n in neighbours[current]:
+            for n in neighbours[queue.pop(0)]:
                 if n not in seen:
                     seen.add(n)
-                    order.append(n)
+                    out.append(n)
                     queue.append(n)
-        rest = [n for n in pending if n not in seen]
-        if rest:  # another component: start from its first node
-            seen.add(rest[0])
-            order.append(rest[0])
-            queue.append(rest[0])
-        pending = [n for n in pending if n not in seen]
-    return order
+        return out
+
+    order: list[str] = breadth_first(hub) if hub is not None else []
+    placed = set(order) | {hub}
+    while True:
+        remaining = [n for n in nodes if n not in placed]
+        if not remaining:
+            return order
+        component = [remaining[0], *breadth_first(remaining[0])]
+        local = max(component, key=lambda n: (len(neighbours[n]), -nodes.index(n)))
+        rest = breadth_first(local)
+        middle = len(rest) // 2
+        order += [*rest[:middle], local, *rest[middle:]]
+        placed |= set(component)
 
 
 def _layout(facts: _NetworkFacts) -> dict[str, tuple[float, float]]:
+    """Hub at the origin, the others on the unit circle from the top, clockwise."""
     ring = _ring_order(facts.nodes, facts.hub, facts.edges)
     positions: dict[str, tuple[float, float]] = {}
     if facts.hub is not None:
@@ -1674,8 +1969,14 @@ def _layout(facts: _NetworkFacts) -> dict[str, tuple[float, float]]:
     n = len(ring)
     for i, node in enumerate(ring):
         angle = math.pi / 2 - 2 * math.pi * i / max(n, 1)
-        positions[node] = (1.55 * math.cos(angle), 1.0 * math.sin(angle))
+        positions[node] = (math.cos(angle), math.sin(angle))
     return positions
+
+
+def _padded_unit(inches: float, label: float) -> float:
+    """Half-width of limits around [-1, 1] leaving ``label`` inches free on each side."""
+    share = min(2 * label / max(inches, 0.1), 0.8)
+    return 1.0 / (1.0 - share) + 0.12
 
 
 def actor_network(
@@ -1724,6 +2025,7 @@ def actor_network(
     ax.set_axis_off()
     if not facts.nodes:
         _nothing(ax, "Nothing recorded: the data has no relations")
+        _plot_texts_out_of_layout(ax)
         _title(ax, facts.title)
         _footer(ax, [("source", source_line(relations, "relations", sources))])
         return ax
@@ -1769,12 +2071,15 @@ def actor_network(
         xs,
         ys,
         s=[focus_size if f else node_size for f in is_focus],
-        facecolors=[c if f else mpl.colors.to_rgba(c, 0.3) for c, f in zip(colors, is_focus)],
-        edgecolors=["black" if f else c for c, f in zip(colors, is_focus)],
+        facecolors=[
+            c if f else mpl.colors.to_rgba(c, 0.3) for c, f in zip(colors, is_focus, strict=True)
+        ],
+        edgecolors=["black" if f else c for c, f in zip(colors, is_focus, strict=True)],
         linewidths=[2.2 if f else 1.4 for f in is_focus],
         zorder=3,
         gid="actors",
     )
+    labels: list[Text] = []
     for node in facts.nodes:
         x, y = positions[node]
         label = textwrap.fill(_short(facts.names.get(node, node)), 18)
@@ -1787,7 +2092,7 @@ def actor_network(
             offset = (ux * gap, uy * gap)
             ha = "left" if ux > 0.3 else ("right" if ux < -0.3 else "center")
             va = "bottom" if uy > 0.3 else ("top" if uy < -0.3 else "center")
-        ax.annotate(
+        annotation = ax.annotate(
             label,
             xy=(x, y),
             xytext=offset,
@@ -1803,13 +2108,17 @@ def actor_network(
             parse_math=False,
             gid=f"actor:{node}",
         )
-    ax.set_xlim(-2.35, 2.35)
-    ax.set_ylim(-1.45, 1.4)
-    ax.set_aspect("equal", adjustable="datalim")
+        labels.append(annotation)
+    # Room around the unit circle for the labels, in data units of this Axes' shape.
+    width, height = _axes_inches(ax)
+    label_w = max(_measure(t.get_text(), sizes["annotation"]) for t in labels) + 0.2
+    label_h = 2.4 * sizes["annotation"] / 72 + 0.15
+    ax.set_xlim(*(_padded_unit(width, label_w) * np.array([-1, 1])))
+    ax.set_ylim(*(_padded_unit(height, label_h) * np.array([-1, 1])))
 
     kinds = [k for k in RELATION_STYLES if any(str(e["kind"]) == k for e in facts.edges)]
     kinds += sorted({str(e["kind"]) for e in facts.edges} - set(kinds))
-    handles = [
+    legend_handles = [
         Line2D(
             [],
             [],
@@ -1819,18 +2128,19 @@ def actor_network(
         )
         for k in kinds
     ]
-    labels = [RELATION_STYLES.get(k, {}).get("label", _words(k)) for k in kinds]
+    legend_labels = [RELATION_STYLES.get(k, {}).get("label", _words(k)) for k in kinds]
     legend = _legend(
         ax,
-        handles,
-        labels,
+        legend_handles,
+        legend_labels,
         loc="upper left",
         bbox_to_anchor=(0.0, 0.0),
-        ncol=min(len(handles), 3),
+        ncol=min(len(legend_handles), 3),
         handlelength=3.2,
         title="Arrow: who acts on whom",
         alignment="left",
     )
+    _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
     _footer(ax, [("source", source_line(relations, "relations", sources))], legend)
     return ax
@@ -2016,6 +2326,11 @@ def places_map(
     ax.set_xlabel("Longitude (°E)", fontsize=sizes["label"])
     ax.set_ylabel("Latitude (°N)", fontsize=sizes["label"])
     footer: list[tuple[str, str]] = []
+    if facts.groups:
+        footer.append(("note", _approximate_note(facts.bases)))
+    if facts.unmapped:
+        footer.append(("unmapped", "No point location: " + ", ".join(facts.unmapped) + "."))
+    footer.append(("source", source_line(places, "places", sources)))
     if not facts.groups:
         message = (
             "Nothing recorded: the data has no places"
@@ -2024,50 +2339,133 @@ def places_map(
         )
         _nothing(ax, message)
     else:
-        _draw_places(ax, facts)
-        footer.append(("note", _approximate_note(facts.bases)))
-    if facts.unmapped:
-        footer.append(("unmapped", "No point location: " + ", ".join(facts.unmapped) + "."))
-    footer.append(("source", source_line(places, "places", sources)))
+        _draw_places(ax, facts, _axes_height(ax, facts.title, [t for _, t in footer]))
+    _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
     _footer(ax, footer, _xlabel_anchor(ax))
     return ax
 
 
-def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
+def _label_options(
+    px: float, py: float, w: float, h: float
+) -> list[tuple[str, str, float, float, float, float]]:
+    """Candidate label spots around a point: (ha, va, dx, dy, box x0, box y0), in inches."""
+    gap, diag = 0.09, 0.065
+    return [
+        ("left", "center", gap, 0.0, px + gap, py - h / 2),
+        ("right", "center", -gap, 0.0, px - gap - w, py - h / 2),
+        ("left", "bottom", diag, diag, px + diag, py + diag),
+        ("left", "top", diag, -diag, px + diag, py - diag - h),
+        ("right", "bottom", -diag, diag, px - diag - w, py + diag),
+        ("right", "top", -diag, -diag, px - diag - w, py - diag - h),
+        ("center", "bottom", 0.0, gap, px - w / 2, py + gap),
+        ("center", "top", 0.0, -gap, px - w / 2, py - gap - h),
+    ]
+
+
+def _place_labels(
+    groups: list[_PlaceGroup], sizes_in: list[tuple[float, float]], to_inches: Callable
+) -> list[tuple[str, str, float, float, float, float]]:
+    """Greedy placement: the first candidate spot that overlaps no label and no other point."""
+    points = [to_inches(g.lon, g.lat) for g in groups]
+    placed: list[tuple[float, float, float, float]] = []
+    chosen: list[tuple[str, str, float, float, float, float]] = []
+    for (px, py), (w, h) in zip(points, sizes_in, strict=True):
+        options = _label_options(px, py, w, h)
+        pick = options[0]
+        for option in options:
+            x0, y0 = option[4], option[5]
+            x1, y1 = x0 + w, y0 + h
+            overlaps_label = any(
+                x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1 for bx0, by0, bx1, by1 in placed
+            )
+            overlaps_point = any(
+                x0 - 0.05 < qx < x1 + 0.05 and y0 - 0.05 < qy < y1 + 0.05
+                for qx, qy in points
+                if (qx, qy) != (px, py)
+            )
+            if not overlaps_label and not overlaps_point:
+                pick = option
+                break
+        placed.append((pick[4], pick[5], pick[4] + w, pick[5] + h))
+        chosen.append(pick)
+    return chosen
+
+
+def _draw_places(ax: Axes, facts: _PlaceFacts, height_in: float) -> None:
     sizes = _sizes()
-    lats = [g.lat for g in facts.groups]
-    lons = [g.lon for g in facts.groups]
+    size = sizes["annotation"]
+    groups = sorted(facts.groups, key=lambda g: (-len(g.names), -g.lat, g.lon))
+    lats = [g.lat for g in groups]
+    lons = [g.lon for g in groups]
     lat_span = max(max(lats) - min(lats), 4.0)
     lon_span = max(max(lons) - min(lons), 4.0)
-    lat_lo, lat_hi = min(lats) - 0.14 * lat_span, max(lats) + 0.14 * lat_span
-    lon_lo, lon_hi = min(lons) - 0.08 * lon_span, max(lons) + 0.22 * lon_span
-    lat_lo, lat_hi = max(lat_lo, -90.0), min(lat_hi, 90.0)
-    mid = math.radians((lat_lo + lat_hi) / 2)
+    region = [
+        min(lons) - 0.05 * lon_span,
+        min(lats) - 0.06 * lat_span,
+        max(lons) + 0.05 * lon_span,
+        max(lats) + 0.06 * lat_span,
+    ]
+    mid = math.radians((max(region[1], -80.0) + min(region[3], 80.0)) / 2)
     aspect = 1 / max(math.cos(mid), 0.1)
-    ax.set_xlim(lon_lo, lon_hi)
-    ax.set_ylim(lat_lo, lat_hi)
-    ax.set_aspect(aspect, adjustable="datalim")
 
-    step = 20 if max(lat_span, lon_span) > 60 else 10 if max(lat_span, lon_span) > 20 else 5
+    # Place labels in inches on an estimate of the map's scale, then grow the map so that
+    # every label falls inside it; twice, since growing the map changes the scale.
+    highlighted = [any(h in g.ids for h in facts.highlight) for g in groups]
+    labels = ["\n".join(g.names) for g in groups]
+    sizes_in = [
+        (
+            _measure(label, size, "bold" if big else "normal") + 0.04,
+            len(label.split("\n")) * 1.2 * size / 72,
+        )
+        for label, big in zip(labels, highlighted, strict=True)
+    ]
+    legend_width = max(_measure(t[2], size) for t in _BASIS_MARKERS.values())
+    width_in, _ = _axes_inches(ax, decoration=0.55 + legend_width + 0.5)
+    bounds = list(region)
+    chosen: list[tuple[str, str, float, float, float, float]] = []
+    for _ in range(2):
+        scale = min(
+            width_in / (bounds[2] - bounds[0]), height_in / ((bounds[3] - bounds[1]) * aspect)
+        )
+
+        def to_inches(lon: float, lat: float, scale: float = scale) -> tuple[float, float]:
+            return lon * scale, lat * aspect * scale
+
+        chosen = _place_labels(groups, sizes_in, to_inches)
+        bounds = list(region)
+        for (w, h), pick in zip(sizes_in, chosen, strict=True):
+            x0, y0 = pick[4] / scale, pick[5] / (aspect * scale)
+            x1, y1 = x0 + w / scale, y0 + h / (aspect * scale)
+            pad = 0.12 / scale
+            bounds = [
+                min(bounds[0], x0 - pad),
+                min(bounds[1], y0 - pad / aspect),
+                max(bounds[2], x1 + pad),
+                max(bounds[3], y1 + pad / aspect),
+            ]
+    bounds[1], bounds[3] = max(bounds[1], -90.0), min(bounds[3], 90.0)
+
+    # Let the aspect widen the region rather than fixing limits it would have to override.
+    ax.update_datalim([(bounds[0], bounds[1]), (bounds[2], bounds[3])])
+    ax.margins(0)
+    ax.set_aspect(aspect, adjustable="datalim")
+    ax.autoscale_view()
+
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    step = 20 if span > 60 else 10 if span > 20 else 5
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.yaxis.set_major_locator(MultipleLocator(step))
     ax.grid(True, color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
-    ax.tick_params(axis="both", labelsize=sizes["annotation"], length=0)
+    ax.tick_params(axis="both", labelsize=size, length=0)
     for spine in ax.spines.values():
         spine.set_visible(True)
         spine.set_color("#BBBBBB")
 
-    # Estimate the map scale, to place labels where they do not collide.
-    width_in, height_in = _axes_inches(ax)
-    scale = min(width_in / (lon_hi - lon_lo), height_in / ((lat_hi - lat_lo) * aspect))
-    placed: list[tuple[float, float, float, float]] = []
-    points = [(g.lon * scale, g.lat * aspect * scale) for g in facts.groups]
-    for g in sorted(facts.groups, key=lambda g: (-len(g.names), -g.lat)):
+    for g, label, big, pick in zip(groups, labels, highlighted, chosen, strict=True):
         marker, filled, _ = _BASIS_MARKERS.get(g.basis, ("o", True, g.basis))
         color = color_for(g.country, PARTNER_COLORS, fallback=MUTED)
-        big = any(h in g.ids for h in facts.highlight)
         ax.plot(
             [g.lon],
             [g.lat],
@@ -2080,39 +2478,7 @@ def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
             zorder=3,
             gid="place:" + ",".join(g.ids),
         )
-        label = "\n".join(g.names)
-        w = _text_inches(label, sizes["annotation"]) + 0.04
-        h = (len(g.names) * 1.15 * sizes["annotation"]) / 72
-        px, py = g.lon * scale, g.lat * aspect * scale
-        gap = 0.09
-        options = [
-            ("left", "center", gap, 0.0, px + gap, py - h / 2),
-            ("right", "center", -gap, 0.0, px - gap - w, py - h / 2),
-            ("left", "bottom", gap * 0.7, gap * 0.7, px + gap * 0.7, py + gap * 0.7),
-            ("left", "top", gap * 0.7, -gap * 0.7, px + gap * 0.7, py - gap * 0.7 - h),
-            ("center", "bottom", 0.0, gap, px - w / 2, py + gap),
-            ("center", "top", 0.0, -gap, px - w / 2, py - gap - h),
-        ]
-
-        def clashes(box: tuple[float, float, float, float], own: tuple[float, float]) -> bool:
-            x0, y0, x1, y1 = box
-            for bx0, by0, bx1, by1 in placed:
-                if x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1:
-                    return True
-            return any(
-                x0 - 0.04 < qx < x1 + 0.04 and y0 - 0.04 < qy < y1 + 0.04
-                for qx, qy in points
-                if (qx, qy) != own
-            )
-
-        chosen = options[0]
-        for option in options:
-            box = (option[4], option[5], option[4] + w, option[5] + h)
-            if not clashes(box, (px, py)):
-                chosen = option
-                break
-        ha, va, dx, dy, bx, by = chosen
-        placed.append((bx, by, bx + w, by + h))
+        ha, va, dx, dy, _, _ = pick
         ax.annotate(
             label,
             xy=(g.lon, g.lat),
@@ -2120,7 +2486,7 @@ def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
             textcoords="offset points",
             ha=ha,
             va=va,
-            fontsize=sizes["annotation"],
+            fontsize=size,
             fontweight="bold" if big else "normal",
             color=_TEXT_DARK,
             linespacing=1.05,
@@ -2128,9 +2494,9 @@ def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
             zorder=4,
             gid="place-label",
         )
-    handles, labels = [], []
+    handles, legend_labels = [], []
     for basis in facts.bases:
-        if basis not in _BASIS_MARKERS or not any(g.basis == basis for g in facts.groups):
+        if basis not in _BASIS_MARKERS or not any(g.basis == basis for g in groups):
             continue
         marker, filled, text = _BASIS_MARKERS[basis]
         handles.append(
@@ -2138,8 +2504,16 @@ def _draw_places(ax: Axes, facts: _PlaceFacts) -> None:
                 [], [], marker=marker, ms=6, mfc=MUTED if filled else "white", mec=MUTED, ls="none"
             )
         )
-        labels.append(text)
-    _legend(ax, handles, labels, loc="lower right", framealpha=0.9, frameon=True, edgecolor="none")
+        legend_labels.append(text)
+    _legend(
+        ax,
+        handles,
+        legend_labels,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="Point",
+        alignment="left",
+    )
 
 
 def describe_places_map(

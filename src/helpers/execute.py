@@ -300,17 +300,39 @@ def _logging_kernel_manager(log_path: Path) -> type[AsyncKernelManager]:
 
 
 def _kill_survivors(launched: list[tuple[int, float]]) -> None:
-    """Kill any kernel of this run still alive, with its process group (its own children)."""
+    """Kill what is left of this run's kernels: the kernel, and the processes it started.
+
+    jupyter_client starts each kernel in a new session, so the kernel's pid is also the id of
+    a process group holding everything it started (unless a child left the group on purpose).
+    A kernel that shut down normally can leave such children behind, orphaned; they are
+    killed with the group. Linux allocates pids in sequence and does not reuse one that
+    still names a process group, so the group id cannot belong to another program here.
+    """
+    if not hasattr(os, "killpg"):  # Windows: only the kernel itself
+        for pid, created in launched:
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                if process.create_time() == created:
+                    process.kill()
+        return
     for pid, created in launched:
-        try:
-            process = psutil.Process(pid)
-            if process.create_time() != created or process.status() == psutil.STATUS_ZOMBIE:
-                continue
-        except psutil.Error:
-            continue
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except (OSError, AttributeError):
-            process.kill()
+        process = None
         with contextlib.suppress(psutil.Error):
-            process.wait(timeout=5)
+            candidate = psutil.Process(pid)
+            if candidate.create_time() == created:
+                process = candidate
+        if process is None and not _group_exists(pid):
+            continue
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        if process is not None:
+            with contextlib.suppress(psutil.Error):
+                process.wait(timeout=5)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True

@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from datetime import UTC, datetime
 from html.parser import HTMLParser
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 import nbformat
@@ -254,8 +255,8 @@ def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> 
     paper
         ``"A4"`` or ``"Letter"`` (any case).
     base_url
-        Base for relative URLs. Only ``data:`` URIs, and ``file:`` URLs inside the template
-        folder, are ever fetched; anything else stops the render.
+        Base for relative URLs (links and anchors). Only ``data:`` URIs are ever fetched;
+        any other URL, relative or absolute, stops the render.
 
     Returns
     -------
@@ -450,6 +451,19 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+def _when(value: Any) -> str:
+    """Papermill's ISO timestamps (naive, in UTC) shortened to the minute."""
+    if value in (None, ""):
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return _display(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _label(key: str) -> str:
     text = str(key).replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
@@ -474,7 +488,10 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
         "title": pick("title") or name or "Brief",
         "subtitle": pick("subtitle"),
         "as_of": pick("as_of"),
-        "generated": _display(brief.get("generated") or papermill.get("end_time") or "") or "",
+        # The helpers' own stamp verbatim; else papermill's end time, shortened.
+        "generated": _display(brief["generated"])
+        if brief.get("generated")
+        else _when(papermill.get("end_time")),
         "source": source,
         "language": brief.get("language") or language,
         "parameters": [
@@ -496,30 +513,22 @@ class _ErrorCollector(logging.Handler):
 
 
 def _local_only_fetcher():
-    """A WeasyPrint URL fetcher that serves data: URIs and template files, and refuses the rest."""
+    """A WeasyPrint URL fetcher that serves data: URIs and refuses everything else."""
     from weasyprint.urls import URLFetcher
 
-    template_dir = (paths.TEMPLATES_DIR / TEMPLATE_NAME).resolve()
-
-    class LocalOnlyFetcher(URLFetcher):
+    class DataOnlyFetcher(URLFetcher):
         def __init__(self) -> None:
-            # fail_on_errors: a refusal stops the render instead of a logged, missing image.
-            super().__init__(allowed_protocols={"data", "file"}, fail_on_errors=True)
+            # fail_on_errors: a refusal stops the render instead of leaving a logged hole.
+            super().__init__(allowed_protocols={"data"}, fail_on_errors=True)
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
             if url[:5].lower() == "data:":
                 return super().fetch(url, headers)
-            if url[:5].lower() == "file:":
-                from urllib.request import url2pathname
-
-                local = Path(url2pathname(url[5:].split("?")[0])).resolve()
-                if local.is_relative_to(template_dir):
-                    return super().fetch(url, headers)
             self.refused.append(url[:120])
             raise RenderError(
-                f"refusing to fetch {url[:120]!r}: briefs are rendered offline; only data: "
-                f"URIs and files under {template_dir} may be loaded"
+                f"refusing to fetch {url[:120]!r}: briefs are rendered offline and only "
+                "data: URIs may be loaded"
             )
 
-    return LocalOnlyFetcher()
+    return DataOnlyFetcher()

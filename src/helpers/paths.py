@@ -30,6 +30,15 @@ SOURCES_ENV = "BRIEF_SOURCES"
 KERNEL_NAME = "myanmar-brief"
 
 
+def cache_dir() -> Path:
+    """Where the package keeps what it may recompute: ``$BRIEF_CACHE``, else the XDG cache."""
+    env = os.environ.get("BRIEF_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "myanmar-brief"
+
+
 def source_dirs(extra: list[Path] | None = None) -> list[Path]:
     """Folders searched, in order, for the source texts that ``sources.csv`` names.
 

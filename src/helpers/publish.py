@@ -12,7 +12,7 @@ An output folder (``reports/`` unless ``--out`` says otherwise) looks like this:
         .versions/default/20261129T100000Z-1a2b3c4d/
           brief.ipynb  brief.html  brief.pdf  manifest.json
       _failed/brief/default/
-        20261129T100500Z.ipynb  20261129T100500Z.error.txt  20261129T100500Z.json
+        20261129T100500_123456Z.ipynb  .error.txt  .json   (one stamp per failed attempt)
 
 How a run is switched in, and why a reader never sees half of one
 -----------------------------------------------------------------
@@ -198,6 +198,9 @@ def locked(out_dir: Path) -> Iterator[Path]:
         clean_stale(out_dir)
         yield out_dir
     finally:
+        # Jobs remove their own folders; an empty .tmp/ is not worth leaving behind.
+        with contextlib.suppress(OSError):
+            (out_dir / TMP_NAME).rmdir()
         lock.release()
 
 
@@ -369,12 +372,12 @@ def archive_failure(
     """
     folder = run_path(Path(out_dir) / FAILED_NAME, notebook, run)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = _stamp()
-    n = 1
-    while any(folder.glob(f"{stamp}{'' if n == 1 else f'-{n}'}.*")):
-        n += 1
-    if n > 1:
-        stamp = f"{stamp}-{n}"
+    # Microseconds keep names unique and in time order (pruning sorts them by name).
+    now = dt.datetime.now(dt.UTC)
+    stamp = f"{_stamp(now)[:-1]}_{now.microsecond:06d}Z"
+    while any(folder.glob(f"{stamp}.*")):
+        now += dt.timedelta(microseconds=1)
+        stamp = f"{_stamp(now)[:-1]}_{now.microsecond:06d}Z"
     files: dict[str, str] = {}
     if executed is not None and executed.is_file():
         write_atomic(folder / f"{stamp}.ipynb", executed.read_bytes())

@@ -372,6 +372,7 @@ def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
         clock = time.monotonic()
         publish.write_atomic(stage / names["ipynb"], executed_path.read_bytes())
         outputs = {name: stage / name for name in names.values()}
+        # Staging the outputs; the manifest cannot time its own writing or the switch after.
         timings["publish"] = time.monotonic() - clock
         manifest = build_manifest(
             notebook=job.name,
@@ -554,15 +555,14 @@ def render(
         reporter.start([(job.name, job.run, job.phases) for job in jobs])
         for job in jobs:
             results.append(render_job(job, reporter))
-            publish.write_index(out)
+            _write_index(out)
         reporter.message(f"index: {out / publish.INDEX_NAME}")
     failures = [r for r in results if not r.ok]
     if failures:
         first = failures[0]
         kinds = {cls.__name__: cls for cls in (ExecutionError, RenderError, ParameterError)}
-        cls = kinds.get(
-            first.error_type or "", RenderError if first.exit_code == 6 else ExecutionError
-        )
+        fallback = RenderError if first.exit_code == RenderError.exit_code else ExecutionError
+        cls = kinds.get(first.error_type or "", fallback)
         lines = [f"{len(failures)} of {len(results)} notebook(s) failed:"]
         for r in failures:
             where = f" (kept in {r.failed_path.parent})" if r.failed_path else ""
@@ -571,3 +571,12 @@ def render(
         error.results = results  # type: ignore[attr-defined]
         raise error
     return results
+
+
+def _write_index(out: Path) -> None:
+    from . import publish
+
+    try:
+        publish.write_index(out)
+    except OSError as exc:
+        raise RenderError(f"could not write {out / publish.INDEX_NAME}: {exc}") from exc

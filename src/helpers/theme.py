@@ -126,7 +126,9 @@ def theme_rc() -> dict[str, Any]:
         rcParams names and values.
     """
     return {
-        "font.family": "sans-serif",
+        # A list of families, so glyphs missing from the first (Noto Sans has no U+2212
+        # minus sign) fall back to DejaVu Sans, which ships with matplotlib.
+        "font.family": [available_font(), "DejaVu Sans"],
         "font.sans-serif": [available_font(), "DejaVu Sans"],
         "axes.titlesize": FONT_SIZES["title"],
         "axes.titleweight": "bold",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import hashlib
 import datetime as dt
 import json
 from collections.abc import Iterable
@@ -346,8 +347,44 @@ def _check_evidence(table: RawTable, source_lines: dict[str, list[str] | None]) 
     return out
 
 
-def ensure_valid(data_dir: Path | str | None = None, sources: Iterable[Path] | None = None) -> Report:
-    """Validate and raise :class:`DataValidationError` with every problem if any is found."""
+def _cache_key(data_dir: Path, sources: list[Path]) -> str:
+    """What a positive result depends on: the data, the schema, the code and the source texts."""
+    from importlib.metadata import version
+
+    from .data import fingerprint
+
+    digest = hashlib.sha256(fingerprint(data_dir).encode())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(version("frictionless").encode())
+    for folder in paths.source_dirs(sources):
+        for text in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if text.is_file():
+                digest.update(text.name.encode() + text.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_valid(
+    data_dir: Path | str | None = None,
+    sources: Iterable[Path] | None = None,
+    *,
+    use_cache: bool = True,
+) -> Report | None:
+    """Validate and raise :class:`DataValidationError` with every problem if any is found.
+
+    A folder found valid once is remembered by a key over its files, the schema, this module
+    and the source texts (see :func:`helpers.paths.cache_dir`), so a notebook kernel does not
+    validate again what ``brief render`` has just validated. Returns ``None`` on a cache hit.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    sources = list(sources or [])
+    marker = None
+    if use_cache and data_dir.is_dir():
+        marker = paths.cache_dir() / "validated" / _cache_key(data_dir, sources)
+        if marker.exists():
+            return None
     report = validate(data_dir, sources)
     report.raise_for_problems()
+    if marker is not None and not report.skipped:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(data_dir.resolve()) + "\n", encoding="utf-8")
     return report

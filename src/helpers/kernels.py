@@ -1,0 +1,1076 @@
+"""Fresh Jupyter kernels in a fraction of the start-up time, forked from a warm "zygote".
+
+Most of a brief's run time is start-up: a new kernel process costs about 1.8 s and importing
+pandas, seaborn, matplotlib and :mod:`helpers.report` in it 1.3-2 s more. This module starts,
+once per run, a *zygote*: a Python process that imports ipykernel's kernel machinery and a list
+of warm modules, then waits on a Unix socket. Each kernel is a ``fork()`` of it. The warm
+modules are imported already, but no job's code has ever run in the zygote, so every job still
+gets a new process that no other job has touched: isolation is not traded for speed.
+
+The parent side is jupyter_client's own extension point: :class:`ForkingProvisioner`, a
+``LocalProvisioner`` that asks the zygote to fork where ``LocalProvisioner`` would ``Popen``,
+and :class:`ForkingKernelManager`, the ``AsyncKernelManager`` that uses it. papermill and
+nbclient take it unchanged::
+
+    with warm_kernels() as manager_class:
+        papermill.execute_notebook(src, dst, kernel_name="myanmar-brief",
+                                   kernel_manager_class=manager_class)
+
+What a forked kernel inherits from the zygote, and what is redone after the fork
+--------------------------------------------------------------------------------
+The child becomes what ``python -Xfrozen_modules=off -m ipykernel_launcher -f <file>`` from the
+kernelspec would be: a new session and process group (``start_new_session``), the requested
+working directory, environment and umask, the parent's stdout and stderr (passed over the
+socket), an ``EOF`` stdin, ``sys.argv``/``sys.orig_argv``/``sys.path`` as the launcher sets
+them, then ``IPKernelApp.launch_instance()``. Redone after the fork, because the zygote decided
+them without a kernel: numpy's global random state is reseeded (``random`` reseeds itself),
+and pandas' ``display.max_columns`` default, which pandas picks at import (0 in a terminal,
+20 in a Jupyter kernel), is set to the kernel's. ``matplotlib_inline.backend_inline`` is never
+pre-imported: importing it is what hooks figures into the kernel's shell, so it is imported
+in the kernel, on first use, as usual; its dependencies are warm.
+
+Known, accepted differences from a kernel started from scratch: the warm modules are in
+``sys.modules`` (and their import-time warnings went to the zygote's log, not the notebook);
+all forked kernels share the zygote's ``str`` hash seed; ``os.getppid()`` is the zygote.
+Environment variables read at import time (``PYTHON*``, ``MPL*``, ``LC_*``, ``OMP_*`` and so
+on, see :data:`IMPORT_TIME_ENV`) cannot be changed after the fork, so a kernel whose
+environment differs from the zygote's in one of them is started normally, with a warning.
+
+Worker processes
+----------------
+The class that :func:`warm_kernels` yields is made at run time and does not pickle. Start one
+zygote in the parent process and pass its socket path, ``manager_class.zygote_address`` (a
+``str``), to the workers; each calls :func:`forking_kernel_manager` on it to get its own class.
+The zygote forks for any process of the same user on the same machine, one request at a time
+(a fork takes milliseconds). A worker may instead open its own :func:`warm_kernels`, at the
+cost of another zygote's start-up and memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import pathlib
+import re
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from . import paths
+from .errors import ExecutionError
+
+__all__ = [
+    "DEFAULT_WARM_MODULES",
+    "IMPORT_TIME_ENV",
+    "ForkingKernelManager",
+    "ForkingProvisioner",
+    "Zygote",
+    "forking_kernel_manager",
+    "warm_kernels",
+]
+
+log = logging.getLogger(__name__)
+
+#: Imported by the zygote before it forks: what a report notebook needs. The matplotlib_inline
+#: backend's dependencies are here, the backend module itself is not (see the module docstring).
+DEFAULT_WARM_MODULES: tuple[str, ...] = (
+    "pandas",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib.backends.backend_agg",
+    "matplotlib_inline.config",
+    "seaborn",
+    "helpers.report",
+)
+
+#: Imported by the zygote in any case: the kernel application and what it loads when it starts.
+KERNEL_MODULES: tuple[str, ...] = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "IPython.core.pylabtools",
+    "IPython.core.completer",
+    "IPython.core.history",
+)
+
+#: Modules whose import registers hooks on the running IPython shell; imported in the kernel.
+SHELL_HOOKED_MODULES = frozenset({"matplotlib_inline.backend_inline"})
+
+#: Environment variables (regular expressions) that modules read when they are imported. A
+#: fork request whose value for one of them differs from the zygote's is started normally.
+IMPORT_TIME_ENV: tuple[str, ...] = (
+    r"PYTHON\w*",
+    r"MPL\w*",
+    r"LANG|LANGUAGE|LC_\w+",
+    r"HOME|XDG_CONFIG_HOME|XDG_CACHE_HOME|TMPDIR|TEMP|TMP",
+    r"LD_\w+",
+    r"OPENBLAS_\w+|GOTO\w+|OMP_\w+|MKL_\w+|NUMEXPR_\w+|NPY_\w+|NUMPY_\w+",
+    r"PANDAS_\w+",
+)
+_IMPORT_TIME_ENV = re.compile("|".join(f"(?:{p})" for p in IMPORT_TIME_ENV))
+
+#: The environment variable the kernel sets so that matplotlib starts on the inline backend.
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Launch options a fork can honour; any other Popen option means a normal launch.
+_FORKABLE_OPTIONS = frozenset({"env", "cwd", "stdin", "stdout", "stderr", "independent"})
+_HEADER = struct.Struct("!I")
+_PR_SET_PDEATHSIG = 1
+_SOCKET_TIMEOUT = 30.0
+
+
+class _CannotFork(Exception):
+    """This kernel cannot be forked from the zygote; start it normally."""
+
+
+# --------------------------------------------------------------------------------------------
+# Framing on the Unix socket: a 4-byte length, the file descriptors with it, then JSON.
+# --------------------------------------------------------------------------------------------
+
+
+def _send(sock: socket.socket, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+    data = json.dumps(message).encode()
+    header = _HEADER.pack(len(data))
+    if fds:
+        socket.send_fds(sock, [header], list(fds))
+    else:
+        sock.sendall(header)
+    sock.sendall(data)
+
+
+def _recv_exactly(sock: socket.socket, size: int, start: bytes = b"") -> bytes:
+    data = bytearray(start)
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the other end closed the connection")
+        data += chunk
+    return bytes(data)
+
+
+def _recv(sock: socket.socket, maxfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+    fds: list[int] = []
+    if maxfds:
+        head, fds, flags, _ = socket.recv_fds(sock, _HEADER.size, maxfds)
+        if flags & socket.MSG_CTRUNC:
+            for fd in fds:
+                os.close(fd)
+            raise ConnectionError("file descriptors were truncated in transit")
+    else:
+        head = sock.recv(_HEADER.size)
+    if not head:
+        raise ConnectionError("the other end closed the connection")
+    try:
+        (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size, head))
+        return json.loads(_recv_exactly(sock, size)), fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _set_parent_death_signal(signum: int) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+
+
+def _umask() -> int | None:
+    """This process's umask, read without changing it (Linux); ``None`` if unknown."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return None
+
+
+def _launch_prefix(argv: Sequence[str]) -> list[str] | None:
+    """``[python, *options]`` of a ``python [options] -m ipykernel_launcher ...`` command."""
+    for i in range(len(argv) - 1):
+        if argv[i] == "-m":
+            return list(argv[:i]) if argv[i + 1] == "ipykernel_launcher" else None
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The zygote process: ``python [options] -m helpers.kernels serve ...``
+# --------------------------------------------------------------------------------------------
+
+
+class _ZygoteServer:
+    """The zygote's loop: accept fork requests, fork, reap and report children."""
+
+    def __init__(self, socket_path: str, parent_pid: int, start_env: dict[str, str]) -> None:
+        self.pid = os.getpid()
+        self.parent_pid = parent_pid
+        self.socket_path = socket_path
+        self.start_env = start_env
+        self.prefix = _launch_prefix([*sys.orig_argv[:-1], "ipykernel_launcher"])
+        self.children: dict[int, socket.socket] = {}
+        self.stopping = False
+        self.listener: socket.socket | None = None
+        self.selector: selectors.BaseSelector | None = None
+        self.wakeup: tuple[int, int] | None = None
+
+    def listen(self) -> None:
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.socket_path)
+        os.chmod(self.socket_path, 0o600)
+        self.listener.listen(64)
+
+    def run(self) -> dict[str, Any] | None:
+        """Serve until stopped. Returns ``None`` in the zygote, and the request in a child."""
+        assert self.listener is not None
+        self.wakeup = os.pipe()
+        for fd in self.wakeup:
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self.wakeup[1])
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # a Python handler, so the wakeup fd fires
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_stop)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
+        self.selector.register(self.wakeup[0], selectors.EVENT_READ, "signal")
+        try:
+            while not self.stopping:
+                for key, _ in self.selector.select(timeout=1.0):
+                    if key.data == "signal":
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self.wakeup[0], 4096)
+                    elif key.data == "accept":
+                        request = self._accept()
+                        if request is not None:
+                            return request  # we are a forked child now
+                self._reap()
+                if os.getppid() != self.parent_pid:
+                    self.stopping = True  # the process that started us is gone
+            return None
+        finally:
+            if os.getpid() == self.pid:
+                self._shutdown()
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _accept(self) -> dict[str, Any] | None:
+        assert self.listener is not None
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return None
+        conn.settimeout(_SOCKET_TIMEOUT)
+        fds: list[int] = []
+        try:
+            request, fds = _recv(conn, maxfds=3)
+            op = request.get("op")
+            if op == "ping":
+                _send(conn, {"pid": self.pid, "children": sorted(self.children)})
+            elif op == "fork":
+                return self._fork(conn, request, fds)
+            else:
+                _send(conn, {"error": f"unknown request {op!r}"})
+        except (OSError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                _send(conn, {"error": f"bad request: {exc}"})
+        finally:
+            if os.getpid() == self.pid:
+                for fd in fds:
+                    os.close(fd)
+                if conn not in self.children.values():
+                    conn.close()
+        return None
+
+    def _refuse(self, request: dict[str, Any], fds: list[int]) -> str | None:
+        """Why this request cannot be forked faithfully, or ``None``."""
+        argv = request.get("argv") or []
+        if self.prefix is None or _launch_prefix(argv) != self.prefix:
+            return f"the kernel command {argv[:4]} is not this zygote's {self.prefix}"
+        env = request.get("env") or {}
+        changed = sorted(
+            key
+            for key in set(env) | set(self.start_env)
+            if _IMPORT_TIME_ENV.fullmatch(key) and env.get(key) != self.start_env.get(key)
+        )
+        if changed:
+            return f"environment variables read at import time differ: {', '.join(changed)}"
+        if not os.path.isdir(request.get("cwd") or ""):
+            return f"the working directory {request.get('cwd')!r} does not exist"
+        if len(fds) != 3:
+            return "stdin, stdout and stderr were not all passed"
+        return None
+
+    def _fork(
+        self, conn: socket.socket, request: dict[str, Any], fds: list[int]
+    ) -> dict[str, Any] | None:
+        reason = self._refuse(request, fds)
+        if reason:
+            _send(conn, {"error": reason})
+            return None
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _send(conn, {"error": f"fork failed: {exc}"})
+            return None
+        if pid == 0:
+            try:
+                self._become_child(conn, fds)
+            except BaseException:
+                os._exit(70)  # never let a half-made child run the zygote's code
+            return request
+        self.children[pid] = conn
+        try:
+            _send(conn, {"pid": pid})
+        except OSError:
+            pass  # the client gave up; the child is reaped and killed with the others
+        return None
+
+    def _become_child(self, conn: socket.socket, fds: list[int]) -> None:
+        """Right after fork: drop everything of the zygote's, take the client's streams."""
+        os.setsid()  # what Popen(start_new_session=True) does: own session and process group
+        _set_parent_death_signal(signal.SIGKILL)
+        if os.getppid() != self.pid:
+            os._exit(70)  # the zygote died before the line above
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        assert self.selector is not None and self.listener is not None and self.wakeup
+        self.selector.close()
+        self.listener.close()
+        for other in self.children.values():
+            other.close()
+        self.children.clear()
+        conn.close()
+        for fd in self.wakeup:
+            os.close(fd)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._report(pid, os.waitstatus_to_exitcode(status))
+
+    def _report(self, pid: int, code: int) -> None:
+        conn = self.children.pop(pid, None)
+        if conn is None:
+            return
+        with contextlib.suppress(OSError):
+            conn.settimeout(1.0)
+            _send(conn, {"exit": code})
+        conn.close()
+
+    def _shutdown(self) -> None:
+        """Kill every kernel still alive (with its process group), reap them, stop listening."""
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for pid in list(self.children):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.children and time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.01)
+                continue
+            self._report(pid, os.waitstatus_to_exitcode(status))
+        for conn in self.children.values():
+            conn.close()
+        if self.selector is not None:
+            self.selector.close()
+        if self.listener is not None:
+            self.listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket_path)
+
+
+def _fork_hazards() -> list[str]:
+    """What in this process would make a fork unsafe: threads, zmq contexts, event loops."""
+    problems = []
+    if threading.active_count() > 1:
+        names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        problems.append(f"threads are running: {names}")
+    zmq = sys.modules.get("zmq")
+    if zmq is not None and getattr(zmq.Context, "_instance", None) is not None:
+        problems.append("a zmq context exists")
+    if asyncio.events._get_running_loop() is not None:
+        problems.append("an asyncio event loop is running")
+    with contextlib.suppress(AttributeError):
+        if asyncio.get_event_loop_policy()._local._loop is not None:  # type: ignore[attr-defined]
+            problems.append("an asyncio event loop exists")
+    tornado_ioloop = sys.modules.get("tornado.ioloop")
+    if tornado_ioloop is not None and getattr(tornado_ioloop.IOLoop, "_ioloop_for_asyncio", {}):
+        problems.append("a tornado IOLoop exists")
+    return problems
+
+
+def _warm(modules: Sequence[str]) -> None:
+    """Import the kernel machinery and ``modules`` the way a kernel would find them."""
+    # The kernel sets MPLBACKEND before any cell runs, and matplotlib reads it on import.
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    for name in (*KERNEL_MODULES, *modules):
+        if name in SHELL_HOOKED_MODULES:
+            print(f"helpers.kernels: not pre-importing {name}", file=sys.stderr)
+            continue
+        importlib.import_module(name)
+
+
+def _serve_main(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The zygote's life; returns the fork request in a child, ``None`` when it stops."""
+    _set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != args.parent:
+        return None
+    start_env = dict(os.environ)
+    started = time.perf_counter()
+    server = _ZygoteServer(args.socket, args.parent, start_env)
+    try:
+        _warm([m for m in args.modules.split(",") if m])
+        problems = _fork_hazards()
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        server.listen()
+    except BaseException as exc:
+        import traceback
+
+        traceback.print_exc()
+        print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return None
+    import psutil
+
+    ready = {
+        "ready": True,
+        "pid": os.getpid(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "native_threads": psutil.Process().num_threads(),
+    }
+    print(json.dumps(ready), flush=True)
+    # Nobody reads our stdout from here on; kernels get the client's streams.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return server.run()
+
+
+def _run_kernel(request: dict[str, Any]) -> None:
+    """In a forked child: become the kernel that the kernelspec's command would start."""
+    argv: list[str] = request["argv"]
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    time.tzset()
+    if request.get("umask") is not None:
+        os.umask(request["umask"])
+    launcher = importlib.util.find_spec("ipykernel_launcher")
+    rest = argv[argv.index("-m") + 2 :]
+    sys.argv = [launcher.origin if launcher and launcher.origin else "ipykernel_launcher", *rest]
+    sys.orig_argv = list(argv)
+    _redo_import_time_state()
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+def _redo_import_time_state() -> None:
+    """Redo what the warm modules decided at import from a process that was not yet a kernel."""
+    # numpy's legacy global RandomState was seeded once, in the zygote; random reseeds itself.
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
+        np_random.seed()
+    # pandas sets display.max_columns' default on import: 0 (fit the terminal) outside a Jupyter
+    # kernel, 20 inside one (pandas.core.config_init.is_terminal). We are about to be a kernel.
+    if "pandas" in sys.modules:
+        from pandas._config import config as cf
+
+        key = "display.max_columns"
+        option = cf._registered_options.get(key)
+        if option is not None and option.defval == 0 and cf.get_option(key) == 0:
+            cf._registered_options[key] = option._replace(defval=20)
+            cf.set_option(key, 20)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.kernels",
+        description="Serve forked Jupyter kernels from a warm process (started by warm_kernels).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="import the warm modules, then fork on request")
+    serve.add_argument("--socket", required=True, help="Unix socket to listen on")
+    serve.add_argument("--parent", type=int, required=True, help="pid to stop with")
+    serve.add_argument("--modules", default=",".join(DEFAULT_WARM_MODULES))
+    args = parser.parse_args(argv)
+    # As ipykernel_launcher does: the current directory is not on the path while loading.
+    if sys.path and (sys.path[0] == "" or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):
+        del sys.path[0]
+    request = _serve_main(args)
+    if request is None:
+        return 0
+    _run_kernel(request)  # runs until the kernel shuts down, then exits like the launcher
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# The client side: a Popen-like handle, the provisioner, the kernel manager.
+# --------------------------------------------------------------------------------------------
+
+
+class _ForkedProcess:
+    """The ``Popen`` interface ``LocalProvisioner`` uses, for a kernel forked by the zygote.
+
+    The kernel is the zygote's child, not ours, so it cannot be ``waitpid``-ed here: its exit
+    code comes from the zygote on the request's connection, and psutil covers a zygote that has
+    gone away. Signals go to the pid, which the zygote keeps until it has reaped the process.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, conn: socket.socket) -> None:
+        import psutil
+
+        self.pid = pid
+        self.returncode: int | None = None
+        self._conn: socket.socket | None = conn
+        self._buffer = b""
+        conn.setblocking(False)
+        try:
+            self._process: Any = psutil.Process(pid)
+            self._process.create_time()
+        except psutil.Error:
+            self._process = None
+
+    def _read_report(self) -> bool:
+        """Take the zygote's exit report if it has come; ``False`` once the zygote is gone."""
+        while self._conn is not None:
+            try:
+                chunk = self._conn.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._close()
+                return False
+            self._buffer += chunk
+        if len(self._buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack(self._buffer[: _HEADER.size])
+            if len(self._buffer) >= _HEADER.size + size:
+                message = json.loads(self._buffer[_HEADER.size : _HEADER.size + size])
+                if "exit" in message:
+                    self.returncode = int(message["exit"])
+                    self._close()
+        return True
+
+    def _gone(self) -> bool:
+        """psutil's view: the process has exited (a zombie counts) or its pid was reused."""
+        import psutil
+
+        if self._process is None:
+            return True
+        try:
+            return not self._process.is_running() or self._process.status() in (
+                psutil.STATUS_ZOMBIE,
+                psutil.STATUS_DEAD,
+            )
+        except psutil.Error:
+            return True
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def poll(self) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
+        zygote_alive = self._read_report()
+        if self.returncode is None and self._gone():
+            # Dead: the zygote's report of how is at most a moment behind.
+            deadline = time.monotonic() + 1.0
+            while zygote_alive and self.returncode is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+                zygote_alive = self._read_report()
+            if self.returncode is None:
+                log.debug("kernel %d exited; its exit code is unknown", self.pid)
+                self.returncode = 1
+                self._close()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _stream_fd(value: Any, default: int, stack: contextlib.ExitStack) -> int:
+    """The file descriptor that ``Popen`` would give the kernel for ``stdout``/``stderr``."""
+    if value is None:
+        return default
+    if value == subprocess.DEVNULL:
+        fd = os.open(os.devnull, os.O_RDWR)
+        stack.callback(os.close, fd)
+        return fd
+    if isinstance(value, int) and value >= 0:
+        return value
+    if hasattr(value, "fileno"):
+        with contextlib.suppress(Exception):
+            value.flush()
+        return value.fileno()
+    raise _CannotFork(f"the stream option {value!r} needs a normal launch")
+
+
+def _request_fork(address: str, cmd: Sequence[str], options: dict[str, Any]) -> _ForkedProcess:
+    """Ask the zygote at ``address`` for a kernel running ``cmd``, as ``launch_kernel`` would."""
+    unknown = sorted(k for k, v in options.items() if k not in _FORKABLE_OPTIONS and v is not None)
+    if unknown:
+        raise _CannotFork(f"the launch options {unknown} need a normal launch")
+    env = dict(options["env"]) if options.get("env") is not None else dict(os.environ)
+    if not options.get("independent"):
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client.launcher does
+    cwd = os.fspath(options.get("cwd") or os.getcwd())
+    request = {
+        "op": "fork",
+        "argv": [os.path.expanduser(arg) for arg in cmd],
+        "env": env,
+        "cwd": os.path.abspath(cwd),
+        "umask": _umask(),
+    }
+    with contextlib.ExitStack() as stack:
+        if options.get("stdin") is None:
+            # As the launcher does: a pipe whose writing end is closed, so the kernel reads EOF.
+            read_end, write_end = os.pipe()
+            os.close(write_end)
+            stack.callback(os.close, read_end)
+            stdin = read_end
+        else:
+            stdin = _stream_fd(options["stdin"], 0, stack)
+        fds = [
+            stdin,
+            _stream_fd(options.get("stdout"), 1, stack),
+            _stream_fd(options.get("stderr"), 2, stack),
+        ]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(_SOCKET_TIMEOUT)
+            sock.connect(address)
+            _send(sock, request, fds)
+            reply, _ = _recv(sock)
+        except OSError as exc:
+            sock.close()
+            raise _CannotFork(f"the zygote at {address} did not answer ({exc})") from exc
+    if "pid" not in reply:
+        sock.close()
+        raise _CannotFork(reply.get("error", "the zygote refused"))
+    return _ForkedProcess(int(reply["pid"]), sock)
+
+
+class ForkingProvisioner:  # replaced below by the LocalProvisioner subclass (lazy import)
+    """Placeholder; see :func:`_provisioner_class`."""
+
+
+def _define_classes() -> None:
+    # jupyter_client pulls in zmq and traitlets; the zygote's own start-up does not need them
+    # before it has imported them itself, and `brief --help` never imports this module.
+    global ForkingProvisioner, ForkingKernelManager
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkingProvisioner(LocalProvisioner):  # type: ignore[no-redef]
+        """A ``LocalProvisioner`` that forks kernels from a zygote instead of ``Popen``.
+
+        ``launch_kernel`` asks the zygote at :attr:`zygote_address` for a fork of itself that
+        runs the kernelspec's command, and keeps a ``Popen``-like handle on it, so polling,
+        waiting, signalling (``SIGINT`` to interrupt, ``SIGKILL`` to kill, to the kernel's
+        process group first, as ``LocalProvisioner`` does) and clean-up are
+        ``LocalProvisioner``'s own code on the forked kernel's pid. Ports and the connection
+        file are chosen by ``pre_launch`` exactly as for any local kernel.
+
+        When the kernel cannot be forked faithfully (no zygote, the zygote is gone, another
+        interpreter or import-time environment, an unsupported launch option), it is started
+        with ``Popen`` as usual and a warning is logged: a run never fails for want of a fork.
+
+        Attributes
+        ----------
+        zygote_address : str or None
+            Unix socket of the zygote; ``None`` starts normal kernels.
+        forked : bool
+            Whether the current kernel was forked (``False`` after a fallback).
+        """
+
+        zygote_address: str | None = None
+        forked = False
+
+        def __init__(self, zygote_address: str | None = None, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.zygote_address = zygote_address
+
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+            """Fork the kernel from the zygote; start it with ``Popen`` if that is impossible."""
+            self.forked = False
+            if self.zygote_address:
+                options = LocalProvisioner._scrub_kwargs(kwargs)
+                try:
+                    process = _request_fork(self.zygote_address, cmd, options)
+                except _CannotFork as exc:
+                    log.warning("Starting a normal kernel instead of a forked one: %s", exc)
+                else:
+                    self.process = process
+                    self.pid = self.pgid = process.pid  # the child called setsid()
+                    self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
+                    self.forked = True
+                    return self.connection_info
+            return await super().launch_kernel(cmd, **kwargs)
+
+        async def cleanup(self, restart: bool = False) -> None:
+            """Return the ports, and close the connection to the zygote if still open."""
+            if isinstance(self.process, _ForkedProcess):
+                self.process._close()
+            await super().cleanup(restart=restart)
+
+    class ForkingKernelManager(AsyncKernelManager):  # type: ignore[no-redef]
+        """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
+
+        Use the subclass that :func:`warm_kernels` yields or :func:`forking_kernel_manager`
+        returns: they set :attr:`zygote_address`. With ``zygote_address = None`` this is a
+        plain ``AsyncKernelManager``.
+        """
+
+        zygote_address: ClassVar[str | None] = None
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+            # jupyter_client makes the provisioner here from the kernelspec's metadata; make
+            # ours instead (same arguments), then let it do the rest. Restarts keep it.
+            if self.provisioner is None:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or _new_id()
+                self.provisioner = ForkingProvisioner(
+                    zygote_address=self.zygote_address,
+                    kernel_id=self.kernel_id,
+                    kernel_spec=self.kernel_spec,
+                    parent=self,
+                )
+            return await super()._async_pre_start_kernel(**kw)
+
+        pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+ForkingKernelManager: Any
+
+
+@functools.cache
+def forking_kernel_manager(address: str | None) -> type:
+    """The kernel-manager class that forks kernels from the zygote listening at ``address``.
+
+    Parameters
+    ----------
+    address
+        The zygote's Unix socket path (``manager_class.zygote_address`` of the class that
+        :func:`warm_kernels` yielded, passed as a string to another process), or ``None`` for
+        normal kernels.
+
+    Returns
+    -------
+    type
+        A subclass of :class:`ForkingKernelManager` (an ``AsyncKernelManager``), for
+        nbclient's and papermill's ``kernel_manager_class``. The same class for the same
+        address within a process.
+    """
+    return type(
+        "ForkingKernelManager",
+        (ForkingKernelManager,),
+        {"zygote_address": address, "__module__": __name__},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle
+# --------------------------------------------------------------------------------------------
+
+
+class Zygote:
+    """A running zygote process: its socket address, its pid, and how to stop it.
+
+    Start one with :meth:`start`; :func:`warm_kernels` does, and stops it afterwards.
+
+    Attributes
+    ----------
+    address : str
+        The Unix socket it listens on, in a private folder (mode 0700).
+    pid : int
+        The zygote's process id.
+    seconds : float
+        How long its imports took.
+    """
+
+    def __init__(self, process: subprocess.Popen, folder: str, address: str, ready: dict) -> None:
+        self.process = process
+        self.folder = folder
+        self.address = address
+        self.pid: int = process.pid
+        self.seconds = float(ready.get("seconds", 0.0))
+        self.native_threads = int(ready.get("native_threads", 1))
+
+    @classmethod
+    def start(
+        cls,
+        modules: Sequence[str] = DEFAULT_WARM_MODULES,
+        *,
+        kernel_name: str = paths.KERNEL_NAME,
+        timeout: float = 120.0,
+    ) -> Zygote:
+        """Start a zygote for ``kernel_name``'s interpreter and wait until it is ready.
+
+        Parameters
+        ----------
+        modules
+            Modules to import before forking, in order.
+        kernel_name
+            The kernelspec whose ``python [options] -m ipykernel_launcher`` command the forked
+            kernels stand for; the zygote runs on that interpreter with those options.
+        timeout
+            Seconds to wait for the imports.
+
+        Returns
+        -------
+        Zygote
+
+        Raises
+        ------
+        ExecutionError
+            The kernelspec is not a ``python -m ipykernel_launcher`` command, or the zygote
+            did not become ready (a warm import failed, it timed out); the message says which.
+        """
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+        prefix = _launch_prefix(spec.argv)
+        if prefix is None or "{connection_file}" not in spec.argv:
+            raise ExecutionError(
+                f"kernel {kernel_name!r} is not started by `python -m ipykernel_launcher`, "
+                f"so it cannot be forked: {spec.argv}"
+            )
+        if prefix[0] in {"python", f"python{sys.version_info[0]}"}:
+            prefix[0] = sys.executable  # as KernelManager.format_kernel_cmd does
+        prefix[0] = os.path.expanduser(prefix[0])
+        env = dict(os.environ)
+        from string import Template
+
+        env.update({k: Template(v).safe_substitute(env) for k, v in spec.env.items()})
+        env.pop("PYTHONEXECUTABLE", None)
+
+        folder = tempfile.mkdtemp(prefix="brief-zygote-")  # mode 0700
+        address = os.path.join(folder, "zygote.sock")
+        if len(address.encode()) > 100:  # sun_path holds 108 bytes
+            shutil.rmtree(folder, ignore_errors=True)
+            folder = tempfile.mkdtemp(prefix="brief-zygote-", dir="/tmp")
+            address = os.path.join(folder, "zygote.sock")
+        log_path = os.path.join(folder, "zygote.log")
+        command = [
+            *prefix,
+            "-m",
+            "helpers.kernels",
+            "serve",
+            "--socket",
+            address,
+            "--parent",
+            str(os.getpid()),
+            "--modules",
+            ",".join(modules),
+        ]
+        with open(log_path, "wb") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                start_new_session=True,  # a terminal's Ctrl-C is for us, not the zygote
+            )
+        try:
+            ready = _read_ready(process, timeout)
+        except BaseException as exc:
+            _stop_process(process)
+            tail = _tail(log_path)
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, ExecutionError):
+                raise ExecutionError(f"{exc}{tail}") from None
+            raise
+        return cls(process, folder, address, ready)
+
+    def stop(self) -> None:
+        """Stop the zygote and kill every kernel forked from it, with their process groups."""
+        import psutil
+
+        descendants: list[psutil.Process] = []
+        with contextlib.suppress(psutil.Error):
+            descendants = psutil.Process(self.pid).children(recursive=True)
+        _stop_process(self.process)
+        # The zygote kills its kernels; anything that escaped their process groups, too.
+        for proc in descendants:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(descendants, timeout=5)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _read_ready(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ExecutionError(f"the zygote was not ready after {timeout:g} s")
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(process.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    process.stdout.close()
+    try:
+        ready = json.loads(line)
+    except ValueError:
+        raise ExecutionError(
+            f"the zygote exited before it was ready (code {process.poll()})"
+        ) from None
+    if not ready.get("ready"):
+        raise ExecutionError(f"the zygote could not start: {ready.get('error')}")
+    return ready
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    if process.stdout is not None and not process.stdout.closed:
+        process.stdout.close()
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(path: str, lines: int = 8) -> str:
+    with contextlib.suppress(OSError):
+        text = pathlib.Path(path).read_text(errors="replace").strip().splitlines()
+        if text:
+            return "\n" + "\n".join(text[-lines:])
+    return ""
+
+
+@contextlib.contextmanager
+def warm_kernels(
+    modules: Sequence[str] = DEFAULT_WARM_MODULES,
+    *,
+    kernel_name: str = paths.KERNEL_NAME,
+    timeout: float = 120.0,
+) -> Iterator[type]:
+    """Start a zygote for a run; yield the kernel-manager class that forks kernels from it.
+
+    Parameters
+    ----------
+    modules
+        Modules the zygote imports before forking (default :data:`DEFAULT_WARM_MODULES`).
+    kernel_name
+        The kernelspec the forked kernels stand for.
+    timeout
+        Seconds to wait for the zygote's imports.
+
+    Yields
+    ------
+    type
+        A :class:`ForkingKernelManager` subclass for nbclient's or papermill's
+        ``kernel_manager_class``. Its ``zygote_address`` (a ``str``) is what to pass to worker
+        processes (see :func:`forking_kernel_manager`). If the zygote could not start, a
+        warning is logged, ``zygote_address`` is ``None`` and kernels start normally.
+
+    Notes
+    -----
+    On exit the zygote stops and every kernel forked from it that is still alive is killed,
+    with its process group: no process outlives the block. A zygote whose starting process
+    dies stops by itself, and its kernels with it (Linux).
+
+    Examples
+    --------
+    >>> with warm_kernels() as manager_class:  # doctest: +SKIP
+    ...     papermill.execute_notebook("in.ipynb", "out.ipynb", kernel_name="myanmar-brief",
+    ...                                kernel_manager_class=manager_class)
+    """
+    zygote = None
+    try:
+        zygote = Zygote.start(modules, kernel_name=kernel_name, timeout=timeout)
+    except Exception as exc:
+        log.warning("Warm kernels are unavailable, starting normal kernels: %s", exc)
+    try:
+        yield forking_kernel_manager(zygote.address if zygote else None)
+    finally:
+        if zygote is not None:
+            zygote.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
+else:
+    _define_classes()

@@ -1,0 +1,682 @@
+"""Tests for helpers.charts: assert on what was drawn, as seaborn's tests do."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.text import Text
+
+from helpers import charts
+from helpers.errors import DataValidationError, ParameterError
+from helpers.theme import PARTNER_COLORS, STATUS_COLORS
+
+SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def new_ax(width: float = 6.5, height: float = 4.5):
+    """A fresh Axes on an Agg canvas, laid out like the brief's figures."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig.add_subplot()
+
+
+def frame_like(template: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """A frame with the template's columns and dtypes (categoricals, nullable types)."""
+    frame = pd.DataFrame(rows, columns=template.columns)
+    return frame.astype(template.dtypes.to_dict())
+
+
+def event(event_id: str, **values) -> dict:
+    row = {
+        "event_id": event_id,
+        "kind": "visit",
+        "title": f"Event {event_id}",
+        "theme": "defence",
+        "actor_id": "junta",
+        "counterpart_id": "russia",
+        "date_start": None,
+        "date_end": None,
+        "date_precision": "undated",
+        "ongoing": False,
+        "source_id": "art-2024-03-02",
+        "line": 13,
+        "evidence": "evidence",
+    }
+    row.update(values)
+    return row
+
+
+def title_of(ax) -> str:
+    """The chart title as one line (it is wrapped to the figure's width)."""
+    return ax.get_title(loc="left").replace("\n", " ")
+
+
+def texts(ax, gid: str | None = None) -> list[Text]:
+    found = [t for t in ax.findobj(Text) if t.get_text()]
+    return [t for t in found if gid is None or t.get_gid() == gid]
+
+
+def text_of(ax, gid: str) -> str:
+    (only,) = texts(ax, gid)
+    return only.get_text().replace("\n", " ")
+
+
+def by_gid(ax, gid: str, kind=None) -> list:
+    return [a for a in ax.findobj(kind) if a.get_gid() == gid]
+
+
+def render(ax) -> bytes:
+    buffer = io.BytesIO()
+    ax.get_figure().savefig(buffer, format="png", dpi=60)
+    return buffer.getvalue()
+
+
+def day(text: str) -> float:
+    return mdates.date2num(pd.Timestamp(text))
+
+
+# -- source line ----------------------------------------------------------------------------
+
+
+def test_source_line_names_the_source_its_lines_and_the_table(dataset):
+    line = charts.source_line(dataset.projects, "projects", dataset.sources)
+    assert line == f"Source: {SOURCE_TITLE}, lines 7, 17 — data/projects.csv"
+
+
+def test_source_line_falls_back_to_the_source_id_without_a_sources_table(dataset):
+    one = dataset.supplies.iloc[:1]
+    assert (
+        charts.source_line(one, "supplies") == "Source: art-2024-03-02, line 13 — data/supplies.csv"
+    )
+
+
+def test_source_line_for_no_rows_says_so(dataset):
+    assert (
+        charts.source_line(dataset.events.iloc[0:0], "events")
+        == "Source: no rows — data/events.csv"
+    )
+
+
+# -- timeline -------------------------------------------------------------------------------
+
+
+def test_timeline_title_states_the_busiest_month_of_the_shipped_data(dataset):
+    ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
+    assert title_of(ax) == "3 of 5 dated events began in October 2023; 7 more are undated"
+    assert ax.get_xlabel() == "Date"
+    assert text_of(ax, "source") == (
+        f"Source: {SOURCE_TITLE}, lines 1, 7, 13, 17 — data/events.csv"
+    )
+
+
+def test_timeline_title_is_computed_from_the_rows(dataset):
+    rows = [
+        event("a", date_start="2020-05-03", date_end="2020-05-03", date_precision="day"),
+        event("b", date_start="2020-05-20", date_end="2020-05-20", date_precision="day"),
+        event("c", date_start="2020-06-01", date_end="2020-06-30", date_precision="month"),
+    ]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of="2020-07-01")
+    assert title_of(ax) == "2 of 3 dated events began in May 2020"
+
+
+def test_timeline_draws_a_month_event_as_a_span_over_the_whole_month(dataset):
+    rows = [event("m", date_start="2023-10-01", date_end="2023-10-31", date_precision="month")]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of="2024-03-02")
+    (span,) = by_gid(ax, "event:m", Rectangle)
+    assert span.get_x() == pytest.approx(day("2023-10-01"))
+    assert span.get_x() + span.get_width() == pytest.approx(day("2023-11-01"))
+    assert span.get_facecolor()[3] < 1  # lighter than a period: the day is unknown
+
+
+def test_timeline_draws_a_period_from_its_first_to_its_last_day(dataset):
+    ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
+    (bar,) = by_gid(ax, "event:ev-oil-procurement", Rectangle)
+    assert bar.get_x() == pytest.approx(day("2023-03-01"))
+    assert bar.get_x() + bar.get_width() == pytest.approx(day("2023-07-01"))  # through 30 June
+    assert bar.get_facecolor()[3] == 1
+
+
+def test_timeline_draws_a_day_event_as_a_point(dataset):
+    rows = [event("d", date_start="2023-05-09", date_end="2023-05-09", date_precision="day")]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of="2024-03-02")
+    (point,) = by_gid(ax, "event:d", Line2D)
+    assert list(point.get_xdata()) == [pytest.approx(day("2023-05-09"))]
+    assert point.get_marker() == "o"
+    assert by_gid(ax, "event:d", Rectangle) == []
+
+
+def test_timeline_ongoing_event_runs_to_the_source_date_then_fades(dataset):
+    ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
+    patches = by_gid(ax, "event:ev-escalation", Rectangle)
+    first_month, rest = sorted(patches, key=lambda p: p.get_x())
+    assert first_month.get_x() == pytest.approx(day("2023-10-01"))
+    assert first_month.get_x() + first_month.get_width() == pytest.approx(day("2023-11-01"))
+    assert rest.get_x() + rest.get_width() == pytest.approx(day("2024-03-02"))
+    fade = by_gid(ax, "ongoing:ev-escalation", Rectangle)
+    alphas = [p.get_facecolor()[3] for p in sorted(fade, key=lambda p: p.get_x())]
+    assert len(fade) > 1 and alphas == sorted(alphas, reverse=True)
+    assert min(p.get_x() for p in fade) >= day("2024-03-02")
+    assert text_of(ax, "ongoing-label:ev-escalation") == "ongoing"
+
+
+def test_undated_events_are_listed_in_their_lane_and_placed_at_no_date(dataset):
+    ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
+    undated = dataset.events[dataset.events["date_precision"] == "undated"]
+    assert text_of(ax, "undated-heading") == "Undated (no later than 2 Mar 2024)"
+    lane = ax.get_yaxis_transform()  # x in axes fractions, y in rows
+    for row in undated.itertuples():
+        assert by_gid(ax, f"event:{row.event_id}") == []
+        drawn = by_gid(ax, f"undated:{row.event_id}")
+        assert {type(a) for a in drawn} == {Line2D, Text}
+        assert all(a.get_transform() == lane for a in drawn)
+        label = next(a for a in drawn if isinstance(a, Text))
+        assert label.get_text().startswith(row.title)
+
+
+def test_undated_events_do_not_stretch_the_date_axis(dataset):
+    dated = dataset.events[dataset.events["date_precision"] != "undated"]
+    with_undated = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
+    without = charts.timeline(dated, ax=new_ax(), sources=dataset.sources)
+    assert with_undated.get_xlim() == pytest.approx(without.get_xlim())
+
+
+def test_timeline_with_no_events_says_nothing_recorded(dataset):
+    ax = charts.timeline(dataset.events.iloc[0:0], ax=new_ax())
+    assert "Nothing recorded" in text_of(ax, "empty")
+    assert title_of(ax) == "No events recorded"
+    assert ax.get_xlabel() == "Date"
+    assert not [p for p in ax.patches if str(p.get_gid()).startswith("event:")]
+    render(ax)
+
+
+def test_timeline_with_many_events_keeps_the_most_recent_and_says_so(dataset):
+    dates = pd.date_range("2020-01-01", periods=1200, freq="D")
+    rows = [
+        event(f"e{i}", date_start=d, date_end=d, date_precision="day") for i, d in enumerate(dates)
+    ]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of=dates[-1])
+    drawn = {a.get_gid() for a in ax.get_lines() if str(a.get_gid()).startswith("event:")}
+    assert drawn == {f"event:e{i}" for i in range(1185, 1200)}
+    assert text_of(ax, "note") == "Showing 15 of 1,200 events (the most recent)."
+    # The title's finding is about the events drawn: 31 March 2023, then 1-14 April.
+    assert title_of(ax) == "14 of 15 dated events shown began in April 2023"
+    render(ax)
+
+
+def test_timeline_max_events_sets_how_many_rows_are_drawn(dataset):
+    ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources, max_events=4)
+    dated = {str(a.get_gid()) for a in ax.findobj() if str(a.get_gid()).startswith("event:")}
+    undated = {str(a.get_gid()) for a in ax.findobj() if str(a.get_gid()).startswith("undated:")}
+    assert len(dated) + len(undated) == 4
+    assert text_of(ax, "note").startswith("Showing 4 of 12 events")
+
+
+def test_timeline_rejects_a_max_events_below_one(dataset):
+    with pytest.raises(ParameterError, match="max_events"):
+        charts.timeline(dataset.events, ax=new_ax(), max_events=0)
+
+
+def test_timeline_without_needed_columns_names_them(dataset):
+    with pytest.raises(DataValidationError, match="date_precision"):
+        charts.timeline(dataset.events.drop(columns=["date_precision"]), ax=new_ax())
+
+
+def test_describe_timeline_gives_dates_as_precisely_as_the_source(dataset):
+    text = charts.describe_timeline(
+        dataset.events, actor_names=dataset.actor_names(), sources=dataset.sources
+    )
+    assert text.startswith("Timeline chart. 3 of 5 dated events began in October 2023")
+    assert "Junta buys Russian oil for its air force [Myanmar junta" in text
+    assert "1 March to 30 June 2023" in text
+    assert "since October 2023, ongoing at 2 March 2024" in text
+    assert "Undated (no later than 2 Mar 2024), not placed on the date axis" in text
+    assert "India develops the Sittwe port" in text
+
+
+# -- project capacities ---------------------------------------------------------------------
+
+
+def test_project_bars_are_the_stated_capacities(dataset):
+    ax = charts.project_capacities(dataset.projects, ax=new_ax(), actor_names=dataset.actor_names())
+    bars = by_gid(ax, "capacity", Rectangle)
+    assert [b.get_width() for b in bars] == [660, 330]
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == [
+        "Thermal power plant",
+        "Nuclear power plant",
+    ]
+    assert ax.get_xlabel() == "Capacity (MW)"
+    assert ax.get_ylabel() == "Project"
+    assert [t.get_text() for t in texts(ax, "capacity-label")] == [
+        "660 MW · under discussion",
+        "330 MW · under discussion",
+    ]
+
+
+def test_projects_without_a_capacity_are_marked_not_drawn_as_zero(dataset):
+    ax = charts.project_capacities(dataset.projects, ax=new_ax())
+    assert all(b.get_width() > 0 for b in ax.patches if b.get_gid() == "capacity")
+    unstated = dataset.projects[dataset.projects["capacity"].isna()]
+    for project_id in unstated["project_id"]:
+        (marker,) = by_gid(ax, f"not-stated:{project_id}", Line2D)
+        assert list(marker.get_xdata()) == [0]
+        assert marker.get_markerfacecolor() == "white"
+    notes = [t.get_text() for t in texts(ax, "not-stated-label")]
+    assert len(notes) == len(unstated) == 4
+    assert all(n.startswith("capacity not stated") for n in notes)
+
+
+def test_project_title_totals_capacity_for_the_largest_partner_and_status(dataset):
+    ax = charts.project_capacities(dataset.projects, ax=new_ax(), actor_names=dataset.actor_names())
+    assert title_of(ax) == (
+        "Russia-linked projects under discussion total 990 MW; 4 of 6 projects state no capacity"
+    )
+    changed = dataset.projects.copy()
+    changed.loc[changed["project_id"] == "pr-sittwe-port", "capacity"] = 1200.0
+    changed.loc[changed["project_id"] == "pr-sittwe-port", "capacity_unit"] = "MW"
+    ax = charts.project_capacities(changed, ax=new_ax(), actor_names=dataset.actor_names())
+    assert title_of(ax).startswith("India-linked projects developed total 1,200 MW; 3 of 6")
+
+
+def test_project_bars_take_the_partner_or_the_status_colour(dataset):
+    ax = charts.project_capacities(dataset.projects, ax=new_ax())
+    colours = {mpl.colors.to_hex(b.get_facecolor()) for b in by_gid(ax, "capacity")}
+    assert colours == {PARTNER_COLORS["russia"].lower()}
+    ax = charts.project_capacities(dataset.projects, ax=new_ax(), hue="status")
+    colours = {mpl.colors.to_hex(b.get_facecolor()) for b in by_gid(ax, "capacity")}
+    assert colours == {STATUS_COLORS["under_discussion"].lower()}
+    assert ax.get_legend().get_title().get_text() == "Status"
+
+
+def test_project_capacities_rejects_an_unknown_hue(dataset):
+    with pytest.raises(ParameterError, match="hue"):
+        charts.project_capacities(dataset.projects, ax=new_ax(), hue="sector")
+
+
+def test_project_capacities_with_no_rows_says_nothing_recorded(dataset):
+    ax = charts.project_capacities(dataset.projects.iloc[0:0], ax=new_ax())
+    assert "Nothing recorded" in text_of(ax, "empty")
+    assert title_of(ax) == "No projects recorded"
+    assert by_gid(ax, "capacity") == []
+    render(ax)
+
+
+def test_many_projects_are_aggregated_by_sector(dataset):
+    template = dataset.projects.iloc[0]
+    rows = []
+    for i in range(200):
+        row = template.to_dict()
+        row.update(
+            project_id=f"p{i}",
+            name=f"Project {i}",
+            sector=["thermal_power", "nuclear_power", "port"][i % 3],
+            capacity=10.0 if i % 3 != 2 else None,
+            capacity_unit="MW" if i % 3 != 2 else None,
+        )
+        rows.append(row)
+    ax = charts.project_capacities(frame_like(dataset.projects, rows), ax=new_ax())
+    assert ax.get_ylabel() == "Sector"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Port",
+        "Thermal power",
+        "Nuclear power",
+    ]
+    widths = [b.get_width() for b in ax.patches if str(b.get_gid()).startswith("capacity:")]
+    assert widths == [0.0, 670.0, 670.0]  # 67 projects of 10 MW each; ports state none
+    assert text_of(ax, "note") == "Aggregated by sector: 200 projects in 3 sectors."
+    render(ax)
+
+
+def test_describe_project_capacities_lists_values_and_the_unstated(dataset):
+    text = charts.describe_project_capacities(dataset.projects, actor_names=dataset.actor_names())
+    assert "Thermal power plant (thermal power, under discussion, with Russia): 660 MW" in text
+    assert "Nuclear power plant (nuclear power, under discussion, with Russia): 330 MW" in text
+    assert "Capacity not stated: Deep-sea port" in text
+    assert "Sittwe port (port, developed, with India)" in text
+
+
+# -- defence supplies -----------------------------------------------------------------------
+
+
+def test_supplies_write_each_quantity_in_its_own_unit(dataset):
+    ax = charts.defence_supplies(dataset.supplies, ax=new_ax(), actor_names=dataset.actor_names())
+    quantities = [t.get_text().replace("\n", " ") for t in texts(ax, "quantity")]
+    assert quantities.count("quantity not stated") == 3
+    assert "more than 8 million barrels · March–June 2023 · to fuel its air force" in quantities
+    # No numeric axis mixes barrels with aircraft: the x axis is the supplier.
+    assert ax.get_xlabel() == "Supplier"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Russia"]
+    assert ax.get_ylabel() == "Item supplied"
+
+
+def test_supplies_mark_a_stated_quantity_with_a_filled_dot(dataset):
+    ax = charts.defence_supplies(dataset.supplies, ax=new_ax())
+    (oil,) = by_gid(ax, "supply:su-oil", Line2D)
+    (jets,) = by_gid(ax, "supply:su-sukhoi", Line2D)
+    assert oil.get_markerfacecolor() != "white"
+    assert jets.get_markerfacecolor() == "white"
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    assert "Sukhoi fighter jets (combat aircraft)" in labels
+    assert "Oil" in labels
+
+
+def test_supplies_title_is_computed_from_the_rows(dataset):
+    names = dataset.actor_names()
+    ax = charts.defence_supplies(dataset.supplies, ax=new_ax(), actor_names=names)
+    assert title_of(ax) == (
+        "Russia supplied all 4 items recorded; "
+        "only one quantity is stated: more than 8 million barrels of oil"
+    )
+    changed = dataset.supplies.copy()
+    changed.loc[changed["supply_id"] == "su-sukhoi", "supplier_id"] = "china"
+    ax = charts.defence_supplies(changed, ax=new_ax(), actor_names=names)
+    assert title_of(ax).startswith("Russia supplied 3 of 4 items recorded")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Russia", "China"]
+
+
+def test_supplies_with_no_rows_say_nothing_recorded(dataset):
+    ax = charts.defence_supplies(dataset.supplies.iloc[0:0], ax=new_ax())
+    assert "Nothing recorded" in text_of(ax, "empty")
+    render(ax)
+
+
+def test_many_supplies_are_counted_by_category(dataset):
+    template = dataset.supplies.iloc[0].to_dict()
+    rows = [
+        {**template, "supply_id": f"s{i}", "category": ["oil", "combat_aircraft"][i % 2]}
+        for i in range(30)
+    ]
+    ax = charts.defence_supplies(frame_like(dataset.supplies, rows), ax=new_ax())
+    assert ax.get_ylabel() == "Category"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Combat aircraft", "Oil"]
+    assert [t.get_text() for t in texts(ax, "quantity")] == [
+        "15 items; quantity not stated",
+        "15 items; quantity not stated",
+    ]
+    assert text_of(ax, "note") == "Aggregated by category: 30 supply rows."
+    render(ax)
+
+
+def test_describe_defence_supplies_gives_supplier_recipient_and_quantity(dataset):
+    text = charts.describe_defence_supplies(dataset.supplies, actor_names=dataset.actor_names())
+    assert "Oil (oil) from Russia to Myanmar junta (military-led government)" in text
+    assert "more than 8 million barrels, March–June 2023, to fuel its air force" in text
+    assert (
+        "Sukhoi fighter jets (combat aircraft) from Russia to Myanmar: quantity not stated" in text
+    )
+
+
+# -- actor network --------------------------------------------------------------------------
+
+
+def arrows(ax) -> list[FancyArrowPatch]:
+    return [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+
+
+def test_actor_network_draws_one_arrow_per_relation_styled_by_kind(dataset):
+    ax = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax())
+    drawn = {p.get_gid(): p for p in arrows(ax)}
+    assert set(drawn) == {f"relation:{r}" for r in dataset.relations["relation_id"]}
+    styles = {}
+    for row in dataset.relations.itertuples():
+        patch = drawn[f"relation:{row.relation_id}"]
+        styles.setdefault(row.kind, set()).add(
+            (mpl.colors.to_hex(patch.get_edgecolor()), str(patch.get_linestyle()))
+        )
+    assert all(len(s) == 1 for s in styles.values())  # one style per kind
+    colours = [next(iter(s))[0] for s in styles.values()]
+    dashes = [next(iter(s))[1] for s in styles.values()]
+    assert len(set(colours)) == len(styles) == len(set(dashes))  # survives greyscale
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "cooperates with",
+        "supplies",
+        "develops (in)",
+        "monitors",
+        "reduces reliance on",
+        "opposes",
+    ]
+
+
+def test_actor_network_puts_the_focus_at_the_centre_and_highlights_it(dataset):
+    ax = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax(), focus="russia")
+    (nodes,) = by_gid(ax, "actors", PathCollection)
+    actors_drawn = [
+        a.get_gid().removeprefix("actor:")
+        for a in ax.texts
+        if str(a.get_gid()).startswith("actor:")
+    ]
+    sizes = dict(zip(actors_drawn, nodes.get_sizes(), strict=True))
+    centre = dict(zip(actors_drawn, map(tuple, nodes.get_offsets()), strict=True))["russia"]
+    assert centre == (0.0, 0.0)
+    assert sizes["russia"] > max(v for k, v in sizes.items() if k != "russia")
+    assert texts(ax, "actor:russia")[0].get_fontweight() == "bold"
+    assert title_of(ax) == "Russia: cooperates with and supplies Myanmar junta"
+
+
+def test_actor_network_layout_is_the_same_every_time(dataset):
+    first = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax())
+    second = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax())
+    (a,) = by_gid(first, "actors", PathCollection)
+    (b,) = by_gid(second, "actors", PathCollection)
+    np.testing.assert_array_equal(a.get_offsets(), b.get_offsets())
+
+
+def test_actor_network_without_focus_centres_the_best_connected_actor(dataset):
+    ax = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax())
+    assert title_of(ax).startswith(
+        "Myanmar junta: cooperates with and is supplied by Russia; reduces reliance on China"
+    )
+
+
+def test_actor_network_rejects_an_unknown_focus(dataset):
+    with pytest.raises(ParameterError, match="not an actor id"):
+        charts.actor_network(dataset.relations, dataset.actors, ax=new_ax(), focus="atlantis")
+
+
+def test_actor_network_with_no_relations_says_nothing_recorded(dataset):
+    ax = charts.actor_network(dataset.relations.iloc[0:0], dataset.actors, ax=new_ax())
+    assert "Nothing recorded" in text_of(ax, "empty")
+    assert arrows(ax) == []
+    render(ax)
+
+
+def test_describe_actor_network_lists_every_tie(dataset):
+    text = charts.describe_actor_network(dataset.relations, dataset.actors, focus="russia")
+    assert text.startswith("Map of 8 actors and 8 ties, with Russia at the centre.")
+    assert "Russia supplies Myanmar junta (military-led government)" in text
+    assert "India monitors Arakan Army" in text
+
+
+# -- places map -----------------------------------------------------------------------------
+
+
+def test_places_map_plots_each_point_at_its_longitude_and_latitude(dataset):
+    ax = charts.places_map(dataset.places, ax=new_ax())
+    points = {
+        line.get_gid(): (line.get_xdata()[0], line.get_ydata()[0])
+        for line in ax.get_lines()
+        if str(line.get_gid()).startswith("place:")
+    }
+    assert points["place:moscow"] == (37.62, 55.76)
+    assert points["place:china"] == (103.0, 35.0)
+    # Three places share Sittwe's coordinates: one point, one label.
+    assert points["place:sittwe,sittwe-port,sittwe-naval-base"] == (92.9, 20.15)
+    assert len(points) == 6
+    assert ax.get_xlabel() == "Longitude (°E)"
+    assert ax.get_ylabel() == "Latitude (°N)"
+
+
+def test_places_without_coordinates_are_listed_in_a_note(dataset):
+    ax = charts.places_map(dataset.places, ax=new_ax())
+    assert text_of(ax, "unmapped") == "No point location: Russia, Myanmar's border areas."
+    assert text_of(ax, "note").startswith("Coordinates are approximate and not from the source")
+
+
+def test_places_map_uses_an_equirectangular_aspect(dataset):
+    ax = charts.places_map(dataset.places, ax=new_ax())
+    render(ax)  # the aspect settles the limits when drawn
+    lo, hi = ax.get_ylim()
+    assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians((lo + hi) / 2)), rel=0.1)
+    assert lo <= 20.15 and hi >= 55.76
+
+
+def test_places_map_title_gives_the_distance_computed_from_coordinates(dataset):
+    ax = charts.places_map(dataset.places, ax=new_ax())
+    assert title_of(ax) == (
+        "Moscow and Sittwe lie about 6,000 km apart; 2 of 10 places have no point location"
+    )
+    ax = charts.places_map(dataset.places, ax=new_ax(), highlight="china")
+    assert title_of(ax).startswith("China lies about 5,400 km from Moscow")
+    (china,) = by_gid(ax, "place:china", Line2D)
+    (india,) = by_gid(ax, "place:india", Line2D)
+    assert china.get_markersize() > india.get_markersize()
+
+
+def test_places_map_rejects_an_unknown_highlight(dataset):
+    with pytest.raises(ParameterError, match="not a place id"):
+        charts.places_map(dataset.places, ax=new_ax(), highlight="atlantis")
+
+
+def test_places_map_with_no_rows_says_nothing_recorded(dataset):
+    ax = charts.places_map(dataset.places.iloc[0:0], ax=new_ax())
+    assert "Nothing recorded" in text_of(ax, "empty")
+    render(ax)
+
+
+def test_describe_places_map_gives_coordinates_and_basis(dataset):
+    text = charts.describe_places_map(dataset.places)
+    assert "Moscow at 55.76°N 37.62°E (gazetteer)" in text
+    assert "Sittwe / Sittwe port / Sittwe Naval Base at 20.15°N 92.9°E" in text
+    assert text.endswith("No point location: Russia, Myanmar's border areas.")
+
+
+# -- every chart ----------------------------------------------------------------------------
+
+KINDS = ["timeline", "project_capacities", "defence_supplies", "actor_network", "places_map"]
+
+
+def chart_args(kind: str, dataset) -> tuple[tuple, dict]:
+    names, sources = dataset.actor_names(), dataset.sources
+    return {
+        "timeline": ((dataset.events,), {"actor_names": names, "sources": sources}),
+        "project_capacities": ((dataset.projects,), {"actor_names": names, "sources": sources}),
+        "defence_supplies": ((dataset.supplies,), {"actor_names": names, "sources": sources}),
+        "actor_network": (
+            (dataset.relations, dataset.actors),
+            {"focus": "russia", "sources": sources},
+        ),
+        "places_map": ((dataset.places,), {"highlight": "sittwe", "sources": sources}),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chart_changes_no_global_state(kind, dataset):
+    args, kwargs = chart_args(kind, dataset)
+    with mpl.rc_context():
+        mpl.rcdefaults()  # a known starting point, whatever ran before
+        before = dict(mpl.rcParams)
+        figures = plt.get_fignums()
+        ax = new_ax()
+        assert charts.CHARTS[kind][0](*args, ax=ax, **kwargs) is ax
+        render(ax)
+        assert dict(mpl.rcParams) == before
+        assert plt.get_fignums() == figures
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chart_draws_on_the_current_axes_when_none_is_given(kind, dataset):
+    args, kwargs = chart_args(kind, dataset)
+    _, ax = plt.subplots()
+    assert charts.CHARTS[kind][0](*args, **kwargs) is ax
+    assert title_of(ax)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chart_has_a_finding_title_a_source_line_and_literal_text(kind, dataset):
+    args, kwargs = chart_args(kind, dataset)
+    ax = charts.CHARTS[kind][0](*args, ax=new_ax(), **kwargs)
+    assert title_of(ax)
+    assert text_of(ax, "source").startswith(f"Source: {SOURCE_TITLE}")
+    title = next(t for t in texts(ax) if t.get_text() == ax.get_title(loc="left"))
+    assert not title.get_parse_math()
+    assert all(not t.get_parse_math() for t in texts(ax) if t.get_gid())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_describe_dispatches_to_the_charts_own_alt_text(kind, dataset):
+    args, kwargs = chart_args(kind, dataset)
+    assert charts.describe(kind, *args, **kwargs) == charts.CHARTS[kind][1](*args, **kwargs)
+
+
+def test_describe_rejects_an_unknown_kind():
+    with pytest.raises(ParameterError, match="unknown"):
+        charts.describe("pie")
+
+
+def test_figure_owns_a_new_figure_of_the_briefs_size(dataset):
+    figures = plt.get_fignums()
+    fig = charts.figure("project_capacities", dataset.projects, width=6.5, height=3.2)
+    assert isinstance(fig, Figure)
+    assert tuple(fig.get_size_inches()) == (6.5, 3.2)
+    assert len(fig.axes) == 1 and title_of(fig.axes[0]).startswith("Russia-linked")
+    assert plt.get_fignums() == figures  # not registered with pyplot
+
+
+DOLLAR = r"A $35 million agreement \input{x} and $\input{y}$"
+
+
+def test_dollar_signs_and_tex_in_data_are_drawn_literally(dataset):
+    rows = [
+        event(
+            "x",
+            title=DOLLAR,
+            date_start="2023-10-01",
+            date_end="2023-10-31",
+            date_precision="month",
+        ),
+        event("y", title=DOLLAR),
+    ]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of="2024-03-02")
+    drawn = [t for t in texts(ax) if DOLLAR in t.get_text().replace("\n", " ")]
+    assert len(drawn) == 2  # the dated row's label and the undated lane's entry
+    assert not any(t.get_parse_math() for t in drawn)
+    render(ax)  # mathtext would fail on \input
+
+
+def test_dollar_signs_in_titles_ticks_and_legends_are_literal(dataset):
+    actors = dataset.actors.copy()
+    actors["name"] = actors["name"].astype(object)
+    actors.loc[actors["actor_id"] == "russia", "name"] = DOLLAR
+    actors = actors.astype(dataset.actors.dtypes.to_dict())
+    ax = charts.actor_network(dataset.relations, actors, ax=new_ax(), focus="russia")
+    assert title_of(ax).startswith(DOLLAR + ":")
+    title = next(t for t in texts(ax) if t.get_text() == ax.get_title(loc="left"))
+    assert not title.get_parse_math()
+    names = {"russia": DOLLAR}
+    projects = charts.project_capacities(dataset.projects, ax=new_ax(), actor_names=names)
+    legend = [t for t in projects.get_legend().get_texts() if t.get_text() == DOLLAR]
+    assert legend and not legend[0].get_parse_math()
+    supplies = dataset.supplies.copy()
+    supplies["item"] = supplies["item"].astype(object)
+    supplies.loc[:, "item"] = DOLLAR
+    supplies = supplies.astype(dataset.supplies.dtypes.to_dict())
+    ax_supplies = charts.defence_supplies(supplies, ax=new_ax())
+    ticks = [t for t in ax_supplies.get_yticklabels() if "$35 million" in t.get_text()]
+    assert len(ticks) == 4 and not any(t.get_parse_math() for t in ticks)
+    for drawn in (ax, projects, ax_supplies):
+        render(drawn)

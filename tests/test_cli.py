@@ -1,0 +1,225 @@
+"""The ``brief`` command: thin over the library, one exit code per kind of failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from helpers import paths, progress
+from helpers import render as render_module
+from helpers.cli import main
+from helpers.errors import (
+    DataValidationError,
+    ExecutionError,
+    LockHeldError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
+
+# -- render: arguments reach the library unchanged (no kernel starts) ------------------------
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Patch :func:`helpers.render.render`; record each call's arguments."""
+    seen: list[dict] = []
+
+    def fake_render(notebooks=None, **kwargs):
+        seen.append({"notebooks": notebooks, **kwargs})
+        return []
+
+    monkeypatch.setattr(render_module, "render", fake_render)
+    return seen
+
+
+def test_render_with_no_arguments_renders_every_notebook_with_defaults(calls):
+    assert main(["render"]) == 0
+    [call] = calls
+    assert call["notebooks"] is None
+    assert call["parameters"] == {}
+    assert call["params_file"] is None
+    assert call["formats"] == ("html", "pdf")
+    assert call["data_dir"] is None
+    assert call["out_dir"] is None
+    assert call["timeout"] == 600
+
+
+def test_render_passes_notebooks_parameters_as_strings_and_options(calls, tmp_path):
+    argv = [
+        "render",
+        "brief",
+        "defence",
+        "-p",
+        "partner",
+        "China",
+        "--parameter",
+        "max_rows",
+        "20",
+        "-f",
+        str(tmp_path / "p.yaml"),
+        "--to",
+        "pdf",
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--timeout",
+        "30",
+    ]
+    assert main(argv) == 0
+    [call] = calls
+    assert call["notebooks"] == ["brief", "defence"]
+    assert call["parameters"] == {"partner": "China", "max_rows": "20"}
+    assert call["params_file"] == tmp_path / "p.yaml"
+    assert call["formats"] == ("pdf",)
+    assert call["data_dir"] == tmp_path / "data"
+    assert call["out_dir"] == tmp_path / "out"
+    assert call["timeout"] == 30
+
+
+@pytest.mark.parametrize("formats", ["docx", "html,docx", ",", "HTML,Pdf,html"])
+def test_render_accepts_only_html_and_pdf(calls, formats, capsys):
+    code = main(["render", "--to", formats])
+    if formats == "HTML,Pdf,html":
+        assert code == 0
+        assert calls[0]["formats"] == ("html", "pdf")
+    else:
+        assert code == 2
+        assert calls == []
+        assert "choose html, pdf or html,pdf" in capsys.readouterr().err
+
+
+def test_render_refuses_one_parameter_given_two_values(calls, capsys):
+    assert main(["render", "-p", "partner", "China", "-p", "partner", "India"]) == 2
+    assert calls == []
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_render_timeout_must_be_positive(calls):
+    assert main(["render", "--timeout", "0"]) == 2
+    assert calls == []
+
+
+def test_render_reports_plainly_when_not_on_a_terminal_and_only_failures_when_quiet(calls):
+    main(["render"])
+    main(["render", "--quiet"])
+    assert type(calls[0]["reporter"]) is progress.PlainReporter
+    assert type(calls[1]["reporter"]) is progress.QuietReporter
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (UsageError("unknown notebook 'x'"), 2),
+        (DataValidationError(["events.csv:3: date_start: not a date"]), 3),
+        (ParameterError("partner: expected Russia, China or India"), 4),
+        (ExecutionError("brief.ipynb: cell 4 raised KeyError"), 5),
+        (RenderError("WeasyPrint failed"), 6),
+        (LockHeldError("another brief run holds reports/.brief.lock"), 75),
+    ],
+)
+def test_each_kind_of_failure_has_its_exit_code(monkeypatch, capsys, error, code):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(render_module, "render", fail)
+    assert main(["render"]) == code
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+# -- render: real runs that stop before any kernel starts ----------------------------------
+
+
+def test_unknown_notebook_exits_2_listing_the_known_ones(capsys):
+    assert main(["render", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown notebook 'nosuch'; known notebooks:" in err
+    for notebook in paths.report_notebooks():
+        assert notebook.stem in err
+
+
+def test_invalid_parameter_exits_4_naming_parameter_and_value(tmp_path, capsys):
+    assert main(["render", "brief", "-p", "partner", "Atlantis", "--out", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "partner" in err and "Atlantis" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_data_exits_3(tmp_path, data_copy, capsys):
+    (data_copy / "relations.csv").unlink()
+    out = tmp_path / "out"
+    assert main(["render", "brief", "--data", str(data_copy), "--out", str(out)]) == 3
+    assert "relations.csv" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_lock_held_by_another_run_exits_75_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    code = (
+        "import sys; from filelock import FileLock; "
+        f"l = FileLock({str(out / '.brief.lock')!r}, timeout=0); l.acquire(); "
+        "print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = sorted(p.name for p in out.iterdir())
+        assert main(["render", "brief", "--out", str(out)]) == 75
+        assert sorted(p.name for p in out.iterdir()) == before
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert "another brief run holds" in capsys.readouterr().err
+
+
+# -- render: real runs with kernels ----------------------------------------------------------
+
+
+def notebook_with(tmp_path: Path, source: str) -> Path:
+    params = new_code_cell("partner = 'Russia'")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell(source)])
+    nb.metadata["brief"] = {"schema": "defence"}
+    path = tmp_path / "custom.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_successful_render_exits_0_with_plain_progress_lines(tmp_path, capsys):
+    notebook = notebook_with(tmp_path, "print(partner)")
+    out = tmp_path / "out"
+    assert main(["render", str(notebook), "--to", "html", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 2)[2] for line in lines[:3]] == ["execute", "html", "publish"]
+    assert " custom/default done " in lines[3]
+    assert (out / "custom" / "default" / "custom.html").is_file()
+
+
+@pytest.mark.slow
+def test_failed_execution_exits_5(tmp_path, capsys):
+    notebook = notebook_with(tmp_path, "raise KeyError('missing')")
+    assert main(["render", str(notebook), "--out", str(tmp_path / "out")]) == 5
+    assert "raised KeyError: 'missing'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_failed_rendering_exits_6(tmp_path, capsys):
+    notebook = notebook_with(
+        tmp_path,
+        "from IPython.display import HTML\nHTML('<img src=\"https://example.org/x.png\">')",
+    )
+    assert main(["render", str(notebook), "--out", str(tmp_path / "out")]) == 6
+    err = capsys.readouterr().err
+    assert "custom/default FAILED in html" in err
+    assert "example.org" in err

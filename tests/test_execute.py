@@ -1,0 +1,197 @@
+"""Executing a notebook, and telling a failed run from a good one without trusting metadata."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from helpers.errors import ExecutionError
+from helpers.execute import SENTINEL_TAG, execute_notebook, find_failure
+
+
+def build(*sources: str) -> nbformat.NotebookNode:
+    """A notebook whose first code cell is tagged ``parameters``."""
+    cells = [new_markdown_cell("# A test brief")]
+    params = new_code_cell("partner = 'Russia'")
+    params.metadata["tags"] = ["parameters"]
+    cells.append(params)
+    cells += [new_code_cell(source) for source in sources]
+    return new_notebook(cells=cells)
+
+
+def write(tmp_path: Path, *sources: str) -> Path:
+    path = tmp_path / "test.ipynb"
+    nbformat.write(build(*sources), path)
+    return path
+
+
+def ran(cell: nbformat.NotebookNode, count: int, *outputs) -> nbformat.NotebookNode:
+    cell.execution_count = count
+    cell.outputs = list(outputs)
+    return cell
+
+
+def sentinel(token: str | None) -> nbformat.NotebookNode:
+    cell = new_code_cell(repr("brief-run-complete-x"))
+    cell.metadata["tags"] = [SENTINEL_TAG]
+    if token is not None:
+        ran(
+            cell,
+            9,
+            new_output("execute_result", data={"text/plain": repr(token)}, execution_count=9),
+        )
+    return cell
+
+
+def no_kernels_left() -> bool:
+    """No child process of the test process outlives the run (a moment to be reaped)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not psutil.Process().children(recursive=True):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# -- checking an executed notebook (no kernel) -----------------------------------------------
+
+
+def test_complete_run_passes_the_check():
+    nb = build("x = 1", "")  # an empty cell never runs, and need not
+    for count, cell in enumerate(nb.cells[1:3], start=1):
+        ran(cell, count)
+    nb.cells.append(sentinel("tok"))
+    assert find_failure(nb, "tok") is None
+
+
+def test_error_output_fails_the_check_even_for_system_exit_zero():
+    nb = build("import sys; sys.exit(0)")
+    ran(nb.cells[1], 1)
+    ran(nb.cells[2], 2, new_output("error", ename="SystemExit", evalue="0", traceback=[]))
+    assert find_failure(nb) == 'cell 3 ("import sys; sys.exit(0)") raised SystemExit: 0'
+
+
+def test_cell_that_never_ran_fails_the_check_whatever_the_metadata_says():
+    nb = build("x = 1", "y = 2")
+    ran(nb.cells[1], 1)
+    ran(nb.cells[2], 2)
+    for cell in nb.cells:  # what papermill writes after the kernel died
+        cell.metadata["papermill"] = {"status": "completed", "exception": False}
+    assert find_failure(nb) == 'cell 4 ("y = 2") never ran: the run stopped before it'
+
+
+def test_missing_sentinel_token_fails_the_check():
+    nb = build("x = 1")
+    ran(nb.cells[1], 1)
+    ran(nb.cells[2], 2)
+    nb.cells.append(sentinel("brief-run-complete-from-another-run"))
+    assert "did not reach its end" in find_failure(nb, "brief-run-complete-this-run")
+
+
+def test_cells_tagged_skip_execution_are_expected_not_to_run():
+    nb = build("x = 1")
+    ran(nb.cells[1], 1)
+    nb.cells[2].metadata["tags"] = ["skip-execution"]
+    assert find_failure(nb) is None
+
+
+# -- running notebooks (these start kernels) ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_good_notebook_runs_with_parameters_injected_and_without_the_sentinel(tmp_path):
+    notebook = write(tmp_path, "print(partner.upper())")
+    source = notebook.read_bytes()
+    out = tmp_path / "out.ipynb"
+
+    nb = execute_notebook(notebook, out, {"partner": "China"}, timeout=60)
+
+    assert notebook.read_bytes() == source  # the input is not modified
+    assert nbformat.read(out, as_version=4) == nb
+    assert nb.cells[-1].outputs[0]["text"] == "CHINA\n"
+    assert not [c for c in nb.cells if SENTINEL_TAG in c.metadata.get("tags", [])]
+    assert nb.metadata.papermill.input_path == str(notebook)
+    assert no_kernels_left()
+
+
+@pytest.mark.slow
+def test_kernel_output_goes_to_the_kernel_log_not_the_terminal(tmp_path, capfd):
+    notebook = write(tmp_path, "import sys; print('to the kernel stderr', file=sys.__stderr__)")
+    log = tmp_path / "kernel.log"
+    execute_notebook(notebook, tmp_path / "out.ipynb", timeout=60, kernel_log=log)
+    captured = capfd.readouterr()
+    assert "to the kernel stderr" not in captured.err
+    assert "to the kernel stderr" in log.read_text()
+
+
+FAILURES = {
+    "raise": (
+        "raise ValueError('boom')",
+        r"cell 3 \(\"raise ValueError.*\"\) raised ValueError: boom",
+    ),
+    "sys.exit(0)": ("import sys; sys.exit(0)", r"cell 3 .* raised SystemExit: 0"),
+    "os._exit(1)": ("import os; os._exit(1)", r"kernel died while running cell 3"),
+    "os._exit(0)": ("import os; os._exit(0)", r"kernel died while running cell 3"),
+    "kill -9": ("import os, signal; os.kill(os.getpid(), 9)", r"kernel died while running cell 3"),
+    "infinite loop": ("while True:\n    pass", r'cell 3 \("while True:"\) timed out after 3 s'),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(FAILURES))
+def test_failed_run_raises_names_the_cell_keeps_the_notebook_and_leaves_no_kernel(tmp_path, kind):
+    source, message = FAILURES[kind]
+    notebook = write(tmp_path, source, "print('never')")
+    out = tmp_path / "out.ipynb"
+
+    with pytest.raises(ExecutionError, match=message) as caught:
+        execute_notebook(notebook, out, timeout=3)
+
+    assert str(caught.value).startswith("test.ipynb: ")
+    executed = nbformat.read(out, as_version=4)
+    last = [c for c in executed.cells if c.cell_type == "code"][-1]
+    assert last.source == "print('never')"
+    assert last.execution_count is None
+    assert no_kernels_left()
+
+
+@pytest.mark.slow
+def test_missing_kernel_is_an_execution_error_that_says_how_to_install_it(tmp_path):
+    notebook = write(tmp_path, "x = 1")
+    with pytest.raises(ExecutionError, match="ipykernel install --sys-prefix --name no-such"):
+        execute_notebook(notebook, tmp_path / "out.ipynb", kernel_name="no-such-kernel-xyz")
+    assert no_kernels_left()
+
+
+def gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("then", ["print('done')", "import os; os._exit(1)"])
+def test_processes_the_notebook_started_do_not_outlive_the_run(tmp_path, then):
+    notebook = write(
+        tmp_path, "import subprocess\nchild = subprocess.Popen(['sleep', '300'])\nchild.pid", then
+    )
+    out = tmp_path / "out.ipynb"
+    try:
+        execute_notebook(notebook, out, timeout=30)
+    except ExecutionError:
+        assert then.startswith("import os")
+    executed = nbformat.read(out, as_version=4)
+    pid = int(executed.cells[2].outputs[0]["data"]["text/plain"])
+    assert gone(pid)
+    assert no_kernels_left()
