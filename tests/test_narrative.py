@@ -83,7 +83,7 @@ def test_each_factual_sentence_carries_a_marker_that_resolves_in_the_sources(dat
 def test_sources_show_line_and_verbatim_fragment(dataset):
     html, cites = full_text(dataset)
     first = next(iter(cites))
-    assert f"line {first.line}" in html
+    assert f"l. {first.line}: “" in html and "News article" in html
     assert f"“{first.evidence}”".replace("'", "&#39;") in html
 
 

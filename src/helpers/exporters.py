@@ -488,15 +488,17 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
         "title": pick("title") or name or "Brief",
         "subtitle": pick("subtitle"),
         "as_of": pick("as_of"),
+        "as_of_iso": pick("as_of_iso") or pick("as_of"),
         # The helpers' own stamp verbatim; else papermill's end time, shortened.
         "generated": _display(brief["generated"])
         if brief.get("generated")
         else _when(papermill.get("end_time")),
         "source": source,
         "language": brief.get("language") or language,
-        "parameters": [
-            (_label(k), _display(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS
-        ],
+        # The helpers' own scope rows when given; else every parameter but the masthead's.
+        "parameters": [(str(k), _display(v)) for k, v in brief["scope"]]
+        if brief.get("scope")
+        else [(_label(k), _display(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS],
     }
 
 

@@ -72,6 +72,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
+import psutil
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
 from . import paths
 from .errors import ExecutionError
 
@@ -94,7 +98,6 @@ DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "matplotlib",
     "matplotlib.pyplot",
     "matplotlib.backends.backend_agg",
-    "matplotlib_inline.config",
     "seaborn",
     "helpers.report",
 )
@@ -104,13 +107,15 @@ KERNEL_MODULES: tuple[str, ...] = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
+    "ipykernel.debugger",
     "IPython.core.pylabtools",
     "IPython.core.completer",
     "IPython.core.history",
 )
 
-#: Modules whose import registers hooks on the running IPython shell; imported in the kernel.
-SHELL_HOOKED_MODULES = frozenset({"matplotlib_inline.backend_inline"})
+#: Packages whose import registers hooks on the running IPython shell, so they are imported in
+#: the kernel, never in the zygote (``import matplotlib_inline`` loads its backend module).
+SHELL_HOOKED_PACKAGES = frozenset({"matplotlib_inline"})
 
 #: Environment variables (regular expressions) that modules read when they are imported. A
 #: fork request whose value for one of them differs from the zygote's is started normally.
@@ -118,10 +123,12 @@ IMPORT_TIME_ENV: tuple[str, ...] = (
     r"PYTHON\w*",
     r"MPL\w*",
     r"LANG|LANGUAGE|LC_\w+",
-    r"HOME|XDG_CONFIG_HOME|XDG_CACHE_HOME|TMPDIR|TEMP|TMP",
+    r"HOME|USER|LOGNAME|XDG_\w+|TMPDIR|TEMP|TMP|PROGRAMDATA",
+    r"IPYTHON\w*|JUPYTER\w*|TRAITLETS\w*",
     r"LD_\w+",
     r"OPENBLAS_\w+|GOTO\w+|OMP_\w+|MKL_\w+|NUMEXPR_\w+|NPY_\w+|NUMPY_\w+",
     r"PANDAS_\w+",
+    r"PYDEVD_\w+|DEBUGPY_\w+",
 )
 _IMPORT_TIME_ENV = re.compile("|".join(f"(?:{p})" for p in IMPORT_TIME_ENV))
 
@@ -224,7 +231,11 @@ class _ZygoteServer:
         self.parent_pid = parent_pid
         self.socket_path = socket_path
         self.start_env = start_env
-        self.prefix = _launch_prefix([*sys.orig_argv[:-1], "ipykernel_launcher"])
+        #: What the warm imports did to os.environ, to redo in the kernel's own environment.
+        self.import_env: dict[str, str | None] = {}
+        # Our own command is `python [options] -m helpers.kernels serve ...`.
+        own = list(sys.orig_argv)
+        self.prefix = own[: own.index("-m")] if "-m" in own else None
         self.children: dict[int, socket.socket] = {}
         self.stopping = False
         self.listener: socket.socket | None = None
@@ -338,12 +349,10 @@ class _ZygoteServer:
                 self._become_child(conn, fds)
             except BaseException:
                 os._exit(70)  # never let a half-made child run the zygote's code
-            return request
+            return {**request, "import_env": self.import_env}
         self.children[pid] = conn
-        try:
+        with contextlib.suppress(OSError):  # if the client gave up, the child is reaped later
             _send(conn, {"pid": pid})
-        except OSError:
-            pass  # the client gave up; the child is reaped and killed with the others
         return None
 
     def _become_child(self, conn: socket.socket, fds: list[int]) -> None:
@@ -442,7 +451,7 @@ def _warm(modules: Sequence[str]) -> None:
     if not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = _INLINE_BACKEND
     for name in (*KERNEL_MODULES, *modules):
-        if name in SHELL_HOOKED_MODULES:
+        if name.partition(".")[0] in SHELL_HOOKED_PACKAGES:
             print(f"helpers.kernels: not pre-importing {name}", file=sys.stderr)
             continue
         importlib.import_module(name)
@@ -458,6 +467,11 @@ def _serve_main(args: argparse.Namespace) -> dict[str, Any] | None:
     server = _ZygoteServer(args.socket, args.parent, start_env)
     try:
         _warm([m for m in args.modules.split(",") if m])
+        server.import_env = {
+            key: os.environ.get(key)
+            for key in set(os.environ) | set(start_env)
+            if key != "MPLBACKEND" and os.environ.get(key) != start_env.get(key)
+        }
         problems = _fork_hazards()
         if problems:
             raise RuntimeError("; ".join(problems))
@@ -490,6 +504,12 @@ def _run_kernel(request: dict[str, Any]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    # Redo what the warm imports did to the environment (debugpy sets PYDEVD_USE_FRAME_EVAL).
+    for key, value in request.get("import_env", {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     time.tzset()
     if request.get("umask") is not None:
         os.umask(request["umask"])
@@ -498,9 +518,24 @@ def _run_kernel(request: dict[str, Any]) -> None:
     sys.argv = [launcher.origin if launcher and launcher.origin else "ipykernel_launcher", *rest]
     sys.orig_argv = list(argv)
     _redo_import_time_state()
-    from ipykernel import kernelapp
+    from ipykernel.kernelapp import IPKernelApp
 
-    kernelapp.launch_new_instance()
+    # IPKernelApp.launch_instance(), with two trait defaults that ipykernel read from the
+    # environment on import (in the zygote) passed as they are in this environment.
+    app = IPKernelApp.instance(
+        parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0),
+        interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0),
+    )
+    app.initialize()
+    _connect_inline_backend()
+    app.start()
+
+
+def _connect_inline_backend() -> None:
+    """Hook the inline backend into the new shell if a warm module imported it without one."""
+    backend_inline = sys.modules.get("matplotlib_inline.backend_inline")
+    if backend_inline is not None:
+        backend_inline._enable_matplotlib_integration()
 
 
 def _redo_import_time_state() -> None:
@@ -558,8 +593,6 @@ class _ForkedProcess:
     stdin = stdout = stderr = None
 
     def __init__(self, pid: int, conn: socket.socket) -> None:
-        import psutil
-
         self.pid = pid
         self.returncode: int | None = None
         self._conn: socket.socket | None = conn
@@ -595,8 +628,6 @@ class _ForkedProcess:
 
     def _gone(self) -> bool:
         """psutil's view: the process has exited (a zombie counts) or its pid was reused."""
-        import psutil
-
         if self._process is None:
             return True
         try:
@@ -710,103 +741,89 @@ def _request_fork(address: str, cmd: Sequence[str], options: dict[str, Any]) -> 
     return _ForkedProcess(int(reply["pid"]), sock)
 
 
-class ForkingProvisioner:  # replaced below by the LocalProvisioner subclass (lazy import)
-    """Placeholder; see :func:`_provisioner_class`."""
+class ForkingProvisioner(LocalProvisioner):
+    """A ``LocalProvisioner`` that forks kernels from a zygote instead of ``Popen``.
+
+    ``launch_kernel`` asks the zygote at :attr:`zygote_address` for a fork of itself that
+    runs the kernelspec's command, and keeps a ``Popen``-like handle on it, so polling,
+    waiting, signalling (``SIGINT`` to interrupt, ``SIGKILL`` to kill, to the kernel's
+    process group first, as ``LocalProvisioner`` does) and clean-up are
+    ``LocalProvisioner``'s own code on the forked kernel's pid. Ports and the connection
+    file are chosen by ``pre_launch`` exactly as for any local kernel.
+
+    When the kernel cannot be forked faithfully (no zygote, the zygote is gone, another
+    interpreter or import-time environment, an unsupported launch option), it is started
+    with ``Popen`` as usual and a warning is logged: a run never fails for want of a fork.
+
+    Attributes
+    ----------
+    zygote_address : str or None
+        Unix socket of the zygote; ``None`` starts normal kernels.
+    forked : bool
+        Whether the current kernel was forked (``False`` after a fallback).
+    """
+
+    zygote_address: str | None = None
+    forked = False
+
+    def __init__(self, zygote_address: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.zygote_address = zygote_address
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        """Fork the kernel from the zygote; start it with ``Popen`` if that is impossible."""
+        self.forked = False
+        if self.zygote_address:
+            options = LocalProvisioner._scrub_kwargs(kwargs)
+            try:
+                process = _request_fork(self.zygote_address, cmd, options)
+            except _CannotFork as exc:
+                log.warning("Starting a normal kernel instead of a forked one: %s", exc)
+            else:
+                self.process = process
+                self.pid = self.pgid = process.pid  # the child called setsid()
+                self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
+                self.forked = True
+                return self.connection_info
+        return await super().launch_kernel(cmd, **kwargs)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        """Return the ports, and close the connection to the zygote if still open."""
+        if isinstance(self.process, _ForkedProcess):
+            self.process._close()
+        await super().cleanup(restart=restart)
 
 
-def _define_classes() -> None:
-    # jupyter_client pulls in zmq and traitlets; the zygote's own start-up does not need them
-    # before it has imported them itself, and `brief --help` never imports this module.
-    global ForkingProvisioner, ForkingKernelManager
+class ForkingKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
 
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_client.provisioning import LocalProvisioner
+    Use the subclass that :func:`warm_kernels` yields or :func:`forking_kernel_manager`
+    returns: they set :attr:`zygote_address`. With ``zygote_address = None`` this is a
+    plain ``AsyncKernelManager``.
+    """
 
-    class ForkingProvisioner(LocalProvisioner):  # type: ignore[no-redef]
-        """A ``LocalProvisioner`` that forks kernels from a zygote instead of ``Popen``.
+    zygote_address: ClassVar[str | None] = None
 
-        ``launch_kernel`` asks the zygote at :attr:`zygote_address` for a fork of itself that
-        runs the kernelspec's command, and keeps a ``Popen``-like handle on it, so polling,
-        waiting, signalling (``SIGINT`` to interrupt, ``SIGKILL`` to kill, to the kernel's
-        process group first, as ``LocalProvisioner`` does) and clean-up are
-        ``LocalProvisioner``'s own code on the forked kernel's pid. Ports and the connection
-        file are chosen by ``pre_launch`` exactly as for any local kernel.
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        # jupyter_client makes the provisioner here from the kernelspec's metadata; make
+        # ours instead (same arguments), then let it do the rest. Restarts keep it.
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or _new_id()
+            self.provisioner = ForkingProvisioner(
+                zygote_address=self.zygote_address,
+                kernel_id=self.kernel_id,
+                kernel_spec=self.kernel_spec,
+                parent=self,
+            )
+        return await super()._async_pre_start_kernel(**kw)
 
-        When the kernel cannot be forked faithfully (no zygote, the zygote is gone, another
-        interpreter or import-time environment, an unsupported launch option), it is started
-        with ``Popen`` as usual and a warning is logged: a run never fails for want of a fork.
-
-        Attributes
-        ----------
-        zygote_address : str or None
-            Unix socket of the zygote; ``None`` starts normal kernels.
-        forked : bool
-            Whether the current kernel was forked (``False`` after a fallback).
-        """
-
-        zygote_address: str | None = None
-        forked = False
-
-        def __init__(self, zygote_address: str | None = None, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.zygote_address = zygote_address
-
-        async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-            """Fork the kernel from the zygote; start it with ``Popen`` if that is impossible."""
-            self.forked = False
-            if self.zygote_address:
-                options = LocalProvisioner._scrub_kwargs(kwargs)
-                try:
-                    process = _request_fork(self.zygote_address, cmd, options)
-                except _CannotFork as exc:
-                    log.warning("Starting a normal kernel instead of a forked one: %s", exc)
-                else:
-                    self.process = process
-                    self.pid = self.pgid = process.pid  # the child called setsid()
-                    self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
-                    self.forked = True
-                    return self.connection_info
-            return await super().launch_kernel(cmd, **kwargs)
-
-        async def cleanup(self, restart: bool = False) -> None:
-            """Return the ports, and close the connection to the zygote if still open."""
-            if isinstance(self.process, _ForkedProcess):
-                self.process._close()
-            await super().cleanup(restart=restart)
-
-    class ForkingKernelManager(AsyncKernelManager):  # type: ignore[no-redef]
-        """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
-
-        Use the subclass that :func:`warm_kernels` yields or :func:`forking_kernel_manager`
-        returns: they set :attr:`zygote_address`. With ``zygote_address = None`` this is a
-        plain ``AsyncKernelManager``.
-        """
-
-        zygote_address: ClassVar[str | None] = None
-
-        async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-            # jupyter_client makes the provisioner here from the kernelspec's metadata; make
-            # ours instead (same arguments), then let it do the rest. Restarts keep it.
-            if self.provisioner is None:
-                self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or _new_id()
-                self.provisioner = ForkingProvisioner(
-                    zygote_address=self.zygote_address,
-                    kernel_id=self.kernel_id,
-                    kernel_spec=self.kernel_spec,
-                    parent=self,
-                )
-            return await super()._async_pre_start_kernel(**kw)
-
-        pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
+    pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
 
 
 def _new_id() -> str:
     import uuid
 
     return str(uuid.uuid4())
-
-
-ForkingKernelManager: Any
 
 
 @functools.cache
@@ -901,7 +918,11 @@ class Zygote:
                 f"kernel {kernel_name!r} is not started by `python -m ipykernel_launcher`, "
                 f"so it cannot be forked: {spec.argv}"
             )
-        if prefix[0] in {"python", f"python{sys.version_info[0]}"}:
+        if prefix[0] in {
+            "python",
+            f"python{sys.version_info[0]}",
+            "python{}.{}".format(*sys.version_info[:2]),
+        }:
             prefix[0] = sys.executable  # as KernelManager.format_kernel_cmd does
         prefix[0] = os.path.expanduser(prefix[0])
         env = dict(os.environ)
@@ -952,8 +973,6 @@ class Zygote:
 
     def stop(self) -> None:
         """Stop the zygote and kill every kernel forked from it, with their process groups."""
-        import psutil
-
         descendants: list[psutil.Process] = []
         with contextlib.suppress(psutil.Error):
             descendants = psutil.Process(self.pid).children(recursive=True)
@@ -1072,5 +1091,3 @@ def warm_kernels(
 
 if __name__ == "__main__":
     sys.exit(_main())
-else:
-    _define_classes()

@@ -198,7 +198,9 @@ def _event_items(selection: Selection, cites: Citations, frame: pd.DataFrame, li
     for _, row in ordered.head(limit).iterrows():
         items.append(
             {
-                "when": fmt.sentence_case(event_when(row, selection)),
+                "when": "Undated"
+                if row["date_precision"] == "undated"
+                else fmt.sentence_case(event_when(row, selection)),
                 "title": row["title"],
                 "value": fmt.money(row["value"], row["currency"]),
                 "place": "",
@@ -226,54 +228,54 @@ def theme_events(selection: Selection, cites: Citations, theme: str) -> Markup:
 def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
     """Who supplied what to whom; quantities, periods and purposes where the source gives them."""
     names = _names(selection)
-    frame = selection.supplies[selection.supplies["theme"] == theme]
-    groups = []
+    frame = selection.supplies[selection.supplies["theme"] == theme].head(selection.params.max_rows)
+    groups, details = [], []
     for (supplier, recipient), group in frame.groupby(["supplier_id", "recipient_id"], sort=False):
-        items = group.head(selection.params.max_rows)
-        details = []
-        for _, row in items[items["quantity"].notna() | items["purpose"].notna()].iterrows():
-            parts = [fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"])]
-            text = f"{row['item']}: " + ", ".join(
-                p
-                for p in (
-                    *parts,
-                    event_when(row, selection) if row["date_precision"] != "undated" else "",
-                    "" if pd.isna(row["purpose"]) else str(row["purpose"]),
-                )
-                if p
+        plain = group[group["quantity"].isna()]
+        if not plain.empty:
+            groups.append(
+                {
+                    "supplier": names.get(supplier, supplier),
+                    "recipient": names.get(recipient, recipient),
+                    "listing": fmt.join([str(item) for item in plain["item"]]),
+                    "cite": cites.markers("supplies", plain),
+                }
             )
-            details.append({"text": text, "cite": cites.marker("supplies", row)})
-        more = len(group) - len(items)
-        listed = [str(i)[0].lower() + str(i)[1:] if not str(i)[:2].isupper() else str(i) for i in items["item"]]
-        if more:
-            listed.append(f"{fmt.count(more, 'other item')} (not listed)")
-        groups.append(
-            {
-                "supplier": names.get(supplier, supplier),
-                "recipient": names.get(recipient, recipient),
-                "listing": fmt.join(listed),
-                "cite": cites.markers("supplies", items),
-                "details": details,
-            }
-        )
-    return render("supplies", groups=groups) if groups else Markup("")
+        for _, row in group[group["quantity"].notna()].iterrows():
+            when = event_when(row, selection) if row["date_precision"] != "undated" else ""
+            details.append(
+                {
+                    "supplier": names.get(supplier, supplier),
+                    "recipient": names.get(recipient, recipient),
+                    "amount": fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"]),
+                    "item": row["item"],
+                    "when": when,
+                    "purpose": "" if pd.isna(row["purpose"]) else str(row["purpose"]),
+                    "cite": cites.marker("supplies", row),
+                }
+            )
+    more = int((selection.supplies["theme"] == theme).sum()) - len(frame)
+    if not groups and not details:
+        return Markup("")
+    return render("supplies", groups=groups, details=details, more=fmt.count(more, "more supply") if more > 0 else "")
 
 
 def projects(selection: Selection, cites: Citations) -> Markup:
     """Projects by status and partner, with capacities where stated and their total."""
     names = _names(selection)
     groups = []
-    frame = selection.projects
-    for (partner, status), group in frame.groupby(["partner_id", "status"], sort=False, observed=True):
+    for (partner, status), group in selection.projects.groupby(
+        ["partner_id", "status"], sort=False, observed=True
+    ):
         shown = group.head(selection.params.max_rows)
         items = [
-            f"{fmt.capacity(row['capacity'], row['capacity_unit'])} {row['name'].lower()}".strip()
+            f"{row['name']} ({fmt.capacity(row['capacity'], row['capacity_unit'])})"
             if not pd.isna(row["capacity"])
-            else row["name"][0].lower() + row["name"][1:]
+            else str(row["name"])
             for _, row in shown.iterrows()
         ]
         if len(group) > len(shown):
-            items.append(f"{fmt.count(len(group) - len(shown), 'more project')}")
+            items.append(fmt.count(len(group) - len(shown), "more project"))
         with_capacity = group[group["capacity"].notna()]
         total = ""
         if len(with_capacity) > 1 and with_capacity["capacity_unit"].nunique() == 1:
@@ -284,7 +286,7 @@ def projects(selection: Selection, cites: Citations) -> Markup:
                 "verb": "is" if len(group) == 1 else "are",
                 "status": STATUS_WORDS.get(str(status), str(status)),
                 "partner": names.get(partner, partner),
-                "listing": fmt.join([f"a {i}" if i[0].isdigit() else i for i in items]),
+                "listing": fmt.join(items),
                 "cite": cites.markers("projects", shown),
                 "total": total,
                 "with_capacity": fmt.count(len(with_capacity), "of them", "of them"),
@@ -295,6 +297,12 @@ def projects(selection: Selection, cites: Citations) -> Markup:
 
 
 def sources(cites: Citations) -> Markup:
-    """The numbered sources list every marker points into."""
+    """The numbered sources list every marker points into, grouped under each source."""
     rows = [row | {"quote": quote(row["evidence"])} for row in cites.rows()]
-    return render("sources", citations=rows)
+    documents: dict[str, dict] = {}
+    for row in rows:
+        documents.setdefault(
+            row["source_id"],
+            {"title": row["source_title"], "published": row["published"], "id": row["source_id"]},
+        )
+    return render("sources", citations=rows, documents=list(documents.values()))

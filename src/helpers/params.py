@@ -79,6 +79,8 @@ class BaseParams(BaseModel):
     notebook: ClassVar[str] = ""
     #: The title used when ``title`` is None; ``{partner}`` is filled in.
     default_title: ClassVar[str] = "Myanmar and {partner}"
+    #: The line under the title.
+    subtitle: ClassVar[str] = "What the cited record says, fact by fact"
 
     @field_validator("partner", mode="before")
     @classmethod
@@ -114,6 +116,28 @@ class BaseParams(BaseModel):
             return self.title
         return self.default_title.format(partner=self.partner)
 
+    def masthead(self) -> dict[str, Any]:
+        """What the brief's title block shows: title, subtitle, as-of date and its scope."""
+        window = "the whole record"
+        if self.start or self.end:
+            first = self.start.isoformat() if self.start else "start of record"
+            window = f"{first} to {self.window_end.isoformat()}"
+        scope = [
+            ["Partner", self.partner],
+            ["Window", window],
+            ["Sections", ", ".join(self.selected_themes)],
+            ["Undated events", "shown" if self.include_undated else "left out"],
+        ]
+        if self.data_dir:
+            scope.append(["Data", self.data_dir])
+        return {
+            "title": self.display_title,
+            "subtitle": self.subtitle.format(partner=self.partner),
+            "as_of": f"{self.as_of.day} {self.as_of:%B %Y}",
+            "as_of_iso": self.as_of.isoformat(),
+            "scope": scope,
+        }
+
     @property
     def window_end(self) -> dt.date:
         """The last day shown: ``end`` if given, else ``as_of``."""
@@ -144,6 +168,9 @@ class BriefParams(BaseParams):
 
     notebook: ClassVar[str] = "brief"
     default_title: ClassVar[str] = "Myanmar's junta and {partner}"
+    subtitle: ClassVar[str] = (
+        "Key judgments, defence, energy, economy and regional stakes; every fact cited"
+    )
     themes: list[Theme] = Field(
         list(THEMES),
         min_length=1,
@@ -167,6 +194,7 @@ class DefenceParams(BaseParams):
 
     notebook: ClassVar[str] = "defence"
     default_title: ClassVar[str] = "Defence cooperation: Myanmar's junta and {partner}"
+    subtitle: ClassVar[str] = "Visits, agreements, exercises and supplies, and the war behind them"
 
     @property
     def selected_themes(self) -> tuple[str, ...]:
@@ -178,6 +206,7 @@ class EnergyTradeParams(BaseParams):
 
     notebook: ClassVar[str] = "energy_trade"
     default_title: ClassVar[str] = "Energy, infrastructure and trade: Myanmar and {partner}"
+    subtitle: ClassVar[str] = "Projects under discussion, trade settlement and oil, and where they are"
 
     @property
     def selected_themes(self) -> tuple[str, ...]:

@@ -422,7 +422,11 @@ def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
 
 def _render_html(nb: Any, job: Job) -> str:
     from .exporters import render_html
+    from .params import check, schema_for
 
+    # The title block comes from the validated parameters (a None title names the partner).
+    model = check(schema_for(job.notebook), job.parameters, where=job.name)
+    nb.metadata.setdefault("brief", {}).update(model.masthead())
     resources = {"metadata": {"name": job.name, "path": str(job.notebook.parent)}}
     return render_html(nb, resources=resources)
 

@@ -103,6 +103,18 @@ class Brief:
         self._figures += 1
         return Markup("<strong>Figure {}.</strong> {}").format(self._figures, text)
 
+    def _chart(self, kind: str, *frames: Any, caption: str, height: float, **kwargs: Any) -> Markup:
+        """Draw ``charts.<kind>`` and describe it with ``charts.describe_<kind>``, same arguments."""
+        kwargs.setdefault("sources", self.dataset.sources)
+        draw = getattr(charts, kind)
+        describe = getattr(charts, f"describe_{kind}")
+        return figure_html(
+            lambda ax: draw(*frames, ax=ax, **kwargs),
+            alt=describe(*frames, **kwargs),
+            caption=self._caption(caption),
+            height=height,
+        )
+
     def _wants(self, name: str) -> bool:
         return name in self.params.selected_themes
 
@@ -126,23 +138,23 @@ class Brief:
         else:
             height = 1.2 + 0.28 * min(len(events), self.params.max_rows)
             parts.append(
-                figure_html(
-                    lambda ax: charts.timeline(
-                        events,
-                        ax=ax,
-                        actor_names=names,
-                        as_of=self.params.as_of,
-                        max_events=self.params.max_rows,
-                    ),
-                    alt=charts.describe_timeline(events, as_of=self.params.as_of),
-                    caption=self._caption("Engagements by date precision. Data: data/events.csv."),
+                self._chart(
+                    "timeline",
+                    events,
+                    actor_names=names,
+                    as_of=self.params.as_of,
+                    max_events=self.params.max_rows,
+                    caption="Engagements by date precision. Data: data/events.csv.",
                     height=height,
                 )
             )
         return section("Timeline", *parts, css="timeline")
 
-    def defence(self) -> Block:
-        """Defence cooperation: assessments, visits, agreements, exercises and supplies."""
+    def defence(self, *, chart: bool = True) -> Block:
+        """Defence cooperation: assessments, visits, agreements, exercises and supplies.
+
+        ``chart=False`` leaves out the supplies chart (the main brief keeps to four pages).
+        """
         if not self._wants("defence"):
             return Block(Markup(""))
         sel = self.selection
@@ -150,13 +162,15 @@ class Brief:
         supplies = narrative.supplies(sel, self.cites, "defence")
         frame = sel.supplies[sel.supplies["theme"] == "defence"]
         parts = [text, supplies]
-        if not frame.empty:
+        if chart and not frame.empty:
             parts.append(
-                figure_html(
-                    lambda ax: charts.defence_supplies(frame, ax=ax, actor_names=self.dataset.actor_names()),
-                    alt=charts.describe_defence_supplies(frame, actor_names=self.dataset.actor_names()),
-                    caption=self._caption("Supplies by category and supplier. Data: data/supplies.csv."),
-                    height=2.2 + 0.3 * min(len(frame), self.params.max_rows),
+                self._chart(
+                    "defence_supplies",
+                    frame,
+                    actor_names=self.dataset.actor_names(),
+                    max_rows=self.params.max_rows,
+                    caption="Supplies by category and supplier. Data: data/supplies.csv.",
+                    height=1.4 + 0.3 * min(len(frame), self.params.max_rows),
                 )
             )
         if not any(parts):
@@ -171,13 +185,13 @@ class Brief:
         parts = [narrative.theme_events(sel, self.cites, "energy"), narrative.projects(sel, self.cites)]
         if not sel.projects.empty:
             parts.append(
-                figure_html(
-                    lambda ax: charts.project_capacities(
-                        sel.projects, ax=ax, actor_names=self.dataset.actor_names()
-                    ),
-                    alt=charts.describe_project_capacities(sel.projects, actor_names=self.dataset.actor_names()),
-                    caption=self._caption("Projects by sector, status and stated capacity. Data: data/projects.csv."),
-                    height=1.6 + 0.32 * min(len(sel.projects), self.params.max_rows),
+                self._chart(
+                    "project_capacities",
+                    sel.projects,
+                    actor_names=self.dataset.actor_names(),
+                    max_rows=self.params.max_rows,
+                    caption="Projects by sector, status and stated capacity. Data: data/projects.csv.",
+                    height=1.4 + 0.3 * min(len(sel.projects), self.params.max_rows),
                 )
             )
         if not any(parts):
@@ -210,21 +224,24 @@ class Brief:
 
     def _network(self) -> Markup:
         sel = self.selection
-        return figure_html(
-            lambda ax: charts.actor_network(sel.relations, self.dataset.actors, ax=ax, focus=self.params.partner_id),
-            alt=charts.describe_actor_network(sel.relations, self.dataset.actors),
-            caption=self._caption("Who works with whom, and who is at odds. Data: data/relations.csv."),
-            height=3.6,
+        return self._chart(
+            "actor_network",
+            sel.relations,
+            self.dataset.actors,
+            focus=self.params.partner_id,
+            caption="Who works with whom, and who is at odds. Data: data/relations.csv.",
+            height=3.4,
         )
 
     def _places(self) -> Markup:
         places = self.dataset.places
-        return figure_html(
-            lambda ax: charts.places_map(places, ax=ax, highlight=self.params.partner_id),
-            alt=charts.describe_places_map(places),
-            caption=self._caption(
-                "Places named in the source. Coordinates are approximate, from a gazetteer. Data: data/places.csv."
-            ),
+        partner = self.params.partner_id
+        return self._chart(
+            "places_map",
+            places,
+            highlight=partner if partner in set(places["place_id"]) else None,
+            caption="Places named in the source. Coordinates are approximate, from a gazetteer. "
+            "Data: data/places.csv.",
             height=3.6,
         )
 
