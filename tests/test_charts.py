@@ -241,11 +241,47 @@ def test_describe_timeline_gives_dates_as_precisely_as_the_source(dataset):
         dataset.events, actor_names=dataset.actor_names(), sources=dataset.sources
     )
     assert text.startswith("Timeline chart. 3 of 5 dated events began in October 2023")
-    assert "Junta buys Russian oil for its air force [Myanmar junta" in text
-    assert "1 March to 30 June 2023" in text
-    assert "since October 2023, ongoing at 2 March 2024" in text
+    # Whole months stay whole months, as the source has them ("between March and June").
+    assert (
+        "Junta buys Russian oil for its air force [Myanmar's junta with Russia]: March–June 2023"
+        in text
+    )
+    # Names keep their running-text case mid-sentence.
+    assert (
+        "Hostilities between the junta and ethnic factions escalate "
+        "[Myanmar's junta with ethnic factions and rebel groups]: "
+        "since October 2023, ongoing at 2 March 2024"
+    ) in text
     assert "Undated (no later than 2 Mar 2024), not placed on the date axis" in text
     assert "India develops the Sittwe port" in text
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "precision", "ongoing", "when"),
+    [
+        ("2023-10-01", "2023-11-30", "month", False, "October–November 2023"),
+        ("2023-10-01", "2023-10-31", "month", False, "October 2023"),
+        ("2023-05-09", "2023-05-09", "day", False, "9 May 2023"),
+        ("2023-05-09", "2023-05-12", "day", False, "9 May 2023 – 12 May 2023"),
+        ("2023-11-15", "2024-01-10", "period", False, "15 November 2023 – 10 January 2024"),
+        ("2023-03-04", None, "period", True, "since 4 March 2023, ongoing at 2 March 2024"),
+    ],
+)
+def test_describe_timeline_phrases_the_whole_extent_that_is_drawn(
+    dataset, start, end, precision, ongoing, when
+):
+    rows = [
+        event(
+            "x",
+            title="Talks",
+            date_start=start,
+            date_end=end,
+            date_precision=precision,
+            ongoing=ongoing,
+        )
+    ]
+    text = charts.describe_timeline(frame_like(dataset.events, rows), as_of="2024-03-02")
+    assert text.endswith(f"Dated events, earliest first: Talks: {when}.")
 
 
 # -- project capacities ---------------------------------------------------------------------
@@ -255,9 +291,14 @@ def test_project_bars_are_the_stated_capacities(dataset):
     ax = charts.project_capacities(dataset.projects, ax=new_ax(), actor_names=dataset.actor_names())
     bars = by_gid(ax, "capacity", Rectangle)
     assert [b.get_width() for b in bars] == [660, 330]
-    assert [t.get_text() for t in ax.get_yticklabels()][:2] == [
+    # Names are stored in running-text case; a label on its own starts with a capital.
+    assert [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()] == [
         "Thermal power plant",
         "Nuclear power plant",
+        "Deep-sea port",
+        "Special economic zones (SEZs)",
+        "Petroleum refinery",
+        "Sittwe port",
     ]
     assert ax.get_xlabel() == "Capacity (MW)"
     assert ax.get_ylabel() == "Project"
@@ -343,9 +384,12 @@ def test_many_projects_are_aggregated_by_sector(dataset):
 
 def test_describe_project_capacities_lists_values_and_the_unstated(dataset):
     text = charts.describe_project_capacities(dataset.projects, actor_names=dataset.actor_names())
-    assert "Thermal power plant (thermal power, under discussion, with Russia): 660 MW" in text
-    assert "Nuclear power plant (nuclear power, under discussion, with Russia): 330 MW" in text
-    assert "Capacity not stated: Deep-sea port" in text
+    assert (
+        "With a stated capacity: "
+        "thermal power plant (thermal power, under discussion, with Russia): 660 MW; "
+        "nuclear power plant (nuclear power, under discussion, with Russia): 330 MW."
+    ) in text
+    assert "Capacity not stated: deep-sea port (port, under discussion, with Russia)" in text
     assert "Sittwe port (port, developed, with India)" in text
 
 
@@ -370,8 +414,12 @@ def test_supplies_mark_a_stated_quantity_with_a_filled_dot(dataset):
     assert oil.get_markerfacecolor() != "white"
     assert jets.get_markerfacecolor() == "white"
     labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
-    assert "Sukhoi fighter jets (combat aircraft)" in labels
-    assert "Oil" in labels
+    assert labels == [
+        "Naval equipment",
+        "Sukhoi fighter jets (combat aircraft)",
+        "Rocket launchers (rocket artillery)",
+        "Oil",
+    ]
 
 
 def test_supplies_title_is_computed_from_the_rows(dataset):
@@ -413,11 +461,34 @@ def test_many_supplies_are_counted_by_category(dataset):
 
 def test_describe_defence_supplies_gives_supplier_recipient_and_quantity(dataset):
     text = charts.describe_defence_supplies(dataset.supplies, actor_names=dataset.actor_names())
-    assert "Oil (oil) from Russia to Myanmar junta (military-led government)" in text
-    assert "more than 8 million barrels, March–June 2023, to fuel its air force" in text
     assert (
-        "Sukhoi fighter jets (combat aircraft) from Russia to Myanmar: quantity not stated" in text
-    )
+        "; oil from Russia to Myanmar's junta: "
+        "more than 8 million barrels, March–June 2023, to fuel its air force."
+    ) in text
+    assert (
+        "Items: naval equipment from Russia to Myanmar's junta: quantity not stated; "
+        "Sukhoi fighter jets (combat aircraft) from Russia to Myanmar: quantity not stated; "
+    ) in text
+
+
+def test_supplier_named_in_running_text_case_is_capitalised_only_where_it_stands_alone(dataset):
+    supplies = dataset.supplies[dataset.supplies["supply_id"] == "su-rocket-launchers"].copy()
+    supplies["supplier_id"] = "international-community"
+    names = dataset.actor_names()
+    ax = charts.defence_supplies(supplies, ax=new_ax(), actor_names=names)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["The international community"]
+    assert title_of(ax).startswith("The international community supplied 1 of 1 item recorded")
+    text = charts.describe_defence_supplies(supplies, actor_names=names)
+    assert "rocket launchers (rocket artillery) from the international community to Myanmar" in text
+
+
+def test_a_count_without_a_unit_reads_as_a_number_of_items(dataset):
+    supplies = dataset.supplies[dataset.supplies["supply_id"] == "su-rocket-launchers"].copy()
+    supplies["quantity"] = 12.0
+    supplies["quantity_qualifier"] = "about"
+    ax = charts.defence_supplies(supplies, ax=new_ax())
+    assert title_of(ax).endswith("only one quantity is stated: about 12 rocket launchers")
+    assert [t.get_text() for t in texts(ax, "quantity")] == ["about 12"]
 
 
 # -- actor network --------------------------------------------------------------------------
@@ -465,7 +536,7 @@ def test_actor_network_puts_the_focus_at_the_centre_and_highlights_it(dataset):
     assert centre == (0.0, 0.0)
     assert sizes["russia"] > max(v for k, v in sizes.items() if k != "russia")
     assert texts(ax, "actor:russia")[0].get_fontweight() == "bold"
-    assert title_of(ax) == "Russia: cooperates with and supplies Myanmar junta"
+    assert title_of(ax) == "Russia: cooperates with and supplies Myanmar's junta"
 
 
 def test_actor_network_layout_is_the_same_every_time(dataset):
@@ -478,9 +549,31 @@ def test_actor_network_layout_is_the_same_every_time(dataset):
 
 def test_actor_network_without_focus_centres_the_best_connected_actor(dataset):
     ax = charts.actor_network(dataset.relations, dataset.actors, ax=new_ax())
-    assert title_of(ax).startswith(
-        "Myanmar junta: cooperates with and is supplied by Russia; reduces reliance on China"
+    assert title_of(ax) == (
+        "Myanmar's junta: cooperates with and is supplied by Russia; reduces reliance on China; "
+        "opposes ethnic factions and rebel groups"
     )
+
+
+def test_actor_labels_start_with_a_capital_and_the_title_keeps_running_text(dataset):
+    ax = charts.actor_network(
+        dataset.relations, dataset.actors, ax=new_ax(), focus="ethnic-factions"
+    )
+    labels = {
+        t.get_gid(): t.get_text().replace("\n", " ")
+        for t in ax.texts
+        if str(t.get_gid()).startswith("actor:")
+    }
+    assert labels["actor:ethnic-factions"] == "Ethnic factions and rebel groups"
+    assert labels["actor:junta"] == "Myanmar's junta"
+    # The sentence starts with the name, so it is capitalised there and nowhere else.
+    assert title_of(ax) == "Ethnic factions and rebel groups: is opposed by Myanmar's junta"
+    text = charts.describe_actor_network(dataset.relations, dataset.actors, focus="ethnic-factions")
+    assert text.startswith(
+        "Map of 8 actors and 8 ties, with ethnic factions and rebel groups at the centre. "
+        "Ethnic factions and rebel groups: is opposed by Myanmar's junta. "
+    )
+    assert "Myanmar's junta opposes ethnic factions and rebel groups;" in text
 
 
 def test_actor_network_rejects_an_unknown_focus(dataset):
@@ -498,7 +591,7 @@ def test_actor_network_with_no_relations_says_nothing_recorded(dataset):
 def test_describe_actor_network_lists_every_tie(dataset):
     text = charts.describe_actor_network(dataset.relations, dataset.actors, focus="russia")
     assert text.startswith("Map of 8 actors and 8 ties, with Russia at the centre.")
-    assert "Russia supplies Myanmar junta (military-led government)" in text
+    assert "; Russia supplies Myanmar's junta;" in text
     assert "India monitors Arakan Army" in text
 
 

@@ -122,5 +122,6 @@ def test_data_values_are_escaped_where_they_become_markup(dataset):
 
 def test_undated_events_are_listed_as_undated(dataset):
     html, _ = full_text(dataset)
-    assert "Undated, reported by 2 March 2024" in html
+    assert '<span class="when">Undated</span> — Investment minister Kan Zaw visits Moscow' in html
+    assert "known only to precede 2 March 2024" in html  # said once, in the timeline summary
     assert not pd.isna(dataset.source_date)

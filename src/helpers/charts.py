@@ -45,6 +45,7 @@ from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import Formatter, MaxNLocator, MultipleLocator, NullLocator
 
+from . import formatting as fmt
 from . import paths
 from .errors import DataValidationError, ParameterError
 from .theme import (
@@ -135,6 +136,16 @@ def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
     return [str(v) for v in pd.unique(series.dropna())]
 
 
+def _label(text: Any) -> str:
+    """A data name drawn on its own (tick, row, node, legend entry): a capital first letter.
+
+    Names are stored in running-text case ("deep-sea port", "the international community")
+    for the narrative's sentences; only the first character changes ("Sukhoi" stays as is).
+    Titles and alt text keep the stored case mid-sentence.
+    """
+    return fmt.sentence_case(str(text))
+
+
 def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
     """Display name for an actor id; without one, the id made readable ("myanmar-army")."""
     if actor_id is None:
@@ -142,8 +153,8 @@ def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
     key = str(actor_id)
     if names and key in names:
         return str(names[key])
-    readable = key.replace("-", " ").replace("_", " ")
-    return readable[:1].upper() + readable[1:]
+    # Most ids are proper names ("russia"), so the guess is capitalised.
+    return fmt.sentence_case(key.replace("-", " ").replace("_", " "))
 
 
 def _short(name: str) -> str:
@@ -153,33 +164,47 @@ def _short(name: str) -> str:
     return name
 
 
-def _day(ts: pd.Timestamp) -> str:
-    return f"{ts.day} {ts:%B %Y}"
-
-
 def _short_day(ts: pd.Timestamp) -> str:
+    """``"2 Mar 2024"``: fmt.day's "2 March 2024" is too wide for an in-plot label."""
     return f"{ts.day} {ts:%b %Y}"
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """``"5 events"``: figures, unlike fmt.count's words below ten, so that titles compare
+    like with like ("3 of 5 dated events") and counts scan quickly in tight space."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
-def _human_number(value: float) -> str:
-    """8000000 -> ``"8 million"``; 12500 -> ``"12,500"``."""
-    for size, word in ((1e9, "billion"), (1e6, "million")):
-        if value >= size:
-            scaled = value / size
-            text = f"{scaled:,.1f}".rstrip("0").rstrip(".")
-            return f"{text} {word}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+def _when(
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    precision: str,
+    *,
+    ongoing: bool = False,
+    as_of: pd.Timestamp | None = None,
+) -> str | None:
+    """fmt.when's date phrase for what the chart draws; ``None`` when undated.
 
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    fmt.when reads one date per precision; a chart draws the whole extent, so a month- or
+    day-precise row with a later end is phrased as the span it covers ("October–November
+    2023"), and an ongoing row says where its bar stops (the source date).
+    """
+    if start is None:
+        return None
+    if end is not None and end <= start:
+        end = None
+    if end is None:
+        precision = "day" if precision == "period" else precision
+    elif precision != "period":
+        if precision == "month":
+            start = start.to_period("M").start_time
+            end = end.to_period("M").end_time.normalize()
+        precision = "period"
+    open_ended = ongoing and end is None
+    text = fmt.when(start, pd.NaT if end is None else end, precision, ongoing=open_ended)
+    if open_ended:
+        text += f", ongoing at {fmt.day(as_of)}" if as_of is not None else ", ongoing"
+    return text
 
 
 def _resolve_ax(ax: Axes | None) -> Axes:
@@ -593,27 +618,6 @@ def _extent(event: _Event, as_of: pd.Timestamp | None) -> _Extent:
     return _Extent(start, stop, first_month_stop, open_ended, single_day)
 
 
-def _when(event: _Event, as_of: pd.Timestamp | None) -> str:
-    """How the source dates an event, in words."""
-    if event.start is None:
-        return "undated" + (", ongoing" if event.ongoing else "")
-    if event.precision == "month":
-        text = f"{event.start:%B %Y}"
-        if event.end is not None and event.end.to_period("M") != event.start.to_period("M"):
-            text = f"{event.start:%B %Y} to {event.end:%B %Y}"
-    elif event.end is not None and event.end != event.start:
-        if event.start.year == event.end.year:
-            text = f"{event.start.day} {event.start:%B} to {_day(event.end)}"
-        else:
-            text = f"{_day(event.start)} to {_day(event.end)}"
-    else:
-        text = _day(event.start)
-    if event.ongoing and event.end is None:
-        since = "since " + text
-        return since + (f", ongoing at {_day(as_of)}" if as_of is not None else ", ongoing")
-    return text
-
-
 def _timeline_facts(
     events: pd.DataFrame | None,
     as_of: Any,
@@ -649,23 +653,25 @@ def _timeline_facts(
     if not items:
         title = "No events recorded"
     elif not shown_dated:
-        bound = f" (no later than {_day(as_of_ts)})" if as_of_ts is not None else ""
+        bound = f" (no later than {fmt.day(as_of_ts)})" if as_of_ts is not None else ""
         title = f"None of the {_count(len(shown_undated), 'event')}{shown} is dated{bound}"
     else:
         month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
         n = _count(len(shown_dated), "dated event")
         if top >= 2:
-            title = f"{top} of {n}{shown} began in {month:%B %Y}"
+            title = f"{top} of {n}{shown} began in {fmt.month(month.start_time)}"
         else:
             first = min(e.start for e in shown_dated)
             last = max(e.start for e in shown_dated)
-            span = f"{first:%B %Y}" if first == last else f"{first:%B %Y} to {last:%B %Y}"
+            span = fmt.month(first)
+            if first.to_period("M") != last.to_period("M"):
+                span += f" to {fmt.month(last)}"
             title = f"{n}{shown}, {span}"
         if shown_undated:
             title += f"; {len(shown_undated)} more are undated"
     shown_dated = sorted(shown_dated, key=lambda e: (e.start, _extent(e, as_of_ts).stop))
     return _TimelineFacts(
-        title=title,
+        title=fmt.sentence_case(title),
         n_total=n_total,
         n_dated=len(dated),
         n_undated=len(undated),
@@ -847,7 +853,9 @@ def timeline(
             )
             label_x1 = xlim[1]  # no room on the right
             precisions_used.add("ongoing")
-        _label_beside(ax, row, x0, label_x1, event.title, xlim, axes_width, row_pitch, label_size)
+        _label_beside(
+            ax, row, x0, label_x1, _label(event.title), xlim, axes_width, row_pitch, label_size
+        )
 
     # Source-date marker across the dated rows only.
     if as_of_ts is not None and rows:
@@ -908,7 +916,7 @@ def timeline(
             ax.text(
                 0.036,
                 y + offset,
-                event.title + (" (ongoing)" if event.ongoing else ""),
+                _label(event.title) + (" (ongoing)" if event.ongoing else ""),
                 transform=lane,
                 ha="left",
                 va="center",
@@ -938,7 +946,7 @@ def timeline(
     shown = facts.dated + facts.undated
     themes = [t for t in _category_order(events, "theme") if any(e.theme == t for e in shown)]
     handles: list = [Patch(facecolor=color_for(t, THEME_COLORS)) for t in themes]
-    labels = [_words(t).capitalize() for t in themes]
+    labels = [_label(_words(t)) for t in themes]
     key = {
         "day": (Line2D([], [], marker="o", color=MUTED, ls="none", ms=6), "Day"),
         "month": (
@@ -1087,7 +1095,11 @@ def describe_timeline(
 
     parts = [f"Timeline chart. {facts.title}."]
     if facts.dated:
-        listed = "; ".join(f"{e.title}{who(e)}: {_when(e, facts.as_of)}" for e in facts.dated)
+        listed = "; ".join(
+            f"{e.title}{who(e)}: "
+            + str(_when(e.start, e.end, e.precision, ongoing=e.ongoing, as_of=facts.as_of))
+            for e in facts.dated
+        )
         parts.append(f"Dated events, earliest first: {listed}.")
     if facts.undated:
         listed = "; ".join(
@@ -1162,7 +1174,9 @@ def _project_facts(
         if aggregated
         else None
     )
-    return _ProjectFacts(title, rows, stated, unstated, unit, hue, sectors, aggregated, note)
+    return _ProjectFacts(
+        fmt.sentence_case(title), rows, stated, unstated, unit, hue, sectors, aggregated, note
+    )
 
 
 def _hue_key(row: dict, hue: str) -> str:
@@ -1175,8 +1189,8 @@ def _hue_color(key: str, hue: str) -> str:
 
 def _hue_label(key: str, hue: str, names: Mapping[str, str] | None) -> str:
     if hue == "partner":
-        return _name(key, names) or "No partner"
-    return _words(key).capitalize()
+        return _label(_name(key, names) or "no partner")
+    return _label(_words(key))
 
 
 def project_capacities(
@@ -1300,7 +1314,7 @@ def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | Non
         return _name(r.get("partner_id"), names) or "no partner"
 
     ax.set_yticks(
-        range(len(ordered)), _row_labels(ax, [str(r["name"]) for r in ordered]), parse_math=False
+        range(len(ordered)), _row_labels(ax, [_label(r["name"]) for r in ordered]), parse_math=False
     )
     keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in ordered))
     legend_labels = [_hue_label(k, facts.hue, names) for k in keys]
@@ -1390,7 +1404,7 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
     }
     ax.set_yticks(
         range(len(sectors)),
-        _row_labels(ax, [_words(s).capitalize() for s in sectors]),
+        _row_labels(ax, [_label(_words(s)) for s in sectors]),
         parse_math=False,
     )
     notes = {}
@@ -1498,7 +1512,6 @@ def describe_project_capacities(
 # ---------------------------------------------------------------------------------------------
 
 _SUPPLY_COLUMNS = ("supply_id", "item", "category", "supplier_id", "quantity")
-_QUALIFIERS = {"exact": "", "more_than": "more than", "less_than": "less than", "about": "about"}
 
 
 @dataclass(frozen=True)
@@ -1513,37 +1526,35 @@ class _SupplyFacts:
 
 def _quantity(row: dict) -> str | None:
     """``"more than 8 million barrels"``, or ``None`` when the source gives no quantity."""
-    if row.get("quantity") is None:
-        return None
-    qualifier = _QUALIFIERS.get(str(row.get("quantity_qualifier") or "exact"), "")
-    unit = str(row.get("quantity_unit") or "units")
-    number = _human_number(float(row["quantity"]))
-    text = f"{number} {unit}" if unit != "units" else f"{number} units"
-    return f"{qualifier} {text}".strip()
+    text = fmt.quantity(
+        row.get("quantity"), row.get("quantity_unit"), row.get("quantity_qualifier")
+    )
+    return text or None
 
 
 def _quantity_of(row: dict) -> str | None:
+    """``"more than 8 million barrels of oil"``; a bare count reads ``"12 rocket launchers"``."""
     quantity = _quantity(row)
     if quantity is None:
         return None
-    item = str(row["item"])
-    if str(row.get("quantity_unit") or "units") == "units":
-        return f"{quantity} of {item}"
-    return f"{quantity} of {item[:1].lower()}{item[1:]}"
+    unit = row.get("quantity_unit")
+    counted = unit is None or str(unit) == "units"
+    return f"{quantity} {row['item']}" if counted else f"{quantity} of {row['item']}"
+
+
+def _item(row: dict) -> str:
+    """The item with its category, unless the name already says it: ``"oil"``, not
+    ``"oil (oil)"``; ``"Sukhoi fighter jets (combat aircraft)"``."""
+    item, category = str(row["item"]), _words(row["category"])
+    return item if category.lower() in item.lower() else f"{item} ({category})"
 
 
 def _supply_when(row: dict) -> str | None:
-    start, end = _timestamp(row.get("date_start")), _timestamp(row.get("date_end"))
-    if start is None:
-        return None
-    precision = str(row.get("date_precision") or "day")
-    if end is None or end == start:
-        return f"{start:%B %Y}" if precision == "month" else _day(start)
-    if precision in ("month", "period") and start.day == 1 and (end + _DAY).day == 1:
-        if start.year == end.year:
-            return f"{start:%B}–{end:%B %Y}" if start.month != end.month else f"{start:%B %Y}"
-        return f"{start:%B %Y}–{end:%B %Y}"
-    return f"{_day(start)} to {_day(end)}"
+    return _when(
+        _timestamp(row.get("date_start")),
+        _timestamp(row.get("date_end")),
+        str(row.get("date_precision") or "day"),
+    )
 
 
 def _supply_facts(
@@ -1579,7 +1590,7 @@ def _supply_facts(
             title += f"; {len(quantities)} of {n} state a quantity"
     aggregated = n > max_rows
     note = f"Aggregated by category: {_count(n, 'supply row')}." if aggregated else None
-    return _SupplyFacts(title, rows, suppliers, categories, aggregated, note)
+    return _SupplyFacts(fmt.sentence_case(title), rows, suppliers, categories, aggregated, note)
 
 
 def defence_supplies(
@@ -1645,7 +1656,7 @@ def _supply_grid(
     """A small table: supplier columns of dots, then the quantities written out."""
     sizes = _sizes()
     suppliers = facts.suppliers or [""]
-    supplier_labels = [_name(s, names) or "not named" for s in suppliers]
+    supplier_labels = [_label(_name(s, names) or "not named") for s in suppliers]
     column = {s: i for i, s in enumerate(suppliers)}
     k = len(suppliers)
     category_rank = {c: i for i, c in enumerate(facts.categories)}
@@ -1655,7 +1666,7 @@ def _supply_grid(
         for r in facts.rows:
             cells[(str(r["category"]), str(r["supplier_id"] or ""))].append(r)
         row_keys = facts.categories
-        labels = [_words(c).capitalize() for c in row_keys]
+        labels = [_label(_words(c)) for c in row_keys]
         most = max(len(v) for v in cells.values())
         for (category, supplier), members in cells.items():
             stated = any(m.get("quantity") is not None for m in members)
@@ -1687,9 +1698,7 @@ def _supply_grid(
         labels = []
         texts = []
         for y, r in enumerate(ordered):
-            item = str(r["item"])
-            category = _words(r["category"])
-            labels.append(item if category.lower() in item.lower() else f"{item} ({category})")
+            labels.append(_label(_item(r)))
             quantity = _quantity(r)
             color = color_for(r["supplier_id"], PARTNER_COLORS)
             ax.plot(
@@ -1794,7 +1803,7 @@ def describe_defence_supplies(
         parts.append(facts.note)
     listed = []
     for r in facts.rows:
-        text = f"{r['item']} ({_words(r['category'])}) from {_name(r['supplier_id'], actor_names)}"
+        text = f"{_item(r)} from {_name(r['supplier_id'], actor_names)}"
         if r.get("recipient_id"):
             text += f" to {_name(r['recipient_id'], actor_names)}"
         quantity = _quantity(r)
@@ -1907,7 +1916,7 @@ def _network_facts(
             continue
         verbs.setdefault(other, []).append(template.removesuffix(" {}"))
     phrases = [
-        f"{_join(list(dict.fromkeys(v)))} {_short(names.get(o, o))}" for o, v in verbs.items()
+        f"{fmt.join(list(dict.fromkeys(v)))} {_short(names.get(o, o))}" for o, v in verbs.items()
     ]
     if not nodes:
         title = "No relations recorded"
@@ -1918,7 +1927,9 @@ def _network_facts(
         title = f"{_short(names.get(hub, hub))}: {'; '.join(shown)}"
         if len(phrases) > len(shown):
             title += f"; {len(phrases) - len(shown)} more"
-    return _NetworkFacts(title, nodes, hub, focus, edges, names, countries, phrases)
+    return _NetworkFacts(
+        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases
+    )
 
 
 def _ring_order(nodes: list[str], hub: str | None, edges: list[dict]) -> list[str]:
@@ -2082,7 +2093,7 @@ def actor_network(
     labels: list[Text] = []
     for node in facts.nodes:
         x, y = positions[node]
-        label = textwrap.fill(_short(facts.names.get(node, node)), 18)
+        label = textwrap.fill(_label(_short(facts.names.get(node, node))), 18)
         if node == facts.hub:
             offset, ha, va = (0, -(radius[node] + 3)), "center", "top"
         else:
@@ -2268,7 +2279,7 @@ def _place_facts(places: pd.DataFrame | None, highlight: Any) -> _PlaceFacts:
         title = f"{west.names[0]} and {east.names[0]} lie about {km:,.0f} km apart"
     if rows and unmapped:
         title += f"; {len(unmapped)} of {_count(n, 'place')} have no point location"
-    return _PlaceFacts(title, n, groups, unmapped, wanted, bases)
+    return _PlaceFacts(fmt.sentence_case(title), n, groups, unmapped, wanted, bases)
 
 
 def _approximate_note(bases: Iterable[str]) -> str:
@@ -2412,7 +2423,7 @@ def _draw_places(ax: Axes, facts: _PlaceFacts, height_in: float) -> None:
     # Place labels in inches on an estimate of the map's scale, then grow the map so that
     # every label falls inside it; twice, since growing the map changes the scale.
     highlighted = [any(h in g.ids for h in facts.highlight) for g in groups]
-    labels = ["\n".join(g.names) for g in groups]
+    labels = ["\n".join(_label(name) for name in g.names) for g in groups]
     sizes_in = [
         (
             _measure(label, size, "bold" if big else "normal") + 0.04,

@@ -165,6 +165,70 @@ def render(
         )
 
 
+@cli.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Jobs rendered at once on this machine (default: the number of cores).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default: reports/).",
+)
+@DATA_OPTION
+@click.option("--force", is_flag=True, help="Render every job, also those that are unchanged.")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the jobs on a Dask distributed scheduler (tcp://host:8786); its workers must "
+    "see --out, the notebooks and the data at the same paths.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless a job fails.")
+def batch(
+    plan: Path,
+    workers: int | None,
+    out_dir: Path | None,
+    data_dir: Path | None,
+    force: bool,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
+
+    Each job renders as `brief render` would, into its own run folder; jobs run in parallel,
+    each with its own kernel. The summary says why each job ran or was skipped; the log is in
+    <out>/_logs/. Exit codes: 0 every job ran or was skipped, 2 bad plan, 3 invalid data,
+    4 invalid parameters, 5 or 6 a job failed (the first failure's code), 75 another run
+    holds the lock.
+    """
+    import logging
+
+    from . import batch as batch_module
+    from .progress import make_reporter
+
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    with make_reporter(quiet=quiet) as reporter:
+        result = batch_module.run_plan(
+            plan,
+            workers=workers,
+            out_dir=out_dir,
+            data_dir=data_dir,
+            force=force,
+            scheduler=scheduler,
+            reporter=reporter,
+        )
+    if not quiet or not result.ok:
+        click.echo(result.summary(), err=not result.ok and quiet)
+    if result.exit_code:
+        raise click.exceptions.Exit(result.exit_code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
     try:

@@ -43,6 +43,10 @@ class ExecutionError(BriefError):
     exit_code = 5
 
 
+class KernelStartError(ExecutionError):
+    """The kernel failed to start (died or timed out before replying); no cell ran."""
+
+
 class RenderError(BriefError):
     """The executed notebook could not be turned into HTML or PDF, or not published."""
 

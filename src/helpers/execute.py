@@ -36,7 +36,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbformat import NotebookNode
 
 from . import paths
-from .errors import ExecutionError
+from .errors import ExecutionError, KernelStartError
 
 #: Tag of the cell appended to detect a run that stopped early; removed after the run.
 SENTINEL_TAG = "brief-sentinel"
@@ -93,6 +93,9 @@ def execute_notebook(
         A cell raised (``SystemExit`` too), the kernel died or could not start, a cell timed
         out, or a code cell never ran. The message names the cell by its position in the
         notebook and its first line.
+    KernelStartError
+        The subclass raised when the run failed before any cell began (the kernel died or
+        timed out while starting): nothing ran, so trying again is safe.
     """
     import papermill
 
@@ -145,7 +148,15 @@ def execute_notebook(
         return executed
     name = notebook.name
     message = _describe(raised, problem, executed, running["index"], timeout, kernel_name)
-    raise ExecutionError(f"{name}: {message}") from raised
+    # Failing before the first cell began means the kernel did not start (a port clash, say):
+    # nothing ran, so a batch may safely try again. A missing kernelspec will not get better.
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    start_failed = (
+        raised is not None and running["index"] is None and not isinstance(raised, NoSuchKernel)
+    )
+    cls = KernelStartError if start_failed else ExecutionError
+    raise cls(f"{name}: {message}") from raised
 
 
 def find_failure(nb: NotebookNode, token: str | None = None) -> str | None:

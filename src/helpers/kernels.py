@@ -52,8 +52,10 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import gc
 import importlib
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -108,9 +110,17 @@ KERNEL_MODULES: tuple[str, ...] = (
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
     "ipykernel.debugger",
-    "IPython.core.pylabtools",
     "IPython.core.completer",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
     "IPython.core.history",
+    "IPython.core.oinspect",
+    "IPython.core.pylabtools",
+    "IPython.extensions.storemagic",
+    "faulthandler",
+    "pdb",
+    "sqlite3",
+    "tornado.platform.asyncio",
 )
 
 #: Packages whose import registers hooks on the running IPython shell, so they are imported in
@@ -472,6 +482,7 @@ def _serve_main(args: argparse.Namespace) -> dict[str, Any] | None:
             for key in set(os.environ) | set(start_env)
             if key != "MPLBACKEND" and os.environ.get(key) != start_env.get(key)
         }
+        gc.collect()
         problems = _fork_hazards()
         if problems:
             raise RuntimeError("; ".join(problems))
@@ -541,6 +552,9 @@ def _connect_inline_backend() -> None:
 def _redo_import_time_state() -> None:
     """Redo what the warm modules decided at import from a process that was not yet a kernel."""
     # numpy's legacy global RandomState was seeded once, in the zygote; random reseeds itself.
+    # Unnamed threads are called "Thread-<n>" from a per-process counter; pydevd's import used one.
+    if hasattr(threading, "_counter"):
+        threading._counter = itertools.count(1).__next__  # type: ignore[attr-defined]
     np_random = sys.modules.get("numpy.random")
     if np_random is not None:
         np_random.seed()

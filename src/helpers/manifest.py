@@ -1,9 +1,10 @@
 """``manifest.json``: what a run was made from, and how to make it again.
 
 A manifest records the parameters as injected, the notebook and data fingerprints, package
-versions, the git commit (and whether the tree had uncommitted changes), timings per phase, the
-sha256 and size of every output, when it was made, and ``command``: the ``brief render`` line
-that reproduces it.
+versions and a fingerprint of the package's own code, the git commit (and whether the tree had
+uncommitted changes), timings per phase, the sha256 and size of every output, when it was
+made, and ``command``: the ``brief render`` line that reproduces it. ``brief batch`` compares
+these with the next run's inputs to skip a job that would make the same report again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "build_manifest",
     "canonical_json",
     "cli_value",
+    "code_fingerprint",
     "command_line",
     "file_entry",
     "git_state",
@@ -76,6 +78,28 @@ def sha256_file(path: Path) -> str:
 def file_entry(path: Path) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` for one output file."""
     return {"sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
+
+
+def code_fingerprint(root: Path = paths.PACKAGE_DIR) -> str:
+    """SHA-256 over the package's own files (code and templates), each named by its path.
+
+    An editable install keeps its version number when its code changes; this does not.
+    Byte-code caches and hidden files are left out.
+    """
+    digest = hashlib.sha256()
+    files = sorted(
+        p
+        for p in Path(root).rglob("*")
+        if p.is_file()
+        and p.suffix != ".pyc"
+        and not any(
+            part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts
+        )
+    )
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(sha256_file(path).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
@@ -228,6 +252,7 @@ def build_manifest(
         "timeout": timeout,
         "formats": list(formats),
         "packages": package_versions(),
+        "code_sha256": code_fingerprint(),
         "git": git_state(),
         "timings": timings,
         "outputs": {name: file_entry(path) for name, path in outputs.items()},

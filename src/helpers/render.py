@@ -64,6 +64,9 @@ class Job:
     timeout: int | None
     command: str
     validate_seconds: float = 0.0
+    #: Run the kernel in a new empty folder, removed after the run, instead of the notebook's
+    #: folder: a file one job writes is then seen by no other job (``brief batch`` sets it).
+    private_cwd: bool = False
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -110,6 +113,7 @@ def prepare(
     data_dir: Path | str | None = None,
     out_dir: Path | str | None = None,
     timeout: int | None = DEFAULT_TIMEOUT,
+    check_data: bool = True,
 ) -> list[Job]:
     """Check a render request and turn it into jobs, before any kernel starts.
 
@@ -131,6 +135,9 @@ def prepare(
         The output folder. Default: ``reports/``.
     timeout
         Seconds any one cell may run; ``None`` for no limit.
+    check_data
+        Validate the data folder (:func:`~helpers.validation.ensure_valid`). A caller that
+        prepares many requests for one folder, like the batch runner, checks it once itself.
 
     Returns
     -------
@@ -183,7 +190,8 @@ def prepare(
     if problems:
         raise ParameterError("\n".join(problems))
 
-    ensure_valid(data_path)
+    if check_data:
+        ensure_valid(data_path)
     data_fingerprint = fingerprint(data_path)
 
     out = Path(out_dir).resolve() if out_dir is not None else paths.REPORTS_DIR
@@ -334,15 +342,17 @@ def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
     executed_path = work / f"{job.name}.ipynb"
     kernel_log = work / "kernel.log"
+    cwd = work / "cwd" if job.private_cwd else job.notebook.parent
     try:
         reporter.phase(job.name, job.run, phase)
         clock = time.monotonic()
+        cwd.mkdir(exist_ok=True)
         nb = execute_notebook(
             job.notebook,
             executed_path,
             job.parameters,
             timeout=job.timeout,
-            cwd=job.notebook.parent,
+            cwd=cwd,
             kernel_log=kernel_log,
         )
         timings["execute"] = time.monotonic() - clock

@@ -1,0 +1,485 @@
+"""Batch plans: which notebooks to render with which parameters, read and checked.
+
+A plan is a YAML file (the format is documented in ``docs/plans.md``)::
+
+    version: 1
+    defaults: {paper: A4}          # optional: parameters of every job
+    formats: [html, pdf]           # optional, as `brief render --to`
+    timeout: 600                   # optional: seconds any one cell may run
+    jobs:
+      - notebook: brief            # explicit parameter sets
+        parameters: [{}, {partner: China}]
+      - notebook: defence          # every combination of the values given
+        grid: {partner: [Russia, China], paper: [A4, Letter]}
+
+It is checked the way parameters are, in three steps, before anything runs:
+
+1. :func:`load_plan` reads the YAML with :func:`yaml.safe_load` after refusing any tag that is
+   not a plain YAML value, and numbers or booleans YAML would read differently from how they
+   look (``007`` is the number 7, ``no`` is ``false``). The structure is checked with pydantic
+   (unknown keys are errors). A malformed plan is a :class:`~helpers.errors.UsageError`
+   (exit 2) naming the entry: ``jobs[1].grid: empty``.
+2. :func:`expand` turns each entry into :class:`PlanJob` objects: every parameter set, times
+   every combination of the grid, on top of ``defaults``.
+3. :func:`check_parameters` validates every job's parameters against its notebook's schema
+   (:func:`~helpers.params.validate_parameters`); problems are a
+   :class:`~helpers.errors.ParameterError` (exit 4) naming the job:
+   ``jobs[1] (defence, partner=France): ...``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import paths
+from .errors import ParameterError, UsageError
+
+#: The plan format this module reads.
+PLAN_VERSION = 1
+#: Most jobs one plan may expand to: a grid multiplies quickly.
+MAX_JOBS = 500
+#: Seconds any one cell may run, unless the plan says otherwise (as ``brief render``).
+DEFAULT_TIMEOUT = 600
+
+__all__ = [
+    "MAX_JOBS",
+    "PLAN_VERSION",
+    "Plan",
+    "PlanJob",
+    "check_parameters",
+    "expand",
+    "load_plan",
+    "parse_plan",
+]
+
+_YAML = "tag:yaml.org,2002:"
+#: Tags a plan may carry: plain values, lists, mappings and merge keys.
+_ALLOWED_TAGS = frozenset(
+    _YAML + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+)
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_YAML11_BOOLS = ("yes", "no", "on", "off")
+
+
+# -- the structure ------------------------------------------------------------------------------
+
+
+class _Entry(BaseModel):
+    """One entry of ``jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notebook: Annotated[str, Field(min_length=1, strict=True)]
+    parameters: list[dict[str, Any]] | None = None
+    grid: dict[str, list[Any]] | None = None
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _one_set(cls, value: Any) -> Any:
+        # A single mapping is one parameter set.
+        return [value] if isinstance(value, Mapping) else value
+
+    @field_validator("parameters")
+    @classmethod
+    def _some_sets(cls, value: list | None) -> list | None:
+        if value is not None and not value:
+            raise ValueError("an empty list gives no jobs; leave it out to run the defaults")
+        return value
+
+    @field_validator("grid")
+    @classmethod
+    def _some_values(cls, value: dict | None) -> dict | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("empty; give each parameter a list of values, e.g. {partner: [China]}")
+        empty = [name for name, values in value.items() if not values]
+        if empty:
+            raise ValueError(f"{', '.join(map(repr, empty))}: an empty list gives no jobs")
+        return value
+
+
+class _Plan(BaseModel):
+    """The whole file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    formats: Annotated[list[Literal["html", "pdf"]], Field(min_length=1)] = ["html", "pdf"]
+    timeout: Annotated[int, Field(gt=0, strict=True)] | None = DEFAULT_TIMEOUT
+    jobs: Annotated[list[_Entry], Field(min_length=1)]
+
+
+_KEYS = {
+    (): ", ".join(_Plan.model_fields),
+    ("jobs", 0): ", ".join(_Entry.model_fields),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan that was read and whose structure is valid.
+
+    Attributes
+    ----------
+    source
+        Where it came from, for messages: the file's path, or ``<plan>``.
+    base_dir
+        The folder notebook paths in the plan are relative to: the plan file's folder.
+    defaults
+        Parameters given to every job (a job's own values win).
+    formats
+        Output formats, as ``brief render --to``.
+    timeout
+        Seconds any one cell may run; ``None`` for no limit.
+    entries
+        The ``jobs`` entries as written: ``notebook``, ``parameters``, ``grid``.
+    """
+
+    source: str
+    base_dir: Path
+    defaults: dict[str, Any]
+    formats: tuple[str, ...]
+    timeout: int | None
+    entries: tuple[dict[str, Any], ...]
+    version: int = PLAN_VERSION
+
+
+@dataclass(frozen=True)
+class PlanJob:
+    """One job of a plan: a notebook and the parameters the plan gives it.
+
+    Attributes
+    ----------
+    entry
+        Index of the entry in ``jobs`` that made it.
+    notebook
+        The notebook file, resolved.
+    given
+        The parameters as the plan gives them (``defaults``, then the parameter set, then the
+        grid combination), before the notebook's schema checks them. Dates are ISO strings.
+    shown
+        The values that tell this job apart from the others of its entry (the parameter set
+        and grid combination, not ``defaults``), for :attr:`label`.
+    """
+
+    entry: int
+    notebook: Path
+    given: dict[str, Any]
+    shown: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The notebook's name: its file stem, which names its report folder."""
+        return self.notebook.stem
+
+    @property
+    def label(self) -> str:
+        """``jobs[1] (defence, partner=France)``: how messages name this job."""
+        values = ", ".join(f"{k}={_show(v)}" for k, v in self.shown.items()) or "defaults"
+        return f"jobs[{self.entry}] ({self.name}, {values})"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Read a plan file and check its structure.
+
+    Parameters
+    ----------
+    path
+        The YAML file. Notebook paths in it are relative to its folder.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    UsageError
+        The file cannot be read, is not YAML, uses a tag or an ambiguous value, or breaks the
+        format; the message names the file and the entry (``jobs[1].grid``) or line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"plan {path} is not UTF-8 text: {exc}") from None
+    return parse_plan(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def parse_plan(text: str, *, source: str = "<plan>", base_dir: Path | None = None) -> Plan:
+    """Check the text of a plan; see :func:`load_plan`.
+
+    Parameters
+    ----------
+    text
+        YAML.
+    source
+        Names the plan in messages.
+    base_dir
+        The folder relative notebook paths start from. Default: the current folder.
+    """
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"plan {source} is not valid YAML: {exc}") from None
+    if root is None:
+        raise UsageError(f"plan {source} is empty; it needs at least 'version: 1' and 'jobs'")
+    problems = _check_nodes(root)
+    if problems:
+        raise UsageError(f"plan {source}:\n  " + "\n  ".join(problems))
+    # Composing first checked every tag; safe_load builds the same document from plain values.
+    raw = _plain(yaml.safe_load(text))
+    if not isinstance(raw, dict):
+        raise UsageError(
+            f"plan {source} must be a mapping with 'version' and 'jobs', not a {type(raw).__name__}"
+        )
+    try:
+        model = _Plan.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(error) for error in exc.errors()]
+        raise UsageError(f"plan {source}:\n  " + "\n  ".join(lines)) from None
+    return Plan(
+        source=source,
+        base_dir=Path(base_dir) if base_dir is not None else Path.cwd(),
+        defaults=dict(model.defaults),
+        formats=tuple(dict.fromkeys(model.formats)),
+        timeout=model.timeout,
+        entries=tuple(entry.model_dump() for entry in model.jobs),
+        version=model.version,
+    )
+
+
+def _check_nodes(root: Any) -> list[str]:
+    """Tags other than plain values, and numbers or booleans that do not look like what they are."""
+    import yaml
+
+    problems: list[str] = []
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias points to a node already checked
+            continue
+        seen.add(id(node))
+        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        if node.tag not in _ALLOWED_TAGS:
+            tag = node.tag.replace(_YAML, "!!", 1)
+            problems.append(
+                f"{where}: the tag {tag!r} is not allowed in a plan; use plain YAML values "
+                "(text, numbers, true/false, null, dates, lists and mappings)"
+            )
+            continue
+        if isinstance(node, yaml.ScalarNode) and node.style is None:
+            value = node.value
+            if node.tag == _YAML + "int" and not _PLAIN_INT.fullmatch(value):
+                number = yaml.safe_load(value)
+                problems.append(
+                    f"{where}: {value} is read by YAML as the number {number}; "
+                    f"write {number}, or quote it ('{value}') if you mean text"
+                )
+            elif node.tag == _YAML + "bool" and value.lower() in _YAML11_BOOLS:
+                meaning = "true" if value.lower() in ("yes", "on") else "false"
+                problems.append(
+                    f"{where}: {value} is read by YAML as {meaning}; write {meaning}, "
+                    f"or quote it ('{value}') if you mean text"
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
+    return problems
+
+
+def _plain(value: Any) -> Any:
+    """YAML's dates back to the ISO text they were written as; the schema reads them again."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _where(loc: Sequence[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        parent, key = loc[:-1], loc[-1]
+        shape = tuple(0 if isinstance(p, int) else p for p in parent)
+        allowed = _KEYS.get(shape)
+        where = _where(parent) or "the plan"
+        tail = f"; {'an entry' if parent else 'a plan'} takes: {allowed}" if allowed else ""
+        return f"{where}: unknown key {key!r}{tail}"
+    if error["type"] == "missing":
+        parent, key = loc[:-1], loc[-1]
+        return f"{_where(parent) or 'the plan'}: {key!r} is missing"
+    if loc == ("version",):
+        return f"version: {error.get('input')!r} is not a plan version this program reads (1)"
+    shape = tuple(0 if isinstance(p, int) else p for p in loc)
+    hint = _HINTS.get(shape[:3] if shape[:3] == ("jobs", 0, "grid") else shape)
+    if hint and error["type"] in ("list_type", "dict_type", "too_short"):
+        message = hint
+    return f"{_where(loc)}: {message}"
+
+
+_HINTS = {
+    ("jobs",): "give at least one job, e.g. [{notebook: brief}]",
+    ("jobs", 0, "parameters"): "give a mapping of parameter names to values, or a list of them",
+    ("jobs", 0, "parameters", 0): "give a mapping of parameter names to values",
+    ("jobs", 0, "grid"): "give each parameter a list of values, e.g. {partner: [Russia, China]}",
+    ("defaults",): "give a mapping of parameter names to values",
+}
+
+
+# -- expanding ---------------------------------------------------------------------------------
+
+
+def expand(plan: Plan) -> list[PlanJob]:
+    """Every job of a plan, in the order written: each parameter set times each combination.
+
+    Returns
+    -------
+    list of PlanJob
+
+    Raises
+    ------
+    UsageError
+        An unknown notebook, a parameter given both in a set and in the grid, or more than
+        :data:`MAX_JOBS` jobs; the message names the entry.
+    """
+    from .publish import check_notebook_name
+
+    jobs: list[PlanJob] = []
+    problems: list[str] = []
+    for index, entry in enumerate(plan.entries):
+        try:
+            notebook = _resolve_notebook(entry["notebook"], plan.base_dir)
+            check_notebook_name(notebook.stem)
+        except UsageError as exc:
+            problems.append(f"jobs[{index}].notebook: {exc}")
+            continue
+        sets = entry["parameters"] or [{}]
+        grid = entry["grid"] or {}
+        combinations = [
+            dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())
+        ]
+        for number, chosen in enumerate(sets):
+            both = sorted(set(chosen) & set(grid))
+            if both:
+                names = ", ".join(map(repr, both))
+                problems.append(
+                    f"jobs[{index}]: {names} given in parameters[{number}] and in grid; "
+                    "give each parameter in one place"
+                )
+                continue
+            for combination in combinations:
+                shown = {**chosen, **combination}
+                jobs.append(
+                    PlanJob(
+                        entry=index,
+                        notebook=notebook,
+                        given={**plan.defaults, **shown},
+                        shown=shown,
+                    )
+                )
+    if problems:
+        raise UsageError(f"plan {plan.source}:\n  " + "\n  ".join(problems))
+    if len(jobs) > MAX_JOBS:
+        raise UsageError(
+            f"plan {plan.source} expands to {len(jobs)} jobs, more than {MAX_JOBS}; "
+            "split it or make the grids smaller"
+        )
+    return jobs
+
+
+def _resolve_notebook(name: str, base_dir: Path) -> Path:
+    """A bare name from ``notebooks/``, or a ``.ipynb`` path relative to the plan's folder."""
+    if name.endswith(".ipynb") or "/" in name or "\\" in name:
+        path = (base_dir / Path(name).expanduser()).resolve()
+        if not path.is_file():
+            raise UsageError(f"no notebook file {path}")
+        return path
+    path = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not path.is_file():
+        known = ", ".join(p.stem for p in paths.report_notebooks()) or "(none)"
+        raise UsageError(f"unknown notebook {name!r}; known notebooks: {known}")
+    return path.resolve()
+
+
+# -- checking parameters -----------------------------------------------------------------------
+
+
+def check_parameters(jobs: Sequence[PlanJob]) -> list[dict[str, Any]]:
+    """Validate every job's parameters against its notebook's schema, before anything runs.
+
+    Parameters
+    ----------
+    jobs
+        From :func:`expand`.
+
+    Returns
+    -------
+    list of dict
+        Each job's parameters as the notebook will receive them, defaults filled in.
+
+    Raises
+    ------
+    ParameterError
+        Listing every problem, each after the job's label
+        (``jobs[1] (defence, partner=France): parameter 'partner' = 'France': ...``). A
+        problem shared by several combinations of one entry is listed once, with a count.
+    """
+    from .params import validate_parameters
+
+    checked: list[dict[str, Any]] = []
+    problems: dict[tuple[int, str], list[str]] = {}
+    for job in jobs:
+        try:
+            checked.append(validate_parameters(job.notebook, job.given))
+        except ParameterError as exc:
+            message = str(exc).removeprefix(f"{job.notebook.name}: ")
+            problems.setdefault((job.entry, message), []).append(job.label)
+    if problems:
+        lines = []
+        for (index, message), labels in problems.items():
+            more = len(labels) - 1
+            tail = f" (and {more} more of jobs[{index}])" if more else ""
+            lines.append(f"{labels[0]}: {message}{tail}")
+        raise ParameterError("\n".join(lines))
+    return checked

@@ -1,0 +1,553 @@
+"""Forked kernels: as fresh and as isolated as kernels started from the kernelspec, and faster."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import psutil
+import pytest
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_code_cell, new_notebook
+from papermill.exceptions import PapermillExecutionError
+
+from helpers import kernels, paths
+from helpers.kernels import Zygote, forking_kernel_manager, warm_kernels
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def write(path: Path, *sources: str) -> Path:
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    nb.metadata["kernelspec"] = {
+        "name": paths.KERNEL_NAME,
+        "language": "python",
+        "display_name": "Python (myanmar-brief)",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def run(path: Path, manager_class: type, **kwargs) -> nbformat.NotebookNode:
+    kwargs.setdefault("cwd", str(path.parent))
+    return papermill.execute_notebook(
+        str(path),
+        str(path.with_name(path.stem + ".out.ipynb")),
+        kernel_name=paths.KERNEL_NAME,
+        language="python",
+        progress_bar=False,
+        log_output=False,
+        kernel_manager_class=manager_class,
+        **kwargs,
+    )
+
+
+def text(cell: nbformat.NotebookNode) -> str:
+    """Everything a cell printed or returned, as text."""
+    parts = []
+    for output in cell.outputs:
+        parts.append("".join(output.get("text", "")))
+        parts.append("".join(output.get("data", {}).get("text/plain", "")))
+    return "".join(parts)
+
+
+def recording(base: type) -> type:
+    """``base`` that records, per started kernel, its pid and whether it was forked."""
+
+    class Recording(base):
+        started: list[tuple[int, bool]] = []  # noqa: RUF012  (one class per test)
+
+        async def start_kernel(self, **kw):
+            await super().start_kernel(**kw)
+            type(self).started.append(
+                (self.provisioner.pid, bool(getattr(self.provisioner, "forked", False)))
+            )
+
+    Recording.started = []
+    return Recording
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    """The process has exited. A zombie counts: reaping is checked by :func:`no_zombies`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def no_zombies(pid: int) -> bool:
+    """No child of ``pid`` is left unreaped, after a moment for the zygote to reap."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        children = psutil.Process(pid).children()
+        if all(c.status() != psutil.STATUS_ZOMBIE for c in children):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    """One zygote for the tests that only need forked kernels, stopped after them."""
+    with Zygote.start() as started:
+        yield started
+
+
+@pytest.fixture
+def manager(zygote):
+    """A kernel-manager class forking from the shared zygote, recording its kernels."""
+    return recording(forking_kernel_manager(zygote.address))
+
+
+# --------------------------------------------------------------------------------------------
+# Unit tests: no kernel, no zygote
+# --------------------------------------------------------------------------------------------
+
+
+def test_only_python_dash_m_ipykernel_launcher_commands_have_a_launch_prefix():
+    argv = ["/venv/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c"]
+    assert kernels._launch_prefix(argv) == ["/venv/bin/python", "-Xfrozen_modules=off"]
+    assert kernels._launch_prefix(["python", "-m", "other_kernel", "-f", "c"]) is None
+    assert kernels._launch_prefix(["/usr/bin/ir", "--slave", "-f", "c"]) is None
+
+
+def test_a_message_and_file_descriptors_cross_the_socket_together():
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    read_end, write_end = os.pipe()
+    try:
+        message = {"op": "fork", "env": {"K": "v" * 100_000}}
+        kernels._send(left, message, [write_end])
+        received, fds = kernels._recv(right, maxfds=3)
+        assert received == message
+        assert len(fds) == 1
+        os.write(fds[0], b"through the passed descriptor")
+        os.close(fds[0])
+        assert os.read(read_end, 100) == b"through the passed descriptor"
+    finally:
+        left.close()
+        right.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_zygote_refuses_a_request_it_could_not_fork_faithfully(tmp_path, monkeypatch):
+    server = kernels._ZygoteServer(str(tmp_path / "s.sock"), os.getpid(), {"HOME": "/home/a"})
+    server.prefix = ["/venv/bin/python", "-Xfrozen_modules=off"]
+    good = {
+        "argv": [*server.prefix, "-m", "ipykernel_launcher", "-f", "c.json"],
+        "env": {"HOME": "/home/a", "ANYTHING_ELSE": "x"},
+        "cwd": str(tmp_path),
+    }
+    assert server._refuse(good, [0, 1, 2]) is None
+    assert "MPLBACKEND" in server._refuse(
+        {**good, "env": {**good["env"], "MPLBACKEND": "agg"}}, [0, 1, 2]
+    )
+    assert "HOME" in server._refuse({**good, "env": {}}, [0, 1, 2])
+    other_python = {**good, "argv": ["/other/python", "-m", "ipykernel_launcher", "-f", "c"]}
+    assert "not this zygote's" in server._refuse(other_python, [0, 1, 2])
+    assert "does not exist" in server._refuse({**good, "cwd": str(tmp_path / "no")}, [0, 1, 2])
+
+
+def test_launch_options_a_fork_cannot_honour_ask_for_a_normal_launch(tmp_path):
+    cmd = ["python", "-m", "ipykernel_launcher", "-f", "c.json"]
+    with pytest.raises(kernels._CannotFork, match="preexec_fn"):
+        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {"preexec_fn": print})
+    with pytest.raises(kernels._CannotFork, match="stream option"):
+        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {"stdout": subprocess.PIPE})
+    with pytest.raises(kernels._CannotFork, match="did not answer"):
+        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {})
+
+
+# --------------------------------------------------------------------------------------------
+# Forked kernels run notebooks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_a_forked_kernel_with_correct_outputs(tmp_path, zygote, manager):
+    path = write(
+        tmp_path / "nb.ipynb",
+        "x = 6 * 7\nx",
+        "import os\nprint('parent', os.getppid())",
+        "import seaborn as sns\nimport pandas as pd\n"
+        "sns.barplot(pd.DataFrame({'k': ['a', 'b'], 'v': [1, 2]}), x='k', y='v');",
+        "import helpers\nhelpers.open_brief.__module__",
+    )
+    out = run(path, manager)
+    assert text(out.cells[0]) == "42"
+    assert text(out.cells[1]).strip() == f"parent {zygote.pid}"
+    assert any("image/png" in o.get("data", {}) for o in out.cells[2].outputs)
+    assert text(out.cells[3]) == "'helpers.report'"
+    assert [forked for _, forked in manager.started] == [True]
+
+
+@pytest.mark.slow
+def test_second_job_gets_a_new_process_that_sees_nothing_of_the_first(tmp_path, zygote, manager):
+    first = write(
+        tmp_path / "first.ipynb",
+        "leftover = 'from the first job'",
+        "import matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 9",
+        "import helpers.params\nhelpers.params.SOURCE_DATE = None",
+        "import json\njson.brief_marker = True",
+        "import os\nos.environ['BRIEF_LEAKED'] = '1'",
+        "import pandas as pd\npd.set_option('display.max_rows', 3)",
+    )
+    second = write(
+        tmp_path / "second.ipynb",
+        "print('leftover' in globals())",
+        "import matplotlib\nprint(matplotlib.rcParams['lines.linewidth'])",
+        "import helpers.params\nprint(helpers.params.SOURCE_DATE)",
+        "import json\nprint(hasattr(json, 'brief_marker'))",
+        "import os\nprint(os.environ.get('BRIEF_LEAKED'))",
+        "import pandas as pd\nprint(pd.get_option('display.max_rows'))",
+    )
+    run(first, manager)
+    out = run(second, manager)
+    assert [text(c).strip() for c in out.cells] == [
+        "False",
+        "1.5",
+        "2024-03-02",
+        "False",
+        "None",
+        "60",
+    ]
+    (first_pid, _), (second_pid, _) = manager.started
+    assert first_pid != second_pid
+    assert [forked for _, forked in manager.started] == [True, True]
+    assert no_zombies(zygote.pid)
+
+
+@pytest.mark.slow
+def test_forked_kernels_draw_different_random_numbers(tmp_path, manager):
+    path = write(
+        tmp_path / "nb.ipynb",
+        "import random, numpy as np\nprint(random.random(), np.random.random())",
+    )
+    draws = [text(run(path, manager).cells[0]).split() for _ in range(2)]
+    assert draws[0][0] != draws[1][0]  # random
+    assert draws[0][1] != draws[1][1]  # numpy's global RandomState
+
+
+@pytest.mark.slow
+def test_linear_algebra_works_after_the_fork(tmp_path, manager):
+    # numpy's OpenBLAS had started its thread pool in the zygote; it must still work.
+    path = write(
+        tmp_path / "nb.ipynb",
+        "import numpy as np\na = np.random.default_rng(1).random((400, 400)) + 400 * np.eye(400)\n"
+        "print(np.allclose(a @ np.linalg.inv(a), np.eye(400)))",
+    )
+    assert text(run(path, manager).cells[0]).strip() == "True"
+
+
+PROBE = r"""
+import asyncio, gc, json, os, signal, sys, threading, warnings
+import matplotlib, pandas as pd
+from ipykernel.kernelapp import IPKernelApp
+ip = get_ipython()
+def callbacks():
+    return {n: sorted(getattr(f, "__qualname__", repr(f)) for f in fs)
+            for n, fs in ip.events.callbacks.items()}
+def umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+state = {
+    "argv": sys.argv[:-1], "orig_argv": sys.orig_argv[:-1], "path": sys.path,
+    "cwd": os.getcwd(), "executable": sys.executable, "flags": repr(sys.flags),
+    "xoptions": sys._xoptions, "env": dict(os.environ),
+    "session_leader": os.getsid(0) == os.getpid(), "group_leader": os.getpgid(0) == os.getpid(),
+    "signals": {n: repr(signal.getsignal(getattr(signal, n)))
+                for n in ("SIGINT", "SIGTERM", "SIGCHLD", "SIGPIPE", "SIGHUP", "SIGQUIT")},
+    "fds": len(os.listdir("/proc/self/fd")), "umask": umask(),
+    "stdin_at_eof": os.read(0, 1) == b"",
+    "threads": sorted(t.name for t in threading.enumerate()),
+    "parent_handle": IPKernelApp.instance().parent_handle == int(os.environ["JPY_PARENT_PID"]),
+    "main_is_user_module": sys.modules["__main__"] is ip.user_module,
+    "user_ns": sorted(k for k in ip.user_ns if not k.startswith("_")),
+    "hooks": [repr(sys.excepthook)[:40], type(sys.displayhook).__name__,
+              getattr(sys.breakpointhook, "__qualname__", "")],
+    "warning_filters": len(warnings.filters), "gc": [gc.get_threshold(), gc.get_freeze_count()],
+    "trace": [repr(sys.gettrace()), repr(sys.getprofile())],
+    "loop": type(asyncio.get_event_loop()).__name__,
+    "formatters": sorted(ip.display_formatter.active_types),
+    "mpl_backend": str(matplotlib.rcParams._get("backend")),
+    "mpl_interactive": matplotlib.is_interactive(),
+    "pandas_max_columns": pd.get_option("display.max_columns"),
+    "callbacks": callbacks(),
+}
+print(json.dumps(state, default=str))
+"""
+PLOT = r"""
+import matplotlib.pyplot as plt
+plt.plot([1, 2])
+print(json.dumps({"mpl_interactive": matplotlib.is_interactive(),
+                  "mpl_backend": str(matplotlib.rcParams._get("backend")),
+                  "callbacks": callbacks()}))
+"""
+
+
+@pytest.mark.slow
+def test_forked_kernel_is_in_the_state_of_one_started_from_the_kernelspec(tmp_path, zygote):
+    path = write(tmp_path / "probe.ipynb", PROBE, PLOT)
+
+    def observe(manager_class):
+        out = run(path, manager_class)
+        before = json.loads(text(out.cells[0]))
+        after = json.loads(next(o.text for o in out.cells[1].outputs if o.output_type == "stream"))
+        after["figure_shown"] = any("image/png" in o.get("data", {}) for o in out.cells[1].outputs)
+        return before, after
+
+    normal = observe(recording(AsyncKernelManager))
+    forked_class = recording(forking_kernel_manager(zygote.address))
+    forked = observe(forked_class)
+    assert [f for _, f in forked_class.started] == [True]
+    assert forked[0] == normal[0]
+    assert forked[1] == normal[1]
+    assert normal[1]["figure_shown"] and normal[0]["pandas_max_columns"] == 20
+
+
+# --------------------------------------------------------------------------------------------
+# Failures are seen as they are with normal kernels
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("death", ["os._exit(1)", "os.kill(os.getpid(), 9)"])
+def test_a_kernel_that_dies_in_a_cell_is_reported_dead(tmp_path, zygote, manager, death):
+    path = write(tmp_path / "nb.ipynb", "import os", death, "print('never')")
+    with pytest.raises(DeadKernelError):
+        run(path, manager)
+    [(pid, forked)] = manager.started
+    assert forked
+    assert gone(pid)
+    assert no_zombies(zygote.pid)
+
+
+@pytest.mark.slow
+def test_a_cell_timeout_stops_the_run_and_kills_the_kernel(tmp_path, manager):
+    path = write(tmp_path / "nb.ipynb", "while True:\n    pass")
+    started = time.monotonic()
+    with pytest.raises(CellTimeoutError):
+        run(path, manager, execution_timeout=2)
+    assert time.monotonic() - started < 30
+    [(pid, forked)] = manager.started
+    assert forked
+    assert gone(pid)
+
+
+@pytest.mark.slow
+def test_an_interrupt_reaches_the_forked_kernel(tmp_path, manager):
+    path = write(tmp_path / "nb.ipynb", "import time\ntime.sleep(120)")
+    started = time.monotonic()
+    with pytest.raises(PapermillExecutionError) as raised:
+        run(path, manager, execution_timeout=2, interrupt_on_timeout=True)
+    assert raised.value.ename == "KeyboardInterrupt"
+    assert time.monotonic() - started < 30
+    assert [forked for _, forked in manager.started] == [True]
+
+
+# --------------------------------------------------------------------------------------------
+# What the kernel is given: working directory, environment, streams
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_working_directory_and_environment_are_the_ones_papermill_gives(
+    tmp_path, manager, monkeypatch
+):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "here.txt").write_text("relative file found")
+    monkeypatch.setenv("BRIEF_TEST_VALUE", "set after the zygote started")
+    path = write(
+        tmp_path / "nb.ipynb",
+        "import os\nprint(os.getcwd())",
+        "print(open('here.txt').read())",
+        "print(os.environ['BRIEF_TEST_VALUE'])",
+    )
+    out = run(path, manager, cwd=str(workdir))
+    assert [text(c).strip() for c in out.cells] == [
+        str(workdir),
+        "relative file found",
+        "set after the zygote started",
+    ]
+    assert [forked for _, forked in manager.started] == [True]
+
+
+@pytest.mark.slow
+def test_kernel_writes_to_the_streams_given_to_start_kernel(tmp_path, zygote):
+    # As helpers.execute does: the kernel's own stdout and stderr go to a log file.
+    log_path = tmp_path / "kernel.log"
+    base = forking_kernel_manager(zygote.address)
+
+    class Logging(base):
+        async def start_kernel(self, **kw):
+            with open(log_path, "ab") as log:
+                await super().start_kernel(stdout=log, stderr=log, **kw)
+
+    path = write(tmp_path / "nb.ipynb", "import sys\nprint('to the log', file=sys.__stderr__)")
+    run(path, recording(Logging))
+    assert "to the log" in log_path.read_text()
+
+
+@pytest.mark.slow
+def test_a_kernel_whose_import_time_environment_differs_starts_normally(
+    tmp_path, manager, monkeypatch, caplog
+):
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    path = write(tmp_path / "nb.ipynb", "import matplotlib\nprint(matplotlib.get_backend())")
+    with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
+        out = run(path, manager)
+    assert text(out.cells[0]).strip().lower() == "agg"
+    assert [forked for _, forked in manager.started] == [False]
+    assert "MPLBACKEND" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle: fall back, never outlive the run
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_no_process_outlives_warm_kernels(tmp_path):
+    before = descendants()
+    with warm_kernels() as manager_class:
+        assert manager_class.zygote_address
+        km = manager_class(kernel_name=paths.KERNEL_NAME)
+
+        async def leave_a_kernel_running():
+            await km.start_kernel(cwd=str(tmp_path))
+            client = km.client()
+            client.start_channels()
+            await client.wait_for_ready(timeout=60)
+            # A grandchild in the kernel's process group, and one that left it.
+            client.execute(
+                "import subprocess\n"
+                "subprocess.Popen(['sleep', '600'])\n"
+                "subprocess.Popen(['sleep', '600'], start_new_session=True)"
+            )
+            await client.get_shell_msg(timeout=30)
+            client.stop_channels()
+
+        asyncio.run(leave_a_kernel_running())
+        assert psutil.pid_exists(km.provisioner.pid)
+        assert len(descendants() - before) >= 4  # zygote, kernel, two sleeps
+    assert descendants() - before == set()
+    assert asyncio.run(km.is_alive()) is False
+
+
+@pytest.mark.slow
+def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
+    before = descendants()
+    path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
+    modules = ["pandas", "helpers.no_such_module"]
+    with (
+        caplog.at_level(logging.WARNING, logger="helpers.kernels"),
+        warm_kernels(modules=modules) as manager_class,
+    ):
+        assert manager_class.zygote_address is None
+        recorded = recording(manager_class)
+        out = run(path, recorded)
+    assert text(out.cells[0]).strip() == "42"
+    assert [forked for _, forked in recorded.started] == [False]
+    assert "helpers.no_such_module" in caplog.text
+    assert descendants() - before == set()
+
+
+@pytest.mark.slow
+def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path, caplog):
+    path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
+    with Zygote.start() as zygote:
+        manager_class = recording(forking_kernel_manager(zygote.address))
+        km = manager_class(kernel_name=paths.KERNEL_NAME)
+        asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+        kernel_pid = km.provisioner.pid
+        os.kill(zygote.pid, signal.SIGKILL)
+        assert gone(kernel_pid)
+        assert asyncio.run(km.is_alive()) is False
+        asyncio.run(km.cleanup_resources())
+        with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
+            out = run(path, manager_class)
+    assert text(out.cells[0]).strip() == "42"
+    assert [forked for _, forked in manager_class.started] == [True, False]
+    assert "did not answer" in caplog.text
+
+
+ORPHAN_SCRIPT = """
+import asyncio, os, sys, time
+from helpers.kernels import warm_kernels
+with warm_kernels() as manager_class:
+    km = manager_class(kernel_name="myanmar-brief")
+    asyncio.run(km.start_kernel())
+    print(km.provisioner.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_zygote_and_its_kernels_stop_when_the_process_that_started_them_dies():
+    runner = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        line = b""
+        while not line.strip().isdigit():  # the kernel shares this stdout
+            line = runner.stdout.readline()
+            assert line, "the runner exited early"
+        kernel_pid = int(line)
+        zygote_pid = psutil.Process(kernel_pid).ppid()
+        assert psutil.Process(zygote_pid).ppid() == runner.pid
+        runner.kill()
+        runner.wait()
+        assert gone(zygote_pid)
+        assert gone(kernel_pid)
+    finally:
+        runner.stdout.close()
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+
+def _run_in_worker(address: str, notebook: str) -> str:
+    """In a worker process: run a notebook on a kernel forked from the parent's zygote."""
+    out = papermill.execute_notebook(
+        notebook,
+        notebook.replace(".ipynb", ".out.ipynb"),
+        kernel_name=paths.KERNEL_NAME,
+        progress_bar=False,
+        kernel_manager_class=forking_kernel_manager(address),
+    )
+    return text(out.cells[0]).strip()
+
+
+@pytest.mark.slow
+def test_a_worker_process_forks_kernels_from_the_zygote_address(tmp_path, zygote):
+    path = write(tmp_path / "nb.ipynb", "import os\nprint(os.getppid())")
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        printed = pool.submit(_run_in_worker, zygote.address, str(path)).result(timeout=120)
+    assert printed == str(zygote.pid)
