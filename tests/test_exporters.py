@@ -213,8 +213,8 @@ def test_masthead_shows_title_subtitle_as_of_and_parameters(brief_html):
     assert '<h1 class="brief-title">Myanmar\'s junta turns to Russia</h1>' in masthead
     assert '<p class="brief-subtitle">Ties discussed in early 2024</p>' in masthead
     assert '<time datetime="2024-03-02">2024-03-02</time>' in masthead
-    assert '<th scope="row">Themes</th><td>defence, economy</td>' in masthead
-    assert '<th scope="row">Partner</th><td>russia</td>' in masthead
+    assert '<span class="brief-param-name">Themes:</span> defence, economy</span>' in masthead
+    assert '<span class="brief-param-name">Partner:</span> russia</span>' in masthead
     assert "<title>Myanmar's junta turns to Russia</title>" in brief_html
     assert "Generated 2024-03-05 09:14 UTC" in brief_html
 

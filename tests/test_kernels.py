@@ -264,13 +264,24 @@ def test_linear_algebra_works_after_the_fork(tmp_path, manager):
 
 
 PROBE = r"""
-import asyncio, gc, json, os, signal, sys, threading, warnings
-import matplotlib, pandas as pd
+import asyncio, collections, gc, json, os, signal, sys, threading, warnings
+import matplotlib, pandas as pd, psutil
 from ipykernel.kernelapp import IPKernelApp
 ip = get_ipython()
 def callbacks():
     return {n: sorted(getattr(f, "__qualname__", repr(f)) for f in fs)
             for n, fs in ip.events.callbacks.items()}
+def fds():
+    # Open descriptors by kind; IPython's history database opens and closes as it likes.
+    kinds = collections.Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if "history.sqlite" not in target:
+            kinds[target.split(":")[0]] += 1
+    return kinds
 def umask():
     mask = os.umask(0)
     os.umask(mask)
@@ -282,7 +293,8 @@ state = {
     "session_leader": os.getsid(0) == os.getpid(), "group_leader": os.getpgid(0) == os.getpid(),
     "signals": {n: repr(signal.getsignal(getattr(signal, n)))
                 for n in ("SIGINT", "SIGTERM", "SIGCHLD", "SIGPIPE", "SIGHUP", "SIGQUIT")},
-    "fds": len(os.listdir("/proc/self/fd")), "umask": umask(),
+    "fds": fds(), "unix_sockets": [c.laddr for c in psutil.Process().net_connections("unix")],
+    "umask": umask(),
     "stdin_at_eof": os.read(0, 1) == b"",
     "threads": sorted(t.name for t in threading.enumerate()),
     "parent_handle": IPKernelApp.instance().parent_handle == int(os.environ["JPY_PARENT_PID"]),
@@ -458,6 +470,7 @@ def test_no_process_outlives_warm_kernels(tmp_path):
         assert len(descendants() - before) >= 4  # zygote, kernel, two sleeps
     assert descendants() - before == set()
     assert asyncio.run(km.is_alive()) is False
+    asyncio.run(km.cleanup_resources())
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@
 4. For each job it decides whether to run or skip (:func:`decide`): a job whose notebook,
    parameters, data, package versions, package code and formats are those of its last
    successful run, and whose outputs are still as that run wrote them, is skipped.
-5. The jobs to run go to a process pool (``workers`` processes, started with ``forkserver``,
+5. The jobs to run go to a process pool (``workers`` processes, started with ``spawn``,
    never ``fork``) or to a Dask cluster, each as :func:`helpers.render.render_job`. Every job
    runs its own kernel, in its own empty working folder, so nothing one job sets or writes is
    seen by another. A job whose kernel failed to start (two kernels picking the same port,
@@ -52,6 +52,9 @@ from .render import Job, RunResult
 
 #: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
 KERNEL_START_ATTEMPTS = 3
+#: Seconds a retry waits, drawn from this range and multiplied by the retry's number, so that
+#: kernels that clashed do not start in step again.
+RETRY_DELAY = (0.5, 1.5)
 #: The folder under the output folder that holds each batch's log and results.
 LOGS_NAME = "_logs"
 #: The Dask event topic workers send progress on.
@@ -60,6 +63,7 @@ DASK_TOPIC = "brief-batch-progress"
 __all__ = [
     "KERNEL_START_ATTEMPTS",
     "LOGS_NAME",
+    "RETRY_DELAY",
     "BatchJob",
     "BatchResult",
     "Decision",
@@ -467,7 +471,7 @@ def _work(job: Job, attempt: int, token: str) -> RunResult:
     from . import render
 
     if attempt > 1:
-        time.sleep(random.uniform(0.5, 1.5) * (attempt - 1))
+        time.sleep(random.uniform(*RETRY_DELAY) * (attempt - 1))
     return render.render_job(job, _worker_reporter(token))
 
 
@@ -554,9 +558,10 @@ def _local_pool(workers: int, tee: _Tee) -> Iterator[Executor]:
     """A process pool whose workers send phase changes back through a queue."""
     from concurrent.futures import ProcessPoolExecutor
 
-    # Not "fork": this process may have threads, and a forked copy of them can deadlock.
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    # Not "fork": this process may have threads, and a forked copy of them can deadlock. Not
+    # "forkserver" either: its server keeps the environment it started with, so a worker
+    # would miss a variable (JUPYTER_PATH, say) set since. "spawn" costs ~1 s per worker.
+    context = multiprocessing.get_context("spawn")
     events = context.Queue()
 
     def pump() -> None:

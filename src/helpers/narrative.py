@@ -118,10 +118,15 @@ def _assessments(selection: Selection, themes: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
+def key_judgment_rows(selection: Selection, limit: int = 5) -> pd.DataFrame:
+    """The assessments the key judgments state: the most telling first, at most ``limit``."""
+    return _assessments(selection, selection.params.selected_themes).head(limit)
+
+
 def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
     """The source's main judgments about the partner, then the headline figures."""
     themes = selection.params.selected_themes
-    rows = _assessments(selection, themes).head(limit)
+    rows = key_judgment_rows(selection, limit)
     judgments = [
         {"statement": row["statement"], "cite": cites.marker("assessments", row)}
         for _, row in rows.iterrows()
@@ -212,11 +217,18 @@ def _event_items(selection: Selection, cites: Citations, frame: pd.DataFrame, li
     return items
 
 
-def theme_events(selection: Selection, cites: Citations, theme: str) -> Markup:
-    """A theme's assessments as a lead paragraph, then its events in date order."""
+def theme_events(
+    selection: Selection, cites: Citations, theme: str, *, stated: frozenset[str] = frozenset()
+) -> Markup:
+    """A theme's assessments as a lead paragraph, then its events in date order.
+
+    ``stated`` holds assessment ids the brief has already said (in its key judgments); they
+    are not repeated.
+    """
+    assessments = _assessments(selection, (theme,))
     lead = [
         {"statement": row["statement"], "cite": cites.marker("assessments", row)}
-        for _, row in _assessments(selection, (theme,)).iterrows()
+        for _, row in assessments[~assessments["assessment_id"].isin(stated)].iterrows()
     ]
     events = selection.events[selection.events["theme"] == theme]
     items = _event_items(selection, cites, events, selection.params.max_rows)

@@ -73,9 +73,9 @@ def section(heading: str, *parts: Markup, level: int = 2, css: str = "") -> Bloc
     """Wrap a heading and its parts in a ``<section>``; headings are escaped."""
     body = Markup("\n").join(p for p in parts if p)
     return Block(
-        Markup('<section class="brief-section {css}"><h{level}>{heading}</h{level}>\n{body}</section>').format(
-            css=css, level=level, heading=heading, body=body
-        )
+        Markup(
+            '<section class="brief-section {css}"><h{level}>{heading}</h{level}>\n{body}</section>'
+        ).format(css=css, level=level, heading=heading, body=body)
     )
 
 
@@ -96,6 +96,8 @@ class Brief:
         self.selection: Selection = select(self.dataset, params)
         self.cites = Citations(self.dataset.sources)
         self._figures = 0
+        # Assessments said in the key judgments are not repeated in the sections below.
+        self._stated: frozenset[str] = frozenset()
         theme.set_theme()
 
     # -- helpers ------------------------------------------------------------------------
@@ -125,29 +127,34 @@ class Brief:
     # -- sections -----------------------------------------------------------------------
     def key_judgments(self) -> Block:
         """Key judgments first: the source's main assessments, then the headline figures."""
-        return section("Key judgments", narrative.key_judgments(self.selection, self.cites), css="key")
+        self._stated = frozenset(narrative.key_judgment_rows(self.selection)["assessment_id"])
+        return section(
+            "Key judgments", narrative.key_judgments(self.selection, self.cites), css="key"
+        )
 
     def timeline(self) -> Block:
         """The engagements over time, drawn with their date precision, and a summary."""
-        events = self.selection.events[self.selection.events["theme"].isin(self.params.selected_themes)]
+        events = self.selection.events[
+            self.selection.events["theme"].isin(self.params.selected_themes)
+        ]
         sel = self.selection
         names = self.dataset.actor_names()
-        parts = [narrative.timeline_summary(sel)]
         if events.empty:
-            parts = [narrative.nothing(sel, "engagements")]
-        else:
-            height = 1.2 + 0.28 * min(len(events), self.params.max_rows)
-            parts.append(
-                self._chart(
-                    "timeline",
-                    events,
-                    actor_names=names,
-                    as_of=self.params.as_of,
-                    max_events=self.params.max_rows,
-                    caption="Engagements by date precision. Data: data/events.csv.",
-                    height=height,
-                )
-            )
+            return section("Timeline", narrative.nothing(sel, "engagements"), css="timeline")
+        height = 0.7 + 0.21 * min(len(events), self.params.max_rows)
+        # The chart first, the summary under it: a page break then falls after the chart.
+        parts = [
+            self._chart(
+                "timeline",
+                events,
+                actor_names=names,
+                as_of=self.params.as_of,
+                max_events=self.params.max_rows,
+                caption="Engagements by date precision. Data: data/events.csv.",
+                height=height,
+            ),
+            narrative.timeline_summary(sel),
+        ]
         return section("Timeline", *parts, css="timeline")
 
     def defence(self, *, chart: bool = True) -> Block:
@@ -158,7 +165,7 @@ class Brief:
         if not self._wants("defence"):
             return Block(Markup(""))
         sel = self.selection
-        text = narrative.theme_events(sel, self.cites, "defence")
+        text = narrative.theme_events(sel, self.cites, "defence", stated=self._stated)
         supplies = narrative.supplies(sel, self.cites, "defence")
         frame = sel.supplies[sel.supplies["theme"] == "defence"]
         parts = [text, supplies]
@@ -182,7 +189,10 @@ class Brief:
         if not self._wants("energy"):
             return Block(Markup(""))
         sel = self.selection
-        parts = [narrative.theme_events(sel, self.cites, "energy"), narrative.projects(sel, self.cites)]
+        parts = [
+            narrative.theme_events(sel, self.cites, "energy", stated=self._stated),
+            narrative.projects(sel, self.cites),
+        ]
         if not sel.projects.empty:
             parts.append(
                 self._chart(
@@ -191,7 +201,7 @@ class Brief:
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
                     caption="Projects by sector, status and stated capacity. Data: data/projects.csv.",
-                    height=1.4 + 0.3 * min(len(sel.projects), self.params.max_rows),
+                    height=1.1 + 0.26 * min(len(sel.projects), self.params.max_rows),
                 )
             )
         if not any(parts):
@@ -203,7 +213,10 @@ class Brief:
         if not self._wants("economy"):
             return Block(Markup(""))
         sel = self.selection
-        parts = [narrative.theme_events(sel, self.cites, "economy"), narrative.supplies(sel, self.cites, "economy")]
+        parts = [
+            narrative.theme_events(sel, self.cites, "economy", stated=self._stated),
+            narrative.supplies(sel, self.cites, "economy"),
+        ]
         if not any(parts):
             parts = [narrative.nothing(sel, narrative.THEME_TOPICS["economy"])]
         return section(narrative.THEME_TITLES["economy"], *parts, css="economy")
@@ -213,7 +226,7 @@ class Brief:
         if not self._wants("regional"):
             return Block(Markup(""))
         sel = self.selection
-        parts = [narrative.theme_events(sel, self.cites, "regional")]
+        parts = [narrative.theme_events(sel, self.cites, "regional", stated=self._stated)]
         if not any(parts):
             parts = [narrative.nothing(sel, narrative.THEME_TOPICS["regional"])]
         if network and not sel.relations.empty:
@@ -230,7 +243,7 @@ class Brief:
             self.dataset.actors,
             focus=self.params.partner_id,
             caption="Who works with whom, and who is at odds. Data: data/relations.csv.",
-            height=3.4,
+            height=2.7,
         )
 
     def _places(self) -> Markup:
@@ -248,7 +261,9 @@ class Brief:
     def actors(self) -> Block:
         """Who works with whom, who is at odds with whom: the actor map and its ties."""
         if self.selection.relations.empty:
-            return section("Actors", narrative.nothing(self.selection, "ties between actors"), css="actors")
+            return section(
+                "Actors", narrative.nothing(self.selection, "ties between actors"), css="actors"
+            )
         return section("Actors", self._network(), css="actors")
 
     def places(self) -> Block:
@@ -257,11 +272,7 @@ class Brief:
 
     def sources(self) -> Block:
         """Every cited row: source, line and the verbatim fragment."""
-        intro = Markup(
-            "<p>Each marker in the text points here. Every fact is a row in the brief's data "
-            "folder; every row cites a line of its source and a verbatim fragment of it.</p>"
-        )
-        return section("Sources", intro, narrative.sources(self.cites), css="sources")
+        return section("Sources", narrative.sources(self.cites), css="sources")
 
 
 def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | None = None) -> Brief:

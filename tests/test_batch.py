@@ -1,0 +1,767 @@
+"""``brief batch``: a plan's jobs rendered as ``brief render`` would, in parallel, incrementally."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from helpers import batch, exporters, paths, publish, render
+from helpers import data as data_module
+from helpers import execute as execute_module
+from helpers import manifest as manifest_module
+from helpers.cli import main
+from helpers.errors import (
+    DataValidationError,
+    ExecutionError,
+    KernelStartError,
+    LockHeldError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
+
+BRIEF = Path(sys.executable).with_name("brief")
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def make_notebook(folder: Path, name: str, *sources: str, schema: str = "defence") -> Path:
+    """A report-shaped notebook: a parameters cell, then ``sources``; its schema in metadata."""
+    params = new_code_cell("partner = 'Russia'\nas_of = '2024-03-02'")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, *(new_code_cell(source) for source in sources)])
+    nb.metadata["brief"] = {"schema": schema}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def write_plan(folder: Path, text: str, name: str = "plan.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+class FakeKernel:
+    """Stands in for :func:`helpers.execute.execute_notebook`: 'runs' every cell, no kernel.
+
+    ``errors[name]`` (or ``errors["name:partner"]``) lists exceptions to raise on that
+    notebook's (and partner's) next calls, in turn.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.errors: dict[str, list[Exception]] = {}
+
+    def __call__(self, notebook, output_path, parameters=None, **kwargs):
+        name = Path(notebook).stem
+        self.calls.append((name, dict(parameters or {})))
+        nb = nbformat.read(notebook, as_version=4)
+        for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+            cell.execution_count = count
+            cell.outputs = [new_output("stream", name="stdout", text=json.dumps(parameters))]
+        nbformat.write(nb, output_path)
+        for key in (f"{name}:{(parameters or {}).get('partner')}", name):
+            if self.errors.get(key):
+                raise self.errors[key].pop(0)
+        return nb
+
+
+@pytest.fixture
+def kernel(monkeypatch) -> FakeKernel:
+    fake = FakeKernel()
+    monkeypatch.setattr(execute_module, "execute_notebook", fake)
+    monkeypatch.setattr(
+        exporters, "render_html", lambda nb, *, resources=None: "<html>brief</html>"
+    )
+    monkeypatch.setattr(
+        exporters,
+        "render_pdf",
+        lambda html, *, paper="A4", base_url=None: b"%PDF " + paper.encode(),
+    )
+    from helpers import validation
+
+    monkeypatch.setattr(validation, "ensure_valid", lambda data_dir=None, sources=None: None)
+    monkeypatch.setattr(batch, "RETRY_DELAY", (0, 0))
+    return fake
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """Two quick notebooks and a plan of four jobs beside them."""
+    make_notebook(tmp_path / "nbs", "alpha", "print(partner)")
+    make_notebook(tmp_path / "nbs", "beta", "print(partner)")
+    write_plan(
+        tmp_path,
+        """
+        version: 1
+        jobs:
+          - notebook: nbs/alpha.ipynb
+            grid: {partner: [Russia, China]}
+          - notebook: nbs/beta.ipynb
+            parameters: [{}, {paper: Letter}]
+        """,
+    )
+    return tmp_path
+
+
+def run(folder: Path, **kwargs) -> batch.BatchResult:
+    """Run ``folder/plan.yaml`` into ``folder/out`` on one thread, so fakes apply."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return batch.run_plan(folder / "plan.yaml", out_dir=folder / "out", executor=pool, **kwargs)
+
+
+def statuses(result: batch.BatchResult) -> list[tuple[str, str, str]]:
+    return [(o.job.label, o.status, o.reason) for o in result.outcomes]
+
+
+def files_under(folder: Path) -> dict[str, float]:
+    """Every path under ``folder`` with its modification time; symlinks not followed."""
+    return {
+        str(p.relative_to(folder)): p.lstat().st_mtime_ns
+        for p in folder.rglob("*")
+        if publish.TMP_NAME not in p.relative_to(folder).parts
+    }
+
+
+# -- each job is a `brief render` job of its own --------------------------------------------------
+
+
+def test_each_job_is_the_job_brief_render_would_run_into_its_own_folder(project, kernel):
+    jobs = batch.prepare_batch(project / "plan.yaml", out_dir=project / "out")
+
+    assert [j.source.label for j in jobs] == [
+        "jobs[0] (alpha, partner=Russia)",
+        "jobs[0] (alpha, partner=China)",
+        "jobs[1] (beta, defaults)",
+        "jobs[1] (beta, paper=Letter)",
+    ]
+    folders = {publish.run_path(j.job.out_dir, j.job.name, j.job.run) for j in jobs}
+    assert len(folders) == len(jobs)
+    for item in jobs:
+        [alone] = render.prepare(
+            [item.job.notebook], parameters=item.source.given, out_dir=project / "out"
+        )
+        assert item.job.private_cwd
+        assert item.job == dataclasses_replace(alone, item.job)
+        assert item.job.command.startswith("brief render ")
+    assert not (project / "out").exists()
+
+
+def dataclasses_replace(job: render.Job, like: render.Job) -> render.Job:
+    """``job`` with the two fields a batch sets differently from ``brief render``."""
+    import dataclasses
+
+    return dataclasses.replace(
+        job, private_cwd=like.private_cwd, validate_seconds=like.validate_seconds
+    )
+
+
+def test_the_same_job_twice_is_refused_naming_both_entries(project, kernel):
+    write_plan(
+        project,
+        """
+        version: 1
+        jobs:
+          - notebook: nbs/alpha.ipynb
+          - notebook: nbs/alpha.ipynb
+            parameters: {partner: Russia}
+        """,
+    )
+    with pytest.raises(UsageError) as caught:
+        run(project)
+    assert caught.value.exit_code == 2
+    assert (
+        "jobs[1] (alpha, partner=Russia) is the same job as jobs[0] (alpha, defaults): "
+        "both would write " in str(caught.value)
+    )
+    assert not (project / "out").exists()
+    assert kernel.calls == []
+
+
+def test_two_notebooks_of_one_name_are_refused_as_they_would_share_a_folder(project, kernel):
+    make_notebook(project / "other", "alpha", "print(1)")
+    write_plan(
+        project,
+        "version: 1\njobs: [{notebook: nbs/alpha.ipynb}, {notebook: other/alpha.ipynb}]\n",
+    )
+    with pytest.raises(UsageError, match="would publish to the same folder alpha/"):
+        run(project)
+
+
+def test_a_bad_parameter_is_refused_before_any_kernel_starts_or_file_is_written(project, kernel):
+    write_plan(project, "version: 1\njobs: [{notebook: nbs/alpha.ipynb, grid: {partner: [Mars]}}]")
+    with pytest.raises(ParameterError, match=r"jobs\[0\] \(alpha, partner=Mars\): parameter"):
+        run(project)
+    assert not (project / "out").exists()
+    assert kernel.calls == []
+
+
+def test_invalid_data_is_refused_before_any_kernel_starts_or_file_is_written(
+    project, data_copy, monkeypatch
+):
+    (data_copy / "relations.csv").unlink()
+    monkeypatch.setattr(execute_module, "execute_notebook", _no_kernel)
+    with pytest.raises(DataValidationError, match=r"relations\.csv"):
+        run(project, data_dir=data_copy)
+    assert not (project / "out").exists()
+
+
+def _no_kernel(*args, **kwargs):
+    raise AssertionError("a kernel was started")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"workers": 0}, "at least 1"), ({"workers": 2, "scheduler": "tcp://x:1"}, "not both")],
+)
+def test_workers_must_be_positive_and_not_given_with_a_scheduler(project, options, message):
+    with pytest.raises(UsageError, match=message):
+        batch.run_plan(project / "plan.yaml", out_dir=project / "out", **options)
+    assert not (project / "out").exists()
+
+
+def test_an_unreachable_scheduler_is_a_usage_error_and_touches_nothing(project, kernel):
+    import dask
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(
+            UsageError, match=re.escape("cannot use the Dask scheduler at 'tcp://127.0.0.1:9'")
+        ),
+    ):
+        batch.run_plan(
+            project / "plan.yaml", out_dir=project / "out", scheduler="tcp://127.0.0.1:9"
+        )
+    assert not (project / "out").exists()
+
+
+# -- incremental -------------------------------------------------------------------------------
+
+
+def test_first_run_renders_every_job_and_the_second_skips_them_saying_since_when(project, kernel):
+    first = run(project)
+    assert first.exit_code == 0
+    assert [s for _, s, _ in statuses(first)] == ["ran"] * 4
+    assert {r for _, _, r in statuses(first)} == {"new"}
+    assert len(kernel.calls) == 4
+
+    second = run(project)
+    assert len(kernel.calls) == 4
+    assert second.exit_code == 0
+    for outcome in second.outcomes:
+        manifest = json.loads(
+            (outcome.job.job.out_dir / outcome.job.label / "manifest.json").read_text()
+        )
+        assert outcome.status == "skipped"
+        assert outcome.reason == f"unchanged since {manifest['created_at']}"
+    assert "skipped (unchanged since " in second.summary()
+
+
+def _edit_notebook(folder: Path, monkeypatch) -> None:
+    make_notebook(folder / "nbs", "alpha", "print(partner)", "print('a new section')")
+
+
+def _new_data(folder: Path, monkeypatch) -> None:
+    monkeypatch.setattr(data_module, "fingerprint", lambda data_dir=None: "0" * 64)
+
+
+def _new_pandas(folder: Path, monkeypatch) -> None:
+    real = manifest_module.package_versions
+    monkeypatch.setattr(
+        manifest_module, "package_versions", lambda *a: {**real(*a), "pandas": "0.0.1"}
+    )
+
+
+def _new_code(folder: Path, monkeypatch) -> None:
+    monkeypatch.setattr(manifest_module, "code_fingerprint", lambda *a: "0" * 64)
+
+
+def _html_only(folder: Path, monkeypatch) -> None:
+    text = (folder / "plan.yaml").read_text()
+    (folder / "plan.yaml").write_text(text.replace("version: 1\n", "version: 1\nformats: [html]\n"))
+
+
+def _tampered_pdf(folder: Path, monkeypatch) -> None:
+    (folder / "out" / "beta" / "default" / "beta.pdf").write_bytes(b"%PDF edited by hand")
+
+
+def _lost_pdf(folder: Path, monkeypatch) -> None:
+    (folder / "out" / "beta" / "default" / "beta.pdf").unlink()
+
+
+def _other_parameters_last_time(folder: Path, monkeypatch) -> None:
+    # What a run folder holds when the notebook's defaults changed since it was made.
+    path = folder / "out" / "beta" / "default" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["parameters"]["max_rows"] = 99
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "ran"),
+    [
+        (_edit_notebook, "notebook changed", {"alpha/default", "alpha/partner-china-"}),
+        (_new_data, "data changed", "all"),
+        (_new_pandas, "package version changed: pandas", "all"),
+        (_new_code, "package code changed", "all"),
+        (_html_only, "formats changed", "all"),
+        (_tampered_pdf, "outputs missing or changed: beta.pdf", {"beta/default"}),
+        (_lost_pdf, "outputs missing or changed: beta.pdf", {"beta/default"}),
+        (_other_parameters_last_time, "parameters changed: max_rows", {"beta/default"}),
+    ],
+)
+def test_a_job_runs_again_when_what_it_is_made_from_changed_and_says_why(
+    project, kernel, monkeypatch, change, reason, ran
+):
+    run(project)
+    change(project, monkeypatch)
+    result = run(project)
+
+    again = [(label, why) for label, status, why in statuses(result) if status == "ran"]
+    if ran == "all":
+        assert len(again) == 4
+    else:
+        assert {re.sub(r"[0-9a-f]{10}$", "", label) for label, _ in again} == ran
+    assert {why for _, why in again} == {reason}
+    ran_labels = {label for label, _ in again}
+    assert all(s == "skipped" for label, s, _ in statuses(result) if label not in ran_labels)
+    assert f"ran ({reason})" in result.summary()
+
+
+def test_a_job_whose_last_attempt_failed_runs_again_even_if_nothing_changed(project, kernel):
+    run(project)
+    kernel.errors["alpha"] = [ExecutionError("alpha.ipynb: cell 2 raised ValueError: boom")]
+    failed = run(project, force=True)
+    assert failed.exit_code == 5
+
+    result = run(project)
+    reasons = {label: (status, why) for label, status, why in statuses(result)}
+    assert reasons["alpha/default"] == ("ran", "previous run failed")
+    assert reasons["beta/default"][0] == "skipped"
+
+
+def test_force_renders_every_job(project, kernel):
+    run(project)
+    result = run(project, force=True)
+    assert {(s, r) for _, s, r in statuses(result)} == {("ran", "--force")}
+    assert len(kernel.calls) == 8
+
+
+# -- failures and retries --------------------------------------------------------------------
+
+
+def test_a_failing_job_does_not_stop_the_others_and_the_batch_exits_with_its_code(project, kernel):
+    kernel.errors["alpha"] = [ExecutionError("alpha.ipynb: cell 2 raised ValueError: boom")]
+    result = run(project)
+
+    assert [s for _, s, _ in statuses(result)] == ["failed", "ran", "ran", "ran"]
+    assert result.exit_code == 5 and not result.ok
+    assert (project / "out" / "beta" / "default" / "beta.pdf").is_file()
+    summary = result.summary()
+    assert re.search(
+        r"alpha/default +FAILED \(exit 5: alpha\.ipynb: cell 2 raised ValueError: boom\); "
+        r"see .*_failed/alpha/default/.*\.error\.txt \[ran: new\]",
+        summary,
+    )
+    assert "3 ran, 0 skipped, 1 failed" in summary
+
+
+def test_the_exit_code_is_that_of_the_first_failing_job_in_plan_order(project, kernel):
+    kernel.errors["alpha"] = [RenderError("alpha: pdf failed")]  # exit 6, first in the plan
+    kernel.errors["beta"] = [ExecutionError("beta.ipynb: boom")]  # exit 5
+    result = run(project)
+    assert [o.exit_code for o in result.outcomes] == [6, 0, 5, 0]
+    assert result.exit_code == 6
+
+
+def test_a_job_whose_kernel_failed_to_start_is_tried_again(project, kernel, caplog):
+    kernel.errors["beta"] = [KernelStartError("beta.ipynb: Kernel died before replying")]
+    result = run(project)
+
+    assert result.exit_code == 0
+    [beta] = [o for o in result.outcomes if o.job.label == "beta/default"]
+    assert (beta.status, beta.attempts) == ("ran", 2)
+    assert "kernel start retried 1x" in beta.text
+    assert [name for name, _ in kernel.calls].count("beta") == 3  # default twice, Letter once
+    log = result.log_path.read_text()
+    assert "beta/default: the kernel failed to start (attempt 1 of 3); trying again" in log
+
+
+def test_a_kernel_that_never_starts_fails_the_job_after_three_attempts(project, kernel):
+    kernel.errors["alpha:Russia"] = [KernelStartError(f"alpha.ipynb: try {i}") for i in (1, 2, 3)]
+    result = run(project)
+    [first] = [o for o in result.outcomes if o.job.label == "alpha/default"]
+    assert (first.status, first.attempts, first.exit_code) == ("failed", 3, 5)
+    assert "try 3" in first.text
+    assert [name for name, _ in kernel.calls].count("alpha") == 4  # 3 + the China job
+
+
+def test_a_job_is_never_tried_again_once_a_cell_ran(project, kernel):
+    kernel.errors["alpha:Russia"] = [ExecutionError("alpha.ipynb: the kernel died in cell 2")]
+    result = run(project)
+    [first] = [o for o in result.outcomes if o.job.label == "alpha/default"]
+    assert (first.status, first.attempts) == ("failed", 1)
+    assert [name for name, _ in kernel.calls].count("alpha") == 2  # once, and the China job
+
+
+def test_a_worker_that_dies_fails_its_job_only(project, kernel, monkeypatch):
+    real = batch._work
+
+    def die_on_china(job, attempt, token):
+        if job.parameters["partner"] == "China":
+            raise EOFError("worker process was killed")
+        return real(job, attempt, token)
+
+    monkeypatch.setattr(batch, "_work", die_on_china)
+    result = run(project)
+    assert [s for _, s, _ in statuses(result)] == ["ran", "failed", "ran", "ran"]
+    assert "the worker running alpha/partner-china-" in result.outcomes[1].text
+    assert result.exit_code == 5
+
+
+# -- the lock, the log, the results file and the index --------------------------------------
+
+
+def test_a_batch_overlapping_another_run_exits_75_at_once_and_touches_nothing(project, kernel):
+    run(project)
+    out = project / "out"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from filelock import FileLock; "
+            f"l = FileLock({str(out / '.brief.lock')!r}, timeout=0); l.acquire(); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = files_under(out)
+        calls = len(kernel.calls)
+        started = time.monotonic()
+        with pytest.raises(LockHeldError) as caught:
+            run(project, force=True)
+        assert time.monotonic() - started < 5
+        assert caught.value.exit_code == 75
+        assert files_under(out) == before  # not even a log
+        assert len(kernel.calls) == calls
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+
+
+def test_each_batch_writes_a_log_and_a_results_file_of_its_own(project, kernel):
+    kernel.errors["alpha"] = [ExecutionError("alpha.ipynb: cell 2 raised ValueError: boom")]
+    first = run(project)
+    second = run(project)
+
+    assert first.log_path != second.log_path
+    assert first.log_path.parent == project / "out" / "_logs"
+    assert re.fullmatch(r"batch-\d{8}T\d{6}Z(-\d+)?\.log", first.log_path.name)
+    log = first.log_path.read_text()
+    assert "alpha/default: run (new) [jobs[0] (alpha, partner=Russia)]" in log
+    assert "alpha/default FAILED in execute: alpha.ipynb: cell 2 raised ValueError" in log
+    assert "beta/default done" in log
+    assert log.rstrip().endswith(f"log: {first.log_path}")
+
+    record = json.loads(first.json_path.read_text())
+    assert record["exit_code"] == 5
+    assert [(j["notebook"], j["status"], j["reason"]) for j in record["jobs"]] == [
+        ("alpha", "failed", "new"),
+        ("alpha", "ran", "new"),
+        ("beta", "ran", "new"),
+        ("beta", "ran", "new"),
+    ]
+    assert record["jobs"][0]["error"] == "alpha.ipynb: cell 2 raised ValueError: boom"
+    assert record["jobs"][3]["overrides"] == {"paper": "Letter"}
+    assert record["jobs"][3]["command"].startswith("brief render ")
+    assert [j["status"] for j in json.loads(second.json_path.read_text())["jobs"]] == [
+        "ran",
+        "skipped",
+        "skipped",
+        "skipped",
+    ]
+
+
+def test_the_log_is_written_as_the_batch_goes_so_a_crash_leaves_it(project, kernel):
+    from helpers.progress import Reporter
+
+    class Crash(Reporter):
+        def done(self, notebook, run, *, seconds, path=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(project, reporter=Crash())
+    [log] = (project / "out" / "_logs").glob("*.log")
+    text = log.read_text()
+    assert "4 job(s), 4 to run" in text
+    assert "beta/paper-letter-" in text
+
+
+def test_the_index_shows_every_run_with_status_duration_parameters_and_links(project, kernel):
+    kernel.errors["beta"] = [ExecutionError("beta.ipynb: cell 2 raised ValueError: boom")]
+    run(project)
+    html = (project / "out" / "index.html").read_text()
+    rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)[1:]
+    assert len(rows) == 4
+    text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)) for row in rows]
+    # Newest first: beta's Letter run finished last.
+    assert "beta paper-letter-" in text[0] and " ok " in text[0] and "paper = Letter" in text[0]
+    assert "beta default failed" in text[1] and "boom" in text[1]
+    assert all(re.search(r"\d+\.\d s", t) for t in text)
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert "alpha/default/alpha.pdf" in hrefs
+    assert all((project / "out" / href).is_file() for href in hrefs)
+    when = [re.search(r"\d{4}-\d\d-\d\dT[\d:.]+Z", t).group() for t in text]
+    assert when == sorted(when, reverse=True)
+
+
+# -- real kernels -------------------------------------------------------------------------------
+
+ISOLATION = textwrap.dedent(
+    """
+    import json, os
+    import matplotlib
+    seen = {
+        "global": globals().get("LEFT_BEHIND"),
+        "module": getattr(json, "left_behind", None),
+        "rc": matplotlib.rcParams["lines.linewidth"],
+        "files": sorted(os.listdir(".")),
+    }
+    LEFT_BEHIND = partner
+    json.left_behind = partner
+    matplotlib.rcParams["lines.linewidth"] = 7.5
+    with open("left-behind.txt", "w") as handle:
+        handle.write(partner)
+    print(json.dumps(seen))
+    """
+)
+
+
+@pytest.mark.slow
+def test_jobs_see_no_variable_import_state_setting_or_file_of_another(tmp_path):
+    notebook = make_notebook(tmp_path / "nbs", "leak", ISOLATION)
+    write_plan(
+        tmp_path,
+        """
+        version: 1
+        formats: [html]
+        timeout: 60
+        jobs: [{notebook: nbs/leak.ipynb, grid: {partner: [Russia, China]}}]
+        """,
+    )
+    # One worker: the two jobs run one after the other in the same worker process.
+    result = batch.run_plan(tmp_path / "plan.yaml", out_dir=tmp_path / "out", workers=1)
+
+    assert result.exit_code == 0, result.summary()
+    for outcome in result.outcomes:
+        executed = nbformat.read(tmp_path / "out" / outcome.job.label / "leak.ipynb", as_version=4)
+        seen = json.loads(executed.cells[-1].outputs[0]["text"])
+        assert seen == {
+            "global": None,
+            "module": None,
+            "rc": matplotlib.rcParamsDefault["lines.linewidth"],
+            "files": [],
+        }
+    assert sorted(p.name for p in notebook.parent.iterdir()) == ["leak.ipynb"]
+
+
+@pytest.mark.slow
+def test_real_batch_with_a_failing_job_then_an_incremental_rerun(tmp_path, capsys):
+    make_notebook(tmp_path / "nbs", "good", "print(f'{partner} as of {as_of}')")
+    make_notebook(tmp_path / "nbs", "bad", "raise ValueError('boom')")
+    write_plan(
+        tmp_path,
+        """
+        version: 1
+        formats: [html]
+        timeout: 60
+        jobs:
+          - notebook: nbs/bad.ipynb
+          - notebook: nbs/good.ipynb
+            grid: {partner: [Russia, China]}
+        """,
+    )
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "plan.yaml"), "--out", str(out)]
+
+    assert main([*argv, "--workers", "2"]) == 5
+    printed = capsys.readouterr().out
+    summary = printed[printed.index("plan.yaml: 3 job(s)") :]
+    assert "1 failed" in summary.splitlines()[0]
+    assert re.search(r"bad/default +FAILED \(exit 5: bad\.ipynb: cell 2 raised ValueError", summary)
+    assert re.search(r"good/default +ran \(new\) in \d+\.\d s", summary)
+    assert (out / "good" / "default" / "good.html").is_file()
+    executed = nbformat.read(out / "good" / "default" / "good.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "Russia as of 2024-03-02\n"
+    [log] = (out / "_logs").glob("*.log")
+    # Phase lines come from the worker processes as they go.
+    assert re.search(r"good/partner-china-\w+ execute\n", log.read_text())
+
+    started = time.monotonic()
+    assert main([*argv, "--workers", "1"]) == 5
+    summary = capsys.readouterr().out
+    assert re.search(r"bad/default +FAILED \(exit 5: .*\[ran: previous run failed\]", summary)
+    assert re.search(r"good/default +skipped \(unchanged since 20", summary)
+    assert re.search(r"good/partner-china-\w+ +skipped \(unchanged since 20", summary)
+    assert time.monotonic() - started < 30  # one kernel, not three
+
+
+WAIT_FOR_FLAG = """
+import pathlib, time
+pathlib.Path({started!r}).touch()
+while not pathlib.Path({flag!r}).exists():
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.slow
+def test_two_overlapping_batches_the_second_exits_75_and_touches_nothing(tmp_path, capsys):
+    started, flag = tmp_path / "started", tmp_path / "flag"
+    make_notebook(
+        tmp_path / "nbs", "slow", WAIT_FOR_FLAG.format(started=str(started), flag=str(flag))
+    )
+    write_plan(tmp_path, "version: 1\nformats: [html]\njobs: [{notebook: nbs/slow.ipynb}]\n")
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "plan.yaml"), "--out", str(out)]
+    first = subprocess.Popen(
+        [str(BRIEF), *argv, "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first batch never started its job"
+            time.sleep(0.1)
+        before = files_under(out)
+
+        clock = time.monotonic()
+        assert main([*argv, "--force"]) == 75
+        assert time.monotonic() - clock < 10
+        assert "another brief run holds" in capsys.readouterr().err
+        assert files_under(out) == before
+    finally:
+        flag.touch()
+        stdout, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert "1 ran, 0 skipped, 0 failed" in stdout
+    assert len(list((out / "_logs").glob("*.log"))) == 1
+
+
+FLAKY_KERNEL = """
+import os, pathlib, sys
+marker = pathlib.Path({marker!r})
+if not marker.exists():  # the first kernel to start dies before it replies, like a port clash
+    marker.touch()
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.slow
+def test_kernel_that_failed_to_start_is_retried_but_a_kernel_that_died_in_a_cell_is_not(
+    tmp_path, monkeypatch
+):
+    kernels = tmp_path / "jupyter" / "kernels" / paths.KERNEL_NAME
+    kernels.mkdir(parents=True)
+    wrapper = tmp_path / "flaky_kernel.py"
+    wrapper.write_text(FLAKY_KERNEL.format(marker=str(tmp_path / "started-once")))
+    spec = {
+        "argv": [sys.executable, str(wrapper), "-f", "{connection_file}"],
+        "display_name": "flaky",
+        "language": "python",
+    }
+    (kernels / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # found before the venv's
+
+    counter = tmp_path / "cells-run"
+    make_notebook(tmp_path / "nbs", "first", "print('ok')")
+    make_notebook(
+        tmp_path / "nbs",
+        "dies",
+        f"open({str(counter)!r}, 'a').write('ran\\n')\nimport os\nos._exit(1)",
+    )
+    write_plan(
+        tmp_path,
+        """
+        version: 1
+        formats: [html]
+        timeout: 60
+        jobs: [{notebook: nbs/first.ipynb}, {notebook: nbs/dies.ipynb}]
+        """,
+    )
+    result = batch.run_plan(tmp_path / "plan.yaml", out_dir=tmp_path / "out", workers=1)
+
+    first, dies = result.outcomes
+    assert (first.status, first.attempts) == ("ran", 2), result.summary()
+    assert (dies.status, dies.attempts, dies.exit_code) == ("failed", 1, 5)
+    assert "kernel died while running cell 2" in dies.result.error
+    assert counter.read_text() == "ran\n"
+    assert "first/default: the kernel failed to start (attempt 1 of 3)" in (
+        result.log_path.read_text()
+    )
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.mark.slow
+def test_the_same_jobs_run_on_a_dask_cluster(tmp_path, dask_cluster):
+    make_notebook(tmp_path / "nbs", "remote", "import os\nprint(partner, os.getpid())")
+    write_plan(
+        tmp_path,
+        """
+        version: 1
+        formats: [html]
+        timeout: 60
+        jobs: [{notebook: nbs/remote.ipynb, grid: {partner: [Russia, China]}}]
+        """,
+    )
+    address = dask_cluster.scheduler_address
+    out = tmp_path / "out"
+
+    result = batch.run_plan(tmp_path / "plan.yaml", out_dir=out, scheduler=address)
+
+    assert result.exit_code == 0, result.summary()
+    assert [o.status for o in result.outcomes] == ["ran", "ran"]
+    assert result.scheduler == address and f"on {address}" in result.summary()
+    kernels = set()
+    for outcome in result.outcomes:
+        executed = nbformat.read(out / outcome.job.label / "remote.ipynb", as_version=4)
+        partner, pid = executed.cells[-1].outputs[0]["text"].split()
+        assert partner == outcome.job.job.parameters["partner"]
+        kernels.add(pid)
+    assert len(kernels) == 2
+    assert os.getpid() not in {int(pid) for pid in kernels}
+    log = result.log_path.read_text()
+    assert re.search(r"remote/default execute\n", log)  # progress sent as Dask events
+
+    again = batch.run_plan(tmp_path / "plan.yaml", out_dir=out, scheduler=address)
+    assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
