@@ -141,7 +141,11 @@ class Brief:
         names = self.dataset.actor_names()
         if events.empty:
             return section("Timeline", narrative.nothing(sel, "engagements"), css="timeline")
-        height = 0.7 + 0.21 * min(len(events), self.params.max_rows)
+        # Inches: title, axis, legend and source line; a bar per dated row; a text line per
+        # undated row in the lane below.
+        shown = events.head(self.params.max_rows)
+        dated = int(shown["date_start"].notna().sum())
+        height = 1.1 + 0.24 * dated + 0.14 * (len(shown) - dated)
         # The chart first, the summary under it: a page break then falls after the chart.
         parts = [
             self._chart(
