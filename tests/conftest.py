@@ -11,10 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from helpers import paths  # noqa: E402
+from helpers import paths
 
 # Validation results are cached per data version; keep the tests' cache out of the user's.
 os.environ["BRIEF_CACHE"] = tempfile.mkdtemp(prefix="brief-cache-")

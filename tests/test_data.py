@@ -29,7 +29,9 @@ def test_undated_rows_keep_missing_dates_not_made_up_ones(dataset):
 
 def test_any_folder_with_the_same_schema_loads(data_copy):
     with (data_copy / "actors.csv").open("a", encoding="utf-8") as handle:
-        handle.write("thailand,Thailand,state,,,,art-2024-03-02,1,Myanmar faces intensified conflict\n")
+        handle.write(
+            "thailand,Thailand,state,,,,art-2024-03-02,1,Myanmar faces intensified conflict\n"
+        )
     loaded = load(data_copy)
     assert "thailand" in set(loaded.actors["actor_id"])
     assert loaded.fingerprint != fingerprint()

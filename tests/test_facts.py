@@ -168,7 +168,11 @@ def test_assessment_is_recorded(dataset, assessment_id, subject, obj, line):
 
 def test_india_developed_sittwe_port_for_its_northeast(dataset):
     port = one(dataset.projects, project_id="pr-sittwe-port")
-    assert (port["partner_id"], port["status"], port["place_id"]) == ("india", "developed", "sittwe-port")
+    assert (port["partner_id"], port["status"], port["place_id"]) == (
+        "india",
+        "developed",
+        "sittwe-port",
+    )
     assert "northeastern region" in one(dataset.places, place_id="northeast-india")["evidence"]
 
 

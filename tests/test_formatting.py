@@ -8,7 +8,13 @@ from helpers import formatting as fmt
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(8_000_000, "8 million"), (35_000_000, "35 million"), (1_500_000_000, "1.5 billion"), (660, "660"), (1250, "1,250")],
+    [
+        (8_000_000, "8 million"),
+        (35_000_000, "35 million"),
+        (1_500_000_000, "1.5 billion"),
+        (660, "660"),
+        (1250, "1,250"),
+    ],
 )
 def test_number(value, text):
     assert fmt.number(value) == text
@@ -18,7 +24,9 @@ def test_money_quantity_capacity():
     assert fmt.money(35_000_000.0, "USD") == "US$35 million"
     assert fmt.quantity(8_000_000.0, "barrels", "more_than") == "more than 8 million barrels"
     assert fmt.capacity(660.0, "MW") == "660 MW"
-    assert fmt.money(pd.NA, "USD") == fmt.capacity(pd.NA, "MW") == fmt.quantity(pd.NA, "barrels") == ""
+    assert (
+        fmt.money(pd.NA, "USD") == fmt.capacity(pd.NA, "MW") == fmt.quantity(pd.NA, "barrels") == ""
+    )
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,16 @@ def test_every_number_in_the_narrative_is_found_in_the_data(dataset):
 
 def test_numbers_read_as_a_reader_expects(dataset):
     html, _ = full_text(dataset)
-    for expected in ("660 MW", "330 MW", "990 MW", "US$35 million", "more than 8 million barrels", "March–June 2023", "October 2023", "November 2023"):
+    for expected in (
+        "660 MW",
+        "330 MW",
+        "990 MW",
+        "US$35 million",
+        "more than 8 million barrels",
+        "March–June 2023",
+        "October 2023",
+        "November 2023",
+    ):
         assert expected in html, expected
 
 
@@ -117,7 +126,9 @@ def test_data_values_are_escaped_where_they_become_markup(dataset):
     sel = select(tampered, P.check(P.BriefParams, {}))
     html = str(narrative.theme_events(sel, Citations(dataset.sources), "defence"))
     assert hostile not in html and "&lt;script&gt;" in html
-    assert isinstance(narrative.render("nothing", topic="x", partner="y", as_of="z", window="", held=""), Markup)
+    assert isinstance(
+        narrative.render("nothing", topic="x", partner="y", as_of="z", window="", held=""), Markup
+    )
 
 
 def test_undated_events_are_listed_as_undated(dataset):

@@ -29,9 +29,14 @@ def test_notebook_is_thin_and_committed_without_outputs(name):
             assert cell.outputs == [] and cell.execution_count is None
             tree = ast.parse(cell.source)
             assert not any(
-                isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda) for node in ast.walk(tree)
+                isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+                for node in ast.walk(tree)
             ), cell.source
-            body = [n for n in tree.body if not isinstance(n, ast.AnnAssign | ast.Import | ast.ImportFrom)]
+            body = [
+                n
+                for n in tree.body
+                if not isinstance(n, ast.AnnAssign | ast.Import | ast.ImportFrom)
+            ]
             assert len(body) <= 1, f"one helper call per cell: {cell.source!r}"
         else:
             assert not re.search(r"\d", cell.source), f"number typed into prose: {cell.source!r}"

@@ -36,8 +36,15 @@ def test_every_notebook_has_a_schema_named_in_its_metadata(name):
 def test_command_line_strings_are_converted_by_the_schema_not_guessed():
     values = P.validate_parameters(
         "brief",
-        {"title": "007", "as_of": "2023-09-30", "max_rows": "20", "include_undated": "false",
-         "themes": "defence, energy", "partner": "china", "start": "None"},
+        {
+            "title": "007",
+            "as_of": "2023-09-30",
+            "max_rows": "20",
+            "include_undated": "false",
+            "themes": "defence, energy",
+            "partner": "china",
+            "start": "None",
+        },
     )
     assert values["title"] == "007"
     assert values["as_of"] == "2023-09-30"
@@ -53,7 +60,10 @@ def test_command_line_strings_are_converted_by_the_schema_not_guessed():
     [
         ({"as_of": "2024-13-01"}, ["'as_of'", "2024-13-01", "YYYY-MM-DD"]),
         ({"partner": "France"}, ["'partner'", "France", "Russia, China or India"]),
-        ({"themes": "defence,space"}, ["'themes.1'", "space", "defence, energy, economy, regional"]),
+        (
+            {"themes": "defence,space"},
+            ["'themes.1'", "space", "defence, energy, economy, regional"],
+        ),
         ({"max_rows": "0"}, ["'max_rows'", "greater than or equal to 1"]),
         ({"paper": "A3"}, ["'paper'", "A3", "A4 or Letter"]),
         ({"colour": "red"}, ["unknown parameter 'colour'", "this notebook takes"]),

@@ -67,8 +67,8 @@ BROKEN = {
     ),
     "unknown foreign key": (
         "events.csv",
-        "ev-naval-visit,visit,Chief of the Sittwe Naval Base visits Russia,defence,sittwe-naval-chief",
-        "ev-naval-visit,visit,Chief of the Sittwe Naval Base visits Russia,defence,nobody",
+        "Base visits Russia,defence,sittwe-naval-chief",
+        "Base visits Russia,defence,nobody",
         ("events.csv", 8, None),
         "unknown reference",
     ),
@@ -117,7 +117,8 @@ BROKEN = {
     "evidence too long": (
         "actors.csv",
         "to fuel its air force",
-        "the junta's procurement of over 8 million barrels of oil from Russia between March and June 2023 to fuel its air force",
+        "the junta's procurement of over 8 million barrels of oil from Russia "
+        "between March and June 2023 to fuel its air force",
         ("actors.csv", 10, "evidence"),
         "quote at most 15",
     ),
@@ -132,10 +133,14 @@ def test_each_breakage_is_reported_with_file_line_column_and_exit_3(case, data_c
     matching = [
         p
         for p in report.problems
-        if p.file == where_file and p.line == line and words in p.message
+        if p.file == where_file
+        and p.line == line
+        and words in p.message
         and (column is None or p.column == column)
     ]
-    assert matching, f"{case}: no problem at {where_file}:{line} {column} with {words!r}: {report.problems}"
+    assert matching, (
+        f"{case}: no problem at {where_file}:{line} {column} with {words!r}: {report.problems}"
+    )
     assert main(["validate", "--data", str(data_copy)]) == 3
     err = capsys.readouterr().err
     assert f"{where_file}:{line}" in err and words in err
@@ -147,7 +152,9 @@ def test_blank_line_is_reported_once_at_its_line(data_copy):
     lines.insert(3, "\n")
     path.write_text("".join(lines), encoding="utf-8")
     problems = validate(data_copy).problems
-    assert [(p.file, p.line, p.message) for p in problems] == [("events.csv", 4, "blank line: delete it")]
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        ("events.csv", 4, "blank line: delete it")
+    ]
 
 
 def test_missing_column_is_reported_by_name(data_copy):
@@ -158,7 +165,9 @@ def test_missing_column_is_reported_by_name(data_copy):
     # Drop the column from every row (no quoted commas in this file's first seven columns).
     path.write_text("\n".join(",".join(r[:6] + r[7:]) for r in rows) + "\n", encoding="utf-8")
     problems = validate(data_copy).problems
-    assert any(p.file == "places.csv" and p.column == "coordinate_basis" for p in problems), problems
+    assert any(p.file == "places.csv" and p.column == "coordinate_basis" for p in problems), (
+        problems
+    )
 
 
 def test_missing_file_is_reported_without_a_traceback(data_copy, capsys):

@@ -1,4 +1,4 @@
-"""myanmar-brief: cited data on Myanmar's junta between China and Russia, and the briefs built on it.
+"""myanmar-brief: cited data on Myanmar's junta between China and Russia, and its briefs.
 
 The names a notebook or a user needs: :func:`load` and :func:`validate` for the data,
 :func:`open_brief` for a report notebook's sections, :func:`render` for HTML and PDF briefs.

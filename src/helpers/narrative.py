@@ -35,7 +35,15 @@ THEME_TOPICS = {
     "regional": "regional implications",
 }
 #: Which assessments lead the key judgments, most telling first.
-JUDGMENT_ORDER = ("aim", "largest_supplier", "dependence", "trend", "intent", "implication", "monitoring")
+JUDGMENT_ORDER = (
+    "aim",
+    "largest_supplier",
+    "dependence",
+    "trend",
+    "intent",
+    "implication",
+    "monitoring",
+)
 HELD_WORDS = {
     "not yet known": "not yet known by then",
     "about another partner": "about another partner",
@@ -83,7 +91,9 @@ def event_when(row: pd.Series, selection: Selection) -> str:
         row["date_start"],
         row["date_end"],
         row["date_precision"],
-        ongoing=bool(row.get("ongoing", False)) if not pd.isna(row.get("ongoing", False)) else False,
+        ongoing=bool(row.get("ongoing", False))
+        if not pd.isna(row.get("ongoing", False))
+        else False,
         known_by=_known_by(selection),
     )
 
@@ -105,7 +115,9 @@ def nothing(selection: Selection, topic: str) -> Markup:
         partner=params.partner,
         as_of=fmt.day(params.as_of),
         window=window,
-        held=fmt.join([f"{fmt.count(n, 'row')} {HELD_WORDS[reason]}" for reason, n in sorted(held.items())]),
+        held=fmt.join(
+            [f"{fmt.count(n, 'row')} {HELD_WORDS[reason]}" for reason, n in sorted(held.items())]
+        ),
     )
 
 
@@ -148,7 +160,9 @@ def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> 
         figures.append(
             {
                 "label": f"{row['item']} from {names.get(row['supplier_id'], row['supplier_id'])}",
-                "value": fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"]),
+                "value": fmt.quantity(
+                    row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
+                ),
                 "when": event_when(row, selection),
                 "cite": cites.marker("supplies", row),
             }
@@ -180,7 +194,9 @@ def timeline_summary(selection: Selection) -> Markup:
     if not dated.empty:
         first_row = dated.loc[dated["date_start"].idxmin()]
         last_row = dated.loc[dated["shown_end"].idxmax()]
-        first = (fmt.day if first_row["date_precision"] == "day" else fmt.month)(first_row["date_start"])
+        first = (fmt.day if first_row["date_precision"] == "day" else fmt.month)(
+            first_row["date_start"]
+        )
         precise = last_row["date_precision"] == "day" or last_row["cut_at_as_of"]
         last = (fmt.day if precise else fmt.month)(last_row["shown_end"])
     return render(
@@ -195,8 +211,12 @@ def timeline_summary(selection: Selection) -> Markup:
     )
 
 
-def _event_items(selection: Selection, cites: Citations, frame: pd.DataFrame, limit: int) -> list[dict]:
-    places = dict(zip(selection.dataset.places["place_id"], selection.dataset.places["name"], strict=True))
+def _event_items(
+    selection: Selection, cites: Citations, frame: pd.DataFrame, limit: int
+) -> list[dict]:
+    places = dict(
+        zip(selection.dataset.places["place_id"], selection.dataset.places["name"], strict=True)
+    )
     dated = frame[frame["date_start"].notna()].sort_values("date_start", kind="stable")
     ordered = pd.concat([dated, frame[frame["date_start"].isna()]])
     items = []
@@ -259,7 +279,9 @@ def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
                 {
                     "supplier": names.get(supplier, supplier),
                     "recipient": names.get(recipient, recipient),
-                    "amount": fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"]),
+                    "amount": fmt.quantity(
+                        row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
+                    ),
                     "item": row["item"],
                     "when": when,
                     "purpose": "" if pd.isna(row["purpose"]) else str(row["purpose"]),
@@ -269,7 +291,12 @@ def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
     more = int((selection.supplies["theme"] == theme).sum()) - len(frame)
     if not groups and not details:
         return Markup("")
-    return render("supplies", groups=groups, details=details, more=fmt.count(more, "more supply") if more > 0 else "")
+    return render(
+        "supplies",
+        groups=groups,
+        details=details,
+        more=fmt.count(more, "more supply") if more > 0 else "",
+    )
 
 
 def projects(selection: Selection, cites: Citations) -> Markup:
@@ -291,7 +318,9 @@ def projects(selection: Selection, cites: Citations) -> Markup:
         with_capacity = group[group["capacity"].notna()]
         total = ""
         if len(with_capacity) > 1 and with_capacity["capacity_unit"].nunique() == 1:
-            total = fmt.capacity(with_capacity["capacity"].sum(), with_capacity["capacity_unit"].iloc[0])
+            total = fmt.capacity(
+                with_capacity["capacity"].sum(), with_capacity["capacity_unit"].iloc[0]
+            )
         groups.append(
             {
                 "count": fmt.count(len(group), "project"),

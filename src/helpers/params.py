@@ -41,7 +41,9 @@ SOURCE_DATE = dt.date(2024, 3, 2)
 # injected assignment; a title has no use for one.
 PlainText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=160, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=160, pattern=r"^[^\x00-\x1f\x7f]*$"
+    ),
 ]
 
 
@@ -60,13 +62,13 @@ class BaseParams(BaseModel):
     start: dt.date | None = Field(
         None, description="First day of the window, YYYY-MM-DD; None for no lower bound"
     )
-    end: dt.date | None = Field(None, description="Last day of the window, YYYY-MM-DD; None for as_of")
+    end: dt.date | None = Field(
+        None, description="Last day of the window, YYYY-MM-DD; None for as_of"
+    )
     partner: Literal["Russia", "China", "India"] = Field(
         "Russia", description="The foreign partner the brief is about: Russia, China or India"
     )
-    data_dir: str | None = Field(
-        None, description="Data folder; None for the package's data/"
-    )
+    data_dir: str | None = Field(None, description="Data folder; None for the package's data/")
     paper: Literal["A4", "Letter"] = Field("A4", description="Paper size of the PDF: A4 or Letter")
     include_undated: bool = Field(
         True, description="Show events the source does not date (known only by its date)"
@@ -177,7 +179,9 @@ class BriefParams(BaseParams):
         description="Sections to include: any of defence, energy, economy, regional",
     )
 
-    _split_themes = field_validator("themes", mode="before")(classmethod(lambda cls, v: _theme_list(v)))
+    _split_themes = field_validator("themes", mode="before")(
+        classmethod(lambda cls, v: _theme_list(v))
+    )
 
     @field_validator("themes")
     @classmethod
@@ -206,7 +210,9 @@ class EnergyTradeParams(BaseParams):
 
     notebook: ClassVar[str] = "energy_trade"
     default_title: ClassVar[str] = "Energy, infrastructure and trade: Myanmar and {partner}"
-    subtitle: ClassVar[str] = "Projects under discussion, trade settlement and oil, and where they are"
+    subtitle: ClassVar[str] = (
+        "Projects under discussion, trade settlement and oil, and where they are"
+    )
 
     @property
     def selected_themes(self) -> tuple[str, ...]:

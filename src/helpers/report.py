@@ -106,7 +106,7 @@ class Brief:
         return Markup("<strong>Figure {}.</strong> {}").format(self._figures, text)
 
     def _chart(self, kind: str, *frames: Any, caption: str, height: float, **kwargs: Any) -> Markup:
-        """Draw ``charts.<kind>`` and describe it with ``charts.describe_<kind>``, same arguments."""
+        """Draw ``charts.<kind>``; describe it with ``charts.describe_<kind>`` (same arguments)."""
         kwargs.setdefault("sources", self.dataset.sources)
         draw = getattr(charts, kind)
         describe = getattr(charts, f"describe_{kind}")
@@ -204,7 +204,8 @@ class Brief:
                     sel.projects,
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
-                    caption="Projects by sector, status and stated capacity. Data: data/projects.csv.",
+                    caption="Projects by sector, status and stated capacity. "
+                    "Data: data/projects.csv.",
                     height=1.1 + 0.26 * min(len(sel.projects), self.params.max_rows),
                 )
             )

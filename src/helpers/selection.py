@@ -55,8 +55,7 @@ class Selection:
 
     def is_empty(self) -> bool:
         return all(
-            frame.empty
-            for frame in (self.events, self.projects, self.supplies, self.assessments)
+            frame.empty for frame in (self.events, self.projects, self.supplies, self.assessments)
         )
 
 
@@ -112,12 +111,12 @@ def select(dataset: Dataset, params: BaseParams) -> Selection:
             keep_dated = keep & dated & in_window
             keep_undated = keep & ~dated & params.include_undated
             counts["outside the window"] = int((keep & dated & ~in_window).sum())
-            counts["undated, excluded"] = int((keep & ~dated).sum()) if not params.include_undated else 0
+            counts["undated, excluded"] = (
+                int((keep & ~dated).sum()) if not params.include_undated else 0
+            )
             keep = keep_dated | keep_undated
             frame["shown_end"] = shown_end.where(dated)
-            frame["cut_at_as_of"] = dated & (
-                frame["date_end"].isna() | (frame["date_end"] > as_of)
-            )
+            frame["cut_at_as_of"] = dated & (frame["date_end"].isna() | (frame["date_end"] > as_of))
         out[name] = frame[keep].reset_index(drop=True)
         held[name] = {reason: n for reason, n in counts.items() if n}
     return Selection(params=params, dataset=dataset, held_back=held, **out)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import calendar
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -220,7 +220,9 @@ def _parse_date(text: str | None) -> dt.date | None:
         return None  # Frictionless reports the bad value; here it only cannot be compared
 
 
-def check_rules(tables: dict[str, RawTable], sources: list[Path]) -> tuple[list[Problem], list[str]]:
+def check_rules(
+    tables: dict[str, RawTable], sources: list[Path]
+) -> tuple[list[Problem], list[str]]:
     """The project's rules beyond the schema; returns problems and skipped-check notes."""
     problems: list[Problem] = []
     published: dict[str, dt.date] = {}
@@ -258,7 +260,11 @@ def _check_dates(table: RawTable, published: dict[str, dt.date]) -> list[Problem
         if start and end and end < start:
             bad("date_end", end_text, f"period ends before it starts ({start_text})")
         if precision == "undated" and (start_text or end_text):
-            bad("date_precision", precision, "an undated row must leave date_start and date_end empty")
+            bad(
+                "date_precision",
+                precision,
+                "an undated row must leave date_start and date_end empty",
+            )
         if precision in ("day", "month", "period") and not start_text:
             bad("date_start", start_text, f"date_precision {precision!r} needs a date_start")
         if precision == "period" and not end_text and not ongoing:
@@ -274,9 +280,14 @@ def _check_dates(table: RawTable, published: dict[str, dt.date]) -> list[Problem
                 bad("date_end", end_text, "a month-precise row needs a date_end unless ongoing")
         source_date = published.get(row.get("source_id", ""))
         if source_date:
-            for column, date, text in (("date_start", start, start_text), ("date_end", end, end_text)):
+            for column, date, text in (
+                ("date_start", start, start_text),
+                ("date_end", end, end_text),
+            ):
                 if date and date > source_date:
-                    bad(column, text, f"date is after its source's date ({source_date.isoformat()})")
+                    bad(
+                        column, text, f"date is after its source's date ({source_date.isoformat()})"
+                    )
     return out
 
 
