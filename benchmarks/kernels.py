@@ -12,7 +12,8 @@ It prints, for each way of starting kernels, the median and the range over ``--r
 * *notebook*: the whole notebook through ``papermill.execute_notebook`` with its default
   parameters, kernel start and shutdown included.
 
-The zygote's own start-up, paid once per run, is printed too. Not part of the test suite.
+The zygotes' own start-up, paid once per run, is printed too. ``forked+freeze_gc`` is a zygote
+started with ``freeze_gc=True``. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -81,28 +82,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook", type=Path, default=paths.NOTEBOOKS_DIR / "brief.ipynb")
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
-    zygote = Zygote.start()
-    print(
-        f"zygote ready in {time.perf_counter() - started:.2f} s "
-        f"(imports {zygote.seconds:.2f} s, {zygote.native_threads} native thread(s))"
-    )
-    ways = {"normal": AsyncKernelManager, "forked": forking_kernel_manager(zygote.address)}
+    zygotes = []
+    for freeze_gc in (False, True):
+        started = time.perf_counter()
+        zygotes.append(Zygote.start(freeze_gc=freeze_gc))
+        print(
+            f"zygote (freeze_gc={freeze_gc}) ready in {time.perf_counter() - started:.2f} s "
+            f"(imports {zygotes[-1].seconds:.2f} s, {zygotes[-1].native_threads} native threads)"
+        )
+    ways = {
+        "normal": AsyncKernelManager,
+        "forked": forking_kernel_manager(zygotes[0].address),
+        "forked+freeze_gc": forking_kernel_manager(zygotes[1].address),
+    }
     try:
         with tempfile.TemporaryDirectory() as out:
             # Warm this process's own imports (papermill, nbclient) before timing anything.
             notebook(ways["forked"], args.notebook, Path(out))
-            for name, manager_class in ways.items():
-                timings = [asyncio.run(ready_and_import(manager_class)) for _ in range(args.repeat)]
-                runs = [
-                    notebook(manager_class, args.notebook, Path(out)) for _ in range(args.repeat)
-                ]
+            ready: dict[str, list[float]] = {name: [] for name in ways}
+            shutdown: dict[str, list[float]] = {name: [] for name in ways}
+            runs: dict[str, list[float]] = {name: [] for name in ways}
+            # Interleaved, the order rotating, so that a change in the machine's load
+            # falls on both ways alike.
+            for i in range(args.repeat):
+                order = list(ways)[i % len(ways) :] + list(ways)[: i % len(ways)]
+                for name in order:
+                    up, down = asyncio.run(ready_and_import(ways[name]))
+                    ready[name].append(up)
+                    shutdown[name].append(down)
+                for name in order:
+                    runs[name].append(notebook(ways[name], args.notebook, Path(out)))
+            for name in ways:
                 print(f"-- {name}")
-                print(summary("ready + import", [t[0] for t in timings]))
-                print(summary("shutdown", [t[1] for t in timings]))
-                print(summary(f"{args.notebook.name}", runs))
+                print(summary("ready + import", ready[name]))
+                print(summary("shutdown", shutdown[name]))
+                print(summary(args.notebook.name, runs[name]))
     finally:
-        zygote.stop()
+        for zygote in zygotes:
+            zygote.stop()
     return 0
 
 

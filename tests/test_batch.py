@@ -236,6 +236,7 @@ def test_workers_must_be_positive_and_not_given_with_a_scheduler(project, option
 
 def test_an_unreachable_scheduler_is_a_usage_error_and_touches_nothing(project, kernel):
     import dask
+    import distributed  # noqa: F401  (first: importing it inside config.set loses its defaults)
 
     with (
         dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
@@ -607,7 +608,9 @@ def test_real_batch_with_a_failing_job_then_an_incremental_rerun(tmp_path, capsy
     printed = capsys.readouterr().out
     summary = printed[printed.index("plan.yaml: 3 job(s): ") :]  # printed last
     assert "1 failed" in summary.splitlines()[0]
-    assert re.search(r"bad/default +FAILED \(exit 5: bad\.ipynb: cell 2 .* raised ValueError", summary)
+    assert re.search(
+        r"bad/default +FAILED \(exit 5: bad\.ipynb: cell 2 .* raised ValueError", summary
+    )
     assert re.search(r"good/default +ran \(new\) in \d+\.\d s", summary)
     assert (out / "good" / "default" / "good.html").is_file()
     executed = nbformat.read(out / "good" / "default" / "good.ipynb", as_version=4)
@@ -765,3 +768,36 @@ def test_the_same_jobs_run_on_a_dask_cluster(tmp_path, dask_cluster):
 
     again = batch.run_plan(tmp_path / "plan.yaml", out_dir=out, scheduler=address)
     assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
+
+
+# -- the documented set-ups name what exists -----------------------------------------------------
+
+DOCS = paths.PROJECT_ROOT / "docs"
+
+
+def test_the_ci_example_sets_up_renders_the_plan_and_keeps_the_pdfs():
+    import yaml
+
+    text = (DOCS / "examples" / "brief-daily.yml").read_text()
+    workflow = yaml.safe_load(text)
+    steps = workflow["jobs"]["render"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    assert "make setup" in commands
+    assert ".venv/bin/brief batch plans/daily.yaml --out reports" in commands
+    uploads = [s["with"]["path"] for s in steps if s.get("uses", "").startswith("actions/upload")]
+    assert "briefs/**/*.pdf" in uploads
+    assert all(
+        s.get("if") == "always()" for s in steps if s.get("uses", "").startswith("actions/up")
+    )
+    # The page shows the file as it is.
+    assert text.split("name: Daily briefs", 1)[1] in (DOCS / "scheduling.md").read_text()
+
+
+def test_the_cron_line_and_the_systemd_service_run_the_example_plan_under_a_lock():
+    page = (DOCS / "scheduling.md").read_text()
+    [cron] = [line for line in page.splitlines() if line.startswith("30 5 ")]
+    assert "flock -n -E 75 " in cron
+    assert "brief batch plans/daily.yaml" in cron
+    assert "ExecStart=/srv/myanmar-brief/.venv/bin/brief batch plans/daily.yaml" in page
+    assert "OnCalendar=" in page and "WantedBy=timers.target" in page
+    assert (paths.PLANS_DIR / "daily.yaml").is_file()

@@ -18,8 +18,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.text import Text
 
-from helpers import charts
+from helpers import charts, theme
 from helpers.errors import DataValidationError, ParameterError
+from helpers.params import BriefParams, check
+from helpers.selection import select
 from helpers.theme import PARTNER_COLORS, STATUS_COLORS
 
 SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
@@ -178,14 +180,15 @@ def test_undated_events_are_listed_in_their_lane_and_placed_at_no_date(dataset):
     ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
     undated = dataset.events[dataset.events["date_precision"] == "undated"]
     assert text_of(ax, "undated-heading") == "Undated (no later than 2 Mar 2024)"
-    lane = ax.get_yaxis_transform()  # x in axes fractions, y in rows
+    lane = ax.get_yaxis_transform()  # x in axes fractions, y in points down the rows
     for row in undated.itertuples():
         assert by_gid(ax, f"event:{row.event_id}") == []
         drawn = by_gid(ax, f"undated:{row.event_id}")
         assert {type(a) for a in drawn} == {Line2D, Text}
         assert all(a.get_transform() == lane for a in drawn)
         label = next(a for a in drawn if isinstance(a, Text))
-        assert label.get_text().startswith(row.title)
+        # Entries wrap at spaces to fit the lane's columns; the whole title is drawn.
+        assert label.get_text().replace("\n", " ").startswith(row.title)
 
 
 def test_undated_events_do_not_stretch_the_date_axis(dataset):
@@ -234,6 +237,196 @@ def test_timeline_rejects_a_max_events_below_one(dataset):
 def test_timeline_without_needed_columns_names_them(dataset):
     with pytest.raises(DataValidationError, match="date_precision"):
         charts.timeline(dataset.events.drop(columns=["date_precision"]), ax=new_ax())
+
+
+@pytest.fixture(params=["house", "matplotlib"])
+def chart_style(request):
+    """The brief's theme (Noto Sans, 8 pt labels), then matplotlib's defaults (DejaVu, 10 pt)."""
+    with mpl.rc_context():
+        if request.param == "house":
+            theme.set_theme()
+        else:
+            mpl.rcdefaults()
+        yield request.param
+
+
+def main_brief_events(dataset) -> pd.DataFrame:
+    """The events the main brief's timeline draws (partner Russia): 5 dated, 6 undated."""
+    params = check(BriefParams, {})
+    events = select(dataset, params).events
+    return events[events["theme"].isin(params.selected_themes)]
+
+
+def timeline_events(which: str, dataset) -> pd.DataFrame:
+    if which == "brief":
+        return main_brief_events(dataset)
+    return dataset.events[dataset.events["theme"] == "defence"]
+
+
+def drawn_at_its_height(events, dataset, width: float = 6.6):
+    """The timeline on a figure as tall as timeline_height says, drawn; and that height."""
+    kwargs = {"as_of": "2024-03-02", "sources": dataset.sources}
+    height = charts.timeline_height(events, width=width, **kwargs)
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = charts.timeline(events, ax=fig.add_subplot(), **kwargs)
+    fig.canvas.draw()
+    return ax, height
+
+
+def visible_texts(ax) -> list[Text]:
+    """Every text drawn on the figure: title, ticks in view, labels, legend, source line."""
+    lo, hi = sorted(ax.get_xlim())
+    ticks = set(ax.xaxis.get_ticklabels(which="both"))
+    found = []
+    for text in ax.get_figure().findobj(Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        if text in ticks and not lo <= text.get_position()[0] <= hi:
+            continue
+        found.append(text)
+    return found
+
+
+def owner(artist) -> str | None:
+    """The event a drawn artist belongs to ("row-label:ev-x" -> "ev-x"), if any."""
+    gid = str(artist.get_gid())
+    prefixes = ("event:", "ongoing:", "undated:", "row-label:", "ongoing-label:")
+    return gid.split(":", 1)[1] if gid.startswith(prefixes) else None
+
+
+def overlap(a, b) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)
+
+
+@pytest.mark.parametrize("which", ["brief", "defence"])
+def test_timeline_at_its_height_draws_no_label_over_another_or_over_other_rows(
+    which, chart_style, dataset
+):
+    events = timeline_events(which, dataset)
+    ax, _ = drawn_at_its_height(events, dataset)
+    renderer = ax.get_figure().canvas.get_renderer()
+    labels = visible_texts(ax)
+    boxes = [(t, t.get_window_extent(renderer)) for t in labels]
+    assert len(boxes) > 20  # title, ticks, row labels, lane, legend, source line
+    for i, (text, box) in enumerate(boxes):
+        for other, other_box in boxes[i + 1 :]:
+            assert not overlap(box, other_box), (text.get_text(), other.get_text())
+    marks = [
+        a for a in ax.findobj(lambda a: isinstance(a, (Rectangle, Line2D))) if owner(a) is not None
+    ]
+    assert marks
+    for text, box in boxes:
+        for mark in marks:
+            if owner(mark) != owner(text):
+                assert not overlap(box, mark.get_window_extent(renderer)), (
+                    text.get_text(),
+                    mark.get_gid(),
+                )
+
+
+@pytest.mark.parametrize("which", ["brief", "defence"])
+def test_timeline_at_its_height_draws_every_title_whole_and_inside_the_figure(
+    which, chart_style, dataset
+):
+    events = timeline_events(which, dataset)
+    ax, _ = drawn_at_its_height(events, dataset)
+    fig = ax.get_figure()
+    renderer = fig.canvas.get_renderer()
+    drawn = visible_texts(ax)
+    for text in drawn:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0, text.get_text()
+        assert box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1, text.get_text()
+        assert "…" not in text.get_text()
+    written = {t.get_text().replace("\n", " ") for t in drawn}
+    for row in events.itertuples():
+        assert any(w.startswith(row.title) for w in written), row.title
+
+
+def test_timeline_height_of_the_main_brief_fits_a_four_page_brief(dataset):
+    events = main_brief_events(dataset)
+    assert len(events) == 11 and int(events["date_start"].notna().sum()) == 5
+    with mpl.rc_context():
+        theme.set_theme()
+        height = charts.timeline_height(
+            events, max_events=15, width=6.6, as_of="2024-03-02", sources=dataset.sources
+        )
+    assert height <= 3.3
+
+
+def test_timeline_height_adds_a_fixed_pitch_per_dated_row(dataset):
+    # Day events a year apart: every label fits beside its point, on one line.
+    rows = [
+        event(f"d{i}", date_start=f"{2015 + i}-06-01", date_end=f"{2015 + i}-06-01")
+        | {"date_precision": "day"}
+        for i in range(8)
+    ]
+    frame = frame_like(dataset.events, rows)
+    with mpl.rc_context():
+        theme.set_theme()
+        heights = [charts.timeline_height(frame.head(n), as_of="2024-01-01") for n in (4, 6, 8)]
+    # Points, not a share of the figure: each pair of rows adds the same height.
+    assert heights[1] - heights[0] == pytest.approx(heights[2] - heights[1], abs=0.011)
+    assert heights[2] - heights[1] == pytest.approx(2 * 1.6 * 8 / 72, abs=0.011)
+
+
+def test_timeline_height_draws_nothing_anywhere_else(dataset):
+    figures = plt.get_fignums()
+    with mpl.rc_context():
+        before = dict(mpl.rcParams)
+        charts.timeline_height(dataset.events, sources=dataset.sources)
+        assert dict(mpl.rcParams) == before
+    assert plt.get_fignums() == figures
+
+
+def test_timeline_height_of_no_events_leaves_room_for_the_message(dataset):
+    empty = dataset.events.iloc[0:0]
+    height = charts.timeline_height(empty)
+    fig = Figure(figsize=(6.6, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = charts.timeline(empty, ax=fig.add_subplot())
+    fig.canvas.draw()
+    assert ax.get_position().height * height > 0.3
+    assert "Nothing recorded" in text_of(ax, "empty")
+
+
+def test_a_label_with_no_room_beside_its_bar_is_written_inside_it(dataset):
+    events = dataset.events[dataset.events["theme"] == "defence"]
+    with mpl.rc_context():
+        theme.set_theme()
+        ax, _ = drawn_at_its_height(events, dataset)
+        renderer = ax.get_figure().canvas.get_renderer()
+        (label,) = texts(ax, "row-label:ev-escalation")
+        solid = max(by_gid(ax, "event:ev-escalation", Rectangle), key=lambda p: p.get_x())
+        inner, outer = label.get_window_extent(renderer), solid.get_window_extent(renderer)
+        assert outer.x0 < inner.x0 and inner.x1 < outer.x1
+        assert outer.y0 < (inner.y0 + inner.y1) / 2 < outer.y1
+        assert label.get_text() == "Hostilities between the junta and ethnic factions escalate"
+        assert label.get_color() in ("black", "white")  # 4.5:1 on vermillion
+
+
+def test_a_label_with_no_room_beside_or_inside_its_mark_gets_a_line_above_it(dataset):
+    long_title = "A visit whose title is far too long to sit beside a point this late"
+    rows = [
+        event("early", date_start="2023-01-01", date_end="2023-12-31", date_precision="period"),
+        event(
+            "late",
+            title=long_title,
+            date_start="2023-07-02",
+            date_end="2023-07-02",
+            date_precision="day",
+        ),
+    ]
+    frame = frame_like(dataset.events, rows)
+    with mpl.rc_context():
+        theme.set_theme()
+        ax, _ = drawn_at_its_height(frame, dataset, width=4.0)
+        renderer = ax.get_figure().canvas.get_renderer()
+        (label,) = texts(ax, "row-label:late")
+        (point,) = by_gid(ax, "event:late", Line2D)
+        assert label.get_text().replace("\n", " ") == long_title  # wrapped, never shortened
+        assert label.get_window_extent(renderer).y0 > point.get_window_extent(renderer).y1
 
 
 def test_describe_timeline_gives_dates_as_precisely_as_the_source(dataset):

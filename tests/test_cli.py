@@ -223,3 +223,111 @@ def test_failed_rendering_exits_6(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "custom/default FAILED in html" in err
     assert "example.org" in err
+
+
+# -- batch: arguments reach the library unchanged (no kernel starts) -------------------------
+
+
+class FakeBatchResult:
+    """What :func:`helpers.batch.run_plan` returns, as far as the command uses it."""
+
+    def __init__(self, exit_code: int = 0) -> None:
+        self.exit_code = exit_code
+        self.ok = exit_code == 0
+
+    def summary(self) -> str:
+        return "plan.yaml: 2 job(s): 1 ran, 1 skipped, 0 failed"
+
+
+@pytest.fixture
+def batch_calls(monkeypatch):
+    """Patch :func:`helpers.batch.run_plan`; record each call; ``result`` is what it returns."""
+    from helpers import batch as batch_module
+
+    seen: list[dict] = []
+    seen_result = {"value": FakeBatchResult()}
+
+    def fake_run_plan(plan, **kwargs):
+        seen.append({"plan": plan, **kwargs})
+        return seen_result["value"]
+
+    monkeypatch.setattr(batch_module, "run_plan", fake_run_plan)
+    return seen, seen_result
+
+
+def test_batch_passes_the_plan_and_every_option_to_the_library(batch_calls, tmp_path):
+    calls, _ = batch_calls
+    argv = ["batch", "plans/daily.yaml", "--workers", "3", "--out", str(tmp_path / "out")]
+    argv += ["--data", str(tmp_path / "data"), "--force", "--scheduler", "tcp://10.0.0.5:8786"]
+    assert main(argv) == 0
+    [call] = calls
+    assert call["plan"] == Path("plans/daily.yaml")
+    assert call["workers"] == 3
+    assert call["out_dir"] == tmp_path / "out"
+    assert call["data_dir"] == tmp_path / "data"
+    assert call["force"] is True
+    assert call["scheduler"] == "tcp://10.0.0.5:8786"
+    assert type(call["reporter"]) is progress.PlainReporter
+
+
+def test_batch_leaves_workers_folders_and_scheduler_to_the_library_defaults(batch_calls):
+    calls, _ = batch_calls
+    assert main(["batch", "plan.yaml"]) == 0
+    [call] = calls
+    assert (call["workers"], call["out_dir"], call["data_dir"]) == (None, None, None)
+    assert (call["force"], call["scheduler"]) == (False, None)
+
+
+def test_batch_prints_the_summary_last_and_exits_with_the_first_failures_code(batch_calls, capsys):
+    _, result = batch_calls
+    result["value"] = FakeBatchResult(exit_code=6)
+    assert main(["batch", "plan.yaml"]) == 6
+    assert capsys.readouterr().out.endswith("1 ran, 1 skipped, 0 failed\n")
+
+
+def test_batch_quiet_prints_nothing_on_success_and_the_summary_on_failure(batch_calls, capsys):
+    calls, result = batch_calls
+    assert main(["batch", "plan.yaml", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert type(calls[0]["reporter"]) is progress.QuietReporter
+    result["value"] = FakeBatchResult(exit_code=5)
+    assert main(["batch", "plan.yaml", "-q"]) == 5
+    assert "1 ran, 1 skipped" in capsys.readouterr().err
+
+
+def test_batch_needs_at_least_one_worker(batch_calls):
+    calls, _ = batch_calls
+    assert main(["batch", "plan.yaml", "--workers", "0"]) == 2
+    assert calls == []
+
+
+def test_batch_overlapping_another_run_exits_75(monkeypatch, capsys):
+    from helpers import batch as batch_module
+
+    def held(*args, **kwargs):
+        raise LockHeldError("another brief run holds reports/.brief.lock")
+
+    monkeypatch.setattr(batch_module, "run_plan", held)
+    assert main(["batch", "plan.yaml"]) == 75
+    assert capsys.readouterr().err.startswith("error: another brief run holds")
+
+
+# -- batch: real runs that stop before any kernel starts -------------------------------------
+
+
+def test_batch_with_a_malformed_plan_exits_2_naming_the_entry(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\njobs:\n  - notebook: brief\n  - notebook: defence\n    grd: {}\n")
+    assert main(["batch", str(plan), "--out", str(tmp_path / "out")]) == 2
+    assert "jobs[1]: unknown key 'grd'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_with_a_bad_parameter_exits_4_naming_the_job_and_writes_nothing(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\njobs: [{notebook: defence, grid: {partner: [China, France]}}]\n")
+    assert main(["batch", str(plan), "--out", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err
+    assert "jobs[0] (defence, partner=France): parameter 'partner' = 'France'" in err
+    assert "China" not in err.split("France", 1)[0]  # the good combination is not blamed
+    assert not (tmp_path / "out").exists()

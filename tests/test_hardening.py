@@ -17,7 +17,6 @@ import contextlib
 import csv
 import errno
 import hashlib
-import html
 import io
 import keyword
 import os
@@ -39,7 +38,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from markupsafe import escape
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers import execute as execute_module
@@ -78,7 +76,9 @@ def injected_values(notebook: Path, parameters: dict) -> dict:
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = parameterize_notebook(load_notebook_node(str(notebook)), dict(parameters), language="python")
+    nb = parameterize_notebook(
+        load_notebook_node(str(notebook)), dict(parameters), language="python"
+    )
     [cell] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     tree = ast.parse(cell.source)
     literal = {}
@@ -88,7 +88,7 @@ def injected_values(notebook: Path, parameters: dict) -> dict:
         assert isinstance(target, ast.Name), ast.dump(statement)
         literal[target.id] = ast.literal_eval(statement.value)
     namespace: dict = {}
-    exec(compile(tree, "<injected-parameters>", "exec"), namespace)  # noqa: S102
+    exec(compile(tree, "<injected-parameters>", "exec"), namespace)
     assert {k: namespace[k] for k in literal} == literal
     return literal
 
@@ -217,9 +217,7 @@ NAMES = st.one_of(
 
 @FAST
 @given(name=NAMES, route=st.sampled_from(["-p", "-f"]))
-def test_unknown_or_malformed_parameter_names_exit_4_before_a_kernel_starts(
-    tmp_path, name, route
-):
+def test_unknown_or_malformed_parameter_names_exit_4_before_a_kernel_starts(tmp_path, name, route):
     with guarded_run(tmp_path) as (guard, out, canary):
         name = plant(name, canary)
         if route == "-p":
@@ -291,7 +289,9 @@ WRONG = {
         LISTS,
         DICTS,
         st.none(),
-        st.text().filter(lambda s: s.strip(WHITE_SPACE).lower() not in ("russia", "china", "india")),
+        st.text().filter(
+            lambda s: s.strip(WHITE_SPACE).lower() not in ("russia", "china", "india")
+        ),
     ),
     "paper": st.one_of(
         NUMBERS, st.booleans(), LISTS, DICTS, st.none(), _not(("A4", "Letter"), st.text())
@@ -333,7 +333,7 @@ assert set(WRONG) == set(FIELDS)
 @given(case=st.sampled_from(sorted(WRONG)).flatmap(lambda f: st.tuples(st.just(f), WRONG[f])))
 def test_values_of_the_wrong_type_or_out_of_range_exit_4_naming_the_parameter(tmp_path, case):
     name, value = case
-    with guarded_run(tmp_path) as (guard, out, canary):
+    with guarded_run(tmp_path) as (guard, out, _):
         params_file = out.parent / "params.yaml"
         params_file.write_text(yaml.safe_dump({name: value}), encoding="utf-8")
         code, err = brief("render", "brief", "-f", params_file, "--out", out)
@@ -384,7 +384,7 @@ def test_a_number_is_not_a_date_even_though_pydantic_would_read_it_as_unix_time(
 
 
 def test_a_huge_value_is_named_without_being_echoed_whole(tmp_path):
-    with guarded_run(tmp_path) as (guard, out, _):
+    with guarded_run(tmp_path) as (_, out, _):
         code, err = brief("render", "brief", "-p", "title", "x" * 100_000, "--out", out)
     assert code == 4
     assert "parameter 'title'" in err and "100000 characters" in err
@@ -400,6 +400,12 @@ def test_binary_values_from_python_are_refused_not_decoded(tmp_path):
 
 # -- parameters: YAML files ------------------------------------------------------------------
 
+# Eight levels of nine aliases: 4 * 9**8 (some 170 million) values if expanded, from nine lines.
+BILLION_LAUGHS = (
+    'x0: &x0 ["defence", "energy", "defence", "energy"]\n'
+    + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]\n" for i in range(1, 8))
+    + f"themes: [{', '.join(['*x7'] * 9)}]\n"
+)
 YAML_FILES = {
     "!!binary": ("title: !!binary aGVsbG8=\n", 2, "tag"),
     "!!python/object/apply": (
@@ -417,14 +423,7 @@ YAML_FILES = {
     "!!set": ("title: !!set {a: null}\n", 2, "tag"),
     "local tag": ("title: !shout hello\n", 2, "tag"),
     "alias": ("x: &t hello\ntitle: *t\n", 2, "alias"),
-    "billion laughs": (
-        'x0: &x0 ["defence", "energy", "defence", "energy", "defence", "energy"]\n'
-        + "".join(
-            f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]\n" for i in range(1, 9)
-        ).replace("x8: ", "themes: "),
-        2,
-        "alias",
-    ),
+    "billion laughs": (BILLION_LAUGHS, 2, "alias"),
     "not a mapping": ("- title\n- x\n", 2, "mapping"),
     "nul in data_dir": ('data_dir: "a\\0b"\n', 4, "data_dir"),
     "nul in title": ('title: "a\\0b"\n', 4, "title"),
@@ -462,9 +461,562 @@ def test_a_parameters_file_that_is_not_utf8_is_a_usage_error(tmp_path):
 
 def test_a_data_dir_parameter_that_is_not_a_folder_is_a_parameter_error(tmp_path):
     with guarded_run(tmp_path) as (guard, out, _):
-        code, err = brief(
-            "render", "brief", "-p", "data_dir", tmp_path / "nowhere", "--out", out
-        )
+        code, err = brief("render", "brief", "-p", "data_dir", tmp_path / "nowhere", "--out", out)
     assert code == 4, err
     assert "data_dir" in err and "nowhere" in err
     assert guard.calls == []
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+MARK = "BRIEF_HARDENING_MARK"
+
+
+@pytest.fixture
+def mark(monkeypatch) -> str:
+    """A value every process started from now on inherits, to find kernels that outlive a run."""
+    value = uuid.uuid4().hex
+    monkeypatch.setenv(MARK, value)
+    return value
+
+
+def survivors(value: str, wait: float = 10) -> list[str]:
+    """Live processes started with ``MARK=value`` (kernels, their children), after a grace period.
+
+    Matching on an inherited environment variable, not on ``ipykernel_launcher`` in a command
+    line, keeps kernels of other runs on the same machine out of the count.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for process in psutil.process_iter(["pid"]):
+            with contextlib.suppress(psutil.Error):
+                if process.pid == os.getpid() or process.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                command = " ".join(process.cmdline())
+                # multiprocessing's resource tracker (started by a batch's process pool) is one
+                # per process and lives as long as it, by design; it is not a kernel.
+                if "multiprocessing.resource_tracker" in command:
+                    continue
+                if process.environ().get(MARK) == value:
+                    found.append(f"{process.pid} {command[:120]}")
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def tree(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, hidden ones too; a symlink by its target."""
+    found: dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            key = str(path.relative_to(root))
+            if path.is_symlink():
+                found[key] = "-> " + os.readlink(path)
+            elif path.is_file():
+                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def temporaries(out: Path) -> list[Path]:
+    """Temporary files anywhere, anything in ``.tmp/``, and versions no run link points to."""
+    found = [p for p in out.rglob("*") if p.name.endswith((".tmp", ".link"))]
+    found += list((out / publish.TMP_NAME).glob("*"))
+    for versions in out.glob(f"*/{publish.VERSIONS_NAME}/*"):
+        current = (versions.parent.parent / versions.name).resolve()
+        found += [v for v in versions.iterdir() if v.resolve() != current]
+    return found
+
+
+def tiny_notebook(folder: Path, *sources: str, name: str = "tiny") -> Path:
+    """A notebook on the main brief's schema: parameters, then ``sources``; no heavy import."""
+    params = new_code_cell("title = None\npartner = 'Russia'")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, *(new_code_cell(s) for s in sources)])
+    nb.metadata["brief"] = {"schema": "brief"}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+GOOD = "print(f'the good report on {partner}')"
+
+
+@pytest.fixture(scope="module")
+def good_report(tmp_path_factory) -> Path:
+    """A published report of the tiny notebook (HTML and PDF), rendered once for these tests."""
+    folder = tmp_path_factory.mktemp("good")
+    notebook = tiny_notebook(folder / "nbs", GOOD)
+    code, err = brief("render", notebook, "--out", folder / "out", "--timeout", "60")
+    assert code == 0, err
+    return folder
+
+
+def copy_of(good: Path, target: Path) -> tuple[Path, Path]:
+    """A copy of the good report (links kept): the notebook and the output folder."""
+    shutil.copytree(good, target, symlinks=True)
+    return target / "nbs" / "tiny.ipynb", target / "out"
+
+
+FAULTS = {
+    "a cell raises": ("raise ValueError('boom')", [], 5, "raised ValueError: boom"),
+    "sys.exit(0)": ("import sys; sys.exit(0)", [], 5, "raised SystemExit: 0"),
+    "os._exit(0)": ("import os; os._exit(0)", [], 5, "the kernel died while running cell 2"),
+    "SIGKILL": (
+        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+        [],
+        5,
+        "the kernel died while running cell 2",
+    ),
+    "timeout": ("import time; time.sleep(120)", ["--timeout", "3"], 5, "timed out after 3 s"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_failing_notebook_exits_with_its_code_and_loses_nothing(
+    tmp_path, good_report, mark, fault
+):
+    source, options, expected, message = FAULTS[fault]
+    notebook, out = copy_of(good_report, tmp_path / "copy")
+    before = tree(out / "tiny")
+    tiny_notebook(notebook.parent, source, "print('never')")
+
+    code, err = brief("render", notebook, "--out", out, *options)
+
+    assert code == expected, err
+    assert message in err
+    assert tree(out / "tiny") == before
+    assert temporaries(out) == []
+    assert survivors(mark) == []
+    [record] = (out / "_failed" / "tiny" / "default").glob("*.error.txt")
+    assert message in record.read_text()  # the failed attempt is kept for debugging
+    assert list(record.parent.glob("*.ipynb"))
+
+
+def _fsync_failing_for(suffix: str):
+    """``os.fsync`` that fails with ENOSPC for the temporary file of a ``suffix`` output."""
+    real = os.fsync
+
+    def fsync(fd):
+        target = os.readlink(f"/proc/self/fd/{fd}") if isinstance(fd, int) else ""
+        if re.search(rf"{re.escape(suffix)}\.[^/]*\.tmp$", target):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd)
+
+    return fsync
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["pdf engine fails", "disk full writing the pdf"])
+def test_a_failing_pdf_or_disk_exits_6_and_loses_nothing(tmp_path, good_report, mark, fault):
+    import weasyprint
+
+    notebook, out = copy_of(good_report, tmp_path / "copy")
+    before = tree(out / "tiny")
+    tiny_notebook(notebook.parent, "print('a new report that never lands')")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the PDF engine crashed")
+
+    patch = (
+        mock.patch.object(weasyprint.HTML, "write_pdf", broken)
+        if fault == "pdf engine fails"
+        else mock.patch.object(os, "fsync", _fsync_failing_for(".pdf"))
+    )
+    with patch:
+        code, err = brief("render", notebook, "--out", out)
+
+    assert code == 6, err
+    if fault == "pdf engine fails":
+        assert "WeasyPrint failed to render the PDF: RuntimeError: the PDF engine crashed" in err
+    else:
+        assert "No space left on device" in err and "free some space" in err
+    assert "tiny/default in pdf" in err
+    assert tree(out / "tiny") == before
+    assert temporaries(out) == []
+    assert survivors(mark) == []
+
+
+def test_a_full_disk_seen_by_papermill_is_a_publishing_failure_not_a_notebook_one(
+    tmp_path, monkeypatch
+):
+    from helpers import render
+
+    notebook = tiny_notebook(tmp_path / "nbs", GOOD)
+
+    def full(*args, **kwargs):
+        # What execute_notebook raises when papermill cannot save the notebook it runs.
+        raise ExecutionError("tiny.ipynb: the run failed in cell 2: OSError: ...") from OSError(
+            errno.ENOSPC, "No space left on device", "/out/.tmp/x/tiny.ipynb"
+        )
+
+    monkeypatch.setattr(execute_module, "execute_notebook", full)
+    [job] = render.prepare([notebook], out_dir=tmp_path / "out", check_data=False)
+    result = render.render_job(job)
+    assert (result.status, result.phase, result.exit_code) == ("failed", "execute", 6)
+    assert "No space left on device: /out/.tmp/x/tiny.ipynb" in result.error
+
+
+@pytest.fixture
+def tmpfs(tmp_path) -> Iterator[Path]:
+    """A 2 MB tmpfs mounted under ``tmp_path`` (needs root and CAP_SYS_ADMIN), unmounted after."""
+    where = tmp_path / "tmpfs"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_read_only_output_folder_exits_6_before_a_kernel_starts(tmp_path, good_report, tmpfs):
+    notebook, out = copy_of(good_report, tmpfs / "copy")
+    before = tree(out)
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    with KernelGuard().installed() as guard:
+        code, err = brief("render", notebook, "--out", out)
+    assert code == 6, err
+    assert "Read-only file system" in err and "choose a writable folder with --out" in err
+    assert guard.calls == []
+    assert tree(out) == before
+
+
+@pytest.mark.slow
+def test_a_full_disk_exits_6_keeps_everything_and_the_next_run_recovers(
+    tmp_path, good_report, tmpfs, mark
+):
+    notebook, out = copy_of(good_report, tmpfs / "copy")
+    before = tree(out)
+    filler = tmpfs / "filler"
+    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+
+    code, err = brief("render", notebook, "--out", out)
+
+    assert code == 6, err
+    assert "No space left on device" in err
+    assert "could not write" in err  # the index, reported with the job, not instead of it
+    assert "tiny/default in execute" in err
+    assert tree(out) == before
+    assert temporaries(out) == []
+    assert survivors(mark) == []
+
+    filler.unlink()
+    code, err = brief("render", notebook, "--out", out)
+    assert code == 0, err
+    assert temporaries(out) == []
+
+
+def test_the_survivor_probe_finds_a_marked_process(mark):
+    # The control for every `survivors(mark) == []` above: a marked process is seen.
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert [line.split()[0] for line in survivors(mark, wait=0)] == [str(child.pid)]
+    finally:
+        child.kill()
+        child.wait()
+    assert survivors(mark) == []
+
+
+KILL_WHILE_WRITING = """
+import os, re, signal, sys
+real = os.fsync
+
+def fsync(fd):
+    # SIGKILL this process halfway through writing the PDF: bytes written, not yet synced.
+    if re.search(r"\\.pdf\\.[^/]*\\.tmp$", os.readlink(f"/proc/self/fd/{fd}")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(fd)
+
+os.fsync = fsync
+from helpers.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_killed_while_writing_the_pdf_leaves_the_old_report_and_no_temporaries(
+    tmp_path, good_report, mark
+):
+    notebook, out = copy_of(good_report, tmp_path / "copy")
+    before = tree(out / "tiny")
+    tiny_notebook(notebook.parent, "print('a new report that never lands')")
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_WHILE_WRITING, "render", str(notebook), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == -9, done.stderr
+    assert " pdf" in done.stdout  # killed in the PDF phase, not before
+    half_written = [p for p in temporaries(out) if p.name.endswith(".tmp")]
+    assert half_written, "the kill should have left the half-written PDF in .tmp/"
+    assert tree(out / "tiny") == before
+    assert survivors(mark) == []
+    with publish.locked(out):  # what the next run does first
+        pass
+    assert temporaries(out) == []
+    assert tree(out / "tiny") == before
+
+
+# -- hostile but valid parameters, through a real kernel -------------------------------------
+
+HOSTILE_TITLES = [
+    "He said \"no\" \\ it's <b>bold</b> </script><script>document.title='PWNED'</script>",
+    "\\\" + __import__('os').system('touch CANARY') + \"",
+    "{{ 7*7 }} ${7*7} \\input{/etc/passwd} $\\alpha$ [x](javascript:alert(1)) \"\"\" '''",
+]
+
+
+class Page(HTMLParser):
+    """An HTML page as a browser would build it: its elements, and the text of each kind."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.texts: dict[str, list[str]] = {}
+        self._open: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+        if tag not in ("img", "meta", "link", "br", "hr", "input"):
+            self._open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self._open:
+            while self._open.pop() != tag:
+                pass
+
+    def handle_data(self, data):
+        for tag in set(self._open):
+            self.texts.setdefault(tag, []).append(data)
+
+    def text(self, tag: str = "html") -> str:
+        return "".join(self.texts.get(tag, []))
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def squeeze(text: str) -> str:
+    """Without whitespace: PDF text extraction breaks lines where the layout did."""
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(len(HOSTILE_TITLES)))
+def test_hostile_but_valid_titles_reach_the_kernel_html_and_pdf_literally(tmp_path, number, mark):
+    canary = tmp_path / "CANARY"
+    title = plant(HOSTILE_TITLES[number], canary)
+    notebook = tiny_notebook(tmp_path / "nbs", "title")
+    out = tmp_path / "out"
+
+    code, err = brief("render", notebook, "-p", "title", title, "--out", out)
+
+    assert code == 0, err
+    [run] = [p for p in (out / "tiny").iterdir() if not p.name.startswith(".")]
+    executed = nbformat.read(run / "tiny.ipynb", as_version=4)
+    shown = executed.cells[-1].outputs[0]["data"]["text/plain"]
+    assert ast.literal_eval(shown) == title  # the kernel got the very string
+    source = (run / "tiny.html").read_text(encoding="utf-8")
+    page = Page(source)
+    assert page.text("h1") == title
+    assert page.text("title") == title
+    assert [tag for tag, _ in page.elements if tag in ("script", "b")] == []
+    assert squeeze(title) in squeeze(pdf_text(run / "tiny.pdf"))
+    assert title in Page((out / "index.html").read_text(encoding="utf-8")).text("td")
+    assert not canary.exists()
+    assert survivors(mark) == []
+
+
+# -- hostile data --------------------------------------------------------------------------
+
+# What a poisoned data folder might hold. Each payload stands on every line of the source
+# text written for the test, so it can also be the evidence of a row: the data stays valid.
+PAYLOADS = [
+    "<script>document.title='PWNED-script'</script>",
+    "<img src=x onerror=\"document.title='PWNED-img'\">",
+    "<a href=\"javascript:document.title='PWNED-a'\">link</a>",
+    "[md-link](javascript:document.title='PWNED-md')",
+    "![md-image](http://127.0.0.1:9/x.png)",
+    '<iframe src="http://127.0.0.1:9/"></iframe><b>raw</b>',
+    "\\input{/etc/passwd} \\(x^2\\) $\\beta$",
+    "{{ 7*7 }} {% if true %}jinja{% endif %} **bold**",
+]
+#: Starts every hostile text value: matplotlib would draw it as a Greek letter if it parsed math.
+MATH = "$\\alpha$"
+#: The free-text columns of each table (ids, enums, dates and numbers have their own checks).
+TEXT_COLUMNS = {
+    "sources": ["title"],
+    "actors": ["name", "office"],
+    "places": ["name"],
+    "events": ["title"],
+    "projects": ["name"],
+    "supplies": ["item", "purpose"],
+    "assessments": ["statement"],
+}
+HOSTILE_SOURCE = "hostile-article.txt"
+
+
+def poison(data: Path, sources: Path) -> None:
+    """Put the payloads into every free-text column and every evidence fragment of ``data``."""
+    sources.mkdir()
+    article = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
+    lines = article.read_text(encoding="utf-8").splitlines()
+    (sources / HOSTILE_SOURCE).write_text(
+        "".join(f"{line} {' '.join(PAYLOADS)}\n" for line in lines), encoding="utf-8"
+    )
+    turn = 0
+    for table in sorted(p.stem for p in data.glob("*.csv")):
+        path = data / f"{table}.csv"
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        fields = list(rows[0])
+        for row in rows:
+            for column in TEXT_COLUMNS.get(table, []):
+                row[column] = f"{MATH} {row[column]} {PAYLOADS[turn % len(PAYLOADS)]}".strip()
+                turn += 1
+            row["evidence"] = PAYLOADS[turn % len(PAYLOADS)]
+            turn += 1
+            if table == "sources":
+                row["file"] = HOSTILE_SOURCE
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> dict[str, Path]:
+    """Every notebook rendered (real kernels) from a poisoned but valid copy of ``data/``."""
+    from helpers import validation
+
+    root = tmp_path_factory.mktemp("hostile")
+    data = root / "data"
+    shutil.copytree(paths.DATA_DIR, data)
+    poison(data, root / "sources")
+    with pytest.MonkeyPatch.context() as patch:
+        # The kernels inherit it, so their own check finds the hostile source text too.
+        patch.setenv(paths.SOURCES_ENV, str(root / "sources"))
+        report = validation.validate(data, [root / "sources"])
+        assert report.valid and not report.skipped, [str(p) for p in report.problems]
+        code, err = brief("render", "--data", data, "--out", root / "out")
+    assert code == 0, err
+    runs = {}
+    for notebook in paths.report_notebooks():
+        [run] = [p for p in (root / "out" / notebook.stem).iterdir() if p.name[0] != "."]
+        runs[notebook.stem] = run / notebook.stem
+    return runs
+
+
+def svgs(page: Page) -> list[str]:
+    prefix = "data:image/svg+xml;base64,"
+    return [
+        base64.b64decode(attrs["src"][len(prefix) :]).decode("utf-8")
+        for tag, attrs in page.elements
+        if tag == "img" and attrs.get("src", "").startswith(prefix)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", [p.stem for p in paths.report_notebooks()])
+def test_hostile_data_creates_no_element_script_link_or_fetch_in_the_html(hostile, notebook):
+    page = Page(hostile[notebook].with_suffix(".html").read_text(encoding="utf-8"))
+    tags = {tag for tag, _ in page.elements}
+    assert not tags & {"script", "iframe", "object", "embed", "b"}, tags
+    for tag, attrs in page.elements:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        for name in ("href", "src", "xlink:href", "action"):
+            assert not attrs.get(name, "").strip().lower().startswith("javascript:"), (tag, attrs)
+        if tag == "img":
+            assert attrs["src"].startswith("data:"), attrs["src"][:80]
+    # The payloads are there, as text a reader sees.
+    body = page.text("body")
+    shown = [p for p in PAYLOADS if p in body]
+    assert shown, "no payload reached the brief: the test would prove nothing"
+    if notebook == "brief":
+        assert shown == PAYLOADS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", [p.stem for p in paths.report_notebooks()])
+def test_hostile_data_in_charts_is_drawn_as_literal_text(hostile, notebook):
+    page = Page(hostile[notebook].with_suffix(".html").read_text(encoding="utf-8"))
+    charts = svgs(page)
+    assert charts, f"{notebook} draws no chart"
+    for svg in charts:
+        drawn = Page(svg)
+        assert not {tag for tag, _ in drawn.elements} & {"script", "foreignobject", "a"}
+        assert not [a for _, attrs in drawn.elements for a in attrs if a.startswith("on")]
+        assert MATH in drawn.text("svg")  # drawn as typed: parse_math is off
+        assert "α" not in drawn.text("svg")
+
+
+@pytest.mark.slow
+def test_hostile_data_appears_literally_in_the_pdf(hostile):
+    text = squeeze(pdf_text(hostile["brief"].with_suffix(".pdf")))
+    for payload in PAYLOADS:
+        assert squeeze(payload) in text, payload
+    assert MATH in text and "49jinja" not in text
+
+
+def dump_dom(page: Path, tmp_path: Path) -> str:
+    """The DOM after Chromium loaded ``page`` and ran whatever scripts it would."""
+    done = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / ('profile-' + page.stem)}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "<html" in done.stdout, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+def test_no_script_from_the_data_runs_in_a_browser(hostile, tmp_path):
+    brief_html = hostile["brief"].with_suffix(".html")
+    expected = Page(brief_html.read_text(encoding="utf-8")).text("title")
+    dom = Page(dump_dom(brief_html, tmp_path))
+    assert dom.text("title") == expected
+    assert "PWNED" not in dom.text("title")
+    assert not {tag for tag, _ in dom.elements} & {"script", "iframe"}
+
+    # The control: the same payloads left unescaped do run, so the probe above can fail.
+    control = tmp_path / "control.html"
+    control.write_text(
+        f"<html><head><title>safe</title></head><body>{''.join(PAYLOADS)}</body></html>"
+    )
+    assert "PWNED" in Page(dump_dom(control, tmp_path)).text("title")

@@ -103,8 +103,13 @@ def no_zombies(pid: int) -> bool:
     """No child of ``pid`` is left unreaped, after a moment for the zygote to reap."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        children = psutil.Process(pid).children()
-        if all(c.status() != psutil.STATUS_ZOMBIE for c in children):
+        statuses = []
+        for child in psutil.Process(pid).children():
+            try:
+                statuses.append(child.status())
+            except psutil.NoSuchProcess:
+                continue
+        if psutil.STATUS_ZOMBIE not in statuses:
             return True
         time.sleep(0.05)
     return False
@@ -342,6 +347,38 @@ def test_forked_kernel_is_in_the_state_of_one_started_from_the_kernelspec(tmp_pa
     assert normal[1]["figure_shown"] and normal[0]["pandas_max_columns"] == 20
 
 
+@pytest.mark.slow
+def test_frozen_zygote_objects_stay_out_of_the_kernels_collections(tmp_path):
+    path = write(tmp_path / "nb.ipynb", "import gc\nprint(gc.get_freeze_count() > 100_000)")
+    outputs = []
+    for freeze_gc in (False, True):
+        with warm_kernels(freeze_gc=freeze_gc) as manager_class:
+            outputs.append(text(run(path, manager_class).cells[0]).strip())
+    assert outputs == ["False", "True"]
+
+
+@pytest.mark.slow
+def test_brief_notebook_gives_the_same_outputs_on_a_forked_kernel(tmp_path, zygote):
+    source = paths.notebook_path("brief")
+
+    def outputs(manager_class, name):
+        nb = papermill.execute_notebook(
+            str(source),
+            str(tmp_path / name),
+            kernel_name=paths.KERNEL_NAME,
+            language="python",
+            cwd=str(source.parent),
+            progress_bar=False,
+            kernel_manager_class=manager_class,
+        )
+        return [cell.get("outputs") for cell in nb.cells]
+
+    normal = outputs(AsyncKernelManager, "normal.ipynb")
+    forked = outputs(forking_kernel_manager(zygote.address), "forked.ipynb")
+    assert any(normal)
+    assert forked == normal
+
+
 # --------------------------------------------------------------------------------------------
 # Failures are seen as they are with normal kernels
 # --------------------------------------------------------------------------------------------
@@ -516,7 +553,7 @@ from helpers.kernels import warm_kernels
 with warm_kernels() as manager_class:
     km = manager_class(kernel_name="myanmar-brief")
     asyncio.run(km.start_kernel())
-    print(km.provisioner.pid, flush=True)
+    print(manager_class.zygote_address, km.provisioner.pid, flush=True)
     time.sleep(600)
 """
 
@@ -528,16 +565,18 @@ def test_zygote_and_its_kernels_stop_when_the_process_that_started_them_dies():
     )
     try:
         line = b""
-        while not line.strip().isdigit():  # the kernel shares this stdout
+        while not line.startswith(b"/"):  # the kernel shares this stdout
             line = runner.stdout.readline()
             assert line, "the runner exited early"
-        kernel_pid = int(line)
+        address, kernel_pid = line.decode().split()
+        kernel_pid = int(kernel_pid)
         zygote_pid = psutil.Process(kernel_pid).ppid()
         assert psutil.Process(zygote_pid).ppid() == runner.pid
         runner.kill()
         runner.wait()
         assert gone(zygote_pid)
         assert gone(kernel_pid)
+        assert not Path(address).parent.exists()
     finally:
         runner.stdout.close()
         if runner.poll() is None:

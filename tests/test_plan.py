@@ -121,16 +121,15 @@ def test_a_notebook_path_is_relative_to_the_plan_file(tmp_path):
     assert job.name == "custom"
 
 
-def test_merge_keys_and_anchors_are_plain_yaml_and_allowed():
-    [job] = jobs_of(
-        """
-        version: 1
-        jobs:
-          - notebook: brief
-            parameters: [{<<: &letter {paper: Letter}, partner: China}]
-        """
+def test_aliases_are_refused_as_they_can_expand_without_bound():
+    laughs = "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    laughs += "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+        for a, b in zip("abcdefg", "bcdefgh", strict=True)
     )
-    assert job.given == {"paper": "Letter", "partner": "China"}
+    laughs += "jobs: [{notebook: brief, parameters: {title: *h}}]\n"
+    with pytest.raises(UsageError, match=r"used again through an alias \(\*name\)"):
+        plan.parse_plan(laughs)
 
 
 # -- YAML's surprises ----------------------------------------------------------------------------

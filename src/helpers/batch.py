@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -430,14 +431,47 @@ def decide(
 
 # -- in the worker -----------------------------------------------------------------------------
 
-_EVENTS: Any = None  # a multiprocessing queue in the local pool's worker processes
+# In the local pool's worker processes: the queue for phase changes, the event that says the
+# batch is stopping, and whether a job is running.
+_EVENTS: Any = None
+_STOP: Any = None
+_RUNNING = False
+_STOPPING = False
 
 
-def _init_worker(events: Any) -> None:
-    global _EVENTS
-    _EVENTS = events
+def _init_worker(events: Any, stop: Any) -> None:
+    global _EVENTS, _STOP
+    _EVENTS, _STOP = events, stop
     # papermill logs kernel deaths and timeouts itself; the job's error says it better.
     logging.getLogger("papermill").addHandler(logging.NullHandler())
+    # The batch process decides when to stop: Ctrl-C reaches it alone, and it sends SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_job)
+    _die_with_parent()
+
+
+def _stop_job(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: unwind the running job, so its kernel is killed and its folder
+    removed (:func:`helpers.execute.execute_notebook` and :func:`render_job` clean up)."""
+    global _STOPPING
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+    _STOPPING = True  # and no job starts here any more, even if the batch process is gone
+    if not _RUNNING:
+        os._exit(0)
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send this worker SIGTERM if the batch process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() == 1:  # it died before the call
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Forward(Reporter):
@@ -468,11 +502,18 @@ def _worker_reporter(token: str) -> Reporter:
 
 def _work(job: Job, attempt: int, token: str) -> RunResult:
     """Run one job in a worker; a retry waits a little, so kernels do not start in step again."""
+    global _RUNNING
     from . import render
 
-    if attempt > 1:
-        time.sleep(random.uniform(*RETRY_DELAY) * (attempt - 1))
-    return render.render_job(job, _worker_reporter(token))
+    if _STOPPING or (_STOP is not None and _STOP.is_set()):  # queued before an interrupt
+        return _crashed(job, KeyboardInterrupt("the batch was interrupted"), 0.0)
+    _RUNNING = True
+    try:
+        if attempt > 1:
+            time.sleep(random.uniform(*RETRY_DELAY) * (attempt - 1))
+        return render.render_job(job, _worker_reporter(token))
+    finally:
+        _RUNNING = False
 
 
 # -- in the batch process ----------------------------------------------------------------------
@@ -563,6 +604,7 @@ def _local_pool(workers: int, tee: _Tee) -> Iterator[Executor]:
     # would miss a variable (JUPYTER_PATH, say) set since. "spawn" costs ~1 s per worker.
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
+    stop = context.Event()
 
     def pump() -> None:
         while (message := events.get()) is not None:
@@ -571,10 +613,18 @@ def _local_pool(workers: int, tee: _Tee) -> Iterator[Executor]:
     reader = threading.Thread(target=pump, name="brief-batch-progress", daemon=True)
     reader.start()
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events,)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events, stop)
     )
     try:
         yield pool
+    except BaseException:
+        # Interrupted: jobs still queued return at once, running ones unwind and clean up.
+        # The pool has no public way to reach its processes before Python 3.14.
+        stop.set()
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         events.put(None)
@@ -594,6 +644,31 @@ def _dask_pool(client: Any, tee: _Tee) -> Iterator[Executor]:
         executor.shutdown(wait=True)
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(DASK_TOPIC)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the batch runs, SIGTERM (``kill``, ``systemctl stop``) acts as Ctrl-C does.
+
+    The batch then stops its running jobs, so their kernels end, and releases its lock,
+    instead of leaving its workers to publish without it. A handler the program installed
+    itself is left alone.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _connect(address: str) -> Any:
@@ -665,7 +740,7 @@ def run_plan(
     out = jobs[0].job.out_dir if jobs else Path(out_dir or paths.REPORTS_DIR).resolve()
     client = _connect(scheduler) if scheduler is not None and executor is None else None
     try:
-        with publish.locked(out):
+        with publish.locked(out), _sigterm_interrupts():
             return _run_locked(
                 jobs,
                 out=out,
@@ -740,9 +815,21 @@ def _run_locked(
                 pool = _dask_pool(client, tee)
             else:
                 pool = _local_pool(min(workers or 1, len(to_run)), tee)
-            with pool as running:
-                for i, outcome in _run_jobs(running, jobs, decisions, to_run, tee, out):
-                    outcomes[i] = outcome
+            try:
+                with pool as running:
+                    for i, outcome in _run_jobs(running, jobs, decisions, to_run, tee, out):
+                        outcomes[i] = outcome
+            except BaseException as exc:
+                finished = sum(1 for i in to_run if i in outcomes)
+                _log_lines(
+                    log,
+                    [
+                        f"interrupted ({type(exc).__name__}) after {finished} of "
+                        f"{len(to_run)} job(s) to run; the running jobs were stopped"
+                    ],
+                )
+                _write_index(out, tee)
+                raise
         _write_index(out, tee)
 
         result = BatchResult(

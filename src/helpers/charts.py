@@ -22,6 +22,7 @@ switching to maths.
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections import Counter, defaultdict
@@ -73,6 +74,7 @@ __all__ = [
     "project_capacities",
     "source_line",
     "timeline",
+    "timeline_height",
 ]
 
 _DAY = pd.Timedelta(days=1)
@@ -246,12 +248,20 @@ def _axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
 def _measure(text: str, size: float, weight: str = "normal") -> float:
     """Width in inches of the widest line of ``text`` in the current font."""
     props = FontProperties(size=size, weight=weight)
-    widest = 0.0
-    for line in text.split("\n") or [""]:
-        if line:
-            width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(line, props, ismath=False)
-            widest = max(widest, width)
-    return widest / 72
+    # The font a family name resolves to is read from rcParams, so it is part of the key.
+    fonts = tuple(
+        tuple(mpl.rcParams[f"font.{name}"]) if f"font.{name}" in mpl.rcParams else (name,)
+        for name in props.get_family()
+    )
+    lines = [line for line in text.split("\n") if line]
+    return max((_line_points(line, props, fonts) for line in lines), default=0.0) / 72
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_points(line: str, props: FontProperties, fonts: tuple) -> float:
+    """Width in points of one line; cached, as wrapping measures the same words again."""
+    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(line, props, ismath=False)
+    return width
 
 
 _GLUE = {"a", "an", "the", "of", "to", "about", "than", "no"}
@@ -334,6 +344,35 @@ def _axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = Tru
     return max(cell - used / 72 - 0.35, 0.5)
 
 
+def _unsqueezed_width(ax: Axes, full: float) -> float:
+    """Inches that text hung from the axes' left edge may take without narrowing the axes.
+
+    ``full`` is the axes' width once laid out. Constrained layout measures how far the
+    title, legend and source line stick out past the axes from where the axes are before
+    the layout (the subplot parameters' box), and settles in two passes: text wider than
+    halfway between that box and ``full`` makes it narrow the axes, so that rows placed for
+    the full width would no longer fit.
+    """
+    fig = ax.get_figure(root=True)
+    if fig.get_layout_engine() is None:
+        return full
+    before = ax.get_position().width * fig.get_figwidth()
+    return max(min(full, (full + before) / 2 - 0.05), 1.0)
+
+
+def _tick_overhang(ax: Axes, size: float, width: float) -> float:
+    """Inches by which the first and last x tick labels stick out past the axes' ends."""
+    lo, hi = sorted(ax.get_xlim())
+    per_inch = (hi - lo) / width
+    ticks = [t for t in ax.xaxis.get_major_locator()() if lo <= t <= hi]
+    if not ticks:
+        return 0.0
+    labels = ax.xaxis.get_major_formatter().format_ticks(ticks)
+    left = _measure(labels[0], size) / 2 - (ticks[0] - lo) / per_inch
+    right = _measure(labels[-1], size) / 2 - (hi - ticks[-1]) / per_inch
+    return max(left, 0.0) + max(right, 0.0)
+
+
 def _plot_texts_out_of_layout(ax: Axes) -> None:
     """Leave labels drawn in the plot out of the layout engine's sums.
 
@@ -345,10 +384,10 @@ def _plot_texts_out_of_layout(ax: Axes) -> None:
         text.set_in_layout(False)
 
 
-def _title(ax: Axes, text: str) -> None:
+def _title(ax: Axes, text: str, inches: float | None = None) -> None:
     size = _sizes()["title"]
     ax.set_title(
-        _wrap_to(text, _room(ax), size, "bold"),
+        _wrap_to(text, _room(ax) if inches is None else inches, size, "bold"),
         loc="left",
         fontsize=size,
         fontweight="bold",
@@ -389,14 +428,16 @@ def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
     return 1
 
 
-def _footer(ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None) -> list[Text]:
+def _footer(
+    ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None, inches: float | None = None
+) -> list[Text]:
     """Stack small grey lines under the axes, each anchored below the one before.
 
     ``anchor`` is the artist the first line hangs from (the x-axis label, a legend); ``None``
-    hangs it from the axes' bottom edge.
+    hangs it from the axes' bottom edge. Lines wrap to ``inches``, default :func:`_room`.
     """
     size = _sizes()["note"]
-    room = _room(ax)
+    room = _room(ax) if inches is None else inches
     drawn: list[Text] = []
     previous = anchor
     for gid, text in lines:
@@ -682,10 +723,19 @@ def _timeline_facts(
     )
 
 
-def _undated_heading(as_of: pd.Timestamp | None) -> str:
-    if as_of is None:
-        return "Undated (no later than the source's date)"
-    return f"Undated (no later than {_short_day(as_of)})"
+# The timeline is laid out in points, as multiples of the label font size, never as fractions
+# of the figure: its rows keep their pitch whatever the figure's height, so timeline_height
+# can say how tall a figure must be for every row and label to fit.
+_LINE_EM = 1.4  # a line of text: Noto Sans's ascent plus descent is 1.36 em
+_ROW_EM = 1.6  # a dated row with a one-line label, and the gap to the next row
+_BAR_EM = 1.1  # a bar's thickness: a one-line label fits inside it
+_GAP_EM = 0.35  # around and between the undated lane's entries
+_INK_DROP_EM = 0.25  # baseline below a row's centre that centres a label's ink on it
+_PAD_IN = 0.05  # inches between a mark and its label, and inside the axes' edges
+_POINT_MS = 6.5  # marker size, in points, of a day-precise event
+_LANE_INDENT_IN = 0.16  # an undated entry's text, from its column's left edge
+_LANE_GUTTER_IN = 0.15  # between the undated lane's two columns
+_PROBE_MARGIN_IN = 3.0
 
 
 def timeline(
@@ -705,6 +755,10 @@ def timeline(
     out beyond it, marked "ongoing". Undated events are not given a made-up date: they are
     listed in a separate lane, "Undated (no later than <source date>)", whose position carries
     no date. The date axis runs along the top, as in a Gantt chart.
+
+    Rows are laid out in points (a fixed pitch per line of label), not in fractions of the
+    figure: :func:`timeline_height` gives the figure height at which they all fit. A taller
+    figure spreads the rows; a shorter one squeezes them together.
 
     Parameters
     ----------
@@ -737,15 +791,74 @@ def timeline(
     >>> timeline(ds.events, sources=ds.sources)  # doctest: +SKIP
     """
     ax = _resolve_ax(ax)
+    _draw_timeline(events, ax, as_of=as_of, sources=sources, max_events=max_events)
+    return ax
+
+
+def timeline_height(
+    events: pd.DataFrame,
+    *,
+    max_events: int = 15,
+    width: float = 6.6,
+    as_of: Any = None,
+    sources: pd.DataFrame | None = None,
+) -> float:
+    """The figure height in inches at which :func:`timeline` fits every row and label.
+
+    The chart is drawn once on a scratch figure of ``width`` inches (never shown, not
+    registered with pyplot): its rows say how many points they need, and the layout engine
+    says how much the title, date axis, legend and source line take around them.
+
+    Parameters
+    ----------
+    events, max_events, as_of, sources
+        As for :func:`timeline`. ``as_of`` and ``sources`` move the date axis and lengthen
+        the source line; pass the ones the chart will be drawn with for an exact height.
+    width
+        Figure width in inches; the figure must use ``layout="constrained"``, as
+        :func:`figure` and the brief's figures do.
+
+    Returns
+    -------
+    float
+        Inches, rounded up to a hundredth.
+
+    Examples
+    --------
+    >>> height = timeline_height(ds.events, sources=ds.sources)  # doctest: +SKIP
+    >>> fig = Figure(figsize=(6.6, height), layout="constrained")  # doctest: +SKIP
+    """
+    probe = Figure(figsize=(width, 10.0), layout="constrained")
+    ax = probe.add_subplot()
+    rows = _draw_timeline(events, ax, as_of=as_of, sources=sources, max_events=max_events)
+    # What surrounds the axes does not depend on the figure's height (the legend and source
+    # line hang from the axes by offsets in points), so one layout pass measures it.
+    probe.set_figheight(rows / 72 + _PROBE_MARGIN_IN)
+    probe.draw_without_rendering()
+    around = probe.get_figheight() * (1 - ax.get_position().height)
+    return math.ceil((around + rows / 72) * 100 - 1e-6) / 100
+
+
+def _draw_timeline(
+    events: pd.DataFrame,
+    ax: Axes,
+    *,
+    as_of: Any,
+    sources: pd.DataFrame | None,
+    max_events: int,
+) -> float:
+    """Draw the timeline on ``ax``; return the height in points its rows and lane need."""
     facts = _timeline_facts(events, as_of, sources, max_events)
     sizes = _sizes()
-    ax.set_xlabel("Date", fontsize=sizes["label"])
+    ax.set_xlabel("Date", fontsize=sizes["label"], labelpad=3)
     if facts.n_total == 0:
+        text_width = _unsqueezed_width(ax, _axes_inches(ax)[0])
         _nothing(ax, "Nothing recorded: the data has no events")
         _plot_texts_out_of_layout(ax)
-        _title(ax, facts.title)
-        _footer(ax, [("source", source_line(events, "events", sources))], _xlabel_anchor(ax))
-        return ax
+        _title(ax, facts.title, text_width)
+        source = [("source", source_line(events, "events", sources))]
+        _footer(ax, source, _xlabel_anchor(ax), text_width)
+        return 3 * _LINE_EM * sizes["label"]
 
     as_of_ts = facts.as_of
     extents = {e.event_id: _extent(e, as_of_ts) for e in facts.dated}
@@ -769,70 +882,116 @@ def timeline(
     tail = 0.05 * span
     xlim = (x_lo - 0.04 * span, x_hi + (0.04 + (0.16 if any_open else 0.0)) * span)
     ax.set_xlim(*xlim)
-    rows = len(facts.dated)
-    n_lines = rows + (len(facts.undated) + 1.2 if facts.undated else 0) + 0.8
-    axes_width, axes_height = _axes_inches(ax)
-    row_pitch = axes_height / max(n_lines, 1)
+    # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(_DateTicks())
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    # No tick marks: the grid lines carry the dates down the rows, and the axis stays short.
+    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK, length=0, pad=3)
+    ax.yaxis.set_major_locator(NullLocator())
+    ax.grid(axis="x", color=LIGHT, linewidth=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    for side, visible in (("top", True), ("bottom", False), ("left", False), ("right", False)):
+        ax.spines[side].set_visible(visible)
 
-    height = 0.56
-    label_size = sizes["annotation"]
+    # The layout gives up the overhang of the first and last tick labels at the axes' ends.
+    full_width, _ = _axes_inches(ax)
+    axes_width = max(full_width - _tick_overhang(ax, sizes["annotation"], full_width), 1.0)
+    text_width = _unsqueezed_width(ax, axes_width)
+    per_inch = (xlim[1] - xlim[0]) / axes_width  # data units per inch along x
+
+    # Everything below is placed in points from the top of the axes (y grows downwards).
+    size = sizes["annotation"]
+    line, bar, gap = _LINE_EM * size, _BAR_EM * size, _GAP_EM * size
     precisions_used: set[str] = set()
-    for row, event in enumerate(facts.dated):
+    taken: list[tuple[float, list[tuple[float, float]]]] = []  # one-line rows: centre, spans
+    y = gap
+    for event in facts.dated:
         color = color_for(event.theme, THEME_COLORS)
+        light = mpl.colors.to_rgba(color, 0.35)
         extent = extents[event.event_id]
         gid = f"event:{event.event_id}"
         x0 = mdates.date2num(extent.start)
         x1 = mdates.date2num(extent.stop)
-        if extent.single_day and not extent.open_ended:
-            ax.plot([x0], [row], marker="o", ms=6.5, color=color, ls="none", zorder=3, gid=gid)
-            precisions_used.add("day")
-        else:
-            solid_from = x0
+        # What the row draws, worked out before drawing: the label decides the row's height.
+        radius = _POINT_MS / 2 / 72 * per_inch
+        point = extent.single_day and not extent.open_ended
+        light_to = solid_from = x0
+        if not point:
             if event.precision == "month":
                 month_end = mdates.date2num(extent.first_month_stop)
-                light_to = x1 if not extent.open_ended else month_end
-                ax.add_patch(
-                    Rectangle(
-                        (x0, row - height / 2),
-                        light_to - x0,
-                        height,
-                        facecolor=mpl.colors.to_rgba(color, 0.35),
-                        edgecolor=color,
-                        linewidth=1.0,
-                        zorder=2,
-                        gid=gid,
-                    )
-                )
-                precisions_used.add("month")
-                solid_from = light_to
+                light_to = solid_from = x1 if not extent.open_ended else month_end
             elif event.precision == "day":
-                ax.plot([x0], [row], marker="o", ms=6.5, color=color, ls="none", zorder=3, gid=gid)
-                precisions_used.add("day")
-            if x1 > solid_from:
-                ax.add_patch(
-                    Rectangle(
-                        (solid_from, row - height / 2),
-                        x1 - solid_from,
-                        height,
-                        facecolor=color,
-                        edgecolor=color,
-                        linewidth=1.0,
-                        zorder=2,
-                        gid=gid,
-                    )
+                point = True
+                solid_from = x0 + radius  # a label inside starts clear of the point
+        segments = [(x0, light_to, light), (max(solid_from, light_to), x1, color)]
+        if extent.single_day and not extent.open_ended:
+            segments = []  # a point alone: nothing to write inside
+        mark_from = x0 - radius if point else x0
+        mark_to = xlim[1] if extent.open_ended else max(x1, x0 + radius if point else x1)
+        label = _place_row_label(
+            _label(event.title), mark_from, mark_to, segments, xlim, axes_width, size
+        )
+        row = _ROW_EM * size
+        if label.above:
+            label_centre = y + row / 2 + (label.lines - 1) * line / 2
+            centre = y + row / 2 + label.lines * line
+            y += row + label.lines * line
+        else:
+            centre = label_centre = y + row / 2
+            y += row
+            width = _measure(label.text, size) * per_inch
+            left = label.x - width if label.ha == "right" else label.x
+            drawn_to = mark_to
+            if extent.open_ended:
+                drawn_to = x1 + tail * 1.1 + 1.1 * _measure("ongoing", size) * per_inch
+            taken.append((centre, [(mark_from, drawn_to), (left, left + width)]))
+
+        if point:
+            ax.plot(
+                [x0], [centre], marker="o", ms=_POINT_MS, color=color, ls="none", zorder=3, gid=gid
+            )
+            precisions_used.add("day")
+        if light_to > x0:
+            ax.add_patch(
+                Rectangle(
+                    (x0, centre - bar / 2),
+                    light_to - x0,
+                    bar,
+                    facecolor=light,
+                    edgecolor=color,
+                    linewidth=1.0,
+                    zorder=2,
+                    gid=gid,
                 )
-                if not extent.open_ended:
-                    precisions_used.add("period")
-        label_x1 = x1
+            )
+            precisions_used.add("month")
+        solid_start = max(x0, light_to)
+        if segments and x1 > solid_start:
+            ax.add_patch(
+                Rectangle(
+                    (solid_start, centre - bar / 2),
+                    x1 - solid_start,
+                    bar,
+                    facecolor=color,
+                    edgecolor=color,
+                    linewidth=1.0,
+                    zorder=2,
+                    gid=gid,
+                )
+            )
+            if not extent.open_ended:
+                precisions_used.add("period")
         if extent.open_ended:
             # Beyond the source date nothing is known: fade out, then say "ongoing".
             steps = 8
             for step in range(steps):
                 ax.add_patch(
                     Rectangle(
-                        (x1 + step * tail / steps, row - height / 2),
+                        (x1 + step * tail / steps, centre - bar / 2),
                         tail / steps,
-                        height,
+                        bar,
                         facecolor=mpl.colors.to_rgba(color, 0.75 * (1 - (step + 1) / (steps + 1))),
                         edgecolor="none",
                         zorder=2,
@@ -841,108 +1000,132 @@ def timeline(
                 )
             ax.text(
                 x1 + tail * 1.1,
-                row,
+                centre,
                 "ongoing",
                 va="center",
                 ha="left",
-                fontsize=label_size,
+                fontsize=size,
                 style="italic",
                 color=color,
                 parse_math=False,
                 gid=f"ongoing-label:{event.event_id}",
             )
-            label_x1 = xlim[1]  # no room on the right
             precisions_used.add("ongoing")
-        _label_beside(
-            ax, row, x0, label_x1, _label(event.title), xlim, axes_width, row_pitch, label_size
+        ax.text(
+            label.x,
+            label_centre + _INK_DROP_EM * size if label.inside else label_centre,
+            label.text,
+            ha=label.ha,
+            va="baseline" if label.inside else "center",
+            fontsize=size,
+            color=label.color,
+            linespacing=1.0,
+            # A white backing keeps a label beside its mark legible over grid lines and the
+            # source-date line; a label inside a bar sits on the bar's own colour.
+            bbox=None
+            if label.inside
+            else {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+            zorder=4,
+            parse_math=False,
+            gid=f"row-label:{event.event_id}",
         )
 
-    # Source-date marker across the dated rows only.
-    if as_of_ts is not None and rows:
+    # Source-date marker across the dated rows, named in the first row with room beside
+    # it, else on a line of its own below them.
+    if as_of_ts is not None and facts.dated:
+        note = sizes["note"]
         x_as_of = mdates.date2num(as_of_ts)
-        ax.vlines(x_as_of, -0.6, rows - 0.4, colors=MUTED, linestyles=(0, (1, 2)), lw=0.9)
+        mark = f"Source date {_short_day(as_of_ts)}"
+        pad = _PAD_IN * per_inch
+        width = _measure(mark, note) * per_inch
+        spot = _free_spot(x_as_of, width, pad, xlim, taken)
+        if spot is None:
+            middle = y + 1.0 + _LINE_EM * note / 2
+            y += 1.0 + _LINE_EM * note
+            fits_left = x_as_of - xlim[0] >= width + 2 * pad
+            fits_right = xlim[1] - x_as_of >= width + 2 * pad
+            if fits_left or fits_right:
+                ha = "right" if fits_left else "left"
+                x_mark = x_as_of - pad if fits_left else x_as_of + pad
+            else:
+                x_mark, ha = x_as_of, "center"
+            line_to = middle
+        else:
+            middle, x_mark, ha = spot
+            line_to = y
+        ax.vlines(x_as_of, 0, line_to, colors=MUTED, linestyles=(0, (1, 2)), lw=0.9)
         ax.text(
-            x_as_of,
-            rows - 0.45,
-            f"Source date\n{_short_day(as_of_ts)}",
-            ha="center",
-            va="top",
-            fontsize=sizes["note"],
+            x_mark,
+            middle,
+            mark,
+            ha=ha,
+            va="center",
+            fontsize=note,
             color=MUTED,
+            linespacing=1.0,
             parse_math=False,
             gid="as-of",
         )
 
     # The undated lane: positioned in axes fractions along x, so it sits at no date.
     lane = ax.get_yaxis_transform()
-    y = rows + (1.2 if rows else 0)
     if facts.undated:
-        top = y - 0.6
-        ax.axhspan(
-            top,
-            y + len(facts.undated) + 0.5,
-            facecolor="#F4F4F4",
-            edgecolor="none",
-            zorder=1,
-            gid="undated-lane",
-        )
+        top = y + (gap if facts.dated else 0.0)
         ax.text(
-            0.012,
-            y,
+            _PAD_IN / axes_width,
+            top + gap,
             _undated_heading(as_of_ts),
             transform=lane,
             ha="left",
-            va="center",
-            fontsize=label_size,
+            va="top",
+            fontsize=size,
             fontweight="bold",
             color=_TEXT_DARK,
+            linespacing=1.0,
             parse_math=False,
             gid="undated-heading",
         )
-        for offset, event in enumerate(facts.undated, start=1):
-            color = color_for(event.theme, THEME_COLORS)
-            gid = f"undated:{event.event_id}"
-            ax.plot(
-                [0.02],
-                [y + offset],
-                marker="s",
-                ms=5.5,
-                color=color,
-                ls="none",
-                transform=lane,
-                zorder=3,
-                gid=gid,
-            )
-            ax.text(
-                0.036,
-                y + offset,
-                _label(event.title) + (" (ongoing)" if event.ongoing else ""),
-                transform=lane,
-                ha="left",
-                va="center",
-                fontsize=label_size,
-                color=_TEXT_DARK,
-                parse_math=False,
-                gid=gid,
-            )
-        bottom = y + len(facts.undated) + 0.5
+        texts = [_label(e.title) + (" (ongoing)" if e.ongoing else "") for e in facts.undated]
+        bottom = top + gap + line
+        for left, entries in _undated_columns(texts, axes_width - 2 * _PAD_IN, size):
+            entry_top = top + gap + line
+            for index, text in entries:
+                event = facts.undated[index]
+                gid = f"undated:{event.event_id}"
+                ax.plot(
+                    [(_PAD_IN + left + 0.05) / axes_width],
+                    [entry_top + line / 2],
+                    marker="s",
+                    ms=5.5,
+                    color=color_for(event.theme, THEME_COLORS),
+                    ls="none",
+                    transform=lane,
+                    zorder=3,
+                    gid=gid,
+                )
+                ax.text(
+                    (_PAD_IN + left + _LANE_INDENT_IN) / axes_width,
+                    entry_top,
+                    text,
+                    transform=lane,
+                    ha="left",
+                    va="top",
+                    fontsize=size,
+                    color=_TEXT_DARK,
+                    linespacing=1.0,
+                    parse_math=False,
+                    gid=gid,
+                )
+                entry_top += (text.count("\n") + 1) * line + gap
+            bottom = max(bottom, entry_top)
+        ax.axhspan(top, bottom, facecolor="#F4F4F4", edgecolor="none", zorder=1, gid="undated-lane")
+        y = bottom
     else:
-        bottom = rows - 0.4
-    ax.set_ylim(bottom + 0.1, -0.8)
+        y += gap
+    ax.set_ylim(y, 0)
 
-    # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
-    ax.xaxis.set_major_formatter(_DateTicks())
-    ax.xaxis.tick_top()
-    ax.xaxis.set_label_position("top")
-    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK)
-    ax.yaxis.set_major_locator(NullLocator())
-    ax.grid(axis="x", color=LIGHT, linewidth=0.8, zorder=0)
-    ax.set_axisbelow(True)
-    for side, visible in (("top", True), ("bottom", False), ("left", False), ("right", False)):
-        ax.spines[side].set_visible(visible)
-
-    # Legend under the axes: themes by colour, date precision by shape.
+    # Legend under the axes: themes by colour, date precision by shape. It hangs from the
+    # axes by an offset in points, not a fraction of their height (see timeline_height).
     shown = facts.dated + facts.undated
     themes = [t for t in _category_order(events, "theme") if any(e.theme == t for e in shown)]
     handles: list = [Patch(facecolor=color_for(t, THEME_COLORS)) for t in themes]
@@ -964,20 +1147,159 @@ def timeline(
         handles,
         labels,
         loc="upper left",
-        bbox_to_anchor=(0.0, -0.01),
-        ncol=_legend_columns(labels, axes_width, sizes["annotation"]),
+        bbox_to_anchor=(0.0, 0.0),
+        borderaxespad=0.5,
+        borderpad=0.25,
+        ncol=_legend_columns(labels, text_width, sizes["annotation"]),
         columnspacing=1.2,
     )
     _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title)
+    _title(ax, facts.title, text_width)
     lines = [("note", facts.note)] if facts.note else []
     lines.append(("source", source_line(events, "events", sources)))
-    _footer(ax, lines, legend)
-    return ax
+    _footer(ax, lines, legend, text_width)
+    return y
+
+
+def _free_spot(
+    x: float,
+    width: float,
+    pad: float,
+    xlim: tuple[float, float],
+    rows: Sequence[tuple[float, Sequence[tuple[float, float]]]],
+) -> tuple[float, float, str] | None:
+    """The first row with ``width`` free just left (else right) of ``x``: (y, x, ha)."""
+    for centre, spans in rows:
+        for lo, hi, anchor, ha in (
+            (x - pad - width, x, x - pad, "right"),
+            (x, x + pad + width, x + pad, "left"),
+        ):
+            inside = xlim[0] + pad <= lo and hi <= xlim[1] - pad
+            if inside and all(hi + pad <= a or b + pad <= lo for a, b in spans):
+                return centre, anchor, ha
+    return None
+
+
+@dataclass(frozen=True)
+class _RowLabel:
+    text: str
+    x: float  # data x of the anchor
+    ha: str
+    color: str
+    inside: bool = False  # on the bar's own colour, not beside the mark on a white backing
+    above: bool = False  # on its own line(s) above the mark
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n") + 1
+
+
+def _place_row_label(
+    text: str,
+    mark_from: float,
+    mark_to: float,
+    segments: Sequence[tuple[float, float, Any]],
+    xlim: tuple[float, float],
+    axes_width: float,
+    size: float,
+) -> _RowLabel:
+    """Put a dated row's label on one line beside its mark, inside it, or above it.
+
+    In order: right of the mark, left of it, inside a stretch of the bar of one colour
+    (``segments``: ``(from, to, colour)``) where dark, black or white text reads on it at
+    4.5:1; else on a line of its own above the mark, which makes the row taller. Only a
+    label wider than the axes is wrapped there; none is shortened. ``mark_from`` and
+    ``mark_to`` bound everything drawn on the row ("ongoing" included).
+    """
+    per_inch = (xlim[1] - xlim[0]) / axes_width
+    pad = _PAD_IN * per_inch
+    room_right = (xlim[1] - mark_to) / per_inch - 2 * _PAD_IN
+    room_left = (mark_from - xlim[0]) / per_inch - 2 * _PAD_IN
+    needed = _measure(text, size)
+    if needed <= room_right:
+        return _RowLabel(text, mark_to + pad, "left", _TEXT_DARK)
+    if needed <= room_left:
+        return _RowLabel(text, mark_from - pad, "right", _TEXT_DARK)
+    for start, stop, fill in sorted(segments, key=lambda s: s[0] - s[1]):  # longest first
+        ink = _ink_on(fill)
+        if ink is not None and needed <= (stop - start) / per_inch - 2 * _PAD_IN:
+            return _RowLabel(text, start + pad, "left", ink, inside=True)
+    room = axes_width - 2 * _PAD_IN
+    text = _wrap_to(text, room, size)
+    needed = _measure(text, size)
+    # Start where the mark starts, moved left as far as the label needs to end in the axes.
+    x = max(min(mark_from, xlim[1] - pad - needed * per_inch), xlim[0] + pad)
+    return _RowLabel(text, x, "left", _TEXT_DARK, above=True)
+
+
+def _luminance(color: Any) -> float:
+    """WCAG relative luminance of ``color`` as printed on a white page."""
+    r, g, b, a = mpl.colors.to_rgba(color)
+    channels = [a * c + (1 - a) for c in (r, g, b)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _ink_on(fill: Any) -> str | None:
+    """The house dark grey, black or white: the first that reads on ``fill`` at 4.5:1."""
+    background = _luminance(fill)
+    for ink in (_TEXT_DARK, "black", "white"):
+        lighter, darker = sorted((background, _luminance(ink)), reverse=True)
+        if (lighter + 0.05) / (darker + 0.05) >= 4.5:
+            return ink
+    return None
+
+
+def _undated_columns(
+    texts: Sequence[str], inches: float, size: float
+) -> list[tuple[float, list[tuple[int, str]]]]:
+    """Lay the undated entries out in one column, or two when that is shorter.
+
+    Returns ``(left edge in inches, [(index, wrapped text), ...])`` per column. Entries keep
+    their order, down the first column and then the second. With more than three entries,
+    the split between the columns is the one that needs the fewest lines.
+    """
+    indent = _LANE_INDENT_IN
+
+    def wrapped(indices: Iterable[int], width: float) -> list[tuple[int, str]]:
+        return [(i, _wrap_to(texts[i], width, size)) for i in indices]
+
+    def lines(column: list[tuple[int, str]]) -> float:
+        # A gap between entries is worth about a quarter of a line.
+        return sum(t.count("\n") + 1 + _GAP_EM / _LINE_EM for _, t in column)
+
+    single = [(0.0, wrapped(range(len(texts)), inches - indent))]
+    if len(texts) <= 3:
+        return single
+    first = range(math.ceil(len(texts) / 2))
+    second = range(len(first), len(texts))
+    both = inches - 2 * indent - _LANE_GUTTER_IN
+    widths = {round(both / 2, 3)} | {
+        round(_measure(texts[i], size) + 0.01, 3) for i in range(len(texts))
+    }
+    best, best_key = single, (lines(single[0][1]), 0.0)
+    for width in sorted(widths):
+        other = both - width
+        if min(width, other) < 1.0:
+            continue
+        layout = [
+            (0.0, wrapped(first, width)),
+            (width + indent + _LANE_GUTTER_IN, wrapped(second, other)),
+        ]
+        key = (max(lines(c) for _, c in layout), abs(width - other))
+        if key < best_key:
+            best, best_key = layout, key
+    return best
+
+
+def _undated_heading(as_of: pd.Timestamp | None) -> str:
+    if as_of is None:
+        return "Undated (no later than the source's date)"
+    return f"Undated (no later than {_short_day(as_of)})"
 
 
 class _DateTicks(Formatter):
-    """Month ticks as "Apr", a year's first month as "2024", and the year under the first tick.
+    """Month ticks as "Apr", a year's first month as "2024", and the first tick's year beside it.
 
     Like :class:`matplotlib.dates.ConciseDateFormatter`, but the first visible tick always
     names its year, so months before the first January on the axis are not left unplaced.
@@ -1000,55 +1322,10 @@ class _DateTicks(Formatter):
                 text = f"{day.day} {day:%b}"
             visible = lo <= value <= hi
             if first and visible and text != f"{day:%Y}":
-                text += f"\n{day:%Y}"
+                text += f" {day:%Y}"  # one line: the axis takes less height
             first = first and not visible
             labels.append(text)
         return labels
-
-
-def _label_beside(
-    ax: Axes,
-    row: float,
-    x0: float,
-    x1: float,
-    text: str,
-    xlim: tuple[float, float],
-    axes_width: float,
-    row_pitch: float,
-    size: float,
-) -> Text:
-    """Put a row's label on whichever side of its mark has room.
-
-    If neither side has room for one line, the label wraps onto two lines when the rows are
-    tall enough, and is shortened with an ellipsis otherwise (the alt text keeps it whole).
-    """
-    span = xlim[1] - xlim[0]
-    pad = 0.008 * span
-    room_right = (xlim[1] - x1 - pad) / span * axes_width
-    room_left = (x0 - xlim[0] - pad) / span * axes_width
-    needed = _measure(text, size)
-    if needed <= room_right:
-        right = True
-    elif needed <= room_left:
-        right = False
-    else:
-        right = room_right >= room_left
-        text = _fit_lines(text, max(room_right, room_left), size, row_pitch)
-    return ax.text(
-        x1 + pad if right else x0 - pad,
-        row,
-        text,
-        ha="left" if right else "right",
-        va="center",
-        fontsize=size,
-        color=_TEXT_DARK,
-        linespacing=1.0,
-        # A white backing keeps the label legible over grid lines and the source-date line.
-        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
-        zorder=4,
-        parse_math=False,
-        gid="row-label",
-    )
 
 
 def _fit_lines(text: str, inches: float, size: float, row_pitch: float) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -91,6 +92,35 @@ class BaseParams(BaseModel):
             for name in PARTNERS:
                 if value.strip().lower() == name.lower():
                     return name
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_binary(cls, value: Any) -> Any:
+        # YAML's !!binary gives bytes, which pydantic would silently decode into text.
+        if isinstance(value, bytes | bytearray):
+            raise ValueError("binary data is not a parameter value; give text")
+        return value
+
+    @field_validator("as_of", "start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        # pydantic also reads a number, or text of digits, as Unix time: `-p as_of 0` would be
+        # 1 January 1970. A date is a date (from YAML or Python) or text in YYYY-MM-DD.
+        if value is None or isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            if text in ("", "None", "null") or re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+                return text
+        raise ValueError("expected a date written YYYY-MM-DD")
+
+    @field_validator("max_rows", mode="before")
+    @classmethod
+    def _no_bool_count(cls, value: Any) -> Any:
+        # pydantic reads true as 1; `max_rows: yes` in a YAML file is a mistake, not one row.
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number, not true/false")
         return value
 
     @field_validator("start", "end", "data_dir", mode="before")
@@ -240,19 +270,28 @@ def schema_for(notebook: str | Path) -> type[BaseParams]:
         ) from None
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut short, saying how long it was: a huge value must not flood a message."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str | bytes) else f"{len(text)} in all"
+    return f"{text[: limit - 20]}... ({size})"
+
+
 def _describe(error: dict, raw: Mapping[str, Any], model: type[BaseParams]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     name = loc[0] if loc else None
     if error["type"] == "extra_forbidden":
         allowed = ", ".join(model.model_fields)
-        return f"unknown parameter {name!r}; this notebook takes: {allowed}"
+        return f"unknown parameter {_shown(name)}; this notebook takes: {allowed}"
     if name is None:
         return error["msg"].removeprefix("Value error, ")
     field = model.model_fields[name]
     value = raw.get(name, error.get("input"))
     where = ".".join(loc)
     return (
-        f"parameter {where!r} = {value!r}: {error['msg'].removeprefix('Value error, ')}"
+        f"parameter {where!r} = {_shown(value)}: {error['msg'].removeprefix('Value error, ')}"
         f" (expected: {field.description})"
     )
 
@@ -292,7 +331,7 @@ def validate_parameters(notebook: str | Path, raw: Mapping[str, Any]) -> dict[st
     for name in raw:
         if not isinstance(name, str) or not name.isidentifier():
             raise ParameterError(
-                f"{Path(notebook).name}: parameter name {name!r} is not a valid name; "
+                f"{Path(notebook).name}: parameter name {_shown(name)} is not a valid name; "
                 f"this notebook takes: {', '.join(model.model_fields)}"
             )
     return check(model, raw, where=Path(notebook).name).injectable()

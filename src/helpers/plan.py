@@ -61,10 +61,10 @@ __all__ = [
 ]
 
 _YAML = "tag:yaml.org,2002:"
-#: Tags a plan may carry: plain values, lists, mappings and merge keys.
+#: Tags a plan may carry: plain values, lists and mappings (as a ``brief render`` parameters
+#: file). ``!!binary`` would hand the schema bytes, ``!!set`` a set.
 _ALLOWED_TAGS = frozenset(
-    _YAML + name
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+    _YAML + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
 )
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _YAML11_BOOLS = ("yes", "no", "on", "off")
@@ -277,7 +277,7 @@ def parse_plan(text: str, *, source: str = "<plan>", base_dir: Path | None = Non
 
 
 def _check_nodes(root: Any) -> list[str]:
-    """Tags other than plain values, and numbers or booleans that do not look like what they are."""
+    """Tags other than plain values, aliases, and numbers or booleans unlike what they look."""
     import yaml
 
     problems: list[str] = []
@@ -285,10 +285,16 @@ def _check_nodes(root: Any) -> list[str]:
     seen: set[int] = set()
     while stack:
         node = stack.pop()
-        if id(node) in seen:  # an alias points to a node already checked
+        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        if id(node) in seen:
+            # Composing makes an alias the very node its anchor names. Aliases can make a few
+            # lines expand to billions of values; a plan has `defaults` for what jobs share.
+            problems.append(
+                f"{where}: this value is used again through an alias (*name); write it out, "
+                "or put what every job shares in 'defaults': a plan may not use aliases"
+            )
             continue
         seen.add(id(node))
-        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
         if node.tag not in _ALLOWED_TAGS:
             tag = node.tag.replace(_YAML, "!!", 1)
             problems.append(

@@ -181,19 +181,27 @@ def locked(out_dir: Path) -> Iterator[Path]:
     ------
     LockHeldError
         If another process holds the lock. Nothing in the output folder has been touched.
+    RenderError
+        If the lock file cannot be created: the folder is read-only, full or not ours.
     """
     from filelock import FileLock, Timeout
 
     out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(out_dir / LOCK_NAME, timeout=0)
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise LockHeldError(
             f"another brief run holds {out_dir / LOCK_NAME}; wait for it to finish "
             "(the lock is released when that process ends, even if it is killed)"
         ) from None
+    except OSError as exc:
+        # A read-only or full disk, or no permission: nothing can be published there.
+        raise RenderError(
+            f"cannot write to the output folder {out_dir}: {exc.strerror or exc}; "
+            "choose a writable folder with --out"
+        ) from exc
     try:
         clean_stale(out_dir)
         yield out_dir

@@ -17,6 +17,7 @@ another run holds it, and rewrites ``index.html`` after each job.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -273,8 +274,10 @@ def _load_params_file(path: Path) -> dict[str, object]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read parameters file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"parameters file {path} is not UTF-8 text: {exc}") from None
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_plain_loader())
     except yaml.YAMLError as exc:
         raise UsageError(f"parameters file {path} is not valid YAML: {exc}") from None
     if loaded is None:
@@ -285,6 +288,47 @@ def _load_params_file(path: Path) -> dict[str, object]:
             f"not a {type(loaded).__name__}"
         )
     return dict(loaded)
+
+
+#: YAML tags a parameters file may use: plain values, lists and mappings (as a plan's).
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+def _plain_loader() -> type:
+    """``yaml.SafeLoader``, refusing tags other than plain values, and anchors and aliases.
+
+    ``!!binary`` would hand bytes to the schema and ``!!set`` a set; an alias can make a few
+    lines expand to billions of values ("billion laughs") and hang the run. A parameters file
+    needs none of them.
+    """
+    import yaml
+
+    class PlainLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "found an alias (*name); write the value out: a parameters file may not "
+                    "use anchors and aliases",
+                    self.peek_event().start_mark,
+                )
+            node = super().compose_node(parent, index)
+            if node.tag not in _PLAIN_TAGS:
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the tag {tag!r} is not allowed in a parameters file; use plain values "
+                    "(text, numbers, true/false, null, dates, lists and mappings)",
+                    node.start_mark,
+                )
+            return node
+
+    return PlainLoader
 
 
 def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | None:
@@ -302,8 +346,20 @@ def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | 
     chosen = data_dir if data_dir is not None else given
     if chosen is None:
         return None
-    path = Path(str(chosen)).resolve()
+    # Given as the parameter data_dir, a bad folder is a bad parameter (exit 4), as the
+    # README promises for every parameter; given as --data, a usage error.
+    error = UsageError if data_dir is not None else ParameterError
+    text = str(chosen)
+    if "\x00" in text:
+        what = "data folder" if error is UsageError else "parameter 'data_dir' ="
+        raise error(f"{what} {text[:100]!r}: a folder name cannot hold a NUL byte")
+    path = Path(text).resolve()
     if not path.is_dir():
+        if error is ParameterError:
+            raise ParameterError(
+                f"parameter 'data_dir' = {text[:100]!r}: no such folder ({path}); "
+                "give a data folder, or None for the package's data/"
+            )
         raise UsageError(f"data folder {path} does not exist")
     return path
 
@@ -454,7 +510,23 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False) + "\n"
 
 
+#: errnos that mean the output folder cannot be written: the disk, not the notebook.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
 def _as_brief_error(exc: Exception, phase: str, job: Job) -> BriefError:
+    # A full or read-only disk is a publishing failure (exit 6) in whichever phase it shows,
+    # also when papermill hit it saving the notebook and the execute module wrapped it.
+    disk = next(
+        (e for e in (exc, exc.__cause__) if isinstance(e, OSError) and e.errno in _DISK_ERRNOS),
+        None,
+    )
+    if disk is not None:
+        return RenderError(
+            f"{job.notebook.name}: cannot write to {job.out_dir} ({disk.strerror}"
+            f"{f': {disk.filename}' if disk.filename else ''}); free some space or choose "
+            "another --out. The previous report is untouched."
+        )
     if isinstance(exc, BriefError):
         return exc
     if phase == "execute":
@@ -565,12 +637,19 @@ def render(
     )
     out = jobs[0].out_dir if jobs else paths.REPORTS_DIR
     results: list[RunResult] = []
+    index_error: RenderError | None = None
     with publish.locked(out):
         reporter.start([(job.name, job.run, job.phases) for job in jobs])
         for job in jobs:
             results.append(render_job(job, reporter))
-            _write_index(out)
-        reporter.message(f"index: {out / publish.INDEX_NAME}")
+            try:
+                _write_index(out)
+            except RenderError as exc:
+                # The run itself is published or archived; a failed index must not hide
+                # how the jobs went, so it is reported with them below.
+                index_error = exc
+        if index_error is None:
+            reporter.message(f"index: {out / publish.INDEX_NAME}")
     failures = [r for r in results if not r.ok]
     if failures:
         first = failures[0]
@@ -581,9 +660,14 @@ def render(
         for r in failures:
             where = f" (kept in {r.failed_path.parent})" if r.failed_path else ""
             lines.append(f"  {r.notebook}/{r.run} in {r.phase}: {r.error}{where}")
+        if index_error is not None:
+            lines.append(f"  and {index_error}")
         error = cls("\n".join(lines))
         error.results = results  # type: ignore[attr-defined]
         raise error
+    if index_error is not None:
+        index_error.results = results  # type: ignore[attr-defined]
+        raise index_error
     return results
 
 

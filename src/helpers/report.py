@@ -141,11 +141,15 @@ class Brief:
         names = self.dataset.actor_names()
         if events.empty:
             return section("Timeline", narrative.nothing(sel, "engagements"), css="timeline")
-        # Inches: title, axis, legend and source line; a bar per dated row; a text line per
-        # undated row in the lane below.
-        shown = events.head(self.params.max_rows)
-        dated = int(shown["date_start"].notna().sum())
-        height = 1.1 + 0.24 * dated + 0.14 * (len(shown) - dated)
+        # The height at which every row and label fits, for the rows, source date and source
+        # line the chart will draw.
+        height = charts.timeline_height(
+            events,
+            max_events=self.params.max_rows,
+            width=FIGURE_WIDTH,
+            as_of=self.params.as_of,
+            sources=self.dataset.sources,
+        )
         # The chart first, the summary under it: a page break then falls after the chart.
         parts = [
             self._chart(

@@ -1,0 +1,198 @@
+"""Hardening (issue 7), concurrency and soak: overlapping batches, parallel jobs, many jobs.
+
+The helpers (a tiny notebook, the survivor probe, the file tree hash) are those of
+``tests/test_hardening.py``; ``docs/hardening.md`` lists every case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from unittest import mock
+
+import psutil
+import pytest
+import yaml
+from test_hardening import MARK, Page, brief, survivors, temporaries, tiny_notebook
+
+from helpers import batch as batch_module
+from helpers import publish, render
+
+BRIEF = Path(sys.executable).with_name("brief")
+
+
+@pytest.fixture
+def mark(monkeypatch) -> str:
+    """A value every process started from now on inherits (see ``survivors``)."""
+    value = uuid.uuid4().hex
+    monkeypatch.setenv(MARK, value)
+    return value
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under ``root`` with its kind, size, mtime and, for a file, its bytes' hash."""
+    import hashlib
+
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            stat = path.lstat()
+            digest = ""
+            if path.is_file() and not path.is_symlink():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[str(path.relative_to(root))] = (
+                stat.st_mode,
+                stat.st_size,
+                stat.st_mtime_ns,
+                digest,
+            )
+    return found
+
+
+def write_plan(path: Path, notebook: Path, parameters: list[dict], **extra) -> Path:
+    plan = {
+        "version": 1,
+        "formats": ["html"],
+        **extra,
+        "jobs": [{"notebook": str(notebook), "parameters": parameters}],
+    }
+    path.write_text(yaml.safe_dump(plan), encoding="utf-8")
+    return path
+
+
+# -- two overlapping batch runs ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_second_batch_while_one_runs_exits_75_at_once_and_touches_nothing(tmp_path, mark):
+    started = tmp_path / "started"
+    notebook = tiny_notebook(
+        tmp_path / "nbs",
+        f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(25)",
+        name="slow",
+    )
+    plan = write_plan(tmp_path / "plan.yaml", notebook, [{}])
+    out = tmp_path / "out"
+    first = subprocess.Popen(
+        [str(BRIEF), "batch", str(plan), "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not started.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first batch never reached its notebook"
+            time.sleep(0.2)
+        time.sleep(1)  # the first run is now asleep in its kernel: nothing in out/ changes
+        before = snapshot(out)
+        assert snapshot(out) == before
+
+        with (
+            mock.patch.object(batch_module, "_local_pool", side_effect=AssertionError("pool")),
+            mock.patch.object(render, "render_job", side_effect=AssertionError("job")),
+        ):
+            clock = time.monotonic()
+            code, err = brief("batch", plan, "--out", out, "--force")
+            seconds = time.monotonic() - clock
+
+        assert code == 75, err
+        assert "another brief run holds" in err
+        assert seconds < 15, f"the second batch took {seconds:.1f} s to give up"
+        assert snapshot(out) == before
+        assert first.poll() is None  # the first run was not disturbed
+    finally:
+        _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert (out / "slow" / "default" / "slow.html").is_file()
+    assert temporaries(out) == []
+    assert survivors(mark) == []
+
+
+# -- sixteen parallel jobs -----------------------------------------------------------------------
+
+ISOLATION = """
+import html, pathlib, time
+from IPython.display import HTML
+pathlib.Path("mine.txt").write_text(title)   # the job's own working folder
+time.sleep(2)                                # while the other jobs write theirs
+HTML('<p class="mine">' + html.escape(pathlib.Path("mine.txt").read_text() + "|" + title) + "</p>")
+"""
+
+
+@pytest.mark.slow
+def test_sixteen_parallel_jobs_each_hold_only_their_own_parameters(tmp_path, mark):
+    titles = [f"T-{n:02d}" for n in range(16)]
+    notebook = tiny_notebook(tmp_path / "nbs", ISOLATION, name="iso")
+    plan = write_plan(tmp_path / "plan.yaml", notebook, [{"title": t} for t in titles])
+    out = tmp_path / "out"
+
+    code, err = brief("batch", plan, "--out", out, "--workers", "16")
+
+    assert code == 0, err
+    runs = [p for p in (out / "iso").iterdir() if not p.name.startswith(".")]
+    assert len(runs) == 16
+    seen = set()
+    for run in runs:
+        manifest = json.loads((run / "manifest.json").read_text())
+        own = manifest["parameters"]["title"]
+        page = Page((run / "iso.html").read_text(encoding="utf-8"))
+        assert page.text("h1") == own
+        assert page.text("p").count(f"{own}|{own}") == 1
+        text = page.text("body")
+        assert [t for t in titles if t in text] == [own], run.name
+        seen.add(own)
+    assert seen == set(titles)
+    assert temporaries(out) == []
+    assert survivors(mark) == []
+
+
+# -- a hundred jobs in a row ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "count", [20, pytest.param(100, marks=pytest.mark.soak, id="100")], ids=str
+)
+def test_many_jobs_in_a_row_leave_no_kernel_connection_file_or_descriptor(
+    tmp_path, monkeypatch, mark, count
+):
+    runtime = tmp_path / "runtime"  # kernels of other runs on this machine stay out of it
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    notebook = tiny_notebook(tmp_path / "nbs", "title")
+    out = tmp_path / "out"
+    me = psutil.Process()
+
+    def job(n: int) -> render.RunResult:
+        [prepared] = render.prepare(
+            [notebook],
+            parameters={"title": f"S-{n:03d}"},
+            formats=["html"],
+            out_dir=out,
+            timeout=60,
+            check_data=False,
+        )
+        return render.render_job(prepared)
+
+    with publish.locked(out):  # as render() and batch hold it
+        assert job(-1).ok  # warm up: imports, fonts and caches that stay open on purpose
+        fds, started = me.num_fds(), time.monotonic()
+        for n in range(count):
+            result = job(n)
+            assert result.ok, result.error
+            assert f"S-{n:03d}" in (result.path / "tiny.html").read_text(encoding="utf-8")
+        seconds = time.monotonic() - started
+        grown = me.num_fds() - fds
+
+    print(f"{count} jobs in {seconds:.0f} s ({seconds / count:.2f} s each)")
+    assert survivors(mark) == []
+    assert not list(runtime.glob("kernel-*.json")), "connection files were left behind"
+    assert grown <= 3, f"{grown} descriptors more than before the jobs"
+    assert temporaries(out) == []
