@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import matplotlib
 import nbformat
+import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -670,6 +672,58 @@ def test_two_overlapping_batches_the_second_exits_75_and_touches_nothing(tmp_pat
     assert first.returncode == 0, stderr
     assert "1 ran, 0 skipped, 0 failed" in stdout
     assert len(list((out / "_logs").glob("*.log"))) == 1
+
+
+WAIT_FOREVER = """
+import os, pathlib, time
+pathlib.Path({folder!r}, partner + ".pid").write_text(str(os.getpid()))
+while True:
+    time.sleep(0.1)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_lock(tmp_path, how):
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    make_notebook(tmp_path / "nbs", "forever", WAIT_FOREVER.format(folder=str(pids)))
+    write_plan(
+        tmp_path,
+        "version: 1\nformats: [html]\n"
+        "jobs: [{notebook: nbs/forever.ipynb, grid: {partner: [Russia, China]}}]\n",
+    )
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(pids.glob("*.pid"))) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the jobs never started"
+            time.sleep(0.2)
+        kernels = [psutil.Process(int(p.read_text())) for p in pids.glob("*.pid")]
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(how)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    _, alive = psutil.wait_procs([*kernels, *workers], timeout=30)
+    assert alive == [], f"left running: {alive}"
+    with publish.locked(out):  # free at once, and it clears what the jobs left in .tmp/
+        pass
+    assert not (out / "forever").exists()
+    if how == signal.SIGTERM:
+        assert proc.returncode == 130 and "aborted" in stderr
+        [log] = (out / "_logs").glob("*.log")
+        assert "interrupted (KeyboardInterrupt) after 0 of 2 job(s)" in log.read_text()
+        assert not (out / publish.TMP_NAME).exists()  # the jobs cleaned up after themselves
 
 
 FLAKY_KERNEL = """

@@ -22,6 +22,11 @@
 6. ``index.html`` is rewritten after each job. The log (``<out>/_logs/batch-<stamp>.log``) is
    written as the batch goes, the per-job results (``batch-<stamp>.json``) at the end, and
    the summary is returned as :class:`BatchResult`.
+
+Stopped by Ctrl-C or SIGTERM, the batch stops its running jobs (each kills its kernel and
+removes its work folder), notes it in the log and releases the lock. Killed outright, its
+worker processes are told by Linux (``PR_SET_PDEATHSIG``) and do the same, so no kernel or
+worker outlives it; what they leave in ``.tmp/`` the next run removes.
 """
 
 from __future__ import annotations
@@ -437,11 +442,12 @@ _EVENTS: Any = None
 _STOP: Any = None
 _RUNNING = False
 _STOPPING = False
+_PARENT = 0
 
 
 def _init_worker(events: Any, stop: Any) -> None:
-    global _EVENTS, _STOP
-    _EVENTS, _STOP = events, stop
+    global _EVENTS, _STOP, _PARENT
+    _EVENTS, _STOP, _PARENT = events, stop, os.getppid()
     # papermill logs kernel deaths and timeouts itself; the job's error says it better.
     logging.getLogger("papermill").addHandler(logging.NullHandler())
     # The batch process decides when to stop: Ctrl-C reaches it alone, and it sends SIGTERM.
@@ -454,7 +460,8 @@ def _stop_job(signum: int, frame: Any) -> None:
     """SIGTERM in a worker: unwind the running job, so its kernel is killed and its folder
     removed (:func:`helpers.execute.execute_notebook` and :func:`render_job` clean up)."""
     global _STOPPING
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+    if _STOPPING:
+        return  # already unwinding: let the job finish cleaning up
     _STOPPING = True  # and no job starts here any more, even if the batch process is gone
     if not _RUNNING:
         os._exit(0)
@@ -514,6 +521,8 @@ def _work(job: Job, attempt: int, token: str) -> RunResult:
         return render.render_job(job, _worker_reporter(token))
     finally:
         _RUNNING = False
+        if _STOPPING and os.getppid() != _PARENT:
+            os._exit(1)  # the job has cleaned up; with its batch gone, nothing else will come
 
 
 # -- in the batch process ----------------------------------------------------------------------
@@ -640,8 +649,13 @@ def _dask_pool(client: Any, tee: _Tee) -> Iterator[Executor]:
     executor = client.get_executor(pure=False)
     try:
         yield executor
+    except BaseException:
+        # Interrupted: Dask forgets the jobs not started; one a worker thread is running
+        # cannot be stopped from here and finishes on its own.
+        executor.shutdown(wait=False)
+        raise
     finally:
-        executor.shutdown(wait=True)
+        executor.shutdown(wait=True)  # returns at once after the above
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(DASK_TOPIC)
 

@@ -735,7 +735,7 @@ _PAD_IN = 0.05  # inches between a mark and its label, and inside the axes' edge
 _POINT_MS = 6.5  # marker size, in points, of a day-precise event
 _LANE_INDENT_IN = 0.16  # an undated entry's text, from its column's left edge
 _LANE_GUTTER_IN = 0.15  # between the undated lane's two columns
-_PROBE_MARGIN_IN = 3.0
+_PROBE_MARGIN_IN = 3.0  # inches the scratch figure of timeline_height adds for the rest
 
 
 def timeline(
