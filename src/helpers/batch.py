@@ -191,7 +191,7 @@ class BatchResult:
         counts = {
             s: sum(o.status == s for o in self.outcomes) for s in ("ran", "skipped", "failed")
         }
-        where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
+        where = _where(self.workers, self.scheduler)
         head = (
             f"{self.plan}: {len(self.outcomes)} job(s): {counts['ran']} ran, "
             f"{counts['skipped']} skipped, {counts['failed']} failed in {self.seconds:.1f} s "
@@ -202,6 +202,12 @@ class BatchResult:
         lines.append(f"index: {self.out_dir / 'index.html'}")
         lines.append(f"log: {self.log_path}")
         return "\n".join(lines)
+
+
+def _where(workers: int | None, scheduler: str | None) -> str:
+    if scheduler:
+        return f"on {scheduler}"
+    return f"{workers} worker(s)" if workers else "on the given executor"
 
 
 # -- before anything runs ----------------------------------------------------------------------
@@ -803,7 +809,7 @@ def _run_locked(
             for item in jobs
         ]
         to_run = [i for i, d in enumerate(decisions) if d.run]
-        where = f"on {scheduler}" if scheduler else f"with {workers or '?'} worker(s)"
+        where = _where(workers, scheduler)
         tee.message(
             f"brief batch {source}: {len(jobs)} job(s), {len(to_run)} to run, "
             f"{len(jobs) - len(to_run)} unchanged; {where}; out {out}"
