@@ -28,6 +28,13 @@ SOURCES_OPTION = click.option(
     multiple=True,
     help="Folder holding source texts, searched before $BRIEF_SOURCES and ../shared/source.",
 )
+OUT_OPTION = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default: reports/).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,13 +116,7 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     help="Output formats, comma-separated: html, pdf.",
 )
 @DATA_OPTION
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Output folder (default: reports/).",
-)
+@OUT_OPTION
 @click.option(
     "--timeout",
     type=click.IntRange(min=1),
@@ -173,13 +174,7 @@ def render(
     default=None,
     help="Jobs rendered at once on this machine (default: the number of cores).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Output folder (default: reports/).",
-)
+@OUT_OPTION
 @DATA_OPTION
 @click.option("--force", is_flag=True, help="Render every job, also those that are unchanged.")
 @click.option(

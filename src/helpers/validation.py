@@ -316,19 +316,19 @@ def _normalise(text: str) -> str:
 def _check_evidence(table: RawTable, source_lines: dict[str, list[str] | None]) -> list[Problem]:
     out: list[Problem] = []
     for line, row in table.rows:
+
+        def bad(column: str, value: str, message: str, line: int = line) -> None:
+            out.append(Problem(table.file, line, column, value, message))
+
         evidence = row.get("evidence", "")
         if not evidence:
             continue  # the schema reports a missing value
         words = len(evidence.split())
         if words > MAX_EVIDENCE_WORDS:
-            out.append(
-                Problem(
-                    table.file,
-                    line,
-                    "evidence",
-                    evidence,
-                    f"evidence has {words} words; quote at most {MAX_EVIDENCE_WORDS}",
-                )
+            bad(
+                "evidence",
+                evidence,
+                f"evidence has {words} words; quote at most {MAX_EVIDENCE_WORDS}",
             )
         text = source_lines.get(row.get("source_id", ""))
         cited = row.get("line", "")
@@ -336,25 +336,10 @@ def _check_evidence(table: RawTable, source_lines: dict[str, list[str] | None]) 
             continue
         number = int(cited)
         if not 1 <= number <= len(text):
-            out.append(
-                Problem(
-                    table.file,
-                    line,
-                    "line",
-                    cited,
-                    f"source has {len(text)} lines; the cited line does not exist",
-                )
-            )
+            bad("line", cited, f"source has {len(text)} lines; the cited line does not exist")
         elif _normalise(evidence) not in _normalise(text[number - 1]):
-            out.append(
-                Problem(
-                    table.file,
-                    line,
-                    "evidence",
-                    evidence,
-                    f"evidence is not on line {number} of source {row.get('source_id')!r}",
-                )
-            )
+            source = row.get("source_id")
+            bad("evidence", evidence, f"evidence is not on line {number} of source {source!r}")
     return out
 
 
