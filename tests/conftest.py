@@ -22,6 +22,24 @@ os.environ["BRIEF_CACHE"] = tempfile.mkdtemp(prefix="brief-cache-")
 SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
 
 
+def child_processes(pid: int | None = None) -> list:
+    """Descendants of a process, less multiprocessing's resource tracker.
+
+    A spawn process pool (``brief batch``) starts Python's resource tracker once per
+    process; it lives as long as the process that started it, by design, and is no kernel.
+    """
+    import psutil
+
+    out = []
+    for proc in psutil.Process(pid).children(recursive=True):
+        try:
+            if "multiprocessing.resource_tracker" not in " ".join(proc.cmdline()):
+                out.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from conftest import child_processes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers.errors import ExecutionError
@@ -52,7 +53,7 @@ def no_kernels_left() -> bool:
     """No child process of the test process outlives the run (a moment to be reaped)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if not psutil.Process().children(recursive=True):
+        if not child_processes():
             return True
         time.sleep(0.1)
     return False

@@ -123,10 +123,15 @@ class KernelGuard:
             self.problems.append("a kernel manager tried to start a kernel")
             raise AssertionError("a kernel was started")
 
+        from helpers import kernels
+
         with (
             mock.patch.object(execute_module, "execute_notebook", self),
             mock.patch.object(AsyncKernelManager, "start_kernel", refuse),
             mock.patch.object(KernelManager, "start_kernel", refuse),
+            # No warm-kernel zygote either (render starts one beside the jobs by default).
+            mock.patch.dict(os.environ, {"BRIEF_WARM_KERNELS": "0"}),
+            mock.patch.object(kernels, "zygote_in_background", refuse),
         ):
             yield self
 
@@ -679,8 +684,12 @@ def tmpfs(tmp_path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def test_a_read_only_output_folder_exits_6_before_a_kernel_starts(tmp_path, good_report, tmpfs):
-    notebook, out = copy_of(good_report, tmpfs / "copy")
+def test_a_read_only_output_folder_exits_6_before_a_kernel_starts(tmp_path, tmpfs):
+    notebook = tiny_notebook(tmp_path / "nbs", GOOD)
+    out = tmpfs / "out"
+    stage = publish.staging_dir(out, "old")  # a published report, made without a kernel
+    (stage / "tiny.html").write_text("<p>the report readers have</p>", encoding="utf-8")
+    publish.publish_run(stage, out, "tiny", "default")
     before = tree(out)
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
     with KernelGuard().installed() as guard:
@@ -1020,3 +1029,21 @@ def test_no_script_from_the_data_runs_in_a_browser(hostile, tmp_path):
         f"<html><head><title>safe</title></head><body>{''.join(PAYLOADS)}</body></html>"
     )
     assert "PWNED" in Page(dump_dom(control, tmp_path)).text("title")
+
+
+def test_helpers_show_data_as_escaped_html_only_never_markdown_latex_or_a_styler(dataset):
+    # nbconvert passes text/html and text/markdown outputs through as they are, and pandas'
+    # Styler does not escape: so the helpers escape where data becomes markup (checked with
+    # real data above) and offer no other representation that could carry it unescaped.
+    from IPython.core.formatters import DisplayFormatter
+
+    from helpers.report import Brief
+
+    brief_ = Brief(P.check(P.BriefParams, {}), dataset)
+    for section in (brief_.key_judgments(), brief_.economy(), brief_.sources()):
+        data, _ = DisplayFormatter().format(section)
+        assert set(data) == {"text/plain", "text/html"}
+    for module in sorted(paths.PACKAGE_DIR.glob("*.py")):
+        source = module.read_text(encoding="utf-8")
+        for risky in ("Styler", ".to_html(", "_repr_markdown_", "_repr_latex_", "Markdown("):
+            assert risky not in source, f"{module.name} uses {risky}"

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from conftest import child_processes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers import execute as execute_module
@@ -450,7 +451,7 @@ def test_lock_held_by_another_run_is_exit_75_and_touches_nothing(
 def children_gone(pid: int | None = None, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not psutil.Process(pid).children(recursive=True):
+        if not child_processes(pid):
             return True
         time.sleep(0.2)
     return False

@@ -16,9 +16,12 @@
 5. The jobs to run go to a process pool (``workers`` processes, started with ``spawn``,
    never ``fork``) or to a Dask cluster, each as :func:`helpers.render.render_job`. Every job
    runs its own kernel, in its own empty working folder, so nothing one job sets or writes is
-   seen by another. A job whose kernel failed to start (two kernels picking the same port,
-   say) is tried again, at most :data:`KERNEL_START_ATTEMPTS` times in all; a job is never
-   tried again once a cell has run. A failing job does not stop the others.
+   seen by another. On the local pool the kernels are forked from a warm zygote
+   (:mod:`helpers.kernels`) that the batch starts while its workers start: a new process per
+   job, with the heavy imports done and no other job's code ever run in it. A job whose
+   kernel failed to start (two kernels picking the same port, say) is tried again, at most
+   :data:`KERNEL_START_ATTEMPTS` times in all; a job is never tried again once a cell has
+   run. A failing job does not stop the others.
 6. ``index.html`` is rewritten after each job. The log (``<out>/_logs/batch-<stamp>.log``) is
    written as the batch goes, the per-job results (``batch-<stamp>.json``) at the end, and
    the summary is returned as :class:`BatchResult`.
@@ -54,7 +57,7 @@ from . import paths
 from .errors import ExecutionError, KernelStartError, UsageError
 from .plan import Plan, PlanJob, check_parameters, expand, load_plan
 from .progress import PlainReporter, Reporter
-from .render import Job, RunResult
+from .render import Job, RunResult, warm_kernels_wanted, warm_zygote
 
 #: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
 KERNEL_START_ATTEMPTS = 3
@@ -513,6 +516,12 @@ def _worker_reporter(token: str) -> Reporter:
     return Reporter()
 
 
+def _preload() -> None:
+    """In a new worker, while the zygote starts: import what :func:`_work` will need."""
+    with contextlib.suppress(Exception):  # the job itself will report a failing import
+        from . import execute, exporters, render  # noqa: F401
+
+
 def _work(job: Job, attempt: int, token: str) -> RunResult:
     """Run one job in a worker; a retry waits a little, so kernels do not start in step again."""
     global _RUNNING
@@ -710,6 +719,7 @@ def run_plan(
     scheduler: str | None = None,
     reporter: Reporter | None = None,
     executor: Executor | None = None,
+    warm_kernels: bool | None = None,
 ) -> BatchResult:
     """Render every job of a plan that is not up to date; see the module's description.
 
@@ -734,6 +744,12 @@ def run_plan(
     executor
         Any :class:`concurrent.futures.Executor` to run the jobs on instead (it is not shut
         down); its workers must be able to import this package.
+    warm_kernels
+        On the local process pool, fork each job's kernel from a warm zygote that the batch
+        starts once, and only if a job is to run (:mod:`helpers.kernels`): every job still
+        gets a new kernel process in which no other job's code has run. Default: yes, unless
+        ``$BRIEF_WARM_KERNELS`` is ``0`` (:func:`helpers.render.warm_kernels_wanted`). Jobs on
+        a Dask cluster or a given executor start their kernels normally.
 
     Returns
     -------
@@ -772,6 +788,7 @@ def run_plan(
                 executor=executor,
                 client=client,
                 started=started,
+                warm=warm_kernels_wanted(warm_kernels),
             )
     finally:
         if client is not None:
@@ -790,6 +807,7 @@ def _run_locked(
     executor: Executor | None,
     client: Any,
     started: float,
+    warm: bool = False,
 ) -> BatchResult:
     from . import publish
     from .manifest import code_fingerprint, package_versions
@@ -829,15 +847,25 @@ def _run_locked(
         }
         if to_run:
             tee.start([(jobs[i].job.name, jobs[i].job.run, jobs[i].job.phases) for i in to_run])
+            local = executor is None and client is None
+            size = min(workers or 1, len(to_run))
             if executor is not None:
                 pool: contextlib.AbstractContextManager[Executor] = contextlib.nullcontext(executor)
             elif client is not None:
                 pool = _dask_pool(client, tee)
             else:
-                pool = _local_pool(min(workers or 1, len(to_run)), tee)
+                pool = _local_pool(size, tee)
             try:
-                with pool as running:
-                    for i, outcome in _run_jobs(running, jobs, decisions, to_run, tee, out):
+                # The zygote imports while the workers start and import; it outlives the pool.
+                with warm_zygote(warm and local) as zygote, pool as running:
+                    address = None
+                    if warm and local:
+                        for _ in range(size):
+                            running.submit(_preload)
+                        address = zygote()
+                    for i, outcome in _run_jobs(
+                        running, jobs, decisions, to_run, tee, out, zygote=address
+                    ):
                         outcomes[i] = outcome
             except BaseException as exc:
                 finished = sum(1 for i in to_run if i in outcomes)
@@ -901,15 +929,21 @@ def _run_jobs(
     to_run: Sequence[int],
     tee: _Tee,
     out: Path,
+    *,
+    zygote: str | None = None,
 ) -> Iterator[tuple[int, Outcome]]:
-    """Submit the jobs, retry kernel-start failures, and yield each job's final outcome."""
+    """Submit the jobs, retry kernel-start failures, and yield each job's final outcome.
+
+    ``zygote`` is the address of the warm zygote the jobs' kernels fork from, if any.
+    """
     pending: dict[Future, tuple[int, int, str, float]] = {}
 
     def submit(i: int, attempt: int) -> None:
         token = f"{i}:{attempt}"
         clock = time.monotonic()
+        job = dataclasses.replace(jobs[i].job, zygote=zygote) if zygote else jobs[i].job
         try:
-            future = pool.submit(_work, jobs[i].job, attempt, token)
+            future = pool.submit(_work, job, attempt, token)
         except Exception as exc:  # a broken pool, a closed client
             future = Future()
             future.set_exception(exc)

@@ -525,12 +525,11 @@ def source_line(
             str(k): str(v) for k, v in zip(sources["source_id"], sources["title"], strict=True)
         }
     lines_by_source: dict[str, set[int]] = {}
-    has_lines = "line" in frame.columns
-    for index, source_id in enumerate(frame["source_id"]):
+    lines = frame["line"] if "line" in frame.columns else [None] * len(frame)
+    for source_id, line in zip(frame["source_id"], lines, strict=True):
         if pd.isna(source_id):
             continue
         seen = lines_by_source.setdefault(str(source_id), set())
-        line = frame["line"].iloc[index] if has_lines else None
         if line is not None and not pd.isna(line):
             seen.add(int(line))
     parts = []
@@ -659,6 +658,59 @@ def _extent(event: _Event, as_of: pd.Timestamp | None) -> _Extent:
     return _Extent(start, stop, first_month_stop, open_ended, single_day)
 
 
+#: Above this many events per event shown, the timeline narrows the rows down with pandas
+#: before looking at them one by one (see :func:`_candidate_events`).
+_TRIM_FACTOR = 4
+
+
+def _candidate_events(
+    events: pd.DataFrame | None, as_of: Any, sources: pd.DataFrame | None, max_events: int
+) -> tuple[pd.DataFrame, pd.Timestamp | None, tuple[int, int, int]] | None:
+    """For a large frame, the rows :func:`_timeline_facts` can show, with the whole's counts.
+
+    What it keeps, in the frame's order: the ``max_events`` dated rows that end last (as
+    :func:`_extent` computes the end; among equal ends the first, as a stable sort does) and
+    the first ``max_events`` undated rows. Those are all the chart can show, so the facts are
+    those of the whole frame; only the counts, returned as ``(total, dated, undated)``, need
+    the whole. ``None``
+    (look at every row) for a small frame, or columns that are not typed as
+    :func:`helpers.data.load` types them.
+    """
+    if events is None or len(events) <= _TRIM_FACTOR * max_events:
+        return None
+    if any(c not in events.columns for c in _EVENT_COLUMNS):
+        return None
+    typed = all(
+        pd.api.types.is_datetime64_dtype(events[c]) for c in ("date_start", "date_end")
+    ) and pd.api.types.is_bool_dtype(events["ongoing"])
+    if not typed:
+        return None
+    start = events["date_start"].dt.normalize()
+    end = events["date_end"].dt.normalize()
+    dated = start.notna()
+    as_of_ts = _resolve_as_of(as_of, [], events, sources)
+    if as_of_ts is None:
+        known = pd.concat([start, end]).max()
+        as_of_ts = None if pd.isna(known) else pd.Timestamp(known)
+    precision = events["date_precision"].astype(object)
+    minimum = (start + pd.offsets.MonthBegin(1)).where(precision == "month", start + _DAY)
+    stop = minimum.where(end.isna(), np.maximum(end + _DAY, minimum))
+    ongoing = events["ongoing"].fillna(False).astype(bool) & end.isna()
+    if as_of_ts is not None:
+        stop = stop.where(~ongoing, minimum.clip(lower=as_of_ts))
+    keep = ~dated & (~dated).cumsum().le(max_events)
+    if dated.sum() > max_events:
+        # A stable sort keeps the first rows among equal ends: so do we.
+        threshold = stop[dated].nlargest(max_events).iloc[-1]
+        above = dated & (stop > threshold)
+        at = dated & (stop == threshold)
+        keep |= above | (at & at.cumsum().le(max_events - int(above.sum())))
+    else:
+        keep |= dated
+    counts = (len(events), int(dated.sum()), int((~dated).sum()))
+    return events[keep], as_of_ts, counts
+
+
 def _timeline_facts(
     events: pd.DataFrame | None,
     as_of: Any,
@@ -667,11 +719,18 @@ def _timeline_facts(
 ) -> _TimelineFacts:
     if max_events < 1:
         raise ParameterError(f"max_events={max_events!r}: give a whole number of at least 1")
-    items = _events(events)
-    as_of_ts = _resolve_as_of(as_of, items, events, sources)
-    dated = [e for e in items if e.start is not None]
-    undated = [e for e in items if e.start is None]
-    n_total = len(items)
+    trimmed = _candidate_events(events, as_of, sources, max_events)
+    if trimmed is None:
+        items = _events(events)
+        as_of_ts = _resolve_as_of(as_of, items, events, sources)
+        dated = [e for e in items if e.start is not None]
+        undated = [e for e in items if e.start is None]
+        n_total, n_dated, n_undated = len(items), len(dated), len(undated)
+    else:
+        frame, as_of_ts, (n_total, n_dated, n_undated) = trimmed
+        items = _events(frame)
+        dated = [e for e in items if e.start is not None]
+        undated = [e for e in items if e.start is None]
 
     # Many rows: keep the most recent dated events, then undated ones, up to max_events.
     note = None
@@ -685,8 +744,8 @@ def _timeline_facts(
         shown_undated = undated[: max_events - len(shown_dated)]
         which = "the most recent" if shown_dated else "in data order"
         note = f"Showing {max_events:,} of {n_total:,} events ({which})."
-        if len(undated) > len(shown_undated):
-            note += f" {len(undated) - len(shown_undated):,} undated events not shown."
+        if n_undated > len(shown_undated):
+            note += f" {n_undated - len(shown_undated):,} undated events not shown."
 
     # The finding, about the events drawn: the month in which the most of them began.
     shown = " shown" if note else ""
@@ -714,8 +773,8 @@ def _timeline_facts(
     return _TimelineFacts(
         title=fmt.sentence_case(title),
         n_total=n_total,
-        n_dated=len(dated),
-        n_undated=len(undated),
+        n_dated=n_dated,
+        n_undated=n_undated,
         dated=shown_dated,
         undated=shown_undated,
         as_of=as_of_ts,
@@ -2156,31 +2215,43 @@ class _NetworkFacts:
     names: dict[str, str]
     countries: dict[str, str | None]
     phrases: list[str]
+    note: str | None = None
+
+
+def _column(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column's values as Python objects, ``None`` for missing ones (as :func:`_records`)."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [None if pd.isna(v) else v for v in frame[column].astype(object)]
 
 
 def _network_facts(
-    relations: pd.DataFrame | None, actors: pd.DataFrame | None, focus: str | None
+    relations: pd.DataFrame | None,
+    actors: pd.DataFrame | None,
+    focus: str | None,
+    max_nodes: int | None = None,
 ) -> _NetworkFacts:
     edges = _records(relations, "relations", _RELATION_COLUMNS)
-    actor_rows = _records(actors, "actors", _ACTOR_COLUMNS)
-    names = {str(a["actor_id"]): str(a["name"]) for a in actor_rows}
-    countries = {str(a["actor_id"]): _str(a.get("country_id")) for a in actor_rows}
+    _records(None if actors is None else actors.iloc[0:0], "actors", _ACTOR_COLUMNS)  # columns
+    names: dict[str, str] = {}
+    countries: dict[str, str | None] = {}
+    if actors is not None and not actors.empty:
+        ids = [str(a) for a in _column(actors, "actor_id")]
+        names = dict(zip(ids, (str(n) for n in _column(actors, "name")), strict=True))
+        countries = dict(zip(ids, (_str(c) for c in _column(actors, "country_id")), strict=True))
     if focus is not None and focus not in names:
         raise ParameterError(
             f"focus={focus!r} is not an actor id in actors; use one of: "
             f"{', '.join(sorted(names)) or '(none)'}"
         )
-    nodes: list[str] = []
-    for e in edges:
-        for key in ("actor_id", "other_id"):
-            if str(e[key]) not in nodes:
-                nodes.append(str(e[key]))
+    nodes = list(dict.fromkeys(str(e[key]) for e in edges for key in ("actor_id", "other_id")))
     if focus is not None and focus not in nodes:
         nodes.append(focus)
     degree = Counter(str(e[k]) for e in edges for k in ("actor_id", "other_id"))
+    first = {n: i for i, n in enumerate(nodes)}
     hub = focus
     if hub is None and nodes:
-        hub = max(nodes, key=lambda n: (degree[n], -nodes.index(n)))
+        hub = max(nodes, key=lambda n: (degree[n], -first[n]))
     # Phrases about the hub, merged per counterpart: "cooperates with and supplies X".
     verbs: dict[str, list[str]] = {}
     for e in edges:
@@ -2204,8 +2275,26 @@ def _network_facts(
         title = f"{_short(names.get(hub, hub))}: {'; '.join(shown)}"
         if len(phrases) > len(shown):
             title += f"; {len(phrases) - len(shown)} more"
+    note = None
+    if max_nodes is not None and len(nodes) > max(max_nodes, 1):
+        # Too many to draw: the hub, its counterparts, then the best-connected of the rest.
+        ties = {
+            str(e[k])
+            for e in edges
+            if hub in (str(e["actor_id"]), str(e["other_id"]))
+            for k in ("actor_id", "other_id")
+        }
+        ranked = sorted(nodes, key=lambda n: (n != hub, n not in ties, -degree[n], first[n]))
+        kept = set(ranked[: max(max_nodes, 1)])
+        drawn = [e for e in edges if str(e["actor_id"]) in kept and str(e["other_id"]) in kept]
+        note = (
+            f"Showing {len(kept):,} of {len(nodes):,} actors (the centre, its counterparts, "
+            f"then those with most ties) and {len(drawn):,} of {len(edges):,} ties."
+        )
+        nodes = [n for n in nodes if n in kept]
+        edges = drawn
     return _NetworkFacts(
-        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases
+        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases, note
     )
 
 
@@ -2274,6 +2363,7 @@ def actor_network(
     ax: Axes | None = None,
     focus: str | None = None,
     sources: pd.DataFrame | None = None,
+    max_nodes: int | None = None,
 ) -> Axes:
     """Draw who works with, supplies, watches or opposes whom, as a map of actors.
 
@@ -2297,6 +2387,10 @@ def actor_network(
         An actor id to put at the centre and highlight (the partner of the brief).
     sources
         The ``sources`` table, for the source line.
+    max_nodes
+        Most actors to draw. Beyond it the map keeps the centre, its counterparts, then the
+        actors with most ties, draws only the ties between them, and a note says
+        "Showing N of M actors ... and K of L ties". Default: every actor.
 
     Returns
     -------
@@ -2308,7 +2402,7 @@ def actor_network(
         If ``focus`` is not an actor id.
     """
     ax = _resolve_ax(ax)
-    facts = _network_facts(relations, actors, focus)
+    facts = _network_facts(relations, actors, focus, max_nodes)
     sizes = _sizes()
     ax.set_axis_off()
     if not facts.nodes:
@@ -2430,7 +2524,9 @@ def actor_network(
     )
     _plot_texts_out_of_layout(ax)
     _title(ax, facts.title)
-    _footer(ax, [("source", source_line(relations, "relations", sources))], legend)
+    lines = [("note", facts.note)] if facts.note else []
+    lines.append(("source", source_line(relations, "relations", sources)))
+    _footer(ax, lines, legend)
     return ax
 
 
@@ -2440,9 +2536,10 @@ def describe_actor_network(
     *,
     focus: str | None = None,
     sources: pd.DataFrame | None = None,
+    max_nodes: int | None = None,
 ) -> str:
     """Alt text for :func:`actor_network`, from the same rows and arguments."""
-    facts = _network_facts(relations, actors, focus)
+    facts = _network_facts(relations, actors, focus, max_nodes)
     if not facts.nodes:
         return "Map of actors: nothing recorded; the data has no relations."
     centre = facts.names.get(facts.hub or "", facts.hub or "")
@@ -2452,6 +2549,12 @@ def describe_actor_network(
         other = facts.names.get(str(e["other_id"]), str(e["other_id"]))
         verb = _OUTGOING.get(str(e["kind"]), _words(e["kind"]) + " {}")
         ties.append(f"{actor} {verb.format(other)}")
+    if facts.note:
+        return (
+            f"Map of {_count(len(facts.nodes), 'actor')} and {_count(len(facts.edges), 'tie')}, "
+            f"with {centre} at the centre. {facts.title}. Ties drawn: {'; '.join(ties)}. "
+            f"{facts.note}"
+        )
     return (
         f"Map of {_count(len(facts.nodes), 'actor')} and {_count(len(facts.edges), 'tie')}, "
         f"with {centre} at the centre. {facts.title}. All ties: {'; '.join(ties)}."

@@ -36,6 +36,13 @@ OUT_OPTION = click.option(
     help="Output folder (default: reports/).",
 )
 
+COLD_OPTION = click.option(
+    "--cold",
+    is_flag=True,
+    help="Start each kernel from its kernelspec instead of forking a warm one (as "
+    "BRIEF_WARM_KERNELS=0 does).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="myanmar-brief")
@@ -125,6 +132,7 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     help="Seconds any one cell may run.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+@COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
     parameters: tuple[tuple[str, str], ...],
@@ -134,6 +142,7 @@ def render(
     out_dir: Path | None,
     timeout: int,
     quiet: bool,
+    cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
 
@@ -163,6 +172,7 @@ def render(
             out_dir=out_dir,
             timeout=timeout,
             reporter=reporter,
+            warm_kernels=False if cold else None,
         )
 
 
@@ -185,6 +195,7 @@ def render(
     "see --out, the notebooks and the data at the same paths.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless a job fails.")
+@COLD_OPTION
 def batch(
     plan: Path,
     workers: int | None,
@@ -193,6 +204,7 @@ def batch(
     force: bool,
     scheduler: str | None,
     quiet: bool,
+    cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
 
@@ -217,6 +229,7 @@ def batch(
             force=force,
             scheduler=scheduler,
             reporter=reporter,
+            warm_kernels=False if cold else None,
         )
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)

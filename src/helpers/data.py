@@ -11,11 +11,15 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import paths
 from .validation import ensure_valid, load_descriptor
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas is imported where frames are made, not here: the ``brief`` process needs this module
+# for :func:`fingerprint` only, and importing pandas would add a second to each command.
 
 TABLES = (
     "sources",
@@ -59,6 +63,8 @@ class Dataset:
 
 
 def _dtype_for(field: dict):
+    import pandas as pd
+
     kind = field.get("type", "string")
     enum = field.get("constraints", {}).get("enum")
     if enum is not None:
@@ -73,6 +79,8 @@ def _dtype_for(field: dict):
 
 def typed_frame(path: Path, schema: dict) -> pd.DataFrame:
     """Read one CSV as strings and convert each column to the dtype its schema field names."""
+    import pandas as pd
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for field in schema["fields"]:
         name = field["name"]

@@ -58,6 +58,7 @@ def execute_notebook(
     kernel_name: str = paths.KERNEL_NAME,
     kernel_log: Path | str | None = None,
     start_timeout: int = 60,
+    kernel_manager_class: type[AsyncKernelManager] | None = None,
 ) -> NotebookNode:
     """Execute a notebook with papermill and check that every cell ran.
 
@@ -81,6 +82,10 @@ def execute_notebook(
         File that receives the kernel's stdout and stderr. Default: ``<output_path>.kernel.log``.
     start_timeout
         Seconds to wait for the kernel to start.
+    kernel_manager_class
+        The ``AsyncKernelManager`` subclass that starts the kernel, for example one that
+        forks it from a warm zygote (:func:`helpers.kernels.forking_kernel_manager`).
+        Default: ``AsyncKernelManager``, a kernel started from its kernelspec.
 
     Returns
     -------
@@ -115,7 +120,7 @@ def execute_notebook(
     def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
         running["index"] = cell_index
 
-    manager = _logging_kernel_manager(kernel_log)
+    manager = _logging_kernel_manager(kernel_log, kernel_manager_class or AsyncKernelManager)
     raised: BaseException | None = None
     try:
         papermill.execute_notebook(
@@ -286,14 +291,16 @@ def _restore_metadata(nb: NotebookNode, source: Path) -> None:
         meta["output_path"] = None
 
 
-def _logging_kernel_manager(log_path: Path) -> type[AsyncKernelManager]:
+def _logging_kernel_manager(
+    log_path: Path, base: type[AsyncKernelManager] = AsyncKernelManager
+) -> type[AsyncKernelManager]:
     """A kernel-manager class for one run: kernel output to ``log_path``, processes recorded.
 
     A class, not an instance, because nbclient builds and owns the manager (and so shuts it
-    down); a fresh subclass per run keeps concurrent runs from sharing the record.
+    down); a fresh subclass of ``base`` per run keeps concurrent runs from sharing the record.
     """
 
-    class RunKernelManager(AsyncKernelManager):
+    class RunKernelManager(base):  # type: ignore[valid-type,misc]
         launched: list[tuple[int, float]] = []  # noqa: RUF012  (per-run class, see above)
 
         async def start_kernel(self, **kw: Any) -> None:

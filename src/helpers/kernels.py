@@ -79,7 +79,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import psutil
@@ -97,6 +97,7 @@ __all__ = [
     "Zygote",
     "forking_kernel_manager",
     "warm_kernels",
+    "zygote_in_background",
 ]
 
 log = logging.getLogger(__name__)
@@ -910,13 +911,55 @@ class Zygote:
     and its kernels die with it: start it from the thread that will stop it.
     """
 
-    def __init__(self, process: subprocess.Popen, folder: str, address: str, ready: dict) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        folder: str,
+        address: str,
+        ready: dict | None = None,
+        *,
+        timeout: float = 120.0,
+    ) -> None:
         self.process = process
         self.folder = folder
         self.address = address
         self.pid: int = process.pid
+        self.seconds = 0.0
+        self.native_threads = 1
+        self.ready = False
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+        if ready is not None:
+            self._set_ready(ready)
+
+    def _set_ready(self, ready: dict) -> None:
         self.seconds = float(ready.get("seconds", 0.0))
         self.native_threads = int(ready.get("native_threads", 1))
+        self.ready = True
+
+    def wait(self) -> Zygote:
+        """Wait until a zygote started with ``wait=False`` is ready to fork; return it.
+
+        Raises
+        ------
+        ExecutionError
+            As :meth:`start`: a warm import failed, or it was not ready within its timeout
+            (counted from its start). The zygote is stopped then.
+        """
+        if self.ready:
+            return self
+        try:
+            remaining = max(0.0, self._deadline - time.monotonic())
+            ready = _read_ready(self.process, remaining, total=self._timeout)
+        except BaseException as exc:
+            _stop_process(self.process)
+            tail = _tail(os.path.join(self.folder, _LOG_NAME))
+            shutil.rmtree(self.folder, ignore_errors=True)
+            if isinstance(exc, ExecutionError):
+                raise ExecutionError(f"{exc}{tail}") from None
+            raise
+        self._set_ready(ready)
+        return self
 
     @classmethod
     def start(
@@ -926,6 +969,7 @@ class Zygote:
         kernel_name: str = paths.KERNEL_NAME,
         timeout: float = 120.0,
         freeze_gc: bool = False,
+        wait: bool = True,
     ) -> Zygote:
         """Start a zygote for ``kernel_name``'s interpreter and wait until it is ready.
 
@@ -940,6 +984,10 @@ class Zygote:
             Seconds to wait for the imports.
         freeze_gc
             Call :func:`gc.freeze` before forking (see :func:`warm_kernels`).
+        wait
+            Wait for its imports. With ``False`` it returns as soon as the process is started,
+            so that the caller's own work overlaps the imports; call :meth:`wait` before
+            handing out :attr:`address`.
 
         Returns
         -------
@@ -1003,16 +1051,8 @@ class Zygote:
                 stderr=log_file,
                 start_new_session=True,  # a terminal's Ctrl-C is for us, not the zygote
             )
-        try:
-            ready = _read_ready(process, timeout)
-        except BaseException as exc:
-            _stop_process(process)
-            tail = _tail(log_path)
-            shutil.rmtree(folder, ignore_errors=True)
-            if isinstance(exc, ExecutionError):
-                raise ExecutionError(f"{exc}{tail}") from None
-            raise
-        return cls(process, folder, address, ready)
+        zygote = cls(process, folder, address, timeout=timeout)
+        return zygote.wait() if wait else zygote
 
     def stop(self) -> None:
         """Stop the zygote and kill every kernel forked from it, with their process groups."""
@@ -1034,17 +1074,22 @@ class Zygote:
         self.stop()
 
 
-def _read_ready(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
+def _read_ready(
+    process: subprocess.Popen, timeout: float, *, total: float | None = None
+) -> dict[str, Any]:
     assert process.stdout is not None
     line = b""
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
         while not line.endswith(b"\n"):
+            # Look at least once, without waiting, if the time is up: a zygote that became
+            # ready while its starter was busy elsewhere is not late.
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ExecutionError(f"the zygote was not ready after {timeout:g} s")
-            if not selector.select(remaining):
+            if not selector.select(max(remaining, 0.0)):
+                if remaining <= 0:
+                    waited = timeout if total is None else total
+                    raise ExecutionError(f"the zygote was not ready after {waited:g} s")
                 continue
             chunk = os.read(process.stdout.fileno(), 4096)
             if not chunk:
@@ -1137,6 +1182,64 @@ def warm_kernels(
         log.warning("Warm kernels are unavailable, starting normal kernels: %s", exc)
     try:
         yield forking_kernel_manager(zygote.address if zygote else None)
+    finally:
+        if zygote is not None:
+            zygote.stop()
+
+
+@contextlib.contextmanager
+def zygote_in_background(
+    modules: Sequence[str] = DEFAULT_WARM_MODULES,
+    *,
+    kernel_name: str = paths.KERNEL_NAME,
+    timeout: float = 120.0,
+    freeze_gc: bool = False,
+) -> Iterator[Callable[[], str | None]]:
+    """Start a zygote and carry on; yield a function that waits for it and gives its address.
+
+    :func:`warm_kernels` without the wait: the zygote's imports run while the caller does
+    its own work (checking the request, importing the exporters, starting worker processes).
+    The yielded function waits for the zygote on its first call and returns its address, a
+    ``str`` for :func:`forking_kernel_manager` in this or any worker process, or ``None``
+    (after a warning) if it could not start; kernels then start normally. Start it from the
+    thread that leaves the block (see :class:`Zygote`).
+
+    Parameters
+    ----------
+    modules, kernel_name, timeout, freeze_gc
+        As for :func:`warm_kernels`.
+
+    Yields
+    ------
+    callable
+        ``address() -> str | None``.
+
+    Notes
+    -----
+    On exit the zygote stops, also while it is still importing, and every kernel forked from
+    it that is still alive is killed, with its process group.
+    """
+    zygote: Zygote | None = None
+    try:
+        zygote = Zygote.start(
+            modules, kernel_name=kernel_name, timeout=timeout, freeze_gc=freeze_gc, wait=False
+        )
+    except Exception as exc:
+        log.warning("Warm kernels are unavailable, starting normal kernels: %s", exc)
+
+    def address() -> str | None:
+        nonlocal zygote
+        if zygote is None:
+            return None
+        try:
+            return zygote.wait().address
+        except Exception as exc:  # wait() has stopped it
+            zygote = None
+            log.warning("Warm kernels are unavailable, starting normal kernels: %s", exc)
+            return None
+
+    try:
+        yield address
     finally:
         if zygote is not None:
             zygote.stop()

@@ -138,6 +138,7 @@ def key_judgment_rows(selection: Selection, limit: int = 5) -> pd.DataFrame:
 def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
     """The source's main judgments about the partner, then the headline figures."""
     themes = selection.params.selected_themes
+    most = selection.params.max_rows
     rows = key_judgment_rows(selection, limit)
     judgments = [
         {"statement": row["statement"], "cite": cites.marker("assessments", row)}
@@ -145,7 +146,13 @@ def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> 
     ]
     figures = []
     events = selection.events[selection.events["theme"].isin(themes)]
-    for _, row in events[events["value"].notna()].iterrows():
+    events = events[events["value"].notna()]
+    supplies = selection.supplies[selection.supplies["theme"].isin(themes)]
+    supplies = supplies[supplies["quantity"].notna()]
+    # At most max_rows figures from single rows, events first; the paragraph counts the rest.
+    more = max(0, len(events) + len(supplies) - most)
+    supplies = supplies.head(max(0, most - len(events)))
+    for _, row in events.head(most).iterrows():
         figures.append(
             {
                 "label": row["title"],
@@ -154,9 +161,8 @@ def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> 
                 "cite": cites.marker("events", row),
             }
         )
-    supplies = selection.supplies[selection.supplies["theme"].isin(themes)]
     names = _names(selection)
-    for _, row in supplies[supplies["quantity"].notna()].iterrows():
+    for _, row in supplies.iterrows():
         figures.append(
             {
                 "label": f"{row['item']} from {names.get(row['supplier_id'], row['supplier_id'])}",
@@ -170,18 +176,22 @@ def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> 
     if "energy" in themes:
         projects = selection.projects[selection.projects["capacity"].notna()]
         for unit, group in projects.groupby("capacity_unit", observed=True):
+            plants = fmt.count(len(group), "plant")
+            if len(group) > most:  # a total over many rows cites the first of them
+                plants += f"; the first {most:,} cited"
             figures.append(
                 {
-                    "label": f"Power capacity under discussion ({fmt.count(len(group), 'plant')})",
+                    "label": f"Power capacity under discussion ({plants})",
                     "value": fmt.capacity(group["capacity"].sum(), unit),
                     "when": "",
-                    "cite": cites.markers("projects", group),
+                    "cite": cites.markers("projects", group.head(most)),
                 }
             )
     return render(
         "key_judgments",
         judgments=judgments,
         figures=figures,
+        more=fmt.count(more, "more figure") if more else "",
         nothing=nothing(selection, "the partner") if not judgments and not figures else "",
     )
 
@@ -245,16 +255,28 @@ def theme_events(
     ``stated`` holds assessment ids the brief has already said (in its key judgments); they
     are not repeated.
     """
+    most = selection.params.max_rows
     assessments = _assessments(selection, (theme,))
+    assessments = assessments[~assessments["assessment_id"].isin(stated)]
     lead = [
         {"statement": row["statement"], "cite": cites.marker("assessments", row)}
-        for _, row in assessments[~assessments["assessment_id"].isin(stated)].iterrows()
+        for _, row in assessments.head(most).iterrows()
     ]
     events = selection.events[selection.events["theme"] == theme]
-    items = _event_items(selection, cites, events, selection.params.max_rows)
+    items = _event_items(selection, cites, events, most)
     if not lead and not items:
         return Markup("")
-    return render("events", lead=lead, events=items)
+    return render(
+        "events",
+        lead=lead,
+        events=items,
+        more_lead=fmt.count(len(assessments) - len(lead), "more assessment")
+        if len(assessments) > len(lead)
+        else "",
+        more_events=fmt.count(len(events) - len(items), "more event")
+        if len(events) > len(items)
+        else "",
+    )
 
 
 def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:

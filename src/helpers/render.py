@@ -17,12 +17,14 @@ another run holds it, and rewrites ``index.html`` after each job.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import errno
 import os
 import shutil
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,31 @@ from .progress import Reporter
 DEFAULT_TIMEOUT = 600
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
+#: Set to ``0`` to start every kernel from its kernelspec instead of forking warm ones.
+WARM_KERNELS_ENV = "BRIEF_WARM_KERNELS"
 
-__all__ = ["DEFAULT_TIMEOUT", "Job", "RunResult", "prepare", "render", "render_job"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "WARM_KERNELS_ENV",
+    "Job",
+    "RunResult",
+    "prepare",
+    "render",
+    "render_job",
+    "warm_kernels_wanted",
+]
+
+
+def warm_kernels_wanted(warm: bool | None = None) -> bool:
+    """Whether to fork kernels from a warm zygote (:mod:`helpers.kernels`).
+
+    ``warm`` when given (``--cold`` gives ``False``); otherwise yes, unless
+    ``$BRIEF_WARM_KERNELS`` is ``0``, ``false``, ``no`` or ``off``.
+    """
+    if warm is not None:
+        return warm
+    value = os.environ.get(WARM_KERNELS_ENV, "").strip().lower()
+    return value not in {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,10 @@ class Job:
     #: Run the kernel in a new empty folder, removed after the run, instead of the notebook's
     #: folder: a file one job writes is then seen by no other job (``brief batch`` sets it).
     private_cwd: bool = False
+    #: Unix socket of a warm zygote to fork the kernel from (:mod:`helpers.kernels`), set
+    #: just before the job runs; ``None`` starts the kernel from its kernelspec. Not an input
+    #: of the job's outputs: a forked kernel runs the notebook as a normal one does.
+    zygote: str | None = None
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -403,6 +432,11 @@ def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
         reporter.phase(job.name, job.run, phase)
         clock = time.monotonic()
         cwd.mkdir(exist_ok=True)
+        options: dict[str, Any] = {}
+        if job.zygote:
+            from .kernels import forking_kernel_manager
+
+            options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
         nb = execute_notebook(
             job.notebook,
             executed_path,
@@ -410,6 +444,7 @@ def render_job(job: Job, reporter: Reporter | None = None) -> RunResult:
             timeout=job.timeout,
             cwd=cwd,
             kernel_log=kernel_log,
+            **options,
         )
         timings["execute"] = time.monotonic() - clock
 
@@ -600,12 +635,18 @@ def render(
     out_dir: Path | str | None = None,
     timeout: int | None = DEFAULT_TIMEOUT,
     reporter: Reporter | None = None,
+    warm_kernels: bool | None = None,
 ) -> list[RunResult]:
     """Render notebooks into ``<out>/<notebook>/<run>/`` and update ``<out>/index.html``.
 
     Validates the whole request first (:func:`prepare`; the arguments are the same), then
     takes ``<out>/.brief.lock`` and runs each job with :func:`render_job`, one after the other.
     A failing notebook does not stop the others.
+
+    Unless ``warm_kernels`` is false (:func:`warm_kernels_wanted`), each kernel is forked
+    from a warm zygote started once for the request (:mod:`helpers.kernels`): a new process,
+    in which no other job's code has run, that has pandas, matplotlib, seaborn and the
+    helpers imported already. The zygote's imports overlap this process's own preparation.
 
     Returns
     -------
@@ -638,10 +679,13 @@ def render(
     out = jobs[0].out_dir if jobs else paths.REPORTS_DIR
     results: list[RunResult] = []
     index_error: RenderError | None = None
-    with publish.locked(out):
+    with (
+        publish.locked(out),
+        warm_zygote(warm_kernels_wanted(warm_kernels), preload=True) as zygote,
+    ):
         reporter.start([(job.name, job.run, job.phases) for job in jobs])
         for job in jobs:
-            results.append(render_job(job, reporter))
+            results.append(render_job(dataclasses.replace(job, zygote=zygote()), reporter))
             try:
                 _write_index(out)
             except RenderError as exc:
@@ -669,6 +713,27 @@ def render(
         index_error.results = results  # type: ignore[attr-defined]
         raise index_error
     return results
+
+
+@contextlib.contextmanager
+def warm_zygote(wanted: bool, *, preload: bool = False) -> Iterator[Callable[[], str | None]]:
+    """Start a zygote for warm kernels, if ``wanted``; yield ``address() -> str | None``.
+
+    ``address()`` waits for the zygote and returns its address for :attr:`Job.zygote`, or
+    ``None`` (not wanted, or it could not start: kernels then start normally). With
+    ``preload``, this process imports what :func:`render_job` needs (papermill, nbconvert,
+    WeasyPrint) while the zygote imports what the kernels need. The zygote and any kernel
+    forked from it stop when the block ends.
+    """
+    if not wanted:
+        yield lambda: None
+        return
+    from .kernels import zygote_in_background
+
+    with zygote_in_background() as address:
+        if preload:
+            from . import execute, exporters  # noqa: F401  (imported for their import time)
+        yield address
 
 
 def _write_index(out: Path) -> None:

@@ -251,6 +251,7 @@ class Brief:
             sel.relations,
             self.dataset.actors,
             focus=self.params.partner_id,
+            max_nodes=self.params.max_rows,
             caption="Who works with whom, and who is at odds. Data: data/relations.csv.",
             height=2.7,
         )
