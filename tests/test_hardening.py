@@ -15,6 +15,7 @@ import ast
 import base64
 import contextlib
 import csv
+import datetime as dt
 import errno
 import hashlib
 import io
@@ -36,7 +37,7 @@ import nbformat
 import psutil
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -336,6 +337,11 @@ assert set(WRONG) == set(FIELDS)
 
 @FAST
 @given(case=st.sampled_from(sorted(WRONG)).flatmap(lambda f: st.tuples(st.just(f), WRONG[f])))
+@example(("max_rows", True))  # pydantic alone reads true as 1
+@example(("as_of", 0))  # ... and a number as Unix time
+@example(("end", "86400"))
+@example(("data_dir", 5))
+@example(("themes", []))
 def test_values_of_the_wrong_type_or_out_of_range_exit_4_naming_the_parameter(tmp_path, case):
     name, value = case
     with guarded_run(tmp_path) as (guard, out, _):
@@ -349,11 +355,17 @@ def test_values_of_the_wrong_type_or_out_of_range_exit_4_naming_the_parameter(tm
         assert not out.exists()
 
 
-DATES = st.one_of(st.none(), st.dates())
+# Mostly from one year around the source's date, so that every ordering of the three turns
+# up often; sometimes from anywhere in 1-9999.
+DAY = st.one_of(st.dates(min_value=dt.date(2023, 6, 1), max_value=dt.date(2024, 6, 30)), st.dates())
+DATES = st.one_of(st.none(), DAY)
 
 
 @FAST
-@given(as_of=st.dates(), start=DATES, end=DATES, max_rows=st.integers(-500, 500))
+@given(as_of=DAY, start=DATES, end=DATES, max_rows=st.integers(-500, 500))
+@example(dt.date(2024, 3, 2), dt.date(2024, 1, 2), dt.date(2024, 1, 1), 15)  # start > end
+@example(dt.date(2024, 3, 2), None, dt.date(2024, 3, 3), 200)  # end > as_of
+@example(dt.date(2024, 3, 2), dt.date(2024, 3, 2), dt.date(2024, 3, 2), 1)  # all one day
 def test_the_window_and_row_limit_are_checked_exactly_as_documented(
     tmp_path, as_of, start, end, max_rows
 ):

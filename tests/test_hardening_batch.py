@@ -6,6 +6,7 @@ The helpers (a tiny notebook, the survivor probe, the file tree hash) are those 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,7 +20,16 @@ from unittest import mock
 import psutil
 import pytest
 import yaml
-from test_hardening import MARK, Page, brief, survivors, temporaries, tiny_notebook
+from test_hardening import (
+    BILLION_LAUGHS,
+    MARK,
+    KernelGuard,
+    Page,
+    brief,
+    survivors,
+    temporaries,
+    tiny_notebook,
+)
 
 from helpers import batch as batch_module
 from helpers import publish, render
@@ -65,6 +75,33 @@ def write_plan(path: Path, notebook: Path, parameters: list[dict], **extra) -> P
     }
     path.write_text(yaml.safe_dump(plan), encoding="utf-8")
     return path
+
+
+# -- plans: the same YAML rules as parameters files --------------------------------------------
+
+PLANS = {
+    "!!binary": "version: 1\njobs:\n  - notebook: brief\n    parameters: {title: !!binary aGk=}\n",
+    "!!python": "version: 1\njobs: !!python/object/apply:os.system ['touch CANARY']\n",
+    "billion laughs": "version: 1\n"
+    + BILLION_LAUGHS
+    + "jobs:\n  - notebook: brief\n    parameters: {themes: *x7}\n",
+}
+
+
+@pytest.mark.parametrize("case", list(PLANS))
+def test_plans_with_tags_or_aliases_exit_2_at_once_before_a_kernel(tmp_path, case):
+    canary = tmp_path / "CANARY"
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLANS[case].replace("CANARY", str(canary)), encoding="utf-8")
+    out = tmp_path / "out"
+    with KernelGuard().installed() as guard:
+        clock = time.monotonic()
+        code, err = brief("batch", plan, "--out", out)
+    assert code == 2, err
+    assert time.monotonic() - clock < 20
+    assert ("tag" in err) if case != "billion laughs" else ("alias" in err)
+    assert guard.calls == []
+    assert not out.exists() and not canary.exists()
 
 
 # -- two overlapping batch runs ----------------------------------------------------------------
@@ -166,11 +203,12 @@ def test_sixteen_parallel_jobs_each_hold_only_their_own_parameters(tmp_path, mar
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernels", ["cold", "warm"])
 @pytest.mark.parametrize(
     "count", [20, pytest.param(100, marks=pytest.mark.soak, id="100")], ids=str
 )
 def test_many_jobs_in_a_row_leave_no_kernel_connection_file_or_descriptor(
-    tmp_path, monkeypatch, mark, count
+    tmp_path, monkeypatch, mark, count, kernels
 ):
     # jupyter_client writes a kernel's connection file with tempfile.mkstemp (or into the
     # runtime folder); private folders keep other runs on this machine out of the count.
@@ -192,9 +230,11 @@ def test_many_jobs_in_a_row_leave_no_kernel_connection_file_or_descriptor(
             timeout=60,
             check_data=False,
         )
-        return render.render_job(prepared)
+        # Cold: a new kernel process per job; warm: forked from one zygote, as render() does.
+        return render.render_job(dataclasses.replace(prepared, zygote=zygote()))
 
-    with publish.locked(out):  # as render() and batch hold it
+    # As render() runs its jobs: holding the lock, beside a zygote when kernels are warm.
+    with publish.locked(out), render.warm_zygote(kernels == "warm") as zygote:
         assert job(-1).ok  # warm up: imports, fonts and caches that stay open on purpose
         fds, started = me.num_fds(), time.monotonic()
         for n in range(count):
@@ -204,7 +244,9 @@ def test_many_jobs_in_a_row_leave_no_kernel_connection_file_or_descriptor(
         seconds = time.monotonic() - started
         grown = me.num_fds() - fds
 
-    print(f"{count} jobs in {seconds:.0f} s ({seconds / count:.2f} s each), {grown:+d} fds")
+    print(
+        f"{count} {kernels} jobs in {seconds:.0f} s ({seconds / count:.2f} s each), {grown:+d} fds"
+    )
     assert survivors(mark) == []
     left = [p.name for folder in (scratch, runtime) if folder.is_dir() for p in folder.iterdir()]
     assert left == [], "connection or other temporary files were left behind"

@@ -518,8 +518,10 @@ def _worker_reporter(token: str) -> Reporter:
 
 def _preload() -> None:
     """In a new worker, while the zygote starts: import what :func:`_work` will need."""
+    from .render import preload
+
     with contextlib.suppress(Exception):  # the job itself will report a failing import
-        from . import execute, exporters, render  # noqa: F401
+        preload()
 
 
 def _work(job: Job, attempt: int, token: str) -> RunResult:

@@ -1831,7 +1831,21 @@ def describe_project_capacities(
 
     parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
     if facts.aggregated:
+        # The bars are sectors, so is the text: one line per project would not end.
         parts.append(facts.note or "")
+        by_sector = []
+        for sector in facts.sectors:
+            members = [r for r in facts.rows if str(r["sector"]) == sector]
+            stated = [float(r["capacity"]) for r in members if r["capacity"] is not None]
+            text = f"{_label(_words(sector))}: {_count(len(members), 'project')}"
+            if stated:
+                text += (
+                    f", {sum(stated):,.0f} {facts.unit} stated for "
+                    f"{_count(len(stated), 'of them', 'of them')}"
+                )
+            by_sector.append(text)
+        parts.append(f"By sector: {'; '.join(by_sector)}.")
+        return " ".join(p for p in parts if p)
     if facts.stated:
         listed = "; ".join(
             f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
@@ -2276,8 +2290,28 @@ def _network_facts(
         if len(phrases) > len(shown):
             title += f"; {len(phrases) - len(shown)} more"
     note = None
-    if max_nodes is not None and len(nodes) > max(max_nodes, 1):
-        # Too many to draw: the hub, its counterparts, then the best-connected of the rest.
+    if max_nodes is not None:
+        nodes, edges, note = _limit_network(nodes, edges, hub, degree, first, max(max_nodes, 1))
+    return _NetworkFacts(
+        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases, note
+    )
+
+
+def _limit_network(
+    nodes: list[str],
+    edges: list[dict],
+    hub: str | None,
+    degree: Counter,
+    first: dict[str, int],
+    limit: int,
+) -> tuple[list[str], list[dict], str | None]:
+    """At most ``limit`` actors and ``2 * limit`` arrows, and a note saying what was left out.
+
+    Actors: the hub, its counterparts, then those with most ties. Arrows: the ties between the
+    actors kept; if still too many, each (actor, other, kind) once, the hub's first.
+    """
+    shown, drawn = nodes, edges
+    if len(nodes) > limit:
         ties = {
             str(e[k])
             for e in edges
@@ -2285,17 +2319,30 @@ def _network_facts(
             for k in ("actor_id", "other_id")
         }
         ranked = sorted(nodes, key=lambda n: (n != hub, n not in ties, -degree[n], first[n]))
-        kept = set(ranked[: max(max_nodes, 1)])
+        kept = set(ranked[:limit])
+        shown = [n for n in nodes if n in kept]
         drawn = [e for e in edges if str(e["actor_id"]) in kept and str(e["other_id"]) in kept]
-        note = (
-            f"Showing {len(kept):,} of {len(nodes):,} actors (the centre, its counterparts, "
-            f"then those with most ties) and {len(drawn):,} of {len(edges):,} ties."
-        )
-        nodes = [n for n in nodes if n in kept]
-        edges = drawn
-    return _NetworkFacts(
-        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases, note
+    once = ""
+    if len(drawn) > 2 * limit:
+        unique: dict[tuple[str, str, str], dict] = {}
+        for e in drawn:
+            unique.setdefault((str(e["actor_id"]), str(e["other_id"]), str(e["kind"])), e)
+        if len(unique) < len(drawn):
+            once = ", each repeated tie once"
+        drawn = sorted(
+            unique.values(), key=lambda e: hub not in (str(e["actor_id"]), str(e["other_id"]))
+        )[: 2 * limit]
+        once += ", the centre's first"
+    if len(shown) == len(nodes) and len(drawn) == len(edges):
+        return nodes, edges, None
+    actors = (
+        f"{len(shown):,} of {len(nodes):,} actors (the centre, its counterparts, then those "
+        "with most ties)"
+        if len(shown) < len(nodes)
+        else f"all {len(nodes):,} actors"
     )
+    note = f"Showing {actors} and {len(drawn):,} of {len(edges):,} ties{once}."
+    return shown, drawn, note
 
 
 def _ring_order(nodes: list[str], hub: str | None, edges: list[dict]) -> list[str]:

@@ -43,6 +43,7 @@ __all__ = [
     "external_references",
     "render_html",
     "render_pdf",
+    "warm_up",
 ]
 
 #: Cells carrying any of these tags are dropped from the brief, outputs and all.
@@ -310,6 +311,19 @@ def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> 
             + "; ".join(errors.messages)
         )
     return pdf
+
+
+def warm_up() -> None:
+    """Do now what the first render of a process does: compile the template, load fonts.
+
+    Renders a one-paragraph brief to HTML and PDF and drops both. The next renders in this
+    process (and thread, for the HTML exporter) skip that work; nothing else is kept.
+    """
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("Warm-up: **bold**, *italic* and plain text.")]
+    )
+    html = render_html(nb, resources={"metadata": {"name": "warm-up"}})
+    render_pdf(html)
 
 
 # ---- Checks ---------------------------------------------------------------------------------

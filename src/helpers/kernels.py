@@ -109,6 +109,7 @@ DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "matplotlib",
     "matplotlib.pyplot",
     "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_svg",  # the brief's figures are SVG
     "seaborn",
     "helpers.report",
 )
