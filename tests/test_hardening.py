@@ -78,7 +78,10 @@ def injected_values(notebook: Path, parameters: dict) -> dict:
     from papermill.parameterize import parameterize_notebook
 
     nb = parameterize_notebook(
-        load_notebook_node(str(notebook)), dict(parameters), language="python"
+        load_notebook_node(str(notebook)),
+        dict(parameters),
+        kernel_name=paths.KERNEL_NAME,
+        language="python",
     )
     [cell] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     tree = ast.parse(cell.source)
