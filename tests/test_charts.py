@@ -788,6 +788,64 @@ def test_describe_actor_network_lists_every_tie(dataset):
     assert "India monitors Arakan Army" in text
 
 
+def copies(frame: pd.DataFrame, times: int, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame`` and ``times - 1`` copies of it, with new ids (first column) and ``columns``."""
+    parts = [frame]
+    for k in range(1, times):
+        part = frame.copy()
+        for column in (frame.columns[0], *columns):
+            part[column] = part[column].astype(str) + f"-x{k}"
+        parts.append(part.astype(frame.dtypes.to_dict()))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_a_large_network_draws_the_centre_its_counterparts_and_says_what_it_left_out(dataset):
+    actors = pd.concat(
+        [dataset.actors, copies(dataset.actors, 40).iloc[len(dataset.actors) :]],
+        ignore_index=True,
+    )
+    relations = copies(dataset.relations, 40, ("other_id",))
+    relations = pd.concat([dataset.relations, relations], ignore_index=True)  # repeated ties
+    relations["relation_id"] = [f"r{i}" for i in range(len(relations))]
+    ax = charts.actor_network(relations, actors, ax=new_ax(), focus="russia", max_nodes=10)
+    drawn = [t.get_gid() for t in ax.texts if str(t.get_gid()).startswith("actor:")]
+    assert len(drawn) == 10 and "actor:russia" in drawn
+    assert "actor:junta" in drawn  # russia's counterpart
+    assert len(arrows(ax)) <= 20
+    note = text_of(ax, "note")
+    assert note.startswith(f"Showing 10 of {relations[['actor_id', 'other_id']].stack().nunique()}")
+    assert f"of {len(relations):,} ties" in note
+    text = charts.describe_actor_network(relations, actors, focus="russia", max_nodes=10)
+    assert text.endswith(note) and len(text) < 3000
+    render(ax)
+    # Below the limit nothing changes and nothing is said.
+    small = charts.actor_network(
+        dataset.relations, dataset.actors, ax=new_ax(), focus="russia", max_nodes=15
+    )
+    assert texts(small, "note") == []
+    assert len(arrows(small)) == len(dataset.relations)
+
+
+def test_the_timeline_of_a_large_frame_shows_what_looking_at_every_row_would(dataset, monkeypatch):
+    events = copies(dataset.events, 60)
+    for as_of in (None, pd.Timestamp("2023-10-15")):
+        for most in (1, 4, 15):
+            quick = charts._timeline_facts(events, as_of, dataset.sources, most)
+            monkeypatch.setattr(charts, "_TRIM_FACTOR", 10**9)  # every row, one by one
+            slow = charts._timeline_facts(events, as_of, dataset.sources, most)
+            monkeypatch.undo()
+            assert quick == slow
+            assert quick.n_total == len(events)
+
+
+def test_aggregated_project_capacities_are_described_by_sector_not_project(dataset):
+    projects = copies(dataset.projects, 50)
+    text = charts.describe_project_capacities(projects, max_rows=12)
+    assert "By sector: Port: 100 projects;" in text
+    assert "Thermal power: 50 projects, 33,000 MW stated for 50 of them" in text
+    assert "Project" not in text and len(text) < 1000
+
+
 # -- places map -----------------------------------------------------------------------------
 
 

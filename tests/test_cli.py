@@ -331,3 +331,15 @@ def test_batch_with_a_bad_parameter_exits_4_naming_the_job_and_writes_nothing(tm
     assert "jobs[0] (defence, partner=France): parameter 'partner' = 'France'" in err
     assert "China" not in err.split("France", 1)[0]  # the good combination is not blamed
     assert not (tmp_path / "out").exists()
+
+
+def test_cold_turns_warm_kernels_off_and_its_absence_leaves_the_choice_to_the_library(
+    calls, batch_calls
+):
+    assert main(["render"]) == 0
+    assert main(["render", "--cold"]) == 0
+    assert [c["warm_kernels"] for c in calls] == [None, False]
+    seen, _ = batch_calls
+    assert main(["batch", "plan.yaml"]) == 0
+    assert main(["batch", "plan.yaml", "--cold"]) == 0
+    assert [c["warm_kernels"] for c in seen] == [None, False]

@@ -136,3 +136,32 @@ def test_undated_events_are_listed_as_undated(dataset):
     assert '<span class="when">Undated</span> — Investment minister Kan Zaw visits Moscow' in html
     assert "known only to precede 2 March 2024" in html  # said once, in the timeline summary
     assert not pd.isna(dataset.source_date)
+
+
+def test_lists_stop_at_max_rows_and_say_how_many_more_the_data_records(dataset):
+    import dataclasses
+
+    def many(frame: pd.DataFrame, times: int) -> pd.DataFrame:
+        parts = [frame]
+        for k in range(1, times):
+            part = frame.copy()
+            part[frame.columns[0]] = part[frame.columns[0]].astype(str) + f"-x{k}"
+            parts.append(part.astype(frame.dtypes.to_dict()))
+        return pd.concat(parts, ignore_index=True)
+
+    big = dataclasses.replace(
+        dataset,
+        events=many(dataset.events, 20),
+        supplies=many(dataset.supplies, 20),
+        assessments=many(dataset.assessments, 20),
+    )
+    sel = select(big, P.check(P.BriefParams, {"max_rows": "5"}))
+    cites = Citations(big.sources)
+    judgments = str(narrative.key_judgments(sel, cites))
+    assert judgments.count("<strong>") - 1 <= 5 + 1  # "By the numbers", 5 figures, a total
+    assert re.search(r"The data records [\d,]+ more figures not listed here\.", judgments)
+    defence = str(narrative.theme_events(sel, cites, "defence"))
+    assert defence.count("<li>") == 5
+    assert re.search(r"The data records [\d,]+ more events not listed here\.", defence)
+    assert re.search(r"The data records [\d,]+ more assessments not listed here\.", defence)
+    assert len(cites) < 60  # every citation stands for a row the brief shows

@@ -608,3 +608,27 @@ def test_validate_parameters_is_what_prepare_uses(tmp_path, no_data_check):
     notebook = make_notebook(tmp_path / "nbs", "custom")
     [job] = render.prepare([notebook], parameters={"partner": "china"})
     assert job.parameters == validate_parameters(notebook, {"partner": "china"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("warm", "env", "forked"),
+    [(None, None, True), (False, None, False), (None, "0", False)],
+    ids=["default-warm", "cold-argument", "BRIEF_WARM_KERNELS=0"],
+)
+def test_kernels_are_forked_from_a_warm_zygote_unless_turned_off(
+    tmp_path, monkeypatch, warm, env, forked
+):
+    if env is None:
+        monkeypatch.delenv(render.WARM_KERNELS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(render.WARM_KERNELS_ENV, env)
+    # A forked kernel's parent is the zygote; a kernel started normally is ours.
+    notebook = make_notebook(tmp_path / "nbs", "parent", "import os\nprint(os.getppid())")
+    [result] = render.render(
+        [notebook], out_dir=tmp_path / "out", timeout=60, formats=["html"], warm_kernels=warm
+    )
+    executed = nbformat.read(result.path / "parent.ipynb", as_version=4)
+    parent = int(executed.cells[-1].outputs[0]["text"])
+    assert (parent != os.getpid()) is forked
+    assert [p for p in child_processes() if p.pid == parent] == []  # the zygote has stopped

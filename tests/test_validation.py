@@ -213,3 +213,68 @@ def test_valid_folder_is_remembered_until_a_byte_changes(data_copy, monkeypatch,
     edit(data_copy, "projects.csv", ",660,MW,", ",-660,MW,")
     with pytest.raises(DataValidationError):
         ensure_valid(data_copy)
+
+
+# -- the quick schema check never vouches for what Frictionless would fail ---------------------
+
+# Each case: (file, old text, new text). Frictionless reports each; the quick check must not
+# pass any of them (it may decline more than Frictionless fails: Frictionless then decides).
+SCHEMA_BREAKS = {
+    "impossible date": ("events.csv", "2023-11-01,2023-11-30", "2023-11-31,2023-11-30"),
+    "date in another format": ("events.csv", "2023-11-01,2023-11-30", "2023/11/01,2023-11-30"),
+    "integer with a fraction": ("events.csv", ",art-2024-03-02,13,", ",art-2024-03-02,13.5,"),
+    "integer below its minimum": ("events.csv", ",art-2024-03-02,13,", ",art-2024-03-02,0,"),
+    "number below its minimum": ("projects.csv", ",660,MW,", ",-660,MW,"),
+    "number that is not one": ("projects.csv", ",660,MW,", ",660 MW,MW,"),
+    "value outside its enum": ("projects.csv", ",330,MW,", ",330,GW,"),
+    "id against its pattern": ("projects.csv", "pr-sez,", "PR SEZ,"),
+    "duplicate id": ("projects.csv", "pr-sez,", "pr-deep-sea-port,"),
+    "unknown foreign key": ("events.csv", "defence,sittwe-naval-chief", "defence,nobody"),
+    "unknown self reference": ("events.csv", ",ev-naval-visit,", ",ev-nowhere,"),
+    "required value missing": ("relations.csv", "rel-junta-russia,junta,", "rel-junta-russia,,"),
+    "evidence too long for the schema": ("actors.csv", "to fuel its air force", "x" * 201),
+    "boolean spelled otherwise": ("events.csv", ",undated,true,", ",undated,yes,"),
+    "header renamed": ("places.csv", "place_id,name,", "place,name,"),
+    "extra cell": ("places.csv", "Moscow,city,russia,", "Moscow,city,extra,russia,"),
+    "blank row": ("relations.csv", "\nrel-junta-china,", "\n,,,,,,,\nrel-junta-china,"),
+}
+
+
+def test_quick_schema_check_vouches_for_the_shipped_and_scaled_data(data_copy):
+    from helpers.validation import load_descriptor, schema_holds
+
+    assert schema_holds(paths.DATA_DIR, load_descriptor())
+    # Ten times the rows, as benchmarks/synthetic.py makes them: still provably valid.
+    for file in data_copy.glob("*.csv"):
+        if file.name != "sources.csv":
+            lines = file.read_text(encoding="utf-8").splitlines()
+            header, rows = lines[0], lines[1:]
+            key = header.split(",")[0]
+            more = [
+                f"{row.split(',', 1)[0]}-x{k},{row.split(',', 1)[1]}"
+                for k in range(1, 10)
+                for row in rows
+            ]
+            file.write_text("\n".join([header, *rows, *more]) + "\n", encoding="utf-8")
+            assert key.endswith("_id")
+    assert schema_holds(data_copy, load_descriptor())
+
+
+@pytest.mark.parametrize("case", SCHEMA_BREAKS, ids=list(SCHEMA_BREAKS))
+def test_quick_schema_check_never_passes_what_frictionless_fails(data_copy, case):
+    from helpers.validation import check_schema, load_descriptor, schema_holds
+
+    file, old, new = SCHEMA_BREAKS[case]
+    edit(data_copy, file, old, new)
+    descriptor = load_descriptor()
+    assert check_schema(data_copy, descriptor), f"set-up: Frictionless finds nothing in {case}"
+    assert not schema_holds(data_copy, descriptor)
+    assert not validate(data_copy).valid  # and the problems are Frictionless's to word
+
+
+def test_what_the_quick_check_does_not_handle_is_left_to_frictionless(data_copy):
+    from helpers.validation import load_descriptor, schema_holds
+
+    edit(data_copy, "sources.csv", "source_id,", "\ufeffsource_id,")  # a byte-order mark
+    assert not schema_holds(data_copy, load_descriptor())
+    assert validate(data_copy).valid  # Frictionless reads it, and finds nothing wrong

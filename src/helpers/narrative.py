@@ -317,7 +317,7 @@ def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
         "supplies",
         groups=groups,
         details=details,
-        more=fmt.count(more, "more supply") if more > 0 else "",
+        more=fmt.count(more, "more supply", "more supplies") if more > 0 else "",
     )
 
 

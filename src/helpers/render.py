@@ -706,18 +706,24 @@ def render(
         jobs = [dataclasses.replace(j, validate_seconds=j.validate_seconds + checked) for j in jobs]
         preload()
         manager = _waiting_manager(zygote) if warm else None
-        with publish.locked(out):
-            reporter.start([(job.name, job.run, job.phases) for job in jobs])
-            for job in jobs:
-                results.append(render_job(job, reporter, kernel_manager_class=manager))
-                try:
-                    _write_index(out)
-                except RenderError as exc:
-                    # The run itself is published or archived; a failed index must not hide
-                    # how the jobs went, so it is reported with them below.
-                    index_error = exc
-            if index_error is None:
-                reporter.message(f"index: {out / publish.INDEX_NAME}")
+        try:
+            with publish.locked(out):
+                reporter.start([(job.name, job.run, job.phases) for job in jobs])
+                for job in jobs:
+                    results.append(render_job(job, reporter, kernel_manager_class=manager))
+                    try:
+                        _write_index(out)
+                    except RenderError as exc:
+                        # The run itself is published or archived; a failed index must not
+                        # hide how the jobs went, so it is reported with them below.
+                        index_error = exc
+                if index_error is None:
+                    reporter.message(f"index: {out / publish.INDEX_NAME}")
+        finally:
+            if manager is not None:
+                from .exporters import finish_warm_up
+
+                finish_warm_up()  # no thread outlives the call
     failures = [r for r in results if not r.ok]
     if failures:
         first = failures[0]
@@ -760,11 +766,12 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
 def _waiting_manager(address: Callable[[], str | None]) -> type:
     """A kernel manager forking from the zygote, that waits for it only when a kernel starts.
 
-    Before it waits for the zygote's imports, this process compiles its HTML template
-    (:func:`helpers.exporters.warm_up`): the first HTML render of a process costs 0.4 s more
-    than the next ones, and here it is paid while the zygote is still importing.
+    The first HTML and PDF renders of a process cost about a second more than the next ones
+    (:func:`helpers.exporters.warm_up`). That second is paid here, where it costs no time on
+    a machine with a core to spare: the HTML template is compiled before waiting for the
+    zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
     """
-    from .exporters import warm_up
+    from .exporters import warm_up, warm_up_pdf_in_background
     from .kernels import ForkingKernelManager
 
     class WaitingForkingKernelManager(ForkingKernelManager):
@@ -774,6 +781,7 @@ def _waiting_manager(address: Callable[[], str | None]) -> type:
                 with contextlib.suppress(Exception):  # the real render reports any problem
                     warm_up()
                 cls.zygote_address, cls._resolved = address(), True
+                warm_up_pdf_in_background()
             return await super()._async_pre_start_kernel(**kw)
 
         pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
