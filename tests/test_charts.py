@@ -1024,3 +1024,36 @@ def test_dollar_signs_in_titles_ticks_and_legends_are_literal(dataset):
     assert len(ticks) == 4 and not any(t.get_parse_math() for t in ticks)
     for drawn in (ax, projects, ax_supplies):
         render(drawn)
+
+
+@pytest.mark.parametrize("which", ["brief", "defence"])
+def test_fit_timeline_draws_once_what_timeline_draws_at_timeline_height(which, dataset):
+    events = timeline_events(which, dataset)
+    kwargs = {"as_of": "2024-03-02", "sources": dataset.sources}
+    twice, height = drawn_at_its_height(events, dataset)
+    once = Figure(figsize=(6.6, 10.0), layout="constrained")
+    FigureCanvasAgg(once)
+    ax = charts.fit_timeline(events, ax=once.add_subplot(), **kwargs)
+    once.canvas.draw()
+    assert once.get_figheight() == height
+
+    def placed(ax) -> list[tuple[str, float, float]]:
+        renderer = ax.get_figure().canvas.get_renderer()
+        found = []
+        for text in visible_texts(ax):
+            box = text.get_window_extent(renderer)
+            found.append((text.get_text(), box.x0, box.y0))
+        return sorted(found)
+
+    # Every row and label at the same height. Across, the constrained layout, started from
+    # the measuring pass's positions, may settle the right margin a few points apart.
+    drawn, expected = placed(ax), placed(twice)
+    assert [t for t, _, _ in drawn] == [t for t, _, _ in expected]
+    for (_, x, y), (_, x0, y0) in zip(drawn, expected, strict=True):
+        assert abs(y - y0) < 0.5 and abs(x - x0) < 5
+    figure = once.bbox
+    renderer = once.canvas.get_renderer()
+    for text in visible_texts(ax):
+        box = text.get_window_extent(renderer)
+        assert figure.x0 <= box.x0 and box.x1 <= figure.x1, text.get_text()
+        assert figure.y0 <= box.y0 and box.y1 <= figure.y1, text.get_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pandas as pd
@@ -122,7 +123,7 @@ def test_data_values_are_escaped_where_they_become_markup(dataset):
     hostile = "<script>alert(1)</script>"
     events = dataset.events.copy()
     events.loc[events["event_id"] == "ev-naval-visit", "title"] = hostile
-    tampered = type(dataset)(**{**dataset.__dict__, "events": events})
+    tampered = dataclasses.replace(dataset, events=events)
     sel = select(tampered, P.check(P.BriefParams, {}))
     html = str(narrative.theme_events(sel, Citations(dataset.sources), "defence"))
     assert hostile not in html and "&lt;script&gt;" in html
@@ -163,5 +164,35 @@ def test_lists_stop_at_max_rows_and_say_how_many_more_the_data_records(dataset):
     defence = str(narrative.theme_events(sel, cites, "defence"))
     assert defence.count("<li>") == 5
     assert re.search(r"The data records [\d,]+ more events not listed here\.", defence)
-    assert re.search(r"The data records [\d,]+ more assessments not listed here\.", defence)
+    # Twenty rows making one statement word for word: one sentence, three markers, a count.
+    lead = defence.split("</p>")[0]
+    statements = re.findall(r"(?:<p>|</sup> )([^<]+?)<sup", lead)
+    assert statements and len(statements) == len(set(statements))
+    assert lead.count('href="#src-') == 3 * len(statements)
+    assert lead.count("+17 rows") == len(statements)
+    assert "more assessments" not in defence  # every row is stated, if not every row cited
+    supplies = str(narrative.supplies(sel, cites, "defence"))
+    assert supplies.count("naval equipment") == 1
+    assert supplies.count("Sukhoi fighter jets") == 1
+    # Each item named once, cited by its first row; the rows repeating them are counted.
+    assert "+17 rows" in supplies and "+38 rows" in supplies
+    economy = str(narrative.supplies(sel, cites, "economy"))
+    assert economy.count("8 million barrels") == 1
+    assert "(20 records, March 2023 – June 2023)" in economy
     assert len(cites) < 60  # every citation stands for a row the brief shows
+    # Each fragment is quoted once in the sources list; later rows on it point back to it.
+    listing = str(narrative.sources(cites))
+    fragments = {(c.source_id, c.line, c.evidence) for c in cites}
+    assert listing.count("“") == len(fragments) < len(cites)
+    assert listing.count('class="same-as"') == len(cites) - len(fragments)
+    assert set(re.findall(r'id="src-(\d+)"', listing)) == {str(c.number) for c in cites}
+
+
+def test_markers_cite_the_first_rows_and_count_the_rest(dataset):
+    cites = Citations(dataset.sources)
+    rows = dataset.assessments.head(5)
+    text = str(cites.markers("assessments", rows, limit=2))
+    assert text.count('href="#src-') == 2
+    assert "+three rows" in text
+    assert len(cites) == 2  # the uncited rows are not in the sources list
+    assert "+" not in str(cites.markers("assessments", rows.head(2), limit=2))

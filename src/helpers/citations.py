@@ -78,10 +78,23 @@ class Citations:
         n = self.number(table, row)
         return Markup('<sup class="cite"><a href="#src-{0}">[{0}]</a></sup>').format(n)
 
-    def markers(self, table: str, rows: pd.DataFrame) -> Markup:
-        """Markers for several rows, in order, without repeats."""
+    def markers(self, table: str, rows: pd.DataFrame, *, limit: int | None = None) -> Markup:
+        """Markers for several rows, in order, without repeats.
+
+        With ``limit``, only the first ``limit`` rows are cited and the rest counted
+        (``[4],[5],[6] +12 rows``): a statement that many rows make alike stays one sentence
+        with a few markers, and the sources list holds only the rows it cites.
+        """
+        rest = 0
+        if limit is not None and len(rows) > limit:
+            rows, rest = rows.head(limit), len(rows) - limit
         numbers = sorted({self.number(table, row) for _, row in rows.iterrows()})
         inner = Markup(",").join(Markup('<a href="#src-{0}">[{0}]</a>').format(n) for n in numbers)
+        if rest:
+            title = f"{rest:,} more rows of {table}.csv say the same; the brief cites the first"
+            inner += Markup(' <span class="cite-more" title="{}">+{}</span>').format(
+                title, formatting.count(rest, "row")
+            )
         return Markup('<sup class="cite">{}</sup>').format(inner) if numbers else Markup("")
 
     def rows(self) -> list[dict[str, object]]:

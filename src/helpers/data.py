@@ -7,6 +7,7 @@ nullable ``Int64`` / ``Float64``, booleans the nullable ``boolean`` dtype and te
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -47,14 +48,28 @@ class Dataset:
     supplies: pd.DataFrame
     assessments: pd.DataFrame
     relations: pd.DataFrame
+    #: id -> name maps, built on first use (a copy of a Dataset starts without them).
+    _name_cache: dict = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name, in schema order."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name in TABLES}
 
     def actor_names(self) -> dict[str, str]:
-        """Map each actor id to its display name."""
-        return dict(zip(self.actors["actor_id"], self.actors["name"], strict=True))
+        """Map each actor id to its display name (a new dict; built once per dataset)."""
+        return dict(self._names("actors", "actor_id"))
+
+    def place_names(self) -> dict[str, str]:
+        """Map each place id to its name (a new dict; built once per dataset)."""
+        return dict(self._names("places", "place_id"))
+
+    def _names(self, table: str, key: str) -> dict[str, str]:
+        if table not in self._name_cache:
+            frame = getattr(self, table)
+            self._name_cache[table] = dict(zip(frame[key], frame["name"], strict=True))
+        return self._name_cache[table]
 
     @property
     def source_date(self) -> pd.Timestamp:

@@ -20,6 +20,14 @@ from . import paths
 from .citations import Citations, quote
 from .selection import Selection
 
+#: Most citation markers one sentence carries for rows that state the same thing; the rest are
+#: counted ("+12 rows"), so a brief stays as long on a large dataset as on a small one.
+CITE_LIMIT = 3
+#: Most single-row figures in the key judgments' "By the numbers".
+KEY_FIGURES = 6
+#: A sources list longer than this runs over more than a page; printed, it takes one column
+#: (see print.css: WeasyPrint takes seconds to balance two columns of a hundred entries).
+LONG_SOURCES_LIST = 40
 #: Section headings by theme.
 THEME_TITLES = {
     "defence": "Defence cooperation",
@@ -130,26 +138,57 @@ def _assessments(selection: Selection, themes: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
+def _distinct(frame: pd.DataFrame, column: str, limit: int) -> list[pd.DataFrame]:
+    """The rows of ``frame`` grouped by ``column``'s text, first ``limit`` groups, in order."""
+    key = frame[column].astype(str).str.strip()
+    wanted = pd.unique(key)[:limit]
+    return [group for _, group in frame[key.isin(wanted)].groupby(key, sort=False)]
+
+
+def _statements(
+    frame: pd.DataFrame, cites: Citations, limit: int
+) -> tuple[list[dict], pd.DataFrame]:
+    """The first ``limit`` distinct statements of ``frame`` (assessments), each citing its rows.
+
+    Rows that make the same statement word for word (two sources saying one thing, or a
+    large dataset) make one sentence with at most :data:`CITE_LIMIT` markers and a count of
+    the rest. Returns the sentences and every row they stand for.
+    """
+    groups = _distinct(frame, "statement", limit)
+    items = [
+        {
+            "statement": group["statement"].iloc[0],
+            "cite": cites.markers("assessments", group, limit=CITE_LIMIT),
+        }
+        for group in groups
+    ]
+    return items, (pd.concat(groups) if groups else frame.head(0))
+
+
 def key_judgment_rows(selection: Selection, limit: int = 5) -> pd.DataFrame:
-    """The assessments the key judgments state: the most telling first, at most ``limit``."""
-    return _assessments(selection, selection.params.selected_themes).head(limit)
+    """The assessments the key judgments state: the most telling ``limit`` statements.
+
+    Every row of a statement said word for word by several rows is included, so that no
+    section repeats it.
+    """
+    frame = _assessments(selection, selection.params.selected_themes)
+    key = frame["statement"].astype(str).str.strip()
+    return frame[key.isin(pd.unique(key)[:limit])]
 
 
 def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
     """The source's main judgments about the partner, then the headline figures."""
     themes = selection.params.selected_themes
-    most = selection.params.max_rows
-    rows = key_judgment_rows(selection, limit)
-    judgments = [
-        {"statement": row["statement"], "cite": cites.marker("assessments", row)}
-        for _, row in rows.iterrows()
-    ]
+    most = min(selection.params.max_rows, KEY_FIGURES)
+    judgments, _ = _statements(
+        _assessments(selection, selection.params.selected_themes), cites, limit
+    )
     figures = []
     events = selection.events[selection.events["theme"].isin(themes)]
     events = events[events["value"].notna()]
     supplies = selection.supplies[selection.supplies["theme"].isin(themes)]
     supplies = supplies[supplies["quantity"].notna()]
-    # At most max_rows figures from single rows, events first; the paragraph counts the rest.
+    # At most KEY_FIGURES figures from single rows, events first; the paragraph counts the rest.
     more = max(0, len(events) + len(supplies) - most)
     supplies = supplies.head(max(0, most - len(events)))
     for _, row in events.head(most).iterrows():
@@ -176,15 +215,13 @@ def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> 
     if "energy" in themes:
         projects = selection.projects[selection.projects["capacity"].notna()]
         for unit, group in projects.groupby("capacity_unit", observed=True):
-            plants = fmt.count(len(group), "plant")
-            if len(group) > most:  # a total over many rows cites the first of them
-                plants += f"; the first {most:,} cited"
             figures.append(
                 {
-                    "label": f"Power capacity under discussion ({plants})",
+                    "label": f"Power capacity under discussion ({fmt.count(len(group), 'plant')})",
                     "value": fmt.capacity(group["capacity"].sum(), unit),
                     "when": "",
-                    "cite": cites.markers("projects", group.head(most)),
+                    # a total over many rows cites the first of them and counts the rest
+                    "cite": cites.markers("projects", group, limit=CITE_LIMIT),
                 }
             )
     return render(
@@ -224,9 +261,7 @@ def timeline_summary(selection: Selection) -> Markup:
 def _event_items(
     selection: Selection, cites: Citations, frame: pd.DataFrame, limit: int
 ) -> list[dict]:
-    places = dict(
-        zip(selection.dataset.places["place_id"], selection.dataset.places["name"], strict=True)
-    )
+    places = selection.dataset.place_names()
     dated = frame[frame["date_start"].notna()].sort_values("date_start", kind="stable")
     ordered = pd.concat([dated, frame[frame["date_start"].isna()]])
     items = []
@@ -258,10 +293,7 @@ def theme_events(
     most = selection.params.max_rows
     assessments = _assessments(selection, (theme,))
     assessments = assessments[~assessments["assessment_id"].isin(stated)]
-    lead = [
-        {"statement": row["statement"], "cite": cites.marker("assessments", row)}
-        for _, row in assessments.head(most).iterrows()
-    ]
+    lead, stated_here = _statements(assessments, cites, most)
     events = selection.events[selection.events["theme"] == theme]
     items = _event_items(selection, cites, events, most)
     if not lead and not items:
@@ -270,8 +302,8 @@ def theme_events(
         "events",
         lead=lead,
         events=items,
-        more_lead=fmt.count(len(assessments) - len(lead), "more assessment")
-        if len(assessments) > len(lead)
+        more_lead=fmt.count(len(assessments) - len(stated_here), "more assessment")
+        if len(assessments) > len(stated_here)
         else "",
         more_events=fmt.count(len(events) - len(items), "more event")
         if len(events) > len(items)
@@ -280,37 +312,67 @@ def theme_events(
 
 
 def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
-    """Who supplied what to whom; quantities, periods and purposes where the source gives them."""
+    """Who supplied what to whom; quantities, periods and purposes where the source gives them.
+
+    Items are named once however many rows name them, and rows that state the same quantity
+    of the same item for the same purpose make one sentence that counts its records and
+    cites the first :data:`CITE_LIMIT`. At most ``max_rows`` items and sentences are shown; the
+    paragraph counts the rows left out.
+    """
     names = _names(selection)
-    frame = selection.supplies[selection.supplies["theme"] == theme].head(selection.params.max_rows)
-    groups, details = [], []
-    for (supplier, recipient), group in frame.groupby(["supplier_id", "recipient_id"], sort=False):
-        plain = group[group["quantity"].isna()]
+    most = selection.params.max_rows
+    frame = selection.supplies[selection.supplies["theme"] == theme]
+    groups, details, shown = [], [], 0
+    for (supplier, recipient), pair in frame.groupby(["supplier_id", "recipient_id"], sort=False):
+        plain = pair[pair["quantity"].isna()]
         if not plain.empty:
+            items = _distinct(plain, "item", most)
+            firsts = pd.concat([item.head(1) for item in items])
+            shown += sum(len(item) for item in items)
             groups.append(
                 {
                     "supplier": names.get(supplier, supplier),
                     "recipient": names.get(recipient, recipient),
-                    "listing": fmt.join([str(item) for item in plain["item"]]),
-                    "cite": cites.markers("supplies", plain),
+                    "listing": fmt.join([str(item["item"].iloc[0]) for item in items]),
+                    "cite": cites.markers(
+                        "supplies",
+                        pd.concat([firsts, pd.concat(items).drop(firsts.index)]),
+                        limit=len(firsts) if len(firsts) > 1 else CITE_LIMIT,
+                    ),
                 }
             )
-        for _, row in group[group["quantity"].notna()].iterrows():
-            when = event_when(row, selection) if row["date_precision"] != "undated" else ""
+        stated = pair[pair["quantity"].notna()]
+        amounts = [
+            fmt.quantity(q, u, k)
+            for q, u, k in zip(
+                stated["quantity"],
+                stated["quantity_unit"],
+                stated["quantity_qualifier"],
+                strict=True,
+            )
+        ]
+        same_key = [
+            f"{a}|{i}|{'' if pd.isna(p) else p}"
+            for a, i, p in zip(amounts, stated["item"], stated["purpose"], strict=True)
+        ]
+        stated = stated.assign(_amount=pd.Series(amounts, index=stated.index, dtype=object))
+        stated = stated.assign(_same=pd.Series(same_key, index=stated.index, dtype=object))
+        for same in _distinct(stated, "_same", max(0, most - len(details))):
+            row = same.iloc[0]
+            shown += len(same)
             details.append(
                 {
                     "supplier": names.get(supplier, supplier),
                     "recipient": names.get(recipient, recipient),
-                    "amount": fmt.quantity(
-                        row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
-                    ),
+                    "amount": row["_amount"],
                     "item": row["item"],
-                    "when": when,
+                    "when": _single_when(same, selection),
+                    "records": _records(same),
                     "purpose": "" if pd.isna(row["purpose"]) else str(row["purpose"]),
-                    "cite": cites.marker("supplies", row),
+                    "cite": cites.markers("supplies", same, limit=CITE_LIMIT),
                 }
             )
-    more = int((selection.supplies["theme"] == theme).sum()) - len(frame)
+    more = len(frame) - shown
     if not groups and not details:
         return Markup("")
     return render(
@@ -319,6 +381,26 @@ def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
         details=details,
         more=fmt.count(more, "more supply", "more supplies") if more > 0 else "",
     )
+
+
+def _single_when(rows: pd.DataFrame, selection: Selection) -> str:
+    """The date phrase of a lone dated row; '' for an undated one or for several rows."""
+    row = rows.iloc[0]
+    if len(rows) > 1 or row["date_precision"] == "undated":
+        return ""
+    return event_when(row, selection)
+
+
+def _records(rows: pd.DataFrame) -> str:
+    """For several rows alike: how many, and the months they span ('' for one row)."""
+    if len(rows) == 1:
+        return ""
+    dated = rows[rows["date_start"].notna()]
+    if dated.empty:
+        return f"{fmt.count(len(rows), 'record')}, undated"
+    first = fmt.month(dated["date_start"].min())
+    last = fmt.month(dated["date_end"].fillna(dated["date_start"]).max())
+    return f"{fmt.count(len(rows), 'record')}, {first if first == last else f'{first} – {last}'}"
 
 
 def projects(selection: Selection, cites: Citations) -> Markup:
@@ -361,11 +443,19 @@ def projects(selection: Selection, cites: Citations) -> Markup:
 
 def sources(cites: Citations) -> Markup:
     """The numbered sources list every marker points into, grouped under each source."""
-    rows = [row | {"quote": quote(row["evidence"])} for row in cites.rows()]
+    rows, first = [], {}
+    for row in cites.rows():
+        # A fragment already quoted (many rows can stand on one line) is quoted once; later
+        # entries point back to it, so the list grows by a line, not a paragraph, per row.
+        key = (row["source_id"], row["line"], row["evidence"])
+        rows.append(row | {"quote": quote(row["evidence"]), "same_as": first.get(key)})
+        first.setdefault(key, row["number"])
     documents: dict[str, dict] = {}
     for row in rows:
         documents.setdefault(
             row["source_id"],
             {"title": row["source_title"], "published": row["published"], "id": row["source_id"]},
         )
-    return render("sources", citations=rows, documents=list(documents.values()))
+    return render(
+        "sources", citations=rows, documents=list(documents.values()), long=LONG_SOURCES_LIST
+    )

@@ -105,10 +105,19 @@ class Brief:
         self._figures += 1
         return Markup("<strong>Figure {}.</strong> {}").format(self._figures, text)
 
-    def _chart(self, kind: str, *frames: Any, caption: str, height: float, **kwargs: Any) -> Markup:
-        """Draw ``charts.<kind>``; describe it with ``charts.describe_<kind>`` (same arguments)."""
+    def _chart(
+        self,
+        kind: str,
+        *frames: Any,
+        caption: str,
+        height: float,
+        draw: str | None = None,
+        **kwargs: Any,
+    ) -> Markup:
+        """Draw ``charts.<kind>`` (or ``charts.<draw>``); describe it with
+        ``charts.describe_<kind>`` (same arguments)."""
         kwargs.setdefault("sources", self.dataset.sources)
-        draw = getattr(charts, kind)
+        draw = getattr(charts, draw or kind)
         describe = getattr(charts, f"describe_{kind}")
         return figure_html(
             lambda ax: draw(*frames, ax=ax, **kwargs),
@@ -141,15 +150,6 @@ class Brief:
         names = self.dataset.actor_names()
         if events.empty:
             return section("Timeline", narrative.nothing(sel, "engagements"), css="timeline")
-        # The height at which every row and label fits, for the rows, source date and source
-        # line the chart will draw.
-        height = charts.timeline_height(
-            events,
-            max_events=self.params.max_rows,
-            width=FIGURE_WIDTH,
-            as_of=self.params.as_of,
-            sources=self.dataset.sources,
-        )
         # The chart first, the summary under it: a page break then falls after the chart.
         parts = [
             self._chart(
@@ -159,7 +159,9 @@ class Brief:
                 as_of=self.params.as_of,
                 max_events=self.params.max_rows,
                 caption="Engagements by date precision. Data: data/events.csv.",
-                height=height,
+                # Drawn once, on a figure then made as tall as every row and label needs.
+                height=10.0,
+                draw="fit_timeline",
             ),
             narrative.timeline_summary(sel),
         ]
