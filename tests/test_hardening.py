@@ -180,6 +180,8 @@ BREAKOUTS = [
     "${7*7}",
     "%(x)s {0}",
     "\\input{/etc/passwd}",
+    "\u202e",  # right-to-left override: "Russia \u202eanihC" prints as "Russia China"
+    "\u2067",  # right-to-left isolate
 ]
 TEXT = st.lists(
     st.one_of(st.sampled_from(BREAKOUTS), st.text(max_size=8)), min_size=1, max_size=6
@@ -191,9 +193,12 @@ WHITE_SPACE = "".join(
 
 
 def title_is_acceptable(value: str) -> bool:
-    """The schema's rule for a title, restated: 1-160 characters, no control character."""
+    """The schema's rule for a title, restated: 1-160 characters, no control character and no
+    bidirectional embedding, override or isolate."""
     text = value.strip(WHITE_SPACE)
-    return 1 <= len(text) <= 160 and not re.search(r"[\x00-\x1f\x7f]", text)
+    return 1 <= len(text) <= 160 and not re.search(
+        r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text
+    )
 
 
 # -- parameters: names -----------------------------------------------------------------------

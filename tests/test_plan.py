@@ -128,8 +128,12 @@ def test_aliases_are_refused_as_they_can_expand_without_bound():
         for a, b in zip("abcdefg", "bcdefgh", strict=True)
     )
     laughs += "jobs: [{notebook: brief, parameters: {title: *h}}]\n"
-    with pytest.raises(UsageError, match=r"used again through an alias \(\*name\)"):
+    with pytest.raises(UsageError, match=r"used again through an alias \(\*name\)") as caught:
         plan.parse_plan(laughs)
+    # One line per anchored value, saying how often it is used again, not one per use.
+    message = str(caught.value)
+    assert message.count("used again through an alias") == 8
+    assert "line 2, column 4: this value is used again through an alias (*name), 9 times" in message
 
 
 # -- YAML's surprises ----------------------------------------------------------------------------

@@ -382,3 +382,19 @@ def test_index_escapes_values_and_needs_no_network(tmp_path):
 def test_index_of_an_empty_output_folder_says_there_are_no_runs(tmp_path):
     html = publish.write_index(tmp_path / "reports").read_text()
     assert "0 run(s)" in html
+
+
+def test_prune_stamped_keeps_the_newest_groups_with_the_prefix_only(tmp_path):
+    stamps = ["20261101T000000Z", "20261102T000000Z", "20261102T000000Z-2", "20261103T000000Z"]
+    for stamp in stamps:
+        for suffix in ("log", "json"):
+            (tmp_path / f"batch-{stamp}.{suffix}").write_text(stamp)
+    (tmp_path / "notes.txt").write_text("mine")
+    publish.prune_stamped(tmp_path, 2, prefix="batch-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "batch-20261102T000000Z-2.json",
+        "batch-20261102T000000Z-2.log",
+        "batch-20261103T000000Z.json",
+        "batch-20261103T000000Z.log",
+        "notes.txt",
+    ]

@@ -66,6 +66,8 @@ KERNEL_START_ATTEMPTS = 3
 RETRY_DELAY = (0.5, 1.5)
 #: The folder under the output folder that holds each batch's log and results.
 LOGS_NAME = "_logs"
+#: Batch runs whose log and summary are kept in ``_logs/``, newest first.
+LOGS_KEEP = 50
 #: The Dask event topic workers send progress on.
 DASK_TOPIC = "brief-batch-progress"
 
@@ -816,6 +818,7 @@ def _run_locked(
 
     log_path, json_path = _log_paths(out)
     with open(log_path, "a", encoding="utf-8") as log:
+        publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
         tee = _Tee(reporter, PlainReporter(log, log))
         packages, code = package_versions(), code_fingerprint()
         last = {(row["notebook"], row["run"]): row for row in publish.list_runs(out)}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,12 +40,27 @@ PARTNERS: tuple[str, ...] = ("Russia", "China", "India")
 SOURCE_DATE = dt.date(2024, 3, 2)
 
 # No control characters: a newline in a string parameter could break out of papermill's
-# injected assignment; a title has no use for one.
+# injected assignment; a title has no use for one. Nor bidirectional embeddings, overrides or
+# isolates (U+202A-U+202E, U+2066-U+2069): they make a printed title read other than it is
+# stored, and nothing in the index or manifest would show it.
+_NOT_PLAIN = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain(text: str) -> str:
+    found = _NOT_PLAIN.search(text)
+    if found:
+        char = found.group()
+        raise ValueError(
+            f"character U+{ord(char):04X} at position {found.start() + 1} is not allowed: "
+            "no control or text-direction characters in plain text"
+        )
+    return text
+
+
 PlainText = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=160, pattern=r"^[^\x00-\x1f\x7f]*$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=160),
+    AfterValidator(_plain),
 ]
 
 

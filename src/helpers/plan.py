@@ -283,16 +283,15 @@ def _check_nodes(root: Any) -> list[str]:
     problems: list[str] = []
     stack = [root]
     seen: set[int] = set()
+    aliased: dict[int, list] = {}  # node id -> [where, times used again]
     while stack:
         node = stack.pop()
         where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
         if id(node) in seen:
             # Composing makes an alias the very node its anchor names. Aliases can make a few
             # lines expand to billions of values; a plan has `defaults` for what jobs share.
-            problems.append(
-                f"{where}: this value is used again through an alias (*name); write it out, "
-                "or put what every job shares in 'defaults': a plan may not use aliases"
-            )
+            # Said once per anchored value (its place), however often it is used again.
+            aliased.setdefault(id(node), [where, 0])[1] += 1
             continue
         seen.add(id(node))
         if node.tag not in _ALLOWED_TAGS:
@@ -321,6 +320,12 @@ def _check_nodes(root: Any) -> list[str]:
         elif isinstance(node, yaml.MappingNode):
             for key, value in reversed(node.value):
                 stack.extend((value, key))
+    for where, times in aliased.values():
+        problems.append(
+            f"{where}: this value is used again through an alias (*name), "
+            f"{times:,} time{'s' if times > 1 else ''}; write it out, or put what every job "
+            "shares in 'defaults': a plan may not use aliases"
+        )
     return problems
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
@@ -406,14 +407,22 @@ def archive_failure(
     files["error"] = error_path.name
     full = {**record, "files": files}
     write_atomic(folder / f"{stamp}.json", json.dumps(full, indent=2, default=str) + "\n")
-    _prune_failures(folder)
+    prune_stamped(folder, FAILED_KEEP)
     return error_path
 
 
-def _prune_failures(folder: Path) -> None:
-    stamps = sorted({p.name.split(".", 1)[0] for p in folder.iterdir()}, reverse=True)
-    for old in stamps[FAILED_KEEP:]:
-        for path in folder.glob(f"{old}.*"):
+def prune_stamped(folder: Path, keep: int, prefix: str = "") -> None:
+    """Keep the newest ``keep`` groups of files named ``<prefix><stamp>.<suffix>`` in ``folder``.
+
+    A group is every file sharing the part of its name before the first dot; stamps sort in
+    time order by name. Files not starting with ``prefix`` are left alone.
+    """
+    stamps = sorted(
+        {p.name.split(".", 1)[0] for p in folder.iterdir() if p.name.startswith(prefix)},
+        reverse=True,
+    )
+    for old in stamps[keep:]:
+        for path in folder.glob(f"{glob.escape(old)}.*"):
             path.unlink(missing_ok=True)
 
 
