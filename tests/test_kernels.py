@@ -603,3 +603,20 @@ def test_a_worker_process_forks_kernels_from_the_zygote_address(tmp_path, zygote
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         printed = pool.submit(_run_in_worker, zygote.address, str(path)).result(timeout=120)
     assert printed == str(zygote.pid)
+
+
+@pytest.mark.slow
+def test_forked_kernels_keep_the_signal_dispositions_the_zygote_was_given(tmp_path):
+    # Under nohup SIGHUP is ignored, and a kernel started from its kernelspec inherits that;
+    # so must a forked one (the zygote handles SIGHUP itself while it serves).
+    probe = write(
+        tmp_path / "signals.ipynb",
+        "import signal\nprint(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)",
+    )
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with Zygote.start() as started:
+            out = run(probe, recording(forking_kernel_manager(started.address)))
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert text(out.cells[0]).strip() == "True"

@@ -263,6 +263,7 @@ class _ZygoteServer:
         self.listener: socket.socket | None = None
         self.selector: selectors.BaseSelector | None = None
         self.wakeup: tuple[int, int] | None = None
+        self.inherited: dict[int, Any] = {}  # signal dispositions as this process got them
 
     def listen(self) -> None:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -276,6 +277,12 @@ class _ZygoteServer:
         self.wakeup = os.pipe()
         for fd in self.wakeup:
             os.set_blocking(fd, False)
+        # What this process was given (SIGHUP ignored under nohup, say): each kernel gets it
+        # back, as a kernel started from its kernelspec by the same parent would have it.
+        self.inherited = {
+            signum: signal.getsignal(signum)
+            for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+        }
         signal.set_wakeup_fd(self.wakeup[1])
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a Python handler, so the wakeup fd fires
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -384,9 +391,8 @@ class _ZygoteServer:
         if os.getppid() != self.pid:
             os._exit(70)  # the zygote died before the line above
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum, handler in self.inherited.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         assert self.selector is not None and self.listener is not None and self.wakeup
         self.selector.close()
         self.listener.close()
