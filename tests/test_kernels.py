@@ -621,7 +621,9 @@ def test_forked_kernels_keep_the_signal_dispositions_the_zygote_was_given(tmp_pa
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         with Zygote.start() as started:
-            out = run(probe, recording(forking_kernel_manager(started.address)))
+            manager_class = recording(forking_kernel_manager(started.address))
+            out = run(probe, manager_class)
     finally:
         signal.signal(signal.SIGHUP, previous)
+    assert [forked for _, forked in manager_class.started] == [True]  # not a normal start
     assert text(out.cells[0]).strip() == "True"
