@@ -42,6 +42,7 @@ __all__ = [
     "BriefOutputsPreprocessor",
     "BriefPDFExporter",
     "external_references",
+    "finish_warm_up",
     "render_html",
     "render_pdf",
     "warm_up",
@@ -320,21 +321,18 @@ def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
     return pdf
 
 
-def warm_up(*, pdf: bool = False) -> str:
-    """Do now what the first render in this thread does: load and compile the template.
+def warm_up() -> None:
+    """Do now what the first HTML render in this thread does: load and compile the template.
 
-    Renders a one-paragraph brief to HTML (and with ``pdf``, to PDF: WeasyPrint's fonts and
-    stylesheets) and drops it; returns the HTML. The next render in this thread skips that
-    work, about 0.4 s for the HTML and 0.7 s for the PDF; nothing else is kept. It saves no
-    work, it moves it: worth it only when this process would otherwise wait.
+    Renders a one-paragraph brief to HTML and drops it. The next render in this thread skips
+    that work, about 0.4 s; nothing else is kept. It saves no work, it moves it: worth it only
+    when this process would otherwise wait. For the PDF's share (about 0.7 s), see
+    :func:`warm_up_pdf_in_background`.
     """
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell("Warm-up: **bold**, *italic* and plain text.")]
     )
-    html = render_html(nb, resources={"metadata": {"name": "warm-up"}})
-    if pdf:
-        render_pdf(html)
-    return html
+    render_html(nb, resources={"metadata": {"name": "warm-up"}})
 
 
 _warming: threading.Thread | None = None

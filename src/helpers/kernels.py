@@ -919,13 +919,7 @@ class Zygote:
     """
 
     def __init__(
-        self,
-        process: subprocess.Popen,
-        folder: str,
-        address: str,
-        ready: dict | None = None,
-        *,
-        timeout: float = 120.0,
+        self, process: subprocess.Popen, folder: str, address: str, *, timeout: float = 120.0
     ) -> None:
         self.process = process
         self.folder = folder
@@ -936,13 +930,6 @@ class Zygote:
         self.ready = False
         self._timeout = timeout
         self._deadline = time.monotonic() + timeout
-        if ready is not None:
-            self._set_ready(ready)
-
-    def _set_ready(self, ready: dict) -> None:
-        self.seconds = float(ready.get("seconds", 0.0))
-        self.native_threads = int(ready.get("native_threads", 1))
-        self.ready = True
 
     def wait(self) -> Zygote:
         """Wait until a zygote started with ``wait=False`` is ready to fork; return it.
@@ -965,7 +952,9 @@ class Zygote:
             if isinstance(exc, ExecutionError):
                 raise ExecutionError(f"{exc}{tail}") from None
             raise
-        self._set_ready(ready)
+        self.seconds = float(ready.get("seconds", 0.0))
+        self.native_threads = int(ready.get("native_threads", 1))
+        self.ready = True
         return self
 
     @classmethod
@@ -1180,18 +1169,10 @@ def warm_kernels(
     ...     papermill.execute_notebook("in.ipynb", "out.ipynb", kernel_name="myanmar-brief",
     ...                                kernel_manager_class=manager_class)
     """
-    zygote = None
-    try:
-        zygote = Zygote.start(
-            modules, kernel_name=kernel_name, timeout=timeout, freeze_gc=freeze_gc
-        )
-    except Exception as exc:
-        log.warning("Warm kernels are unavailable, starting normal kernels: %s", exc)
-    try:
-        yield forking_kernel_manager(zygote.address if zygote else None)
-    finally:
-        if zygote is not None:
-            zygote.stop()
+    with zygote_in_background(
+        modules, kernel_name=kernel_name, timeout=timeout, freeze_gc=freeze_gc
+    ) as address:
+        yield forking_kernel_manager(address())
 
 
 @contextlib.contextmanager

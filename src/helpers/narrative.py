@@ -138,11 +138,16 @@ def _assessments(selection: Selection, themes: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
+def _first_distinct(frame: pd.DataFrame, column: str, limit: int) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` text is one of its first ``limit`` texts."""
+    key = frame[column].astype(str).str.strip()
+    return frame[key.isin(pd.unique(key)[:limit])]
+
+
 def _distinct(frame: pd.DataFrame, column: str, limit: int) -> list[pd.DataFrame]:
     """The rows of ``frame`` grouped by ``column``'s text, first ``limit`` groups, in order."""
-    key = frame[column].astype(str).str.strip()
-    wanted = pd.unique(key)[:limit]
-    return [group for _, group in frame[key.isin(wanted)].groupby(key, sort=False)]
+    kept = _first_distinct(frame, column, limit)
+    return [group for _, group in kept.groupby(kept[column].astype(str).str.strip(), sort=False)]
 
 
 def _statements(
@@ -171,18 +176,16 @@ def key_judgment_rows(selection: Selection, limit: int = 5) -> pd.DataFrame:
     Every row of a statement said word for word by several rows is included, so that no
     section repeats it.
     """
-    frame = _assessments(selection, selection.params.selected_themes)
-    key = frame["statement"].astype(str).str.strip()
-    return frame[key.isin(pd.unique(key)[:limit])]
+    return _first_distinct(
+        _assessments(selection, selection.params.selected_themes), "statement", limit
+    )
 
 
 def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
     """The source's main judgments about the partner, then the headline figures."""
     themes = selection.params.selected_themes
     most = min(selection.params.max_rows, KEY_FIGURES)
-    judgments, _ = _statements(
-        _assessments(selection, selection.params.selected_themes), cites, limit
-    )
+    judgments, _ = _statements(_assessments(selection, themes), cites, limit)
     figures = []
     events = selection.events[selection.events["theme"].isin(themes)]
     events = events[events["value"].notna()]
@@ -342,32 +345,32 @@ def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
                 }
             )
         stated = pair[pair["quantity"].notna()]
-        amounts = [
-            fmt.quantity(q, u, k)
-            for q, u, k in zip(
+        # Rows alike: the same quantity as printed, of the same item, for the same purpose.
+        alike = [
+            f"{fmt.quantity(q, u, k)}|{item}|{'' if pd.isna(purpose) else purpose}"
+            for q, u, k, item, purpose in zip(
                 stated["quantity"],
                 stated["quantity_unit"],
                 stated["quantity_qualifier"],
+                stated["item"],
+                stated["purpose"],
                 strict=True,
             )
         ]
-        same_key = [
-            f"{a}|{i}|{'' if pd.isna(p) else p}"
-            for a, i, p in zip(amounts, stated["item"], stated["purpose"], strict=True)
-        ]
-        stated = stated.assign(_amount=pd.Series(amounts, index=stated.index, dtype=object))
-        stated = stated.assign(_same=pd.Series(same_key, index=stated.index, dtype=object))
-        for same in _distinct(stated, "_same", max(0, most - len(details))):
+        stated = stated.assign(_alike=pd.Series(alike, index=stated.index, dtype=object))
+        for same in _distinct(stated, "_alike", max(0, most - len(details))):
             row = same.iloc[0]
             shown += len(same)
             details.append(
                 {
                     "supplier": names.get(supplier, supplier),
                     "recipient": names.get(recipient, recipient),
-                    "amount": row["_amount"],
+                    "amount": fmt.quantity(
+                        row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
+                    ),
                     "item": row["item"],
                     "when": _single_when(same, selection),
-                    "records": _records(same),
+                    "records": _records_phrase(same),
                     "purpose": "" if pd.isna(row["purpose"]) else str(row["purpose"]),
                     "cite": cites.markers("supplies", same, limit=CITE_LIMIT),
                 }
@@ -391,7 +394,7 @@ def _single_when(rows: pd.DataFrame, selection: Selection) -> str:
     return event_when(row, selection)
 
 
-def _records(rows: pd.DataFrame) -> str:
+def _records_phrase(rows: pd.DataFrame) -> str:
     """For several rows alike: how many, and the months they span ('' for one row)."""
     if len(rows) == 1:
         return ""

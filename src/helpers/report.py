@@ -117,10 +117,10 @@ class Brief:
         """Draw ``charts.<kind>`` (or ``charts.<draw>``); describe it with
         ``charts.describe_<kind>`` (same arguments)."""
         kwargs.setdefault("sources", self.dataset.sources)
-        draw = getattr(charts, draw or kind)
+        chart = getattr(charts, draw or kind)
         describe = getattr(charts, f"describe_{kind}")
         return figure_html(
-            lambda ax: draw(*frames, ax=ax, **kwargs),
+            lambda ax: chart(*frames, ax=ax, **kwargs),
             alt=describe(*frames, **kwargs),
             caption=self._caption(caption),
             height=height,
