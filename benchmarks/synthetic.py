@@ -11,7 +11,8 @@ folder at scale ``n`` holds about ``n`` times the rows. A synthetic row
 * refers only to rows that exist (foreign keys point at the original rows, or, for the
   relations, events and assessments, partly at synthetic actors and events);
 * keeps its original's ``source_id``, ``line`` and ``evidence``, so the fragment still stands on
-  the cited line of the source text;
+  the cited line of the source text (an assessment copy is never the source's thesis: a source
+  has one);
 * is dated within the source's range with its original's precision (a day stays one day, a
   month runs from the 1st to the last day, a period keeps its length), never after the
   source's date; undated rows stay undated.
@@ -128,6 +129,8 @@ def scale_data(scale: int, out: Path, *, seed: int = 2024) -> dict[str, int]:
                         new["related_event_id"] = rng.choice(
                             [row["related_event_id"], f"{row['related_event_id']}-x{k}"]
                         )
+                if name == "assessments":
+                    new["thesis"] = "false"  # a source has one thesis, not one per copy
                 if name in ("relations", "assessments", "events"):
                     # Some ties between synthetic actors (of the same copy), so that the
                     # network and the selection see new nodes, not only repeated edges.

@@ -212,7 +212,8 @@ def test_masthead_shows_title_subtitle_as_of_and_parameters(brief_html):
     masthead = brief_html.split('<header class="brief-masthead">')[1].split("</header>")[0]
     assert '<h1 class="brief-title">Myanmar\'s junta turns to Russia</h1>' in masthead
     assert '<p class="brief-subtitle">Ties discussed in early 2024</p>' in masthead
-    assert '<time datetime="2024-03-02">2024-03-02</time>' in masthead
+    # A bare as-of date says what it means: what was known by then.
+    assert '<time datetime="2024-03-02">Known by 2 March 2024</time>' in masthead
     assert '<span class="brief-param-name">Themes:</span> defence, economy</span>' in masthead
     assert '<span class="brief-param-name">Partner:</span> russia</span>' in masthead
     assert "<title>Myanmar's junta turns to Russia</title>" in brief_html
@@ -351,7 +352,7 @@ def test_pdf_carries_title_as_of_date_and_page_x_of_y(pdf_a4):
     n = len(reader.pages)
     first = reader.pages[0].extract_text()
     assert "Myanmar's junta turns to Russia" in first
-    assert "As of 2024-03-02" in first
+    assert "Known by 2 March 2024" in first
     assert f"Page 1 of {n}" in first
     assert f"Page {n} of {n}" in reader.pages[-1].extract_text()
 

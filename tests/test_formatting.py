@@ -56,3 +56,25 @@ def test_count_and_join():
     assert fmt.count(5, "project") == "five projects"
     assert fmt.count(12, "project") == "12 projects"
     assert fmt.join(["a", "b", "c"]) == "a, b and c"
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("since last October", ["October 2023"]),
+        ("visit to Russia in October", ["October 2023"]),
+        ("the first exercise in November", ["November 2023"]),
+        ("in February", ["February 2024"]),
+        ("last March", ["March 2023"]),
+        ("next April", ["April 2024"]),
+        ("in October 2022", []),  # a month with its year is not relative
+        ("last year and this year", ["2023", "2024"]),
+        ("between March and June 2023", []),
+    ],
+)
+def test_relative_dates_are_read_on_the_sources_date(text, dates):
+    assert fmt.relative_dates(text, "2024-03-02") == dates
+
+
+def test_short_day_is_for_chart_labels():
+    assert fmt.short_day("2024-03-02") == "2 Mar 2024"

@@ -893,13 +893,14 @@ PAYLOADS = [
 MATH = "$\\alpha$"
 #: The free-text columns of each table (ids, enums, dates and numbers have their own checks).
 TEXT_COLUMNS = {
-    "sources": ["title"],
+    "sources": ["title", "grading_note"],
     "actors": ["name", "office"],
     "places": ["name"],
     "events": ["title"],
     "projects": ["name"],
     "supplies": ["item", "purpose"],
     "assessments": ["statement"],
+    "relations": ["phrase"],
 }
 HOSTILE_SOURCE = "hostile-article.txt"
 
@@ -916,8 +917,8 @@ def poison(data: Path, sources: Path) -> None:
     for table in sorted(p.stem for p in data.glob("*.csv")):
         path = data / f"{table}.csv"
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        fields = list(rows[0])
+            reader = csv.DictReader(handle)
+            rows, fields = list(reader), list(reader.fieldnames or [])
         for row in rows:
             for column in TEXT_COLUMNS.get(table, []):
                 row[column] = f"{MATH} {row[column]} {PAYLOADS[turn % len(PAYLOADS)]}".strip()
@@ -1060,7 +1061,7 @@ def test_helpers_show_data_as_escaped_html_only_never_markdown_latex_or_a_styler
     from helpers.report import Brief
 
     brief_ = Brief(P.check(P.BriefParams, {}), dataset)
-    for section in (brief_.key_judgments(), brief_.economy(), brief_.sources()):
+    for section in (brief_.key_points(), brief_.economy(), brief_.sources()):
         data, _ = DisplayFormatter().format(section)
         assert set(data) == {"text/plain", "text/html"}
     for module in sorted(paths.PACKAGE_DIR.glob("*.py")):

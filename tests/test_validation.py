@@ -62,14 +62,14 @@ BROKEN = {
         "events.csv",
         "2023-11-01,2023-11-30",
         "2023-11-31,2023-11-30",
-        ("events.csv", 11, "date_start"),
+        ("events.csv", 10, "date_start"),
         "type error",
     ),
     "unknown foreign key": (
         "events.csv",
         "Base visits Russia,defence,sittwe-naval-chief",
         "Base visits Russia,defence,nobody",
-        ("events.csv", 8, None),
+        ("events.csv", 7, None),
         "unknown reference",
     ),
     "duplicate id": (
@@ -102,8 +102,8 @@ BROKEN = {
     ),
     "evidence not on the cited line": (
         "supplies.csv",
-        "period,to fuel its air force,ev-oil-procurement,art-2024-03-02,13,",
-        "period,to fuel its air force,ev-oil-procurement,art-2024-03-02,7,",
+        "ev-oil-procurement,procurement,false,art-2024-03-02,13,",
+        "ev-oil-procurement,procurement,false,art-2024-03-02,7,",
         ("supplies.csv", 5, "evidence"),
         "not on line 7",
     ),
@@ -111,7 +111,7 @@ BROKEN = {
         "events.csv",
         "2023-11-01,2023-11-30,month",
         "2024-11-01,2024-11-30,month",
-        ("events.csv", 11, "date_start"),
+        ("events.csv", 10, "date_start"),
         "after its source's date",
     ),
     "evidence too long": (
@@ -123,6 +123,78 @@ BROKEN = {
         "quote at most 15",
     ),
 }
+
+
+# The project's rules on sourcing: each case as in BROKEN.
+BROKEN_SOURCING = {
+    "second thesis for one source": (
+        "assessments.csv",
+        "false,possible,,art-2024-03-02,17,could alter",
+        "true,possible,,art-2024-03-02,17,could alter",
+        ("assessments.csv", 12, "thesis"),
+        "already has its thesis on line 2",
+    ),
+    "rests_on names no row": (
+        "assessments.csv",
+        "ev-defence-agreement,art-2024-03-02,13,emphasizing",
+        "ev-defence-accord,art-2024-03-02,13,emphasizing",
+        ("assessments.csv", 8, "rests_on"),
+        "which is no row of",
+    ),
+    "cited line is not a listed paragraph": (
+        "actors.csv",
+        "Myanmar Army,armed_forces,myanmar,junta,,art-2024-03-02,17,",
+        "Myanmar Army,armed_forces,myanmar,junta,,art-2024-03-02,15,",
+        ("actors.csv", 9, "line"),
+        "not one of the paragraphs",
+    ),
+}
+
+
+def test_a_second_thesis_a_dangling_rests_on_and_an_unlisted_paragraph_are_each_reported(
+    data_copy,
+):
+    for file, old, new, _, _ in BROKEN_SOURCING.values():
+        edit(data_copy, file, old, new)
+    problems = validate(data_copy).problems
+    for case, (_, _, _, (where_file, line, column), words) in BROKEN_SOURCING.items():
+        assert any(
+            p.file == where_file and p.line == line and p.column == column and words in p.message
+            for p in problems
+        ), (case, [str(p) for p in problems])
+
+
+def test_two_sources_with_one_label_are_reported(data_copy):
+    path = data_copy / "sources.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.append(lines[1].replace("art-2024-03-02,", "art-copy,", 1))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = validate(data_copy).problems
+    assert any(
+        p.file == "sources.csv"
+        and p.line == 3
+        and p.column == "label"
+        and "already used" in p.message
+        for p in problems
+    ), [str(p) for p in problems]
+
+
+def test_the_optional_judgments_table_may_be_absent_or_hold_rows(data_copy):
+    (data_copy / "judgments.csv").unlink()
+    assert validate(data_copy).problems == []
+    (data_copy / "judgments.csv").write_text(
+        "judgment_id,theme,statement,likelihood,confidence,rests_on,watch,analyst,made\n"
+        "j-1,defence,Russian arms deliveries will likely continue.,likely,low,"
+        "ev-defence-agreement;as-largest-supplier,A second source on deliveries,A. Analyst,"
+        "2024-03-10\n"
+        "j-2,energy,The power plants will be built.,certain,high,pr-nowhere,,,2024-03-10\n",
+        encoding="utf-8",
+    )
+    problems = validate(data_copy).problems
+    where = {(p.file, p.line, p.column) for p in problems}
+    assert ("judgments.csv", 3, "likelihood") in where  # not an ICD 203 word
+    assert ("judgments.csv", 3, "rests_on") in where  # no such row
+    assert not any(p.line == 2 for p in problems if p.file == "judgments.csv")
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

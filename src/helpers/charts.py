@@ -5,7 +5,7 @@ only on ``ax`` (or :func:`matplotlib.pyplot.gca`), changes no global state (no r
 figures) and returns the Axes. Each chart carries
 
 * a title that states a finding computed from the rows (never typed in),
-* labelled axes with units (the actor map has no axes to label),
+* labelled axes with units (the locator map has no axes to label),
 * a source line under the axes naming the source and lines its rows cite,
 * the colour-blind-safe colours of :mod:`helpers.theme`, paired with a second channel
   (marker, line style, fill) wherever the colours carry meaning.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import math
-import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,10 +40,10 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
-from matplotlib.ticker import Formatter, MaxNLocator, MultipleLocator, NullLocator
+from matplotlib.ticker import Formatter, MaxNLocator, NullLocator
 
 from . import formatting as fmt
 from . import paths
@@ -52,7 +51,6 @@ from .errors import DataValidationError, ParameterError
 from .theme import (
     LIGHT,
     MUTED,
-    OKABE_ITO,
     PARTNER_COLORS,
     STATUS_COLORS,
     THEME_COLORS,
@@ -61,17 +59,13 @@ from .theme import (
 
 __all__ = [
     "CHARTS",
-    "actor_network",
     "defence_supplies",
     "describe",
-    "describe_actor_network",
     "describe_defence_supplies",
-    "describe_places_map",
     "describe_project_capacities",
     "describe_timeline",
     "figure",
     "fit_timeline",
-    "places_map",
     "project_capacities",
     "source_line",
     "timeline",
@@ -183,11 +177,6 @@ def _short(name: str) -> str:
     if name.endswith(")") and " (" in name:
         return name[: name.rindex(" (")]
     return name
-
-
-def _short_day(ts: pd.Timestamp) -> str:
-    """``"2 Mar 2024"``: fmt.day's "2 March 2024" is too wide for an in-plot label."""
-    return f"{ts.day} {ts:%b %Y}"
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -825,6 +814,9 @@ def timeline(
     as_of: Any = None,
     sources: pd.DataFrame | None = None,
     max_events: int = 15,
+    start: Any = None,
+    mark: str | None = None,
+    undated_heading: str | None = None,
 ) -> Axes:
     """Draw events on a date axis, showing how precisely the source dates each one.
 
@@ -859,6 +851,13 @@ def timeline(
     max_events
         Most rows to draw. Beyond it, the most recent events are kept and a note says
         "Showing N of M events".
+    start
+        The first day of the brief's window: the date axis starts there at the latest.
+    mark
+        The label of the dotted line drawn at ``as_of`` (default "Source date 2 Mar 2024"):
+        say what the date is, e.g. "Known by 2 Mar 2024" or "Cut 30 Sep 2023 (report of ...)".
+    undated_heading
+        The heading of the undated lane (default "Undated (no later than <as_of>)").
 
     Returns
     -------
@@ -870,7 +869,16 @@ def timeline(
     >>> timeline(ds.events, sources=ds.sources)  # doctest: +SKIP
     """
     ax = _resolve_ax(ax)
-    _draw_timeline(events, ax, as_of=as_of, sources=sources, max_events=max_events)
+    _draw_timeline(
+        events,
+        ax,
+        as_of=as_of,
+        sources=sources,
+        max_events=max_events,
+        start=start,
+        mark=mark,
+        undated_heading=undated_heading,
+    )
     return ax
 
 
@@ -921,6 +929,9 @@ def fit_timeline(
     as_of: Any = None,
     sources: pd.DataFrame | None = None,
     max_events: int = 15,
+    start: Any = None,
+    mark: str | None = None,
+    undated_heading: str | None = None,
 ) -> Axes:
     """Draw :func:`timeline` and set its figure to the height :func:`timeline_height` gives.
 
@@ -929,7 +940,16 @@ def fit_timeline(
     :func:`timeline`.
     """
     ax = _resolve_ax(ax)
-    rows = _draw_timeline(events, ax, as_of=as_of, sources=sources, max_events=max_events)
+    rows = _draw_timeline(
+        events,
+        ax,
+        as_of=as_of,
+        sources=sources,
+        max_events=max_events,
+        start=start,
+        mark=mark,
+        undated_heading=undated_heading,
+    )
     ax.figure.set_figheight(_fitted_height(ax, rows))
     return ax
 
@@ -952,6 +972,9 @@ def _draw_timeline(
     as_of: Any,
     sources: pd.DataFrame | None,
     max_events: int,
+    start: Any = None,
+    mark: str | None = None,
+    undated_heading: str | None = None,
 ) -> float:
     """Draw the timeline on ``ax``; return the height in points its rows and lane need."""
     facts = _timeline_facts(events, as_of, sources, max_events)
@@ -974,6 +997,8 @@ def _draw_timeline(
         if as_of_ts is not None:
             hi = max(hi, as_of_ts)
             lo = min(lo, as_of_ts)
+        if start is not None:
+            lo = min(lo, pd.Timestamp(start))
         x_lo, x_hi = mdates.date2num(lo), mdates.date2num(hi)
     elif as_of_ts is not None:
         x_hi = mdates.date2num(as_of_ts)
@@ -1141,7 +1166,7 @@ def _draw_timeline(
     if as_of_ts is not None and facts.dated:
         note = sizes["note"]
         x_as_of = mdates.date2num(as_of_ts)
-        mark = f"Source date {_short_day(as_of_ts)}"
+        mark = mark or f"Source date {fmt.short_day(as_of_ts)}"
         pad = _PAD_IN * per_inch
         width = _measure(mark, note) * per_inch
         spot = _free_spot(x_as_of, width, pad, xlim, taken)
@@ -1180,7 +1205,7 @@ def _draw_timeline(
         ax.text(
             _PAD_IN / axes_width,
             top + gap,
-            _undated_heading(as_of_ts),
+            undated_heading or _undated_heading(as_of_ts),
             transform=lane,
             ha="left",
             va="top",
@@ -1401,7 +1426,7 @@ def _undated_columns(
 def _undated_heading(as_of: pd.Timestamp | None) -> str:
     if as_of is None:
         return "Undated (no later than the source's date)"
-    return f"Undated (no later than {_short_day(as_of)})"
+    return f"Undated (no later than {fmt.short_day(as_of)})"
 
 
 class _DateTicks(Formatter):
@@ -1455,6 +1480,9 @@ def describe_timeline(
     as_of: Any = None,
     sources: pd.DataFrame | None = None,
     max_events: int = 15,
+    start: Any = None,
+    mark: str | None = None,
+    undated_heading: str | None = None,
 ) -> str:
     """Alt text for :func:`timeline`, from the same rows and arguments.
 
@@ -1488,7 +1516,10 @@ def describe_timeline(
         listed = "; ".join(
             e.title + (" (ongoing)" if e.ongoing else "") + who(e) for e in facts.undated
         )
-        parts.append(f"{_undated_heading(facts.as_of)}, not placed on the date axis: {listed}.")
+        heading = undated_heading or _undated_heading(facts.as_of)
+        parts.append(f"{heading}, not placed on the date axis: {listed}.")
+    if mark and facts.dated:
+        parts.append(f"A dotted line marks: {mark}.")
     if facts.note:
         parts.append(facts.note)
     return " ".join(parts)
@@ -1543,12 +1574,13 @@ def _project_facts(
     elif not stated:
         title = f"None of the {_count(n, 'project')} states a capacity"
     else:
-        totals: dict[tuple[str, str], float] = defaultdict(float)
-        for r in stated:
-            totals[(str(r.get("partner_id") or ""), str(r["status"]))] += float(r["capacity"])
-        (partner, status), total = max(totals.items(), key=lambda kv: kv[1])
-        who = f"{_name(partner, actor_names)}-linked projects" if partner else "Projects"
-        title = f"{who} {_words(status)} total {total:,.0f} {unit}"
+        # A finding the source states row by row; never a total the chart would compute.
+        largest = max(stated, key=lambda r: float(r["capacity"]))
+        status = _words(largest["status"])
+        title = (
+            f"The largest stated capacity is the {largest['name']}'s "
+            f"{fmt.capacity(largest['capacity'], unit)} ({status})"
+        )
         if unstated:
             title += f"; {len(unstated)} of {_count(n, 'project')} state no capacity"
     aggregated = n > max_rows
@@ -1960,6 +1992,8 @@ def _supply_facts(
     rows = _records(supplies, "supplies", _SUPPLY_COLUMNS)
     counts = Counter(str(r["supplier_id"]) for r in rows if r["supplier_id"] is not None)
     suppliers = [s for s, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    # Items whose seller the source does not name get a column of their own, never another's.
+    unnamed = any(r["supplier_id"] is None for r in rows)
     categories = [
         c
         for c in _category_order(supplies, "category")
@@ -1975,9 +2009,9 @@ def _supply_facts(
         if top is None:
             title = f"{_count(n, 'item')} recorded, no supplier named"
         elif k == n and n > 1:
-            title = f"{name} supplied all {n} items recorded"
+            title = f"{name} is named as the supplier of all {n} items recorded"
         else:
-            title = f"{name} supplied {k} of {_count(n, 'item')} recorded"
+            title = f"{name} is named as the supplier of {k} of {_count(n, 'item')} recorded"
         quantities = [q for q in (_quantity_of(r) for r in rows) if q]
         if not quantities:
             title += "; no quantity is stated"
@@ -1987,7 +2021,8 @@ def _supply_facts(
             title += f"; {len(quantities)} of {n} state a quantity"
     aggregated = n > max_rows
     note = f"Aggregated by category: {_count(n, 'supply row')}." if aggregated else None
-    return _SupplyFacts(fmt.sentence_case(title), rows, suppliers, categories, aggregated, note)
+    columns = [*suppliers, ""] if unnamed else suppliers
+    return _SupplyFacts(fmt.sentence_case(title), rows, columns, categories, aggregated, note)
 
 
 def defence_supplies(
@@ -2200,7 +2235,8 @@ def describe_defence_supplies(
         parts.append(facts.note)
     listed = []
     for r in facts.rows:
-        text = f"{_item(r)} from {_name(r['supplier_id'], actor_names)}"
+        supplier = _name(r["supplier_id"], actor_names) if r["supplier_id"] else ""
+        text = f"{_item(r)} from {supplier or 'a supplier the source does not name'}"
         if r.get("recipient_id"):
             text += f" to {_name(r['recipient_id'], actor_names)}"
         quantity = _quantity(r)
@@ -2216,809 +2252,6 @@ def describe_defence_supplies(
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Actor network
-# ---------------------------------------------------------------------------------------------
-
-_RELATION_COLUMNS = ("relation_id", "actor_id", "other_id", "kind")
-_ACTOR_COLUMNS = ("actor_id", "name")
-
-#: Colour, line style and legend wording per kind of tie; line styles keep greyscale legible.
-RELATION_STYLES: dict[str, dict[str, Any]] = {
-    "cooperates": {"color": OKABE_ITO["blue"], "linestyle": "-", "label": "cooperates with"},
-    "supplies": {"color": OKABE_ITO["orange"], "linestyle": (0, (6, 2)), "label": "supplies"},
-    "develops": {
-        "color": OKABE_ITO["bluish_green"],
-        "linestyle": (0, (6, 2, 1, 2)),
-        "label": "develops (in)",
-    },
-    "monitors": {
-        "color": OKABE_ITO["reddish_purple"],
-        "linestyle": (0, (1, 1.6)),
-        "label": "monitors",
-    },
-    "reduces_reliance": {
-        "color": "#4D4D4D",
-        "linestyle": (0, (4, 1.5, 1, 1.5, 1, 1.5)),
-        "label": "reduces reliance on",
-    },
-    "opposes": {
-        "color": OKABE_ITO["vermillion"],
-        "linestyle": (0, (2.5, 1.5)),
-        "label": "opposes",
-    },
-}
-
-_OUTGOING = {
-    "cooperates": "cooperates with {}",
-    "supplies": "supplies {}",
-    "develops": "develops in {}",
-    "monitors": "monitors {}",
-    "reduces_reliance": "reduces reliance on {}",
-    "opposes": "opposes {}",
-}
-_INCOMING = {
-    "cooperates": "cooperates with {}",
-    "supplies": "is supplied by {}",
-    "develops": "hosts development by {}",
-    "monitors": "is monitored by {}",
-    "reduces_reliance": "is relied on less by {}",
-    "opposes": "is opposed by {}",
-}
-
-
-@dataclass(frozen=True)
-class _NetworkFacts:
-    title: str
-    nodes: list[str]
-    hub: str | None
-    focus: str | None
-    edges: list[dict]
-    names: dict[str, str]
-    countries: dict[str, str | None]
-    phrases: list[str]
-    note: str | None = None
-
-
-def _network_facts(
-    relations: pd.DataFrame | None,
-    actors: pd.DataFrame | None,
-    focus: str | None,
-    max_nodes: int | None = None,
-) -> _NetworkFacts:
-    edges = _records(relations, "relations", _RELATION_COLUMNS)
-    names: dict[str, str] = {}
-    countries: dict[str, str | None] = {}
-    if actors is not None:
-        _require_columns(actors, "actors", _ACTOR_COLUMNS)
-        ids = [str(a) for a in _column(actors, "actor_id")]
-        names = dict(zip(ids, (str(n) for n in _column(actors, "name")), strict=True))
-        countries = dict(zip(ids, (_str(c) for c in _column(actors, "country_id")), strict=True))
-    if focus is not None and focus not in names:
-        raise ParameterError(
-            f"focus={focus!r} is not an actor id in actors; use one of: "
-            f"{', '.join(sorted(names)) or '(none)'}"
-        )
-    nodes = list(dict.fromkeys(str(e[key]) for e in edges for key in ("actor_id", "other_id")))
-    if focus is not None and focus not in nodes:
-        nodes.append(focus)
-    degree = Counter(str(e[k]) for e in edges for k in ("actor_id", "other_id"))
-    first = {n: i for i, n in enumerate(nodes)}
-    hub = focus
-    if hub is None and nodes:
-        hub = max(nodes, key=lambda n: (degree[n], -first[n]))
-    # Phrases about the hub, merged per counterpart: "cooperates with and supplies X".
-    verbs: dict[str, list[str]] = {}
-    for e in edges:
-        a, b, kind = str(e["actor_id"]), str(e["other_id"]), str(e["kind"])
-        if a == hub:
-            template, other = _OUTGOING.get(kind, _words(kind) + " {}"), b
-        elif b == hub:
-            template, other = _INCOMING.get(kind, "is " + _words(kind) + " by {}"), a
-        else:
-            continue
-        verbs.setdefault(other, []).append(template.removesuffix(" {}"))
-    phrases = [
-        f"{fmt.join(list(dict.fromkeys(v)))} {_short(names.get(o, o))}" for o, v in verbs.items()
-    ]
-    if not nodes:
-        title = "No relations recorded"
-    elif hub is None or not phrases:
-        title = f"{_short(names.get(hub or '', hub or ''))} has no recorded ties"
-    else:
-        shown = phrases[:4]
-        title = f"{_short(names.get(hub, hub))}: {'; '.join(shown)}"
-        if len(phrases) > len(shown):
-            title += f"; {len(phrases) - len(shown)} more"
-    note = None
-    if max_nodes is not None:
-        nodes, edges, note = _limit_network(nodes, edges, hub, degree, first, max(max_nodes, 1))
-    return _NetworkFacts(
-        fmt.sentence_case(title), nodes, hub, focus, edges, names, countries, phrases, note
-    )
-
-
-def _limit_network(
-    nodes: list[str],
-    edges: list[dict],
-    hub: str | None,
-    degree: Counter,
-    first: dict[str, int],
-    limit: int,
-) -> tuple[list[str], list[dict], str | None]:
-    """At most ``limit`` actors and ``2 * limit`` arrows, and a note saying what was left out.
-
-    Actors: the hub, its counterparts, then those with most ties. Arrows: the ties between the
-    actors kept; if still too many, each (actor, other, kind) once, the hub's first.
-    """
-    shown, drawn = nodes, edges
-    if len(nodes) > limit:
-        ties = {
-            str(e[k])
-            for e in edges
-            if hub in (str(e["actor_id"]), str(e["other_id"]))
-            for k in ("actor_id", "other_id")
-        }
-        ranked = sorted(nodes, key=lambda n: (n != hub, n not in ties, -degree[n], first[n]))
-        kept = set(ranked[:limit])
-        shown = [n for n in nodes if n in kept]
-        drawn = [e for e in edges if str(e["actor_id"]) in kept and str(e["other_id"]) in kept]
-    once = ""
-    if len(drawn) > 2 * limit:
-        unique: dict[tuple[str, str, str], dict] = {}
-        for e in drawn:
-            unique.setdefault((str(e["actor_id"]), str(e["other_id"]), str(e["kind"])), e)
-        if len(unique) < len(drawn):
-            once = ", each repeated tie once"
-        drawn = sorted(
-            unique.values(), key=lambda e: hub not in (str(e["actor_id"]), str(e["other_id"]))
-        )[: 2 * limit]
-        once += ", the centre's first"
-    if len(shown) == len(nodes) and len(drawn) == len(edges):
-        return nodes, edges, None
-    actors = (
-        f"{len(shown):,} of {len(nodes):,} actors (the centre, its counterparts, then those "
-        "with most ties)"
-        if len(shown) < len(nodes)
-        else f"all {len(nodes):,} actors"
-    )
-    note = f"Showing {actors} and {len(drawn):,} of {len(edges):,} ties{once}."
-    return shown, drawn, note
-
-
-def _ring_order(nodes: list[str], hub: str | None, edges: list[dict]) -> list[str]:
-    """Order the ring so that tied actors sit near each other.
-
-    The hub's component comes first, breadth-first from the hub. Each other component is
-    laid out breadth-first from its best-connected actor, which goes in the middle of its
-    own neighbours.
-    """
-    neighbours: dict[str, list[str]] = defaultdict(list)
-    for e in edges:
-        a, b = str(e["actor_id"]), str(e["other_id"])
-        if b not in neighbours[a]:
-            neighbours[a].append(b)
-        if a not in neighbours[b]:
-            neighbours[b].append(a)
-
-    def breadth_first(start: str) -> list[str]:
-        seen, queue, out = {start}, [start], []
-        while queue:
-            for n in neighbours[queue.pop(0)]:
-                if n not in seen:
-                    seen.add(n)
-                    out.append(n)
-                    queue.append(n)
-        return out
-
-    order: list[str] = breadth_first(hub) if hub is not None else []
-    placed = set(order) | {hub}
-    while True:
-        remaining = [n for n in nodes if n not in placed]
-        if not remaining:
-            return order
-        component = [remaining[0], *breadth_first(remaining[0])]
-        local = max(component, key=lambda n: (len(neighbours[n]), -nodes.index(n)))
-        rest = breadth_first(local)
-        middle = len(rest) // 2
-        order += [*rest[:middle], local, *rest[middle:]]
-        placed |= set(component)
-
-
-def _layout(facts: _NetworkFacts) -> dict[str, tuple[float, float]]:
-    """Hub at the origin, the others on the unit circle from the top, clockwise."""
-    ring = _ring_order(facts.nodes, facts.hub, facts.edges)
-    positions: dict[str, tuple[float, float]] = {}
-    if facts.hub is not None:
-        positions[facts.hub] = (0.0, 0.0)
-    n = len(ring)
-    for i, node in enumerate(ring):
-        angle = math.pi / 2 - 2 * math.pi * i / max(n, 1)
-        positions[node] = (math.cos(angle), math.sin(angle))
-    return positions
-
-
-def _padded_unit(inches: float, label: float) -> float:
-    """Half-width of limits around [-1, 1] leaving ``label`` inches free on each side."""
-    share = min(2 * label / max(inches, 0.1), 0.8)
-    return 1.0 / (1.0 - share) + 0.12
-
-
-def actor_network(
-    relations: pd.DataFrame,
-    actors: pd.DataFrame,
-    *,
-    ax: Axes | None = None,
-    focus: str | None = None,
-    sources: pd.DataFrame | None = None,
-    max_nodes: int | None = None,
-) -> Axes:
-    """Draw who works with, supplies, watches or opposes whom, as a map of actors.
-
-    Actors that take part in a relation are nodes at fixed positions: the focus actor (or,
-    without one, the actor with most ties) at the centre, the others on an ellipse in
-    breadth-first order from it, so the same data always gives the same picture. Each relation
-    is an arrow read from ``actor_id`` to ``other_id``, styled by kind with both a colour and
-    a line style so the map survives greyscale printing. Node colour is the actor's country.
-    There are no data axes: positions carry no values, so the axes are hidden.
-
-    Parameters
-    ----------
-    relations
-        Rows of ``relations.csv``: ``relation_id``, ``actor_id``, ``other_id``, ``kind``,
-        ``source_id``, ``line``.
-    actors
-        Rows of ``actors.csv``: ``actor_id``, ``name`` and ``country_id``.
-    ax
-        Axes to draw on; default the current Axes.
-    focus
-        An actor id to put at the centre and highlight (the partner of the brief).
-    sources
-        The ``sources`` table, for the source line.
-    max_nodes
-        Most actors to draw. Beyond it the map keeps the centre, its counterparts, then the
-        actors with most ties, draws only the ties between them, and a note says
-        "Showing N of M actors ... and K of L ties". Default: every actor.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Raises
-    ------
-    ParameterError
-        If ``focus`` is not an actor id.
-    """
-    ax = _resolve_ax(ax)
-    facts = _network_facts(relations, actors, focus, max_nodes)
-    sizes = _sizes()
-    ax.set_axis_off()
-    if not facts.nodes:
-        _nothing(ax, "Nothing recorded: the data has no relations")
-        _plot_texts_out_of_layout(ax)
-        _title(ax, facts.title)
-        _footer(ax, [("source", source_line(relations, "relations", sources))])
-        return ax
-
-    positions = _layout(facts)
-    node_size = 230.0
-    focus_size = 420.0
-    radius = {n: math.sqrt(focus_size if n == facts.focus else node_size) / 2 for n in facts.nodes}
-
-    # Edges first, so nodes sit on top of them.
-    pair_count: Counter = Counter()
-    for e in facts.edges:
-        a, b, kind = str(e["actor_id"]), str(e["other_id"]), str(e["kind"])
-        style = RELATION_STYLES.get(kind, {"color": MUTED, "linestyle": "-"})
-        pair = (a, b)
-        bend = 0.12 + 0.12 * pair_count[pair]
-        pair_count[pair] += 1
-        ax.add_patch(
-            FancyArrowPatch(
-                positions[a],
-                positions[b],
-                arrowstyle="-|>",
-                mutation_scale=11,
-                connectionstyle=f"arc3,rad={bend}",
-                shrinkA=radius[a] + 1.5,
-                shrinkB=radius[b] + 2.0,
-                color=style["color"],
-                linestyle=style["linestyle"],
-                linewidth=1.6,
-                zorder=2,
-                gid=f"relation:{e['relation_id']}",
-            )
-        )
-
-    xs = [positions[n][0] for n in facts.nodes]
-    ys = [positions[n][1] for n in facts.nodes]
-    colors = [
-        color_for(facts.countries.get(n) or n, PARTNER_COLORS, fallback="#BBBBBB")
-        for n in facts.nodes
-    ]
-    is_focus = [n == facts.focus for n in facts.nodes]
-    ax.scatter(
-        xs,
-        ys,
-        s=[focus_size if f else node_size for f in is_focus],
-        facecolors=[
-            c if f else mpl.colors.to_rgba(c, 0.3) for c, f in zip(colors, is_focus, strict=True)
-        ],
-        edgecolors=["black" if f else c for c, f in zip(colors, is_focus, strict=True)],
-        linewidths=[2.2 if f else 1.4 for f in is_focus],
-        zorder=3,
-        gid="actors",
-    )
-    labels: list[Text] = []
-    for node in facts.nodes:
-        x, y = positions[node]
-        label = textwrap.fill(_label(_short(facts.names.get(node, node))), 18)
-        if node == facts.hub:
-            offset, ha, va = (0, -(radius[node] + 3)), "center", "top"
-        else:
-            length = math.hypot(x, y) or 1.0
-            ux, uy = x / length, y / length
-            gap = radius[node] + 3
-            offset = (ux * gap, uy * gap)
-            ha = "left" if ux > 0.3 else ("right" if ux < -0.3 else "center")
-            va = "bottom" if uy > 0.3 else ("top" if uy < -0.3 else "center")
-        annotation = ax.annotate(
-            label,
-            xy=(x, y),
-            xytext=offset,
-            textcoords="offset points",
-            ha=ha,
-            va=va,
-            fontsize=sizes["annotation"],
-            fontweight="bold" if node == facts.focus else "normal",
-            color=_TEXT_DARK,
-            linespacing=1.0,
-            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
-            zorder=4,
-            parse_math=False,
-            gid=f"actor:{node}",
-        )
-        labels.append(annotation)
-    # Room around the unit circle for the labels, in data units of this Axes' shape.
-    width, height = _axes_inches(ax)
-    label_w = max(_measure(t.get_text(), sizes["annotation"]) for t in labels) + 0.2
-    label_h = 2.4 * sizes["annotation"] / 72 + 0.15
-    ax.set_xlim(*(_padded_unit(width, label_w) * np.array([-1, 1])))
-    ax.set_ylim(*(_padded_unit(height, label_h) * np.array([-1, 1])))
-
-    kinds = [k for k in RELATION_STYLES if any(str(e["kind"]) == k for e in facts.edges)]
-    kinds += sorted({str(e["kind"]) for e in facts.edges} - set(kinds))
-    legend_handles = [
-        Line2D(
-            [],
-            [],
-            color=RELATION_STYLES.get(k, {}).get("color", MUTED),
-            linestyle=RELATION_STYLES.get(k, {}).get("linestyle", "-"),
-            linewidth=1.8,
-        )
-        for k in kinds
-    ]
-    legend_labels = [RELATION_STYLES.get(k, {}).get("label", _words(k)) for k in kinds]
-    legend = _legend(
-        ax,
-        legend_handles,
-        legend_labels,
-        loc="upper left",
-        bbox_to_anchor=(0.0, 0.0),
-        ncol=min(len(legend_handles), 3),
-        handlelength=3.2,
-        title="Arrow: who acts on whom",
-        alignment="left",
-    )
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title)
-    lines = [("note", facts.note)] if facts.note else []
-    lines.append(("source", source_line(relations, "relations", sources)))
-    _footer(ax, lines, legend)
-    return ax
-
-
-def describe_actor_network(
-    relations: pd.DataFrame,
-    actors: pd.DataFrame,
-    *,
-    focus: str | None = None,
-    sources: pd.DataFrame | None = None,
-    max_nodes: int | None = None,
-) -> str:
-    """Alt text for :func:`actor_network`, from the same rows and arguments."""
-    facts = _network_facts(relations, actors, focus, max_nodes)
-    if not facts.nodes:
-        return "Map of actors: nothing recorded; the data has no relations."
-    centre = facts.names.get(facts.hub or "", facts.hub or "")
-    ties = []
-    for e in facts.edges:
-        actor = facts.names.get(str(e["actor_id"]), str(e["actor_id"]))
-        other = facts.names.get(str(e["other_id"]), str(e["other_id"]))
-        verb = _OUTGOING.get(str(e["kind"]), _words(e["kind"]) + " {}")
-        ties.append(f"{actor} {verb.format(other)}")
-    listed = (
-        f"Ties drawn: {'; '.join(ties)}. {facts.note}"
-        if facts.note
-        else (f"All ties: {'; '.join(ties)}.")
-    )
-    return (
-        f"Map of {_count(len(facts.nodes), 'actor')} and {_count(len(facts.edges), 'tie')}, "
-        f"with {centre} at the centre. {facts.title}. {listed}"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# 5. Places map
-# ---------------------------------------------------------------------------------------------
-
-_PLACE_COLUMNS = ("place_id", "name", "latitude", "longitude", "coordinate_basis")
-_BASIS_MARKERS = {
-    "gazetteer": ("o", True, "Place (gazetteer point)"),
-    "located_at_city": ("o", True, "Shown at its city"),
-    "country_centroid": ("s", False, "Country (centroid)"),
-    "region_centroid": ("D", False, "Region (centroid)"),
-}
-_POINT_LIKE = ("gazetteer", "located_at_city")
-_EARTH_RADIUS_KM = 6371.0
-
-
-@dataclass(frozen=True)
-class _PlaceGroup:
-    ids: list[str]
-    names: list[str]
-    lat: float
-    lon: float
-    basis: str
-    country: str | None
-
-
-@dataclass(frozen=True)
-class _PlaceFacts:
-    title: str
-    n_total: int
-    groups: list[_PlaceGroup]
-    unmapped: list[str]
-    highlight: list[str]
-    bases: list[str]
-
-
-def _distance_km(a: _PlaceGroup, b: _PlaceGroup) -> float:
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
-
-
-def _place_facts(places: pd.DataFrame | None, highlight: Any) -> _PlaceFacts:
-    rows = _records(places, "places", _PLACE_COLUMNS)
-    wanted = [highlight] if isinstance(highlight, str) else list(highlight or [])
-    known = {str(r["place_id"]) for r in rows}
-    unknown = [h for h in wanted if h not in known]
-    if unknown:
-        raise ParameterError(
-            f"highlight={unknown[0]!r} is not a place id in places; use one of: "
-            f"{', '.join(sorted(known)) or '(none)'}"
-        )
-    by_point: dict[tuple[float, float], list[dict]] = {}
-    unmapped = []
-    for r in rows:
-        if r["latitude"] is None or r["longitude"] is None:
-            unmapped.append(str(r["name"]))
-            continue
-        key = (round(float(r["latitude"]), 4), round(float(r["longitude"]), 4))
-        by_point.setdefault(key, []).append(r)
-    rank = {b: i for i, b in enumerate(_BASIS_MARKERS)}
-    groups = []
-    for (lat, lon), members in by_point.items():
-        best = min(members, key=lambda r: rank.get(str(r["coordinate_basis"]), 99))
-        groups.append(
-            _PlaceGroup(
-                ids=[str(m["place_id"]) for m in members],
-                names=[str(m["name"]) for m in members],
-                lat=lat,
-                lon=lon,
-                basis=str(best["coordinate_basis"]),
-                country=_str(best.get("country_id")),
-            )
-        )
-    bases = [b for b in _BASIS_MARKERS if any(str(r["coordinate_basis"]) == b for r in rows)]
-    n = len(rows)
-    pointish = [g for g in groups if g.basis in _POINT_LIKE]
-    candidates = pointish if len(pointish) >= 2 else groups
-    focus = next((g for g in groups if any(h in g.ids for h in wanted)), None)
-    if not rows:
-        title = "No places recorded"
-    elif len(groups) < 2:
-        title = f"Only {len(groups)} of {_count(n, 'place')} has a point location"
-    elif focus is not None:
-        others = [g for g in groups if g is not focus]
-        far = max(others, key=lambda g: _distance_km(focus, g))
-        km = round(_distance_km(focus, far), -2)
-        title = f"{focus.names[0]} lies about {km:,.0f} km from {far.names[0]}"
-    else:
-        a, b = max(
-            ((a, b) for i, a in enumerate(candidates) for b in candidates[i + 1 :]),
-            key=lambda ab: _distance_km(*ab),
-        )
-        km = round(_distance_km(a, b), -2)
-        west, east = sorted((a, b), key=lambda g: g.lon)
-        title = f"{west.names[0]} and {east.names[0]} lie about {km:,.0f} km apart"
-    if rows and unmapped:
-        title += f"; {len(unmapped)} of {_count(n, 'place')} have no point location"
-    return _PlaceFacts(fmt.sentence_case(title), n, groups, unmapped, wanted, bases)
-
-
-def _approximate_note(bases: Iterable[str]) -> str:
-    bits = {
-        "gazetteer": "places from a gazetteer",
-        "located_at_city": "port and base shown at their city",
-        "country_centroid": "countries at their centroid",
-        "region_centroid": "regions at their centroid",
-    }
-    used = [bits[b] for b in bases if b in bits]
-    text = "Coordinates are approximate and not from the source"
-    return text + (f": {'; '.join(used)}." if used else ".")
-
-
-def places_map(
-    places: pd.DataFrame,
-    *,
-    ax: Axes | None = None,
-    highlight: str | Sequence[str] | None = None,
-    sources: pd.DataFrame | None = None,
-) -> Axes:
-    """Draw a labelled locator map of the places named, on longitude/latitude axes.
-
-    No basemap and no downloads: points on a graticule, with an equirectangular aspect
-    (one degree of longitude is ``cos(mid-latitude)`` of one of latitude). Places at the same
-    coordinates share one point and one label. The marker says how the point was chosen
-    (gazetteer point, country or region centroid); the colour is the country. Places with no
-    coordinates are listed in a note, not placed anywhere.
-
-    Parameters
-    ----------
-    places
-        Rows of ``places.csv``: ``place_id``, ``name``, ``latitude``, ``longitude``,
-        ``coordinate_basis``, ``country_id``, ``source_id``, ``line``.
-    ax
-        Axes to draw on; default the current Axes.
-    highlight
-        A place id, or several, to draw larger with bold labels; the title then gives the
-        distance from the (first) highlighted place to the farthest one.
-    sources
-        The ``sources`` table, for the source line.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Raises
-    ------
-    ParameterError
-        If a ``highlight`` id is not a place id.
-    """
-    ax = _resolve_ax(ax)
-    facts = _place_facts(places, highlight)
-    sizes = _sizes()
-    ax.set_xlabel("Longitude (°E)", fontsize=sizes["label"])
-    ax.set_ylabel("Latitude (°N)", fontsize=sizes["label"])
-    footer: list[tuple[str, str]] = []
-    if facts.groups:
-        footer.append(("note", _approximate_note(facts.bases)))
-    if facts.unmapped:
-        footer.append(("unmapped", "No point location: " + ", ".join(facts.unmapped) + "."))
-    footer.append(("source", source_line(places, "places", sources)))
-    if not facts.groups:
-        message = (
-            "Nothing recorded: the data has no places"
-            if facts.n_total == 0
-            else "No place has coordinates"
-        )
-        _nothing(ax, message)
-    else:
-        _draw_places(ax, facts, _axes_height(ax, facts.title, [t for _, t in footer]))
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title)
-    _footer(ax, footer, _xlabel_anchor(ax))
-    return ax
-
-
-def _label_options(
-    px: float, py: float, w: float, h: float
-) -> list[tuple[str, str, float, float, float, float]]:
-    """Candidate label spots around a point: (ha, va, dx, dy, box x0, box y0), in inches."""
-    gap, diag = 0.09, 0.065
-    return [
-        ("left", "center", gap, 0.0, px + gap, py - h / 2),
-        ("right", "center", -gap, 0.0, px - gap - w, py - h / 2),
-        ("left", "bottom", diag, diag, px + diag, py + diag),
-        ("left", "top", diag, -diag, px + diag, py - diag - h),
-        ("right", "bottom", -diag, diag, px - diag - w, py + diag),
-        ("right", "top", -diag, -diag, px - diag - w, py - diag - h),
-        ("center", "bottom", 0.0, gap, px - w / 2, py + gap),
-        ("center", "top", 0.0, -gap, px - w / 2, py - gap - h),
-    ]
-
-
-def _place_labels(
-    groups: list[_PlaceGroup], sizes_in: list[tuple[float, float]], to_inches: Callable
-) -> list[tuple[str, str, float, float, float, float]]:
-    """Greedy placement: the first candidate spot that overlaps no label and no other point."""
-    points = [to_inches(g.lon, g.lat) for g in groups]
-    placed: list[tuple[float, float, float, float]] = []
-    chosen: list[tuple[str, str, float, float, float, float]] = []
-    for (px, py), (w, h) in zip(points, sizes_in, strict=True):
-        options = _label_options(px, py, w, h)
-        pick = options[0]
-        for option in options:
-            x0, y0 = option[4], option[5]
-            x1, y1 = x0 + w, y0 + h
-            overlaps_label = any(
-                x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1 for bx0, by0, bx1, by1 in placed
-            )
-            overlaps_point = any(
-                x0 - 0.05 < qx < x1 + 0.05 and y0 - 0.05 < qy < y1 + 0.05
-                for qx, qy in points
-                if (qx, qy) != (px, py)
-            )
-            if not overlaps_label and not overlaps_point:
-                pick = option
-                break
-        placed.append((pick[4], pick[5], pick[4] + w, pick[5] + h))
-        chosen.append(pick)
-    return chosen
-
-
-def _draw_places(ax: Axes, facts: _PlaceFacts, height_in: float) -> None:
-    sizes = _sizes()
-    size = sizes["annotation"]
-    groups = sorted(facts.groups, key=lambda g: (-len(g.names), -g.lat, g.lon))
-    lats = [g.lat for g in groups]
-    lons = [g.lon for g in groups]
-    lat_span = max(max(lats) - min(lats), 4.0)
-    lon_span = max(max(lons) - min(lons), 4.0)
-    region = [
-        min(lons) - 0.05 * lon_span,
-        min(lats) - 0.06 * lat_span,
-        max(lons) + 0.05 * lon_span,
-        max(lats) + 0.06 * lat_span,
-    ]
-    mid = math.radians((max(region[1], -80.0) + min(region[3], 80.0)) / 2)
-    aspect = 1 / max(math.cos(mid), 0.1)
-
-    # Place labels in inches on an estimate of the map's scale, then grow the map so that
-    # every label falls inside it; twice, since growing the map changes the scale.
-    highlighted = [any(h in g.ids for h in facts.highlight) for g in groups]
-    labels = ["\n".join(_label(name) for name in g.names) for g in groups]
-    sizes_in = [
-        (
-            _measure(label, size, "bold" if big else "normal") + 0.04,
-            len(label.split("\n")) * 1.2 * size / 72,
-        )
-        for label, big in zip(labels, highlighted, strict=True)
-    ]
-    legend_width = max(_measure(t[2], size) for t in _BASIS_MARKERS.values())
-    width_in, _ = _axes_inches(ax, decoration=0.55 + legend_width + 0.5)
-    bounds = list(region)
-    chosen: list[tuple[str, str, float, float, float, float]] = []
-    for _ in range(2):
-        scale = min(
-            width_in / (bounds[2] - bounds[0]), height_in / ((bounds[3] - bounds[1]) * aspect)
-        )
-
-        def to_inches(lon: float, lat: float, scale: float = scale) -> tuple[float, float]:
-            return lon * scale, lat * aspect * scale
-
-        chosen = _place_labels(groups, sizes_in, to_inches)
-        bounds = list(region)
-        for (w, h), pick in zip(sizes_in, chosen, strict=True):
-            x0, y0 = pick[4] / scale, pick[5] / (aspect * scale)
-            x1, y1 = x0 + w / scale, y0 + h / (aspect * scale)
-            pad = 0.12 / scale
-            bounds = [
-                min(bounds[0], x0 - pad),
-                min(bounds[1], y0 - pad / aspect),
-                max(bounds[2], x1 + pad),
-                max(bounds[3], y1 + pad / aspect),
-            ]
-    bounds[1], bounds[3] = max(bounds[1], -90.0), min(bounds[3], 90.0)
-
-    # Let the aspect widen the region rather than fixing limits it would have to override.
-    ax.update_datalim([(bounds[0], bounds[1]), (bounds[2], bounds[3])])
-    ax.margins(0)
-    ax.set_aspect(aspect, adjustable="datalim")
-    ax.autoscale_view()
-
-    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-    step = 20 if span > 60 else 10 if span > 20 else 5
-    ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.yaxis.set_major_locator(MultipleLocator(step))
-    ax.grid(True, color="#DDDDDD", linewidth=0.7)
-    ax.set_axisbelow(True)
-    ax.tick_params(axis="both", labelsize=size, length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(True)
-        spine.set_color("#BBBBBB")
-
-    for g, label, big, pick in zip(groups, labels, highlighted, chosen, strict=True):
-        marker, filled, _ = _BASIS_MARKERS.get(g.basis, ("o", True, g.basis))
-        color = color_for(g.country, PARTNER_COLORS, fallback=MUTED)
-        ax.plot(
-            [g.lon],
-            [g.lat],
-            marker=marker,
-            ms=9 if big else 6.5,
-            mfc=color if filled else "white",
-            mec="black" if big else color,
-            mew=1.8 if big else 1.5,
-            ls="none",
-            zorder=3,
-            gid="place:" + ",".join(g.ids),
-        )
-        ha, va, dx, dy, _, _ = pick
-        ax.annotate(
-            label,
-            xy=(g.lon, g.lat),
-            xytext=(dx * 72, dy * 72),
-            textcoords="offset points",
-            ha=ha,
-            va=va,
-            fontsize=size,
-            fontweight="bold" if big else "normal",
-            color=_TEXT_DARK,
-            linespacing=1.05,
-            parse_math=False,
-            zorder=4,
-            gid="place-label",
-        )
-    handles, legend_labels = [], []
-    for basis in facts.bases:
-        if basis not in _BASIS_MARKERS or not any(g.basis == basis for g in groups):
-            continue
-        marker, filled, text = _BASIS_MARKERS[basis]
-        handles.append(
-            Line2D(
-                [], [], marker=marker, ms=6, mfc=MUTED if filled else "white", mec=MUTED, ls="none"
-            )
-        )
-        legend_labels.append(text)
-    _legend(
-        ax,
-        handles,
-        legend_labels,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        title="Point",
-        alignment="left",
-    )
-
-
-def describe_places_map(
-    places: pd.DataFrame,
-    *,
-    highlight: str | Sequence[str] | None = None,
-    sources: pd.DataFrame | None = None,
-) -> str:
-    """Alt text for :func:`places_map`, from the same rows and arguments."""
-    facts = _place_facts(places, highlight)
-    if facts.n_total == 0:
-        return "Locator map: nothing recorded; the data has no places."
-    parts = [f"Locator map of {_count(facts.n_total, 'place')}. {facts.title}."]
-    listed = []
-    for g in facts.groups:
-        lat = f"{abs(g.lat):g}°{'N' if g.lat >= 0 else 'S'}"
-        lon = f"{abs(g.lon):g}°{'E' if g.lon >= 0 else 'W'}"
-        basis = _words(g.basis).replace("located at city", "at its city")
-        listed.append(f"{' / '.join(g.names)} at {lat} {lon} ({basis})")
-    if listed:
-        parts.append("Points: " + "; ".join(listed) + ".")
-        parts.append(_approximate_note(facts.bases))
-    if facts.unmapped:
-        parts.append("No point location: " + ", ".join(facts.unmapped) + ".")
-    return " ".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------
 # Registry, dispatch and the figure-level wrapper
 # ---------------------------------------------------------------------------------------------
 
@@ -3027,8 +2260,6 @@ CHARTS: dict[str, tuple[Callable[..., Axes], Callable[..., str], float]] = {
     "timeline": (timeline, describe_timeline, 4.5),
     "project_capacities": (project_capacities, describe_project_capacities, 3.4),
     "defence_supplies": (defence_supplies, describe_defence_supplies, 3.0),
-    "actor_network": (actor_network, describe_actor_network, 4.5),
-    "places_map": (places_map, describe_places_map, 4.5),
 }
 
 
@@ -3073,7 +2304,7 @@ def figure(
     ----------
     kind
         A key of :data:`CHARTS`: ``"timeline"``, ``"project_capacities"``,
-        ``"defence_supplies"``, ``"actor_network"`` or ``"places_map"``.
+        or ``"defence_supplies"``. The locator map is :func:`helpers.maps.locator_map`.
     *args, **kwargs
         Passed to the chart function.
     width, height

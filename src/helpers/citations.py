@@ -1,14 +1,16 @@
-"""Citation markers and the sources list they point into.
+"""Citation markers, the reader's notes they point to, and the data trail behind each note.
 
-Every factual sentence of a brief cites the rows it came from. :class:`Citations` numbers each
-cited row on first use, so the markers run [1], [2], ... in reading order, and renders the
-sources section: for each number, the source, its date, the line and the verbatim fragment,
-and the table and row id in ``data/`` that hold the fact.
+Every factual sentence of a brief cites the rows it came from. :class:`Citations` gives each
+distinct quoted fragment (source, line, fragment) a note number on first use, so the markers
+run 1, 2, ... in reading order and rows that quote the same words share one note. The reader
+sees short notes ("Report, para. 3: 'A $35 million agreement ...'"); the table and row id of
+every fact behind a note are kept apart, for the annex of the HTML brief and the manifest
+(:meth:`Citations.trail`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from markupsafe import Markup, escape
@@ -24,82 +26,167 @@ ID_COLUMNS = {
     "supplies": "supply_id",
     "assessments": "assessment_id",
     "relations": "relation_id",
+    "judgments": "judgment_id",
 }
 
 
-@dataclass(frozen=True)
-class Citation:
-    """One cited row: where the fact lives in ``data/`` and where it stands in the source."""
+@dataclass
+class Note:
+    """One quoted fragment of a source, and every row of ``data/`` that cites it."""
 
     number: int
-    table: str
-    row_id: str
     source_id: str
-    source_title: str
-    published: str
+    label: str
     line: int
+    paragraph: int | None
     evidence: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """'para. 3', or 'line 13' when the source lists no paragraphs."""
+        return f"para. {self.paragraph}" if self.paragraph else f"line {self.line}"
 
 
 class Citations:
     """A brief's citation registry; one per brief, shared by all its sections."""
 
     def __init__(self, sources: pd.DataFrame) -> None:
-        self._sources = sources.set_index("source_id")
-        self._by_key: dict[tuple[str, str], Citation] = {}
+        self._labels: dict[str, str] = {}
+        self._published: dict[str, object] = {}
+        self._paragraphs: dict[str, dict[int, int]] = {}
+        for row in sources.to_dict("records"):
+            source_id = str(row["source_id"])
+            self._labels[source_id] = str(row.get("label") or source_id)
+            self._published[source_id] = row.get("published")
+            listed = row.get("paragraph_lines")
+            if listed is not None and not pd.isna(listed) and str(listed).strip():
+                lines = [int(n) for n in str(listed).split(";")]
+                self._paragraphs[source_id] = {line: i + 1 for i, line in enumerate(lines)}
+        self._notes: dict[tuple[str, int, str], Note] = {}
+        self._by_row: dict[tuple[str, str], Note] = {}
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self._notes)
 
     def __iter__(self):
-        return iter(sorted(self._by_key.values(), key=lambda c: c.number))
+        return iter(sorted(self._notes.values(), key=lambda n: n.number))
 
-    def number(self, table: str, row: pd.Series) -> int:
-        """The citation number of ``row`` of ``table``, assigning the next one on first use."""
+    @property
+    def sources(self) -> set[str]:
+        """Ids of the sources cited so far."""
+        return {note.source_id for note in self._notes.values()}
+
+    def number(self, table: str, row: pd.Series | dict) -> int:
+        """The note number of ``row`` of ``table``, assigning the next one on first use."""
         row_id = str(row[ID_COLUMNS[table]])
-        key = (table, row_id)
-        if key not in self._by_key:
-            source_id = str(row["source_id"])
-            source = self._sources.loc[source_id]
-            self._by_key[key] = Citation(
-                number=len(self._by_key) + 1,
-                table=table,
-                row_id=row_id,
+        known = self._by_row.get((table, row_id))
+        if known is not None:
+            return known.number
+        source_id = str(row["source_id"])
+        line = int(row["line"])
+        evidence = str(row["evidence"])
+        key = (source_id, line, " ".join(evidence.split()))
+        note = self._notes.get(key)
+        if note is None:
+            note = Note(
+                number=len(self._notes) + 1,
                 source_id=source_id,
-                source_title=str(source["title"]),
-                published=formatting.day(source["published"]),
-                line=int(row["line"]),
-                evidence=str(row["evidence"]),
+                label=self._labels.get(source_id, source_id),
+                line=line,
+                paragraph=self._paragraphs.get(source_id, {}).get(line),
+                evidence=evidence,
             )
-        return self._by_key[key].number
+            self._notes[key] = note
+        note.rows.append((table, row_id))
+        self._by_row[table, row_id] = note
+        return note.number
 
-    def marker(self, table: str, row: pd.Series) -> Markup:
-        """The superscript link ``[n]`` for a row, pointing at its entry in the sources list."""
-        n = self.number(table, row)
-        return Markup('<sup class="cite"><a href="#src-{0}">[{0}]</a></sup>').format(n)
+    def numbers(self, table: str, rows: pd.DataFrame, *, limit: int | None = None) -> list[int]:
+        """Note numbers of ``rows`` (the first ``limit`` of them, if given), in order."""
+        if limit is not None:
+            rows = rows.head(limit)
+        return [self.number(table, row) for row in rows.to_dict("records")]
+
+    def marker(self, table: str, row: pd.Series | dict) -> Markup:
+        """The superscript marker for one row."""
+        return self.sup([self.number(table, row)])
 
     def markers(self, table: str, rows: pd.DataFrame, *, limit: int | None = None) -> Markup:
-        """Markers for several rows, in order, without repeats.
+        """One marker for several rows of a table, without repeats.
 
-        With ``limit``, only the first ``limit`` rows are cited and the rest counted
-        (``[4],[5],[6] +12 rows``): a statement that many rows make alike stays one sentence
-        with a few markers, and the sources list holds only the rows it cites.
+        With ``limit``, only the first ``limit`` rows are cited and the rest counted (``3, 4
+        +12 alike``): a statement that many rows make alike stays one sentence with a few
+        notes, and the notes hold only the rows cited.
         """
-        rest = 0
-        if limit is not None and len(rows) > limit:
-            rows, rest = rows.head(limit), len(rows) - limit
-        numbers = sorted({self.number(table, row) for _, row in rows.iterrows()})
-        inner = Markup(",").join(Markup('<a href="#src-{0}">[{0}]</a>').format(n) for n in numbers)
-        if rest:
-            title = f"{rest:,} more rows of {table}.csv say the same; the brief cites the first"
-            inner += Markup(' <span class="cite-more" title="{}">+{}</span>').format(
-                title, formatting.count(rest, "row")
-            )
-        return Markup('<sup class="cite">{}</sup>').format(inner) if numbers else Markup("")
+        rest = max(0, len(rows) - limit) if limit is not None else 0
+        return self.sup(self.numbers(table, rows, limit=limit), alike=rest)
 
-    def rows(self) -> list[dict[str, object]]:
-        """The citations as plain dicts, for templates and tests."""
-        return [c.__dict__ | {"anchor": f"src-{c.number}"} for c in self]
+    def cite(self, *groups: tuple[str, pd.DataFrame]) -> Markup:
+        """One marker for rows of several tables: ``cite(("events", a), ("supplies", b))``."""
+        numbers: list[int] = []
+        for table, rows in groups:
+            numbers += self.numbers(table, rows)
+        return self.sup(numbers)
+
+    def sup(self, numbers: list[int], *, alike: int = 0) -> Markup:
+        """``[3–5, 8]`` as a superscript, each number linking to its note; '' for none."""
+        runs: list[list[int]] = []
+        for n in sorted(set(numbers)):
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        if not runs:
+            return Markup("")
+        link = Markup('<a href="#src-{0}">{0}</a>').format
+        parts = [
+            link(run[0]) if len(run) == 1 else link(run[0]) + Markup("–") + link(run[-1])
+            for run in runs
+        ]
+        inner = Markup(", ").join(parts)
+        if alike:
+            title = f"{alike:,} more records say the same; the brief cites the first"
+            inner += Markup(' <span class="cite-more" title="{}">+{} alike</span>').format(
+                title, f"{alike:,}"
+            )
+        return Markup('<sup class="cite">[{}]</sup>').format(inner)
+
+    def notes(self) -> list[dict[str, object]]:
+        """The notes as plain dicts, for templates and tests."""
+        return [
+            {
+                "number": n.number,
+                "anchor": f"src-{n.number}",
+                "label": n.label,
+                "where": n.where,
+                "line": n.line,
+                "source_id": n.source_id,
+                "quote": quote(n.evidence),
+                "evidence": n.evidence,
+                # A relative date in the quote ("last October") with the date it means.
+                "dates": "; ".join(
+                    formatting.relative_dates(n.evidence, self._published[n.source_id])
+                )
+                if self._published.get(n.source_id) is not None
+                else "",
+                "rows": list(n.rows),
+            }
+            for n in self
+        ]
+
+    def trail(self) -> list[dict[str, object]]:
+        """Each note's source, line, fragment and data rows: the annex and the manifest."""
+        return [
+            {
+                "note": n.number,
+                "source_id": n.source_id,
+                "line": n.line,
+                "evidence": n.evidence,
+                "rows": [{"table": table, "id": row_id} for table, row_id in n.rows],
+            }
+            for n in self
+        ]
 
 
 def quote(text: str) -> Markup:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import paths
-from .validation import ensure_valid, load_descriptor
+from .validation import OPTIONAL_TABLES, ensure_valid, load_descriptor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +31,7 @@ TABLES = (
     "supplies",
     "assessments",
     "relations",
+    "judgments",
 )
 
 
@@ -48,6 +49,7 @@ class Dataset:
     supplies: pd.DataFrame
     assessments: pd.DataFrame
     relations: pd.DataFrame
+    judgments: pd.DataFrame
     #: id -> name maps, built on first use (a copy of a Dataset starts without them).
     _name_cache: dict = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -65,11 +67,15 @@ class Dataset:
         """Map each place id to its name (a new dict; built once per dataset)."""
         return dict(self._names("places", "place_id"))
 
-    def _names(self, table: str, key: str) -> dict[str, str]:
-        if table not in self._name_cache:
+    def source_labels(self) -> dict[str, str]:
+        """Map each source id to the short name a reader sees in the notes ('Report')."""
+        return dict(self._names("sources", "source_id", "label"))
+
+    def _names(self, table: str, key: str, column: str = "name") -> dict[str, str]:
+        if (table, column) not in self._name_cache:
             frame = getattr(self, table)
-            self._name_cache[table] = dict(zip(frame[key], frame["name"], strict=True))
-        return self._name_cache[table]
+            self._name_cache[table, column] = dict(zip(frame[key], frame[column], strict=True))
+        return self._name_cache[table, column]
 
     @property
     def source_date(self) -> pd.Timestamp:
@@ -92,11 +98,18 @@ def _dtype_for(field: dict):
     }.get(kind)
 
 
-def typed_frame(path: Path, schema: dict) -> pd.DataFrame:
-    """Read one CSV as strings and convert each column to the dtype its schema field names."""
+def typed_frame(path: Path, schema: dict, *, missing_ok: bool = False) -> pd.DataFrame:
+    """Read one CSV as strings and convert each column to the dtype its schema field names.
+
+    With ``missing_ok``, a file that does not exist reads as a table with no rows.
+    """
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    names = [field["name"] for field in schema["fields"]]
+    if missing_ok and not path.is_file():
+        frame = pd.DataFrame({name: pd.Series(dtype=str) for name in names})
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for field in schema["fields"]:
         name = field["name"]
         column = frame[name]
@@ -124,6 +137,17 @@ def fingerprint(data_dir: Path | str | None = None) -> str:
         digest.update(resource["path"].encode())
         digest.update(file.read_bytes() if file.is_file() else b"<missing>")
     return digest.hexdigest()
+
+
+def file_digests(data_dir: Path | str | None = None) -> dict[str, str]:
+    """The sha256 of each file of a data folder that the schema names, by file name."""
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    out = {}
+    for resource in load_descriptor()["resources"]:
+        file = data_dir / resource["path"]
+        if file.is_file():
+            out[resource["path"]] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return out
 
 
 def load(
@@ -154,7 +178,11 @@ def load(
         ensure_valid(data_dir, sources)
     descriptor = load_descriptor()
     frames = {
-        resource["name"]: typed_frame(data_dir / resource["path"], resource["schema"])
+        resource["name"]: typed_frame(
+            data_dir / resource["path"],
+            resource["schema"],
+            missing_ok=resource["name"] in OPTIONAL_TABLES,
+        )
         for resource in descriptor["resources"]
     }
     return Dataset(data_dir=data_dir.resolve(), fingerprint=fingerprint(data_dir), **frames)

@@ -519,6 +519,16 @@ def _when(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _time_view(value: str) -> str:
+    """The helpers' time view as it is ("Known by 2 March 2024", "Events to ..."); a bare
+    ISO date (a papermill parameter) says what it means: "Known by 2 March 2024"."""
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return value
+    return f"Known by {day.day} {day:%B %Y}"
+
+
 def _label(key: str) -> str:
     text = str(key).replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
@@ -542,7 +552,7 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
     return {
         "title": pick("title") or name or "Brief",
         "subtitle": pick("subtitle"),
-        "as_of": pick("as_of"),
+        "as_of": _time_view(pick("as_of")),
         "as_of_iso": pick("as_of_iso") or pick("as_of"),
         # The helpers' own stamp verbatim; else papermill's end time, shortened.
         "generated": _display(brief["generated"])

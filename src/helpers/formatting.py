@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 
 import pandas as pd
 
@@ -72,6 +73,12 @@ def day(date) -> str:
     return f"{date.day} {calendar.month_name[date.month]} {date.year}"
 
 
+def short_day(date) -> str:
+    """'2 Mar 2024': for a chart's labels, where 'day()' is too wide."""
+    date = pd.Timestamp(date)
+    return f"{date.day} {date:%b %Y}"
+
+
 def month(date) -> str:
     """'October 2023'."""
     date = pd.Timestamp(date)
@@ -107,6 +114,34 @@ def when(start, end, precision, *, ongoing: bool = False, known_by=None) -> str:
             return f"{calendar.month_name[start.month]}–{calendar.month_name[end.month]} {end.year}"
         return f"{month(start)} – {month(end)}"
     return f"{day(start)} – {day(end)}"
+
+
+_MONTHS = "|".join(calendar.month_name[1:])
+_RELATIVE = re.compile(
+    rf"\b(?:(last|this|next|in)\s+({_MONTHS})\b(?!,?\s+\d{{4}})|(last|this|next)\s+year\b)"
+)
+
+
+def relative_dates(text: str, reference) -> list[str]:
+    """The dates that relative phrases in ``text`` mean, read on ``reference`` (the source's
+    date): 'since last October' on 2 March 2024 -> ['October 2023']; 'in November' (no year)
+    -> the last November on or before it; 'last year' -> ['2023']."""
+    ref = pd.Timestamp(reference)
+    out = []
+    for match in _RELATIVE.finditer(text):
+        which, name, year_word = match.group(1), match.group(2), match.group(3)
+        if year_word:
+            out.append(str(ref.year + {"last": -1, "this": 0, "next": 1}[year_word]))
+            continue
+        number = list(calendar.month_name).index(name)
+        if which == "next":
+            year = ref.year if number > ref.month else ref.year + 1
+        elif which == "last":
+            year = ref.year if number < ref.month else ref.year - 1
+        else:  # "this" or "in": the latest such month on or before the reference
+            year = ref.year if number <= ref.month else ref.year - 1
+        out.append(f"{name} {year}")
+    return out
 
 
 def as_date(value) -> dt.date:

@@ -217,11 +217,15 @@ def build_manifest(
     command: str,
     kernel: str = paths.KERNEL_NAME,
     created_at: str | None = None,
+    citations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a finished run.
 
     Parameters
     ----------
+    citations
+        The brief's data trail: each reader's note with its source, line, fragment and the
+        data rows behind it (as the sources section of the executed notebook carries it).
     outputs
         Output file name (as it appears in the run folder) to the file to hash.
     timings
@@ -258,6 +262,7 @@ def build_manifest(
         "outputs": {name: file_entry(path) for name, path in outputs.items()},
         "created_at": created_at or utc_now(),
         "command": command,
+        "citations": list(citations or []),
     }
 
 

@@ -1,14 +1,24 @@
 """Narrative from data: small dicts of facts, turned into sentences by Jinja templates.
 
-Each public function takes a :class:`~helpers.selection.Selection` and the brief's
-:class:`~helpers.citations.Citations` and returns escaped HTML (``markupsafe.Markup``). The
-templates live in ``templates/narrative/``; autoescaping is on, so a value from the data is
-always text, never markup. Every sentence that states a fact carries the citation markers of
-the rows it came from.
+Three layers are kept apart, as analytic writing standards ask (ICD 203):
+
+* **reported information** (events, projects, supplies, figures) is attributed to its source
+  ("the report says", "according to the report") and worded no stronger than the row's
+  ``modality`` or ``status``: talks are talks, a procurement names no seller the source does
+  not name, an open list ("including") is "at least";
+* **the source's interpretation** (assessments) is printed as the source's view ("the report
+  argues that ..."), never as a finding of the brief, and flagged where it says more than the
+  rows it rests on ("the projects it names were under discussion");
+* **analyst judgments** come only from the analyst's own table, with their confidence.
+
+A total the brief computes is labelled as the brief's arithmetic. Each public function takes a
+:class:`~helpers.selection.Selection` and the brief's :class:`~helpers.citations.Citations`
+and returns escaped HTML (``markupsafe.Markup``); templates live in ``templates/narrative/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 import pandas as pd
@@ -18,14 +28,18 @@ from markupsafe import Markup
 from . import formatting as fmt
 from . import paths
 from .citations import Citations, quote
-from .selection import Selection
+from .selection import ID_COLUMNS, Selection, emphasis_order, rests_on
+from .sourcing import CREDIBILITY, RELIABILITY, Sourcing
 
-#: Most citation markers one sentence carries for rows that state the same thing; the rest are
-#: counted ("+12 rows"), so a brief stays as long on a large dataset as on a small one.
+#: Most notes one sentence cites for rows that state the same thing; the rest are counted
+#: ("+12 alike"), so a brief stays as long on a large dataset as on a small one.
 CITE_LIMIT = 3
-#: Most single-row figures in the key judgments' "By the numbers".
+#: Most ties the table of the powers spells out per power (and most names per tie).
+TIES_PER_POWER = 4
+#: Most key points, and most figures under "By the numbers".
+KEY_POINTS = 5
 KEY_FIGURES = 6
-#: A sources list longer than this runs over more than a page; printed, it takes one column
+#: A notes list longer than this runs over more than a page; printed, it takes one column
 #: (see print.css: WeasyPrint takes seconds to balance two columns of a hundred entries).
 LONG_SOURCES_LIST = 40
 #: Section headings by theme.
@@ -35,49 +49,73 @@ THEME_TITLES = {
     "economy": "Economic ties: trade, currencies and oil",
     "regional": "Regional implications",
 }
-#: What a "nothing recorded" passage says it has nothing on.
+#: What a theme is about, in running text.
 THEME_TOPICS = {
     "defence": "defence cooperation",
-    "energy": "energy and infrastructure projects",
-    "economy": "trade, currencies and oil",
-    "regional": "regional implications",
+    "energy": "energy or infrastructure projects",
+    "economy": "trade, currencies or oil",
+    "regional": "the region",
 }
-#: Which assessments lead the key judgments, most telling first.
+#: What a section says when the source has nothing on the partner in its theme.
+NO_PARTNER = {
+    "defence": "no defence cooperation between Myanmar and {partner}",
+    "energy": "no energy or infrastructure project with {partner}",
+    "economy": "no economic dealings between Myanmar and {partner}",
+    "regional": "nothing on {partner}'s part in the region",
+}
+#: Short theme names for the key points' run-in heads.
+THEME_HEADS = {
+    "defence": "Defence",
+    "energy": "Energy",
+    "economy": "Trade",
+    "regional": "Region",
+}
+#: Which assessments lead, most telling first.
 JUDGMENT_ORDER = (
     "aim",
     "largest_supplier",
-    "dependence",
     "trend",
+    "dependence",
     "intent",
     "implication",
     "monitoring",
 )
-HELD_WORDS = {
-    "not yet known": "not yet known by then",
-    "about another partner": "about another partner",
-    "other themes": "on other themes",
-    "outside the window": "outside the window",
-    "undated, excluded": "undated and excluded",
-}
+#: How the brief introduces an assessment of each kind: the source's view, attributed.
+ATTRIBUTION_VERBS = {"implication": "argues"}
 STATUS_WORDS = {
     "under_discussion": "under discussion",
     "agreed": "agreed",
     "under_construction": "under construction",
     "developed": "developed",
 }
+#: Strength of what a row asserts, so that an assessment resting on weaker rows is flagged.
+MODALITY_STRENGTH = {
+    "reported": 3,
+    "procurement": 3,
+    "emerging": 2,
+    "intended": 1,
+    "under_discussion": 1,
+    "possible": 0,
+}
+STATUS_STRENGTH = {"developed": 3, "under_construction": 3, "agreed": 2, "under_discussion": 1}
+MODALITY_WORDS = {
+    "under_discussion": "under discussion",
+    "emerging": "still emerging",
+    "intended": "only intended",
+    "possible": "only possible",
+}
 
 
 @cache
 def environment() -> Environment:
     """The Jinja environment for narrative templates (autoescaped, strict about names)."""
-    env = Environment(
+    return Environment(
         loader=FileSystemLoader(paths.TEMPLATES_DIR / "narrative"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env
 
 
 def render(template: str, **facts) -> Markup:
@@ -85,161 +123,408 @@ def render(template: str, **facts) -> Markup:
     return Markup(environment().get_template(f"{template}.html.j2").render(**facts).strip())
 
 
+# -- small helpers ---------------------------------------------------------------------------
+
+
 def _names(selection: Selection) -> dict[str, str]:
     return selection.dataset.actor_names()
 
 
-def _known_by(selection: Selection) -> pd.Timestamp:
-    return selection.dataset.source_date
+def _name(selection: Selection, actor_id) -> str:
+    if actor_id is None or pd.isna(actor_id):
+        return ""
+    return _names(selection).get(str(actor_id), str(actor_id))
 
 
-def event_when(row: pd.Series, selection: Selection) -> str:
+def _text(value) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _flag(value) -> bool:
+    return False if value is None or pd.isna(value) else bool(value)
+
+
+def _source_date(selection: Selection) -> pd.Timestamp | None:
+    published = selection.sources["published"]
+    return None if published.empty else published.max()
+
+
+def reporter(selection: Selection, source_id: str | None = None) -> str:
+    """Who says it: 'the report' when the brief knows one source, else that source's label."""
+    if source_id is None or len(selection.sources) <= 1:
+        kind = selection.sources["kind"].astype(str).iloc[0] if len(selection.sources) else ""
+        return "the report" if kind in ("news_article", "report", "") else f"the {kind}"
+    labels = selection.dataset.source_labels()
+    return labels.get(source_id, source_id)
+
+
+def _says(selection: Selection, row: pd.Series | dict) -> str:
+    """'The report says' / 'The report argues' for an assessment row, sentence-cased."""
+    verb = ATTRIBUTION_VERBS.get(str(row["kind"]), "says")
+    return fmt.sentence_case(f"{reporter(selection, str(row['source_id']))} {verb}")
+
+
+def when(row: pd.Series | dict, selection: Selection) -> str:
     """The date phrase of an event or supply row, keeping its precision."""
+    if _flag(row.get("date_unknown")):
+        return "date unknown"
     return fmt.when(
         row["date_start"],
         row["date_end"],
         row["date_precision"],
-        ongoing=bool(row.get("ongoing", False))
-        if not pd.isna(row.get("ongoing", False))
-        else False,
-        known_by=_known_by(selection),
+        ongoing=_flag(row.get("ongoing", False)),
+        known_by=_source_date(selection),
     )
 
 
-def nothing(selection: Selection, topic: str) -> Markup:
-    """A clear passage for an empty selection, saying what held rows back."""
-    params = selection.params
-    held: dict[str, int] = {}
-    for reasons in selection.held_back.values():
-        for reason, n in reasons.items():
-            held[reason] = held.get(reason, 0) + n
-    window = ""
-    if params.start or params.end:
-        start = fmt.day(params.start) if params.start else "the start of the record"
-        window = f"{start} – {fmt.day(params.window_end)}"
-    return render(
-        "nothing",
-        topic=topic,
-        partner=params.partner,
-        as_of=fmt.day(params.as_of),
-        window=window,
-        held=fmt.join(
-            [f"{fmt.count(n, 'row')} {HELD_WORDS[reason]}" for reason, n in sorted(held.items())]
-        ),
-    )
+def _date_head(row: pd.Series | dict, selection: Selection) -> str:
+    """An event list's date: 'October 2023', 'Since October 2023', 'Undated', 'Date unknown'."""
+    if _flag(row.get("date_unknown")):
+        return "Date unknown"
+    if pd.isna(row["date_start"]):
+        return "Undated"
+    return fmt.sentence_case(when(row, selection))
 
 
-def _assessments(selection: Selection, themes: tuple[str, ...]) -> pd.DataFrame:
-    frame = selection.assessments
-    frame = frame[frame["theme"].isin(themes)]
+def _lower_first(text: str, names: Iterable[str] = ()) -> str:
+    """'First maritime exercise' -> 'first maritime exercise', but keep names and acronyms."""
+    first = text.split(" ", 1)[0]
+    if not first or first[1:2].isupper() or any(n and text.startswith(n) for n in names):
+        return text
+    if first in ("India", "China", "Russia", "Myanmar", "Junta") or first[:1].isdigit():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _ordered_assessments(frame: pd.DataFrame) -> pd.DataFrame:
+    """Assessments, the partner's first, then by kind (most telling first) and line."""
     order = {kind: i for i, kind in enumerate(JUDGMENT_ORDER)}
-    return frame.assign(_order=frame["kind"].astype(str).map(order)).sort_values(
-        ["_order", "line"], kind="stable"
+    frame = emphasis_order(frame)
+    keys = frame.assign(
+        _kind=frame["kind"].astype(str).map(order).fillna(len(order)),
+        _line=frame["line"].astype(int),
+        _pos=range(len(frame)),
     )
+    focus = {"partner": 0, "other": 1, "home": 2}
+    keys = keys.assign(_focus=keys["focus"].map(focus).fillna(3))
+    return frame.loc[keys.sort_values(["_focus", "_kind", "_line", "_pos"]).index]
 
 
-def _first_distinct(frame: pd.DataFrame, column: str, limit: int) -> pd.DataFrame:
-    """The rows of ``frame`` whose ``column`` text is one of its first ``limit`` texts."""
-    key = frame[column].astype(str).str.strip()
-    return frame[key.isin(pd.unique(key)[:limit])]
-
-
-def _distinct(frame: pd.DataFrame, column: str, limit: int) -> list[pd.DataFrame]:
-    """The rows of ``frame`` grouped by ``column``'s text, first ``limit`` groups, in order."""
-    kept = _first_distinct(frame, column, limit)
-    return [group for _, group in kept.groupby(kept[column].astype(str).str.strip(), sort=False)]
-
-
-def _statements(
-    frame: pd.DataFrame, cites: Citations, limit: int
-) -> tuple[list[dict], pd.DataFrame]:
-    """The first ``limit`` distinct statements of ``frame`` (assessments), each citing its rows.
-
-    Rows that make the same statement word for word (two sources saying one thing, or a
-    large dataset) make one sentence with at most :data:`CITE_LIMIT` markers and a count of
-    the rest. Returns the sentences and every row they stand for.
-    """
-    groups = _distinct(frame, "statement", limit)
-    items = [
-        {
-            "statement": group["statement"].iloc[0],
-            "cite": cites.markers("assessments", group, limit=CITE_LIMIT),
-        }
-        for group in groups
+def _qualifier(selection: Selection, row: pd.Series | dict) -> str:
+    """When an assessment states more than the rows it rests on: what those rows say."""
+    ids = set(rests_on(row))
+    if not ids:
+        return ""
+    strength = MODALITY_STRENGTH.get(str(row["modality"]), 3)
+    projects = selection.projects[selection.projects["project_id"].astype(str).isin(ids)]
+    if not projects.empty:
+        weakest = min(STATUS_STRENGTH.get(str(s), 3) for s in projects["status"])
+        strongest = max(STATUS_STRENGTH.get(str(s), 3) for s in projects["status"])
+        if strongest < strength:
+            status = str(projects["status"].iloc[0])
+            noun = "project it names was" if len(projects) == 1 else "projects it names were"
+            words = STATUS_WORDS.get(status, status.replace("_", " "))
+            agreed = ", none reported as agreed" if weakest < STATUS_STRENGTH["agreed"] else ""
+            return f"; the {noun} {words}{agreed}"
+    rows = [
+        frame[frame[ID_COLUMNS[table]].astype(str).isin(ids)]
+        for table, frame in (("events", selection.events), ("supplies", selection.supplies))
     ]
-    return items, (pd.concat(groups) if groups else frame.head(0))
+    found = pd.concat([r[["modality"]] for r in rows if not r.empty] or [pd.DataFrame()])
+    if found.empty:
+        return ""
+    strengths = [MODALITY_STRENGTH.get(str(m), 3) for m in found["modality"]]
+    if max(strengths) < strength:
+        weakest = str(found["modality"].iloc[strengths.index(min(strengths))])
+        return f"; what it rests on is {MODALITY_WORDS.get(weakest, weakest)}"
+    return ""
 
 
-def key_judgment_rows(selection: Selection, limit: int = 5) -> pd.DataFrame:
-    """The assessments the key judgments state: the most telling ``limit`` statements.
+def _unstated(selection: Selection, frame: pd.DataFrame, stated: set[str]) -> pd.DataFrame:
+    """Rows of ``frame`` whose statement the brief has not made yet: rows saying word for word
+    what a stated row said count as stated."""
+    said = selection.assessments[selection.assessments["assessment_id"].astype(str).isin(stated)]
+    texts = set(said["statement"].astype(str).str.strip())
+    return frame[~frame["statement"].astype(str).str.strip().isin(texts)]
 
-    Every row of a statement said word for word by several rows is included, so that no
-    section repeats it.
-    """
-    return _first_distinct(
-        _assessments(selection, selection.params.selected_themes), "statement", limit
+
+def _assessment_item(selection: Selection, cites: Citations, row: pd.Series | dict) -> dict:
+    """An assessment as a sentence: the source's view, attributed, its modality kept."""
+    return {
+        "says": _says(selection, row),
+        "statement": str(row["statement"]).rstrip("."),
+        "qualifier": _qualifier(selection, row),
+        "cite": cites.marker("assessments", row),
+    }
+
+
+# -- opening: bottom line, source note, key points ---------------------------------------
+
+
+def _stake(selection: Selection, exclude: set[str]) -> pd.Series | None:
+    """The assessment that says most about the partner in hand: one naming it as subject or
+    object first, on the brief's themes first."""
+    frame = _unstated(selection, selection.assessments, exclude)
+    frame = frame[frame["focus"] == "partner"]
+    if frame.empty:
+        return None
+    partner = selection.partner
+    direct = frame["subject_id"].astype(object).eq(partner) | frame["object_id"].astype(object).eq(
+        partner
+    )
+    on_theme = frame["theme"].isin(selection.params.selected_themes)
+    for mask in (direct & on_theme, on_theme, direct, frame["focus"] == "partner"):
+        if mask.any():
+            return _ordered_assessments(frame[mask]).iloc[0]
+    return None
+
+
+def opening_rows(selection: Selection) -> list[pd.Series]:
+    """The thesis and the partner's stake: the rows the bottom line states."""
+    rows = [row for _, row in selection.thesis.head(1).iterrows()]
+    stake = _stake(selection, {str(r["assessment_id"]) for r in rows})
+    if stake is not None:
+        rows.append(stake)
+    elif not rows:
+        ordered = _ordered_assessments(selection.on_themes("assessments"))
+        rows = [row for _, row in ordered.head(1).iterrows()]
+    return rows
+
+
+def bottom_line(selection: Selection, cites: Citations, sourcing: Sourcing) -> Markup:
+    """One or two sentences with the source's thesis and the partner's stake, then what the
+    brief rests on, so that a reader of this paragraph alone is not misled."""
+    view = selection.view
+    later = selection.dataset.sources[
+        ~selection.dataset.sources["source_id"].isin(selection.sources["source_id"])
+    ]
+    if selection.sources.empty:
+        first = later.sort_values("published").iloc[0] if not later.empty else None
+        return render(
+            "bottom_line",
+            items=[],
+            none_known=True,
+            known_by=fmt.day(view.known_by),
+            later=None
+            if first is None
+            else {
+                "kind": _kind_words(first["kind"]),
+                "published": fmt.day(first["published"]),
+                "count": len(later),
+            },
+            partner=selection.params.partner,
+            rests="",
+            hindsight="",
+        )
+    rows = opening_rows(selection)
+    items = []
+    for i, row in enumerate(rows):
+        item = _assessment_item(selection, cites, row)
+        if i == 0:
+            source = selection.sources[selection.sources["source_id"] == row["source_id"]].iloc[0]
+            item["says"] = (
+                f"According to {'a' if sourcing.single else 'one'} "
+                f"{_kind_words(source['kind'])} of {fmt.day(source['published'])}"
+            )
+            if not sourcing.single:
+                item["says"] += f" ({source['label']})"
+            item["says"] += ","
+        else:
+            item["says"] = "It also " + item["says"].split(" ", 2)[-1]
+        items.append(item)
+    return render(
+        "bottom_line",
+        items=items,
+        none_known=False,
+        known_by=fmt.day(view.known_by),
+        later=None,
+        partner=selection.params.partner,
+        rests=_rests_sentence(sourcing),
+        hindsight=fmt.day(view.end) if view.hindsight else "",
     )
 
 
-def key_judgments(selection: Selection, cites: Citations, *, limit: int = 5) -> Markup:
-    """The source's main judgments about the partner, then the headline figures."""
+def _kind_words(kind) -> str:
+    from .sourcing import KIND_WORDS
+
+    return KIND_WORDS.get(str(kind), str(kind).replace("_", " "))
+
+
+def _rests_sentence(sourcing: Sourcing) -> str:
+    """'The brief rests on that report alone, ...: confidence is low.'"""
+    if not sourcing.sources:
+        return ""
+    if sourcing.single:
+        source = sourcing.sources[0]
+        names = "" if source.names_sources else "names none of its own sources and which "
+        return (
+            f"The brief rests on that {source.kind_words} alone, which {names}"
+            f"nothing else in the data confirms, so confidence in it is "
+            f"{sourcing.confidence}."
+        )
+    return (
+        f"The brief rests on {fmt.count(len(sourcing.sources), 'source')} "
+        f"({sourcing.reason}); confidence is {sourcing.confidence}."
+    )
+
+
+def source_note(selection: Selection, sourcing: Sourcing) -> Markup:
+    """What the brief rests on, in plain words, with the grades and the confidence they allow."""
+    view = selection.view
+    if not sourcing.sources:
+        return render("source_note", sources=[], sourcing=sourcing, view=_view_words(selection))
+    sources = [
+        {
+            "label": s.label,
+            "kind": s.kind_words,
+            "title": s.title,
+            "published": fmt.day(s.published),
+            "outlet": s.outlet or "",
+            "secondary": s.origin == "secondary",
+            "names_sources": s.names_sources,
+            "grade": s.grade,
+            "reliability": RELIABILITY.get(s.reliability, s.reliability),
+            "credibility": CREDIBILITY.get(s.credibility, s.credibility),
+            "note": s.grading_note or "",
+        }
+        for s in sourcing.sources
+    ]
+    del view
+    return render(
+        "source_note",
+        sources=sources,
+        sourcing=sourcing,
+        count=fmt.count(len(sources), "source"),
+        view=_view_words(selection),
+    )
+
+
+def _view_words(selection: Selection) -> str:
+    """Which question about time the brief answers, as a sentence."""
+    view = selection.view
+    known = fmt.day(view.known_by)
+    if view.hindsight:
+        first = f"from {fmt.day(view.start)} " if view.start else ""
+        return (
+            f"Hindsight view: the events {first}up to {fmt.day(view.end)}, as sources published "
+            f"by {known} describe them. Nobody could have known this on {fmt.day(view.end)}."
+        )
+    if view.start:
+        return (
+            f"The events from {fmt.day(view.start)} to {fmt.day(view.end)}, as known from "
+            f"sources published by {known}."
+        )
+    return f"What was known by {known}: only sources published by then count."
+
+
+def key_points(
+    selection: Selection, cites: Citations, *, stated: set[str], limit: int | None = None
+) -> tuple[Markup, set[str]]:
+    """Key points, one sentence each: the source's main judgment on each theme, attributed
+    (at least three, at most :data:`KEY_POINTS`; by default one per theme), then the figures
+    it gives. Returns the HTML and the assessments it stated."""
     themes = selection.params.selected_themes
-    most = min(selection.params.max_rows, KEY_FIGURES)
-    judgments, _ = _statements(_assessments(selection, themes), cites, limit)
-    figures = []
-    events = selection.events[selection.events["theme"].isin(themes)]
+    if limit is None:
+        limit = min(KEY_POINTS, max(3, len(themes)))
+    frame = _unstated(selection, selection.on_themes("assessments"), stated)
+    by_theme = {
+        t: _distinct_statements(_ordered_assessments(frame[frame["theme"] == t])) for t in themes
+    }
+    # Theme by theme, the best first; then the next best of each, until the limit.
+    picked: list[tuple[str, pd.DataFrame]] = []
+    depth = 0
+    while len(picked) < limit and any(len(groups) > depth for groups in by_theme.values()):
+        for theme in themes:
+            if len(by_theme[theme]) > depth and len(picked) < limit:
+                picked.append((theme, by_theme[theme][depth]))
+        depth += 1
+    points = []
+    for theme, group in picked:
+        item = _assessment_item(selection, cites, group.iloc[0])
+        item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
+        points.append(item | {"head": THEME_HEADS.get(theme, theme.title())})
+    said = {str(i) for _, g in picked for i in g["assessment_id"]}
+    figures, more = _figures(selection, cites)
+    html = render(
+        "key_points",
+        points=points,
+        figures=figures,
+        more=fmt.count(more, "more figure") if more else "",
+    )
+    return html, said
+
+
+def _distinct_statements(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Groups of rows that make the same statement word for word, in order."""
+    if frame.empty:
+        return []
+    key = frame["statement"].astype(str).str.strip()
+    return [group for _, group in frame.groupby(key, sort=False)]
+
+
+def _figures(selection: Selection, cites: Citations) -> tuple[list[dict], int]:
+    """The source's own figures (never a total the brief computes), the partner's first."""
+    names = _names(selection)
+    events = selection.on_themes("events")
     events = events[events["value"].notna()]
-    supplies = selection.supplies[selection.supplies["theme"].isin(themes)]
+    supplies = selection.on_themes("supplies")
     supplies = supplies[supplies["quantity"].notna()]
-    # At most KEY_FIGURES figures from single rows, events first; the paragraph counts the rest.
-    more = max(0, len(events) + len(supplies) - most)
-    supplies = supplies.head(max(0, most - len(events)))
-    for _, row in events.head(most).iterrows():
+    projects = selection.on_themes("projects")
+    projects = projects[projects["capacity"].notna()]
+    figures: list[dict] = []
+    for row in events.head(KEY_FIGURES).to_dict("records"):
         figures.append(
             {
-                "label": row["title"],
+                "focus": row["focus"],
                 "value": fmt.money(row["value"], row["currency"]),
-                "when": event_when(row, selection),
+                "label": _lower_first(str(row["title"]), names.values()),
+                "when": when(row, selection),
                 "cite": cites.marker("events", row),
             }
         )
-    names = _names(selection)
-    for _, row in supplies.iterrows():
+    for row in supplies.head(KEY_FIGURES).to_dict("records"):
+        supplier = _name(selection, row["supplier_id"])
+        recipient = _name(selection, row["recipient_id"])
+        how = (
+            f"procured by {recipient}" + (f" from {supplier}" if supplier else "")
+            if row["modality"] == "procurement"
+            else f"supplied by {supplier} to {recipient}"
+        )
         figures.append(
             {
-                "label": f"{row['item']} from {names.get(row['supplier_id'], row['supplier_id'])}",
+                "focus": row["focus"],
                 "value": fmt.quantity(
                     row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
                 ),
-                "when": event_when(row, selection),
+                "label": f"of {row['item']} {how}",
+                "when": when(row, selection),
                 "cite": cites.marker("supplies", row),
             }
         )
-    if "energy" in themes:
-        projects = selection.projects[selection.projects["capacity"].notna()]
-        for unit, group in projects.groupby("capacity_unit", observed=True):
-            figures.append(
-                {
-                    "label": f"Power capacity under discussion ({fmt.count(len(group), 'plant')})",
-                    "value": fmt.capacity(group["capacity"].sum(), unit),
-                    "when": "",
-                    # a total over many rows cites the first of them and counts the rest
-                    "cite": cites.markers("projects", group, limit=CITE_LIMIT),
-                }
-            )
-    return render(
-        "key_judgments",
-        judgments=judgments,
-        figures=figures,
-        more=fmt.count(more, "more figure") if more else "",
-        nothing=nothing(selection, "the partner") if not judgments and not figures else "",
-    )
+    for row in projects.head(KEY_FIGURES).to_dict("records"):
+        status = STATUS_WORDS.get(str(row["status"]), str(row["status"]))
+        figures.append(
+            {
+                "focus": row["focus"],
+                "value": fmt.capacity(row["capacity"], row["capacity_unit"]),
+                "label": f"{row['name']}, {status} with {_name(selection, row['partner_id'])}",
+                "when": "",
+                "cite": cites.marker("projects", row),
+            }
+        )
+    order = {"partner": 0, "other": 1, "home": 2}
+    figures.sort(key=lambda f: order.get(f["focus"], 3))
+    total = len(events) + len(supplies) + len(projects)
+    return figures[:KEY_FIGURES], max(0, total - KEY_FIGURES)
 
 
-def timeline_summary(selection: Selection) -> Markup:
-    """One paragraph: how many dated and undated engagements, and over which span."""
-    dated = selection.dated_events
-    undated = selection.undated_events
+# -- the timeline's words ------------------------------------------------------------------
+
+
+def timeline_summary(selection: Selection, events: pd.DataFrame) -> Markup:
+    """How many of the events are dated, over which span, and what the undated ones are."""
+    dated = events[events["date_start"].notna()]
+    undated = events[events["date_start"].isna()]
     first = last = ""
     if not dated.empty:
         first_row = dated.loc[dated["date_start"].idxmin()]
@@ -247,18 +532,112 @@ def timeline_summary(selection: Selection) -> Markup:
         first = (fmt.day if first_row["date_precision"] == "day" else fmt.month)(
             first_row["date_start"]
         )
-        precise = last_row["date_precision"] == "day" or last_row["cut_at_as_of"]
+        precise = last_row["date_precision"] == "day" or last_row["cut_at_end"]
         last = (fmt.day if precise else fmt.month)(last_row["shown_end"])
+    source_date = _source_date(selection)
     return render(
         "timeline",
-        dated=fmt.count(len(dated), "dated engagement") if len(dated) else "",
+        total=fmt.count(len(events), "event"),
+        dated=f"{_number_word(len(dated))} of them" if len(dated) < len(events) else "all of them",
+        n_dated=len(dated),
+        n_undated=len(undated),
         first=first,
         last=last,
-        undated=fmt.count(len(undated), "event") if len(undated) else "",
-        undated_note=f"they are known only to precede {fmt.day(_known_by(selection))}",
-        cut=bool(dated["cut_at_as_of"].any()) if not dated.empty else False,
-        as_of=fmt.day(selection.params.as_of),
+        undated=fmt.count(len(undated), "event"),
+        others=_number_word(len(undated)),
+        only=f"{dated['title'].iloc[0]}, {when(dated.iloc[0], selection)}"
+        if len(dated) == 1
+        else "",
+        windowed=selection.view.windowed,
+        source_date=fmt.day(source_date) if source_date is not None else "",
+        cut=bool(dated["cut_at_end"].any()) if not dated.empty else False,
+        end=fmt.day(selection.view.end),
     )
+
+
+# -- sections by theme ---------------------------------------------------------------------
+
+
+def theme_section(
+    selection: Selection, cites: Citations, theme: str, *, stated: set[str]
+) -> tuple[Markup, set[str]]:
+    """A theme's section: its bottom line (the source's lead judgment, attributed), the
+    events, the supplies or projects, then what else the source judges. Returns the HTML and
+    the assessments it stated."""
+    most = selection.params.max_rows
+    assessments = _unstated(selection, selection.on_themes("assessments", (theme,)), stated)
+    groups = _distinct_statements(_ordered_assessments(assessments))
+    events = selection.on_themes("events", (theme,))
+    supplies = selection.on_themes("supplies", (theme,))
+    projects = selection.on_themes("projects") if theme == "energy" else selection.projects.head(0)
+    if not groups and events.empty and supplies.empty and projects.empty:
+        return Markup(""), set()
+    lead = []
+    for group in groups[:most]:
+        item = _assessment_item(selection, cites, group.iloc[0])
+        item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
+        if lead:
+            subject, verb = item["says"].rsplit(" ", 1)
+            item["says"] = f"{subject} also {verb}" if len(lead) == 1 else f"It {verb}"
+        lead.append(item)
+    said = {str(i) for g in groups[:most] for i in g["assessment_id"]}
+    # Said of the partner anywhere on this theme (the thesis and key points included)?
+    every = (
+        events,
+        supplies,
+        projects,
+        selection.on_themes("assessments", (theme,)),
+        selection.on_themes("relations", (theme,)),
+    )
+    rows = pd.concat([f[["focus"]] for f in every])
+    opening = ""
+    if not rows.empty and not (rows["focus"] == "partner").any():
+        opening = _no_partner_sentence(selection, theme, every)
+    # An event a fact sentence tells in full (the talks behind the projects, a procurement
+    # behind a supply) is cited there, not listed again.
+    told = told_events(selection)
+    events = events[~events["event_id"].astype(str).isin(told)]
+    items = _event_items(selection, cites, events, most)
+    return (
+        render(
+            "section",
+            opening=opening,
+            lead=lead[:1],
+            also=lead[1:],
+            events=items,
+            more_events=fmt.count(len(events) - len(items), "more event")
+            if len(events) > len(items)
+            else "",
+            facts=supplies_text(selection, cites, supplies)
+            + projects_text(selection, cites, projects),
+        ),
+        said,
+    )
+
+
+def told_events(selection: Selection) -> set[str]:
+    """Events that the brief's supply and project sentences tell (their related events)."""
+    frames = (selection.on_themes("supplies"), selection.on_themes("projects"))
+    return {str(e) for frame in frames for e in frame["related_event_id"].dropna()}
+
+
+def _related(selection: Selection, rows: pd.DataFrame) -> pd.DataFrame:
+    """The events ``rows`` hang on (``related_event_id``), for their citations."""
+    ids = set(rows["related_event_id"].dropna().astype(str))
+    return selection.events[selection.events["event_id"].astype(str).isin(ids)]
+
+
+def _no_partner_sentence(selection: Selection, theme: str, frames) -> str:
+    powers: list[str] = []
+    for frame in frames:
+        for ids in frame["powers"]:
+            for actor_id in sorted(ids):
+                name = _name(selection, actor_id)
+                if name not in powers:
+                    powers.append(name)
+    about = fmt.join(powers) if powers else "the conflict inside Myanmar"
+    nothing = NO_PARTNER[theme].format(partner=selection.params.partner)
+    return f"The report records {nothing}. What it says here concerns {about}."
 
 
 def _event_items(
@@ -268,135 +647,102 @@ def _event_items(
     dated = frame[frame["date_start"].notna()].sort_values("date_start", kind="stable")
     ordered = pd.concat([dated, frame[frame["date_start"].isna()]])
     items = []
-    for _, row in ordered.head(limit).iterrows():
+    for row in ordered.head(limit).to_dict("records"):
+        place = places.get(str(row["place_id"]), "") if not pd.isna(row["place_id"]) else ""
         items.append(
             {
-                "when": "Undated"
-                if row["date_precision"] == "undated"
-                else fmt.sentence_case(event_when(row, selection)),
+                "when": _date_head(row, selection),
                 "title": row["title"],
                 "value": fmt.money(row["value"], row["currency"]),
-                "place": "",
+                "place": place if place and place not in str(row["title"]) else "",
                 "cite": cites.marker("events", row),
             }
         )
-        if not pd.isna(row["place_id"]) and places.get(row["place_id"], "") not in row["title"]:
-            items[-1]["place"] = places.get(row["place_id"], "")
     return items
 
 
-def theme_events(
-    selection: Selection, cites: Citations, theme: str, *, stated: frozenset[str] = frozenset()
-) -> Markup:
-    """A theme's assessments as a lead paragraph, then its events in date order.
+def supplies_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -> Markup:
+    """What was supplied or procured, worded by each row's modality.
 
-    ``stated`` holds assessment ids the brief has already said (in its key judgments); they
-    are not repeated.
+    Rows that name items in an open list ("including") say "include"; a procurement names a
+    seller only where the row does. Rows alike (same item, quantity, purpose, modality) make
+    one sentence that counts its records and cites the first :data:`CITE_LIMIT`.
     """
-    most = selection.params.max_rows
-    assessments = _assessments(selection, (theme,))
-    assessments = assessments[~assessments["assessment_id"].isin(stated)]
-    lead, stated_here = _statements(assessments, cites, most)
-    events = selection.events[selection.events["theme"] == theme]
-    items = _event_items(selection, cites, events, most)
-    if not lead and not items:
+    if frame.empty:
         return Markup("")
-    return render(
-        "events",
-        lead=lead,
-        events=items,
-        more_lead=fmt.count(len(assessments) - len(stated_here), "more assessment")
-        if len(assessments) > len(stated_here)
-        else "",
-        more_events=fmt.count(len(events) - len(items), "more event")
-        if len(events) > len(items)
-        else "",
-    )
-
-
-def supplies(selection: Selection, cites: Citations, theme: str) -> Markup:
-    """Who supplied what to whom; quantities, periods and purposes where the source gives them.
-
-    Items are named once however many rows name them, and rows that state the same quantity
-    of the same item for the same purpose make one sentence that counts its records and
-    cites the first :data:`CITE_LIMIT`. At most ``max_rows`` items and sentences are shown; the
-    paragraph counts the rows left out.
-    """
-    names = _names(selection)
     most = selection.params.max_rows
-    frame = selection.supplies[selection.supplies["theme"] == theme]
-    groups, details, shown = [], [], 0
-    for (supplier, recipient), pair in frame.groupby(["supplier_id", "recipient_id"], sort=False):
-        plain = pair[pair["quantity"].isna()]
-        if not plain.empty:
-            items = _distinct(plain, "item", most)
-            firsts = pd.concat([item.head(1) for item in items])
-            shown += sum(len(item) for item in items)
-            groups.append(
-                {
-                    "supplier": names.get(supplier, supplier),
-                    "recipient": names.get(recipient, recipient),
-                    "listing": fmt.join([str(item["item"].iloc[0]) for item in items]),
-                    "cite": cites.markers(
-                        "supplies",
-                        pd.concat([firsts, pd.concat(items).drop(firsts.index)]),
-                        limit=len(firsts) if len(firsts) > 1 else CITE_LIMIT,
-                    ),
-                }
+    sentences, shown = [], 0
+    keys = [
+        "|".join(
+            _text(v)
+            for v in (
+                row["supplier_id"],
+                row["recipient_id"],
+                row["modality"],
+                row["including"],
+                fmt.quantity(row["quantity"], row["quantity_unit"], row["quantity_qualifier"]),
+                row["purpose"],
+                "" if pd.isna(row["quantity"]) else row["item"],
             )
-        stated = pair[pair["quantity"].notna()]
-        # Rows alike: the same quantity as printed, of the same item, for the same purpose.
-        alike = [
-            f"{fmt.quantity(q, u, k)}|{item}|{'' if pd.isna(purpose) else purpose}"
-            for q, u, k, item, purpose in zip(
-                stated["quantity"],
-                stated["quantity_unit"],
-                stated["quantity_qualifier"],
-                stated["item"],
-                stated["purpose"],
-                strict=True,
-            )
-        ]
-        stated = stated.assign(_alike=pd.Series(alike, index=stated.index, dtype=object))
-        for same in _distinct(stated, "_alike", max(0, most - len(details))):
-            row = same.iloc[0]
-            shown += len(same)
-            details.append(
-                {
-                    "supplier": names.get(supplier, supplier),
-                    "recipient": names.get(recipient, recipient),
-                    "amount": fmt.quantity(
-                        row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
-                    ),
-                    "item": row["item"],
-                    "when": _single_when(same, selection),
-                    "records": _records_phrase(same),
-                    "purpose": "" if pd.isna(row["purpose"]) else str(row["purpose"]),
-                    "cite": cites.markers("supplies", same, limit=CITE_LIMIT),
-                }
-            )
+        )
+        for row in frame.to_dict("records")
+    ]
+    frame = frame.assign(_key=keys)
+    for _, group in frame.groupby("_key", sort=False):
+        if len(sentences) >= most:
+            break
+        items = list(dict.fromkeys(str(i) for i in group["item"]))
+        row = group.iloc[0]
+        firsts = group.drop_duplicates("item")
+        rest = group.drop(firsts.index)
+        shown += len(group)
+        ordered = pd.concat([firsts, rest])
+        limit = max(len(firsts.head(most)), CITE_LIMIT) if len(firsts) > 1 else CITE_LIMIT
+        cite = cites.sup(
+            cites.numbers("supplies", ordered, limit=limit)
+            + cites.numbers("events", _related(selection, ordered.head(limit))),
+            alike=max(0, len(ordered) - limit),
+        )
+        sentences.append(
+            {
+                "says": fmt.sentence_case(reporter(selection, str(row["source_id"]))) + " says",
+                "modality": str(row["modality"]),
+                "including": _flag(row["including"]),
+                "supplier": _name(selection, row["supplier_id"]),
+                "recipient": _name(selection, row["recipient_id"]),
+                "listing": fmt.join(items[:most]),
+                "more_items": fmt.count(len(items) - most, "more item")
+                if len(items) > most
+                else "",
+                "amount": fmt.quantity(
+                    row["quantity"], row["quantity_unit"], row["quantity_qualifier"]
+                ),
+                "when": _supply_when(group, selection),
+                "records": _records_phrase(group),
+                "purpose": _text(row["purpose"]),
+                "date_unknown": _flag(row.get("date_unknown")),
+                "cite": cite,
+            }
+        )
     more = len(frame) - shown
-    if not groups and not details:
-        return Markup("")
     return render(
         "supplies",
-        groups=groups,
-        details=details,
+        sentences=sentences,
         more=fmt.count(more, "more supply", "more supplies") if more > 0 else "",
     )
 
 
-def _single_when(rows: pd.DataFrame, selection: Selection) -> str:
+def _supply_when(rows: pd.DataFrame, selection: Selection) -> str:
     """The date phrase of a lone dated row; '' for an undated one or for several rows."""
     row = rows.iloc[0]
-    if len(rows) > 1 or row["date_precision"] == "undated":
+    if len(rows) > 1 or pd.isna(row["date_start"]):
         return ""
-    return event_when(row, selection)
+    return when(row, selection)
 
 
 def _records_phrase(rows: pd.DataFrame) -> str:
     """For several rows alike: how many, and the months they span ('' for one row)."""
-    if len(rows) == 1:
+    if len(rows) == 1 or rows["item"].nunique() > 1:
         return ""
     dated = rows[rows["date_start"].notna()]
     if dated.empty:
@@ -406,19 +752,22 @@ def _records_phrase(rows: pd.DataFrame) -> str:
     return f"{fmt.count(len(rows), 'record')}, {first if first == last else f'{first} – {last}'}"
 
 
-def projects(selection: Selection, cites: Citations) -> Markup:
-    """Projects by status and partner, with capacities where stated and their total."""
-    names = _names(selection)
+def projects_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -> Markup:
+    """Projects by partner and status, worded by status; an open list says 'including' and
+    gives no count; a total of capacities is marked as the brief's own sum."""
+    if frame.empty:
+        return Markup("")
+    most = selection.params.max_rows
     groups = []
-    for (partner, status), group in selection.projects.groupby(
+    for (partner, status), group in emphasis_order(frame).groupby(
         ["partner_id", "status"], sort=False, observed=True
     ):
-        shown = group.head(selection.params.max_rows)
+        shown = group.head(most)
         items = [
-            f"{row['name']} ({fmt.capacity(row['capacity'], row['capacity_unit'])})"
+            f"a {fmt.capacity(row['capacity'], row['capacity_unit'])} {row['name']}"
             if not pd.isna(row["capacity"])
-            else str(row["name"])
-            for _, row in shown.iterrows()
+            else _article(str(row["name"]))
+            for row in shown.to_dict("records")
         ]
         if len(group) > len(shown):
             items.append(fmt.count(len(group) - len(shown), "more project"))
@@ -428,37 +777,323 @@ def projects(selection: Selection, cites: Citations) -> Markup:
             total = fmt.capacity(
                 with_capacity["capacity"].sum(), with_capacity["capacity_unit"].iloc[0]
             )
+        talks = selection.events[
+            selection.events["event_id"].isin(set(group["related_event_id"].dropna()))
+        ]
+        place = ""
+        if not talks.empty and not pd.isna(talks["place_id"].iloc[0]):
+            place = selection.dataset.place_names().get(str(talks["place_id"].iloc[0]), "")
         groups.append(
             {
+                "says": fmt.sentence_case(reporter(selection, str(group["source_id"].iloc[0]))),
+                "status": str(status),
+                "status_words": STATUS_WORDS.get(str(status), str(status).replace("_", " ")),
+                "including": bool(group["including"].fillna(False).astype(bool).any()),
                 "count": fmt.count(len(group), "project"),
-                "verb": "is" if len(group) == 1 else "are",
-                "status": STATUS_WORDS.get(str(status), str(status)),
-                "partner": names.get(partner, partner),
+                "partner": _name(selection, partner),
+                "host": _name(selection, group["host_id"].iloc[0]),
+                "place": place,
                 "listing": fmt.join(items),
-                "cite": cites.markers("projects", shown),
+                "cite": cites.sup(
+                    cites.numbers("projects", shown)
+                    + cites.numbers("events", _related(selection, shown))
+                ),
                 "total": total,
-                "with_capacity": fmt.count(len(with_capacity), "of them", "of them"),
-                "without_capacity": fmt.count(len(group) - len(with_capacity), "other", "others"),
+                "with_capacity": fmt.count(len(with_capacity), "plant"),
+                "date_unknown": bool(group["date_unknown"].fillna(False).astype(bool).all()),
             }
         )
-    return render("projects", groups=groups) if groups else Markup("")
+    return render("projects", groups=groups)
 
 
-def sources(cites: Citations) -> Markup:
-    """The numbered sources list every marker points into, grouped under each source."""
-    rows, first = [], {}
-    for row in cites.rows():
-        # A fragment already quoted (many rows can stand on one line) is quoted once; later
-        # entries point back to it, so the list grows by a line, not a paragraph, per row.
-        key = (row["source_id"], row["line"], row["evidence"])
-        rows.append(row | {"quote": quote(row["evidence"]), "same_as": first.get(key)})
-        first.setdefault(key, row["number"])
-    documents: dict[str, dict] = {}
-    for row in rows:
-        documents.setdefault(
-            row["source_id"],
-            {"title": row["source_title"], "published": row["published"], "id": row["source_id"]},
+def _article(name: str) -> str:
+    """'a deep-sea port', 'an oil refinery'; a plural ('special economic zones (SEZs)') or a
+    name ('Sittwe port') takes none."""
+    head = name.split(" (", 1)[0]
+    if head[:1].isupper():
+        return f"the {name}"
+    if head.endswith("s"):
+        return name
+    return f"{'an' if head[:1] in 'aeiou' else 'a'} {name}"
+
+
+# -- the three powers ----------------------------------------------------------------------
+
+
+def actor_table(selection: Selection, cites: Citations) -> Markup:
+    """Who stands where, as the source describes it: one row per foreign power (the partner
+    first), then the war at home; each cell the source's ties in its own words."""
+    relations = selection.relations
+    if relations.empty:
+        return Markup("")
+    names = _names(selection)
+    foreign = [selection.partner] + [
+        actor_id
+        for actor_id in dict.fromkeys(
+            a for ids in relations["powers"] for a in sorted(ids) if a != selection.partner
         )
-    return render(
-        "sources", citations=rows, documents=list(documents.values()), long=LONG_SOURCES_LIST
+    ]
+    rows = []
+    used: set[int] = set()
+    for power in [*foreign, None]:
+        if power is None:
+            mask = relations["focus"] == "home"
+        else:
+            mask = relations["powers"].map(lambda ids, p=power: p in ids)
+        mask &= ~relations.index.isin(used)
+        frame = relations[mask]
+        used |= set(frame.index)
+        sentences = []
+        groups = list(frame.groupby(["actor_id", "phrase"], sort=False, observed=True))
+        for (_, _), group in groups[:TIES_PER_POWER]:
+            first = group.iloc[0]
+            others = list(dict.fromkeys(names.get(str(o), str(o)) for o in group["other_id"]))
+            if len(others) > TIES_PER_POWER:
+                others = [
+                    *others[:TIES_PER_POWER],
+                    fmt.count(len(others) - TIES_PER_POWER, "other"),
+                ]
+            sentences.append(
+                {
+                    "text": f"{names.get(str(first['actor_id']), first['actor_id'])} "
+                    f"{first['phrase']} {fmt.join(others)}",
+                    "cite": cites.markers("relations", group, limit=CITE_LIMIT),
+                }
+            )
+        if power is not None and not sentences and power != selection.partner:
+            continue
+        rows.append(
+            {
+                "power": names.get(power, power) if power else "Inside Myanmar",
+                "partner": power == selection.partner,
+                "sentences": sentences,
+                "more": fmt.count(len(groups) - TIES_PER_POWER, "more tie")
+                if len(groups) > TIES_PER_POWER
+                else "",
+            }
+        )
+    return render("actor_table", rows=rows, says=fmt.sentence_case(reporter(selection)))
+
+
+# -- analyst judgments, gaps, sources ------------------------------------------------------
+
+
+def judgments(selection: Selection, cites: Citations) -> Markup:
+    """The analyst's own judgments, each with its ICD 203 confidence and what it rests on."""
+    frame = selection.judgments
+    frame = frame[frame["theme"].isin(selection.params.selected_themes)]
+    if frame.empty:
+        return Markup("")
+    tables = {
+        "events": selection.events,
+        "projects": selection.projects,
+        "supplies": selection.supplies,
+        "relations": selection.relations,
+        "assessments": selection.assessments,
+    }
+    items = []
+    for row in frame.to_dict("records"):
+        ids = rests_on(row)
+        groups = [
+            (table, rows[rows[ID_COLUMNS[table]].astype(str).isin(ids)])
+            for table, rows in tables.items()
+        ]
+        items.append(
+            {
+                "statement": str(row["statement"]),
+                "likelihood": _text(row["likelihood"]),
+                "confidence": str(row["confidence"]),
+                "cite": cites.cite(*[(t, r) for t, r in groups if not r.empty]),
+                "basis": fmt.count(sum(len(r) for _, r in groups), "fact"),
+                "analyst": _text(row["analyst"]),
+                "made": fmt.day(row["made"]),
+                "watch": _text(row["watch"]),
+            }
+        )
+    return render("judgments", items=items)
+
+
+def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
+    """What the source does not say, and what this brief leaves out, in a reader's words."""
+    names = _names(selection)
+    themes = selection.params.selected_themes
+    events = selection.on_themes("events")
+    supplies = selection.on_themes("supplies")
+    projects = selection.on_themes("projects")
+    # What the sources are (secondary, unnamed, unconfirmed) the source note says already.
+    silent: list[str] = []
+    undated = events[events["date_start"].isna()]
+    if not events.empty and not undated.empty:
+        silent.append(
+            f"It gives no date for {_of(len(undated), len(events), 'event')} in this brief."
+        )
+    no_quantity = supplies[supplies["quantity"].isna()]
+    if not no_quantity.empty:
+        items = list(dict.fromkeys(no_quantity["item"].astype(str)))
+        silent.append(f"It gives no quantity for {fmt.join(items[:6], 'or')}.")
+    no_supplier = supplies[supplies["supplier_id"].isna()]
+    if not no_supplier.empty:
+        items = list(dict.fromkeys(no_supplier["item"].astype(str)))
+        silent.append(f"It does not say who supplied the {fmt.join(items[:6])}.")
+    # Capacities missing from a list that gives some: the reader may assume the rest.
+    for _, group in projects.groupby(["partner_id", "status"], sort=False, observed=True):
+        stated, missing = group[group["capacity"].notna()], group[group["capacity"].isna()]
+        if not stated.empty and not missing.empty:
+            items = list(dict.fromkeys(missing["name"].astype(str)))
+            silent.append(
+                f"It gives capacities for {fmt.count(len(stated), 'project')} discussed with "
+                f"{_name(selection, group['partner_id'].iloc[0])} but none for the "
+                f"{fmt.join(items[:6])}."
+            )
+    open_lists = [
+        noun
+        for noun, frame in (("projects", projects), ("supplies", supplies))
+        if not frame.empty and frame["including"].fillna(False).astype(bool).any()
+    ]
+    if open_lists:
+        words = {"projects": "the projects discussed", "supplies": "the military hardware"}
+        silent.append(
+            f"It names {fmt.join([words[n] for n in open_lists])} as examples ('including'): "
+            "there may be more."
+        )
+    unnamed = events[
+        events["counterpart_id"].isna() & events["kind"].isin(["exercise", "agreement", "talks"])
+    ]
+    for row in unnamed.head(3).to_dict("records"):
+        title = _lower_first(str(row["title"]), names.values())
+        silent.append(f"It does not name the other party to the {title}.")
+    left: list[str] = []
+    view = selection.view
+    possibly = selection.left_out.get("possibly outside the window", {})
+    flagged = pd.concat([f for t, f in possibly.items() if t == "events"] or [pd.DataFrame()])
+    if not flagged.empty:
+        flagged = flagged[flagged["theme"].isin(themes)]
+        listed = [
+            f"{_lower_first(str(r['title']), names.values())} ({when(r, selection)})"
+            for r in flagged.head(4).to_dict("records")
+        ]
+        if listed:
+            left.append(
+                f"Dated only to a month or period that runs past the window's edge, so left "
+                f"out as possibly outside it: {'; '.join(listed)}."
+            )
+    outside = selection.left_out.get("outside the window", {}).get("events")
+    if outside is not None:
+        outside = outside[outside["theme"].isin(themes)]
+        if not outside.empty:
+            left.append(
+                f"{fmt.sentence_case(fmt.count(len(outside), 'event'))} the report dates "
+                f"outside the window {'is' if len(outside) == 1 else 'are'} left out."
+            )
+    unsupported = selection.left_out.get("evidence not in the brief", {}).get("assessments")
+    if unsupported is not None:
+        unsupported = unsupported[unsupported["theme"].isin(themes)]
+        if not unsupported.empty:
+            n = len(unsupported)
+            left.append(
+                f"{fmt.sentence_case(fmt.count(n, 'judgment'))} of the report "
+                f"{'rests' if n == 1 else 'rest'} only on events left out here, and "
+                f"{'is' if n == 1 else 'are'} left out with them."
+            )
+    undated_shown = events[events["date_unknown"].fillna(False).astype(bool)]
+    if view.windowed and not undated_shown.empty:
+        left.append(
+            f"{fmt.sentence_case(_of(len(undated_shown), len(events), 'event'))} "
+            f"{'has' if len(undated_shown) == 1 else 'have'} no date and may fall outside the "
+            "window; they are marked “date unknown”."
+        )
+    other_themes = selection.left_out.get("other themes", {})
+    topics = [
+        THEME_TOPICS[t]
+        for t in ("defence", "energy", "economy", "regional")
+        if t not in themes
+        and any(
+            ("theme" in f and (f["theme"] == t).any()) or (t == "energy" and n == "projects")
+            for n, f in other_themes.items()
+        )
+    ]
+    if topics:
+        left.append(
+            f"The report's items on {fmt.join(topics)} are not in this brief; "
+            "the main brief covers them."
+        )
+    watch = (
+        [_text(w) for w in selection.judgments["watch"] if _text(w)]
+        if not selection.judgments.empty
+        else []
     )
+    if not silent and not left and not watch:
+        return Markup("")
+    return render("gaps", silent=silent, left=left, watch=watch)
+
+
+def _number_word(n: int) -> str:
+    """'five', '12': words below ten, as fmt.count writes them."""
+    return fmt.NUMBER_WORDS[n] if 0 <= n < len(fmt.NUMBER_WORDS) else f"{n:,}"
+
+
+def _of(part: int, whole: int, noun: str) -> str:
+    """'three of the seven events', 'the one event', 'all four events'."""
+    if part == whole:
+        return f"the {noun}" if whole == 1 else f"all {fmt.count(whole, noun)}"
+    return f"{_number_word(part)} of the {fmt.count(whole, noun)}"
+
+
+def sources(cites: Citations, selection: Selection, sourcing: Sourcing) -> Markup:
+    """The reader's notes every marker points to, under a line describing each source."""
+    documents = [
+        {
+            "label": s.label,
+            "title": s.title,
+            "published": fmt.day(s.published),
+            "outlet": s.outlet or "",
+            "grade": s.grade,
+            "note": s.grading_note or "",
+        }
+        for s in sourcing.sources
+    ]
+    return render(
+        "sources",
+        notes=cites.notes(),
+        documents=documents,
+        long=LONG_SOURCES_LIST,
+    )
+
+
+def annex(cites: Citations, selection: Selection, hashes: dict[str, str]) -> Markup:
+    """The data trail behind each note: files, rows and hashes (shown in the HTML only)."""
+    files = {
+        str(row["source_id"]): str(row["file"]) for row in selection.sources.to_dict("records")
+    }
+    notes = [
+        note
+        | {
+            "file": files.get(str(note["source_id"]), ""),
+            "rows_text": ", ".join(f"{table}.csv · {row_id}" for table, row_id in note["rows"]),
+        }
+        for note in cites.notes()
+    ]
+    return render(
+        "annex",
+        notes=notes,
+        data_dir=selection.dataset.data_dir.name,
+        fingerprint=selection.dataset.fingerprint,
+        hashes=sorted(hashes.items()),
+    )
+
+
+__all__ = [
+    "actor_table",
+    "annex",
+    "bottom_line",
+    "gaps",
+    "judgments",
+    "key_points",
+    "projects_text",
+    "quote",
+    "source_note",
+    "sources",
+    "supplies_text",
+    "theme_section",
+    "timeline_summary",
+]

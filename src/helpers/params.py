@@ -36,6 +36,9 @@ from .errors import ParameterError
 Theme = Literal["defence", "energy", "economy", "regional"]
 THEMES: tuple[str, ...] = ("defence", "energy", "economy", "regional")
 PARTNERS: tuple[str, ...] = ("Russia", "China", "India")
+#: The key under which a brief's cell outputs carry data for the pipeline (the sources
+#: section's data trail, which ``brief render`` copies into the manifest).
+OUTPUT_METADATA_KEY = "myanmar-brief"
 #: The source's date: what the shipped data knows up to, and the default ``as_of``.
 SOURCE_DATE = dt.date(2024, 3, 2)
 
@@ -74,13 +77,18 @@ class BaseParams(BaseModel):
     )
     as_of: dt.date = Field(
         SOURCE_DATE,
-        description="The brief knows only what was known by this date (YYYY-MM-DD)",
+        description="The brief knows only what was known by this date (YYYY-MM-DD): "
+        "sources published later are left out",
     )
     start: dt.date | None = Field(
-        None, description="First day of the window, YYYY-MM-DD; None for no lower bound"
+        None,
+        description="First day of the window of events, YYYY-MM-DD; None for no lower bound",
     )
     end: dt.date | None = Field(
-        None, description="Last day of the window, YYYY-MM-DD; None for as_of"
+        None,
+        description="Last day of the window of events, YYYY-MM-DD; None for as_of. "
+        "Before as_of: the events up to this day as sources published by as_of describe "
+        "them (a hindsight view)",
     )
     partner: Literal["Russia", "China", "India"] = Field(
         "Russia", description="The foreign partner the brief is about: Russia, China or India"
@@ -88,7 +96,8 @@ class BaseParams(BaseModel):
     data_dir: str | None = Field(None, description="Data folder; None for the package's data/")
     paper: Literal["A4", "Letter"] = Field("A4", description="Paper size of the PDF: A4 or Letter")
     include_undated: bool = Field(
-        True, description="Show events the source does not date (known only by its date)"
+        True,
+        description="Show events the source does not date (in a window, marked 'date unknown')",
     )
     max_rows: int = Field(
         15, ge=1, le=200, description="Most rows in any chart or table before it is truncated"
@@ -99,7 +108,7 @@ class BaseParams(BaseModel):
     #: The title used when ``title`` is None; ``{partner}`` is filled in.
     default_title: ClassVar[str] = "Myanmar and {partner}"
     #: The line under the title.
-    subtitle: ClassVar[str] = "What the cited record says, fact by fact"
+    subtitle: ClassVar[str] = "What the sources in the data say, and how far they can be trusted"
 
     @field_validator("partner", mode="before")
     @classmethod
@@ -164,15 +173,31 @@ class BaseParams(BaseModel):
             return self.title
         return self.default_title.format(partner=self.partner)
 
+    @property
+    def hindsight(self) -> bool:
+        """True when the window ends before ``as_of``: events up to ``end`` as later sources
+        describe them."""
+        return self.window_end < self.as_of
+
+    def time_view(self) -> str:
+        """Which question about time the brief answers, for its masthead and running footer:
+        'Known by 2 March 2024', or 'Events to 30 September 2023, as known on 2 March 2024
+        (hindsight)'."""
+        known = _day(self.as_of)
+        if self.start is None and not self.hindsight:
+            return f"Known by {known}"
+        span = (
+            f"from {_day(self.start)} to {_day(self.window_end)}"
+            if self.start
+            else (f"to {_day(self.window_end)}")
+        )
+        view = f"Events {span}, as known on {known}"
+        return f"{view} (hindsight)" if self.hindsight else view
+
     def masthead(self) -> dict[str, Any]:
-        """What the brief's title block shows: title, subtitle, as-of date and its scope."""
-        window = "the whole record"
-        if self.start or self.end:
-            first = self.start.isoformat() if self.start else "start of record"
-            window = f"{first} to {self.window_end.isoformat()}"
+        """What the brief's title block shows: title, subtitle, the time view and the scope."""
         scope = [
-            ["Partner", self.partner],
-            ["Window", window],
+            ["Focus", self.partner],
             ["Sections", ", ".join(self.selected_themes)],
             ["Undated events", "shown" if self.include_undated else "left out"],
         ]
@@ -181,7 +206,7 @@ class BaseParams(BaseModel):
         return {
             "title": self.display_title,
             "subtitle": self.subtitle.format(partner=self.partner),
-            "as_of": f"{self.as_of.day} {self.as_of:%B %Y}",
+            "as_of": self.time_view(),
             "as_of_iso": self.as_of.isoformat(),
             "scope": scope,
         }
@@ -205,6 +230,10 @@ class BaseParams(BaseModel):
         return json.loads(self.model_dump_json())
 
 
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
 def _theme_list(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -216,9 +245,7 @@ class BriefParams(BaseParams):
 
     notebook: ClassVar[str] = "brief"
     default_title: ClassVar[str] = "Myanmar's junta and {partner}"
-    subtitle: ClassVar[str] = (
-        "Key judgments, defence, energy, economy and regional stakes; every fact cited"
-    )
+    subtitle: ClassVar[str] = "Defence, energy, trade and the region, as the sources report them"
     themes: list[Theme] = Field(
         list(THEMES),
         min_length=1,
@@ -256,9 +283,7 @@ class EnergyTradeParams(BaseParams):
 
     notebook: ClassVar[str] = "energy_trade"
     default_title: ClassVar[str] = "Energy, infrastructure and trade: Myanmar and {partner}"
-    subtitle: ClassVar[str] = (
-        "Projects under discussion, trade settlement and oil, and where they are"
-    )
+    subtitle: ClassVar[str] = "Energy and infrastructure projects, trade settlement and oil"
 
     @property
     def selected_themes(self) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 #: nbconvert templates owned by the package.
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
+#: Public-domain geodata the locator map draws (see ``geodata/README.md``).
+GEODATA_DIR = PACKAGE_DIR / "geodata"
 #: Example batch plans.
 PLANS_DIR = PROJECT_ROOT / "plans"
 

@@ -503,6 +503,7 @@ def render_job(
             timings=timings,
             outputs=outputs,
             command=job.command,
+            citations=_citations(nb),
         )
         publish.write_atomic(stage / "manifest.json", _json(manifest))
         link = publish.publish_run(stage, job.out_dir, job.name, job.run)
@@ -534,6 +535,18 @@ def render_job(
         path=link,
         outputs={name: link / name for name in (*names.values(), "manifest.json")},
     )
+
+
+def _citations(nb: Any) -> list[dict[str, Any]]:
+    """The data trail the brief's sources section left in its output's metadata."""
+    from .params import OUTPUT_METADATA_KEY
+
+    trail: list[dict[str, Any]] = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            carried = (output.get("metadata") or {}).get(OUTPUT_METADATA_KEY) or {}
+            trail += carried.get("trail", [])
+    return trail
 
 
 def _render_html(nb: Any, job: Job) -> str:

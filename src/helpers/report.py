@@ -20,19 +20,32 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from . import charts, narrative, theme
+from . import formatting as fmt
 from .citations import Citations
-from .data import Dataset, load
-from .params import SCHEMAS, BaseParams, from_namespace
+from .data import Dataset, file_digests, load
+from .params import OUTPUT_METADATA_KEY, SCHEMAS, BaseParams, from_namespace
 from .selection import Selection, select
+from .sourcing import Sourcing, assess
 
 FIGURE_WIDTH = 6.6  # inches: the text width of an A4 or Letter page with 2 cm margins
+#: A chart earns its place with at least this many things to show; fewer make a sentence.
+MIN_CHART_MARKS = 3
 
 
 @dataclass(frozen=True)
 class Block:
-    """An HTML fragment that a notebook displays and the exporters keep."""
+    """An HTML fragment that a notebook displays and the exporters keep.
+
+    ``metadata``, when given, travels with the output in the executed notebook (the data
+    trail of the sources section, which ``brief render`` copies into the manifest).
+    """
 
     html: Markup
+    metadata: dict | None = None
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {"text/html": str(self.html)}
+        return (data, self.metadata) if self.metadata else data
 
     def _repr_html_(self) -> str:
         return str(self.html)
@@ -80,7 +93,7 @@ def section(heading: str, *parts: Markup, level: int = 2, css: str = "") -> Bloc
 
 
 class Brief:
-    """The data, parameters, selection and citations of one brief.
+    """The data, parameters, selection, sourcing and citations of one brief.
 
     Parameters
     ----------
@@ -95,10 +108,16 @@ class Brief:
         self.dataset = dataset if dataset is not None else load(params.data_dir)
         self.selection: Selection = select(self.dataset, params)
         self.cites = Citations(self.dataset.sources)
+        self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
         self._figures = 0
-        # Assessments said in the key judgments are not repeated in the sections below.
-        self._stated: frozenset[str] = frozenset()
+        # Assessments already said (in the bottom line, the key points) are not repeated.
+        self._stated: set[str] = set()
         theme.set_theme()
+
+    def _used_sources(self) -> set[str]:
+        sel = self.selection
+        frames = (sel.events, sel.projects, sel.supplies, sel.assessments, sel.relations)
+        return {str(s) for frame in frames for s in frame["source_id"]}
 
     # -- helpers ------------------------------------------------------------------------
     def _caption(self, text: str) -> Markup:
@@ -133,158 +152,196 @@ class Brief:
     def title(self) -> str:
         return self.params.display_title
 
-    # -- sections -----------------------------------------------------------------------
-    def key_judgments(self) -> Block:
-        """Key judgments first: the source's main assessments, then the headline figures."""
-        self._stated = frozenset(narrative.key_judgment_rows(self.selection)["assessment_id"])
-        return section(
-            "Key judgments", narrative.key_judgments(self.selection, self.cites), css="key"
+    # -- the opening ------------------------------------------------------------------------
+    def bottom_line(self) -> Block:
+        """The bottom line up front: the source's thesis, the partner's stake, and how much
+        weight the whole can bear."""
+        self._stated |= {str(r["assessment_id"]) for r in narrative.opening_rows(self.selection)}
+        text = narrative.bottom_line(self.selection, self.cites, self.sourcing)
+        return section("Bottom line", text, css="bluf")
+
+    def source_note(self) -> Block:
+        """What the brief rests on: the sources, their grades, the confidence, the time view."""
+        return Block(
+            Markup('<aside class="source-note">{}</aside>').format(
+                narrative.source_note(self.selection, self.sourcing)
+            )
         )
 
-    def timeline(self) -> Block:
-        """The engagements over time, drawn with their date precision, and a summary."""
-        events = self.selection.events[
-            self.selection.events["theme"].isin(self.params.selected_themes)
-        ]
-        sel = self.selection
-        names = self.dataset.actor_names()
-        if events.empty:
-            return section("Timeline", narrative.nothing(sel, "engagements"), css="timeline")
-        # The chart first, the summary under it: a page break then falls after the chart.
-        parts = [
-            self._chart(
-                "timeline",
-                events,
-                actor_names=names,
-                as_of=self.params.as_of,
-                max_events=self.params.max_rows,
-                caption="Engagements by date precision. Data: data/events.csv.",
-                # Drawn once, on a figure then made as tall as every row and label needs.
-                height=10.0,
-                draw="fit_timeline",
-            ),
-            narrative.timeline_summary(sel),
-        ]
-        return section("Timeline", *parts, css="timeline")
-
-    def defence(self, *, chart: bool = True) -> Block:
-        """Defence cooperation: assessments, visits, agreements, exercises and supplies.
-
-        ``chart=False`` leaves out the supplies chart (the main brief keeps to four pages).
-        """
-        if not self._wants("defence"):
+    def key_points(self) -> Block:
+        """Up to five key points, one sentence each and attributed; then the source's figures."""
+        if self.selection.is_empty():
             return Block(Markup(""))
+        html, said = narrative.key_points(self.selection, self.cites, stated=self._stated)
+        self._stated |= said
+        return section("Key points", html, css="key")
+
+    def timeline(self) -> Block:
+        """The events over time, drawn with their date precision, and a summary.
+
+        A chart only earns its place with :data:`MIN_CHART_MARKS` dated events or more; with
+        fewer, the summary sentence says it all.
+        """
         sel = self.selection
-        text = narrative.theme_events(sel, self.cites, "defence", stated=self._stated)
-        supplies = narrative.supplies(sel, self.cites, "defence")
-        frame = sel.supplies[sel.supplies["theme"] == "defence"]
-        parts = [text, supplies]
-        if chart and not frame.empty:
+        events = sel.on_themes("events")
+        if events.empty:
+            return Block(Markup(""))
+        parts = []
+        if events["date_start"].notna().sum() >= MIN_CHART_MARKS:
+            view = sel.view
+            reported = fmt.short_day(sel.sources["published"].max())
+            mark = f"Known by {fmt.short_day(view.known_by)}"
+            if view.hindsight:
+                mark = f"Cut {fmt.short_day(view.end)} (report of {reported})"
+            elif view.end < view.known_by:
+                mark = f"Window ends {fmt.short_day(view.end)}"
+            undated = (
+                "Date unknown (may fall outside the window)"
+                if view.windowed
+                else f"Undated (reported by {reported})"
+            )
+            # The chart first, the summary under it: a page break then falls after the chart.
             parts.append(
                 self._chart(
+                    "timeline",
+                    events,
+                    actor_names=self.dataset.actor_names(),
+                    as_of=view.end,
+                    start=view.start,
+                    mark=mark,
+                    undated_heading=undated,
+                    max_events=self.params.max_rows,
+                    caption="Events by date and by how precisely the report dates them.",
+                    # Drawn once, on a figure then made as tall as every row and label needs.
+                    height=10.0,
+                    draw="fit_timeline",
+                )
+            )
+        parts.append(narrative.timeline_summary(sel, events))
+        return section("Timeline", *parts, css="timeline")
+
+    # -- sections by theme -------------------------------------------------------------------
+    def _theme(self, name: str, *extras: Callable[[], Markup]) -> Block:
+        """A theme's section: its text, then each of ``extras`` (drawn after the text, so that
+        notes keep their reading order)."""
+        if not self._wants(name) or self.selection.is_empty():
+            return Block(Markup(""))
+        text, said = narrative.theme_section(self.selection, self.cites, name, stated=self._stated)
+        self._stated |= said
+        parts = [extra() for extra in extras]
+        if not text and not any(parts):
+            return Block(Markup(""))
+        return section(narrative.THEME_TITLES[name], text, *parts, css=name)
+
+    def defence(self, *, chart: bool = True) -> Block:
+        """Defence cooperation: the source's lead judgment, visits, agreements, exercises and
+        supplies. ``chart=False`` leaves out the supplies chart (the main brief keeps to four
+        pages); it is drawn only when it has :data:`MIN_CHART_MARKS` rows and states a
+        quantity for at least one."""
+        frame = self.selection.on_themes("supplies", ("defence",))
+        extra = []
+        if chart and len(frame) >= MIN_CHART_MARKS and frame["quantity"].notna().any():
+            extra.append(
+                lambda: self._chart(
                     "defence_supplies",
                     frame,
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
-                    caption="Supplies by category and supplier. Data: data/supplies.csv.",
+                    caption="Supplies by category and supplier.",
                     height=1.4 + 0.3 * min(len(frame), self.params.max_rows),
                 )
             )
-        if not any(parts):
-            parts = [narrative.nothing(sel, narrative.THEME_TOPICS["defence"])]
-        return section(narrative.THEME_TITLES["defence"], *parts, css="defence")
+        return self._theme("defence", *extra)
 
     def energy(self) -> Block:
-        """Energy and infrastructure projects, with capacities where stated."""
-        if not self._wants("energy"):
-            return Block(Markup(""))
-        sel = self.selection
-        parts = [
-            narrative.theme_events(sel, self.cites, "energy", stated=self._stated),
-            narrative.projects(sel, self.cites),
-        ]
-        if not sel.projects.empty:
-            parts.append(
-                self._chart(
+        """Energy and infrastructure projects, worded by their status; a capacity chart only
+        when :data:`MIN_CHART_MARKS` projects or more state a capacity."""
+        projects = self.selection.on_themes("projects")
+        extra = []
+        if projects["capacity"].notna().sum() >= MIN_CHART_MARKS:
+            extra.append(
+                lambda: self._chart(
                     "project_capacities",
-                    sel.projects,
+                    projects,
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
-                    caption="Projects by sector, status and stated capacity. "
-                    "Data: data/projects.csv.",
-                    height=1.1 + 0.26 * min(len(sel.projects), self.params.max_rows),
+                    caption="Projects by stated capacity.",
+                    height=1.1 + 0.26 * min(len(projects), self.params.max_rows),
                 )
             )
-        if not any(parts):
-            parts = [narrative.nothing(sel, narrative.THEME_TOPICS["energy"])]
-        return section(narrative.THEME_TITLES["energy"], *parts, css="energy")
+        return self._theme("energy", *extra)
 
     def economy(self) -> Block:
         """Economic ties: trade settlement, currencies, oil."""
-        if not self._wants("economy"):
-            return Block(Markup(""))
-        sel = self.selection
-        parts = [
-            narrative.theme_events(sel, self.cites, "economy", stated=self._stated),
-            narrative.supplies(sel, self.cites, "economy"),
-        ]
-        if not any(parts):
-            parts = [narrative.nothing(sel, narrative.THEME_TOPICS["economy"])]
-        return section(narrative.THEME_TITLES["economy"], *parts, css="economy")
+        return self._theme("economy")
 
-    def regional(self, *, network: bool = True, places: bool = False) -> Block:
-        """Regional implications: India and Sittwe, China, the balance of power; actor map."""
-        if not self._wants("regional"):
-            return Block(Markup(""))
-        sel = self.selection
-        parts = [narrative.theme_events(sel, self.cites, "regional", stated=self._stated)]
-        if not any(parts):
-            parts = [narrative.nothing(sel, narrative.THEME_TOPICS["regional"])]
-        if network and not sel.relations.empty:
-            parts.append(self._network())
+    def regional(self, *, table: bool = True, places: bool = False) -> Block:
+        """Regional implications: India and Sittwe, China, the balance of power; where the
+        three powers stand, as a table; optionally the locator map."""
+        extra = []
+        if table:
+            extra.append(lambda: narrative.actor_table(self.selection, self.cites))
         if places:
-            parts.append(self._places())
-        return section(narrative.THEME_TITLES["regional"], *parts, css="regional")
+            extra.append(self._places)
+        return self._theme("regional", *extra)
 
-    def _network(self) -> Markup:
-        sel = self.selection
-        return self._chart(
-            "actor_network",
-            sel.relations,
-            self.dataset.actors,
-            focus=self.params.partner_id,
-            max_nodes=self.params.max_rows,
-            caption="Who works with whom, and who is at odds. Data: data/relations.csv.",
-            height=2.7,
+    def actors(self) -> Block:
+        """Where the three powers stand, and the war at home, as the source describes them."""
+        table = narrative.actor_table(self.selection, self.cites)
+        return (
+            section("The powers and the war", table, css="actors") if table else Block(Markup(""))
         )
 
     def _places(self) -> Markup:
+        from . import maps
+
         places = self.dataset.places
         partner = self.params.partner_id
-        return self._chart(
-            "places_map",
-            places,
-            highlight=partner if partner in set(places["place_id"]) else None,
-            caption="Places named in the source. Coordinates are approximate, from a gazetteer. "
-            "Data: data/places.csv.",
-            height=3.6,
+        highlight = partner if partner in set(places["place_id"]) else None
+        return figure_html(
+            lambda ax: maps.locator_map(
+                places, ax=ax, highlight=highlight, sources=self.dataset.sources
+            ),
+            alt=maps.describe_locator_map(
+                places, highlight=highlight, sources=self.dataset.sources
+            ),
+            caption=self._caption(
+                "Places the report names. Coordinates are approximate and not from the report."
+            ),
+            height=maps.HEIGHT,
         )
-
-    def actors(self) -> Block:
-        """Who works with whom, who is at odds with whom: the actor map and its ties."""
-        if self.selection.relations.empty:
-            return section(
-                "Actors", narrative.nothing(self.selection, "ties between actors"), css="actors"
-            )
-        return section("Actors", self._network(), css="actors")
 
     def places(self) -> Block:
         """A locator map of the places the source names."""
+        if self.selection.is_empty():
+            return Block(Markup(""))
         return section("Places", self._places(), css="places")
 
+    # -- the close --------------------------------------------------------------------------
+    def judgments(self) -> Block:
+        """The analyst's own judgments, with their confidence; nothing when there are none."""
+        text = narrative.judgments(self.selection, self.cites)
+        return section("Analyst judgments", text, css="judgments") if text else Block(Markup(""))
+
+    def gaps(self) -> Block:
+        """What the source does not say, what the brief leaves out, and what to watch."""
+        text = narrative.gaps(self.selection, self.sourcing)
+        return section("Gaps and limits", text, css="gaps") if text else Block(Markup(""))
+
     def sources(self) -> Block:
-        """Every cited row: source, line and the verbatim fragment."""
-        return section("Sources", narrative.sources(self.cites), css="sources")
+        """The reader's notes, then (in the HTML only) the annex with the data trail."""
+        notes = section(
+            "Sources", narrative.sources(self.cites, self.selection, self.sourcing), css="sources"
+        )
+        annex = section(
+            "Annex: the data behind each note",
+            narrative.annex(self.cites, self.selection, file_digests(self.dataset.data_dir)),
+            css="annex",
+        )
+        return Block(
+            Markup("{}\n{}").format(notes.html, annex.html),
+            metadata={OUTPUT_METADATA_KEY: {"trail": self.cites.trail()}},
+        )
 
 
 def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | None = None) -> Brief:

@@ -1,19 +1,30 @@
-"""Apply a brief's parameters to the dataset: what it knows, about whom, in which window.
+"""Apply a brief's parameters to the dataset: what it knows, when, and with what emphasis.
 
-The rules, in order:
+Two questions about time, kept apart (see :class:`TimeView`):
 
-* **Known by ``as_of``.** A dated row is known once it has begun (``date_start <= as_of``); a
-  row the source does not date, an assessment or a relation is known from its source's date.
-  Periods still running at ``as_of`` are cut there (``shown_end``).
-* **About the partner.** A row is kept when one of its actors is the partner, or when none of
-  its actors is a foreign state (the war inside Myanmar is context for every partner).
-* **In the window.** Dated rows must overlap ``[start, end]``; undated rows cannot be placed in
-  a window and are kept when ``include_undated`` is true.
-* **On the themes** the notebook covers.
+* **What was known by ``as_of``.** A source counts only if it was published by ``as_of``;
+  every row drawn from a later source is unknown to the brief, whatever date its event has.
+* **Which events fall in the window** ``[start, end]`` (``end`` defaults to ``as_of``). An event
+  counts as in the window only if it certainly lies there: one known only to its month or
+  period counts as after a cut that falls inside that month or period, and is set aside as
+  *possibly outside the window*, never shown as known. An ongoing event counts once it had
+  certainly begun by ``end``, and is drawn up to ``end``. An undated row linked to a dated
+  event (``related_event_id``) is no earlier than that event. When ``end`` falls before the
+  latest source the brief uses, the brief is a *hindsight view*: events up to ``end`` as
+  reported later.
+
+Undated rows are kept when ``include_undated`` is true; in a windowed brief they are marked
+"date unknown", since they may fall outside the window. The partner decides emphasis, not
+existence: every row the time rules keep is in the selection, with a ``focus`` column saying
+whether it involves the partner (directly or through a related event), another foreign power,
+or only actors at home. An assessment or judgment stays only while at least one row it rests
+on (``rests_on``) is in the brief. The themes a notebook covers decide which rows its sections
+show; the thesis of each source opens every brief, whatever its themes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,37 +37,114 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("actor_id", "counterpart_id"),
     "projects": ("partner_id", "host_id"),
     "supplies": ("supplier_id", "recipient_id"),
-    "assessments": ("subject_id", "object_id"),
+    "assessments": ("subject_id", "object_id", "context_id"),
     "relations": ("actor_id", "other_id"),
 }
+#: Each table's id column.
+ID_COLUMNS: dict[str, str] = {
+    "events": "event_id",
+    "projects": "project_id",
+    "supplies": "supply_id",
+    "assessments": "assessment_id",
+    "relations": "relation_id",
+    "judgments": "judgment_id",
+}
 HOME = "myanmar"
+#: Why a row is not in a brief; :mod:`helpers.narrative` words each for the reader.
+REASONS = (
+    "published after the cut",
+    "outside the window",
+    "possibly outside the window",
+    "undated, left out",
+    "evidence not in the brief",
+    "other themes",
+)
+
+
+@dataclass(frozen=True)
+class TimeView:
+    """Which question about time a brief answers, and the dates that frame it."""
+
+    #: Sources published after this day are unknown to the brief.
+    known_by: dt.date
+    #: The window of events: first and last day (``start`` None: no lower bound).
+    start: dt.date | None
+    end: dt.date
+    #: The latest publication date among the sources the brief may use; None if there is none.
+    latest_source: dt.date | None
+
+    @property
+    def hindsight(self) -> bool:
+        """True when the window ends before the sources describing it were published."""
+        return self.latest_source is not None and self.end < self.latest_source
+
+    @property
+    def windowed(self) -> bool:
+        """True when the window cuts the record: an undated row may then fall outside it."""
+        return self.start is not None or self.hindsight
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The rows a brief may speak of, and how many were held back by each rule."""
+    """The rows a brief may speak of, and what its rules set aside."""
 
     params: BaseParams
     dataset: Dataset
+    view: TimeView
+    #: The sources published by ``as_of``.
+    sources: pd.DataFrame
     events: pd.DataFrame
     projects: pd.DataFrame
     supplies: pd.DataFrame
     assessments: pd.DataFrame
     relations: pd.DataFrame
-    held_back: dict[str, dict[str, int]] = field(default_factory=dict)
+    judgments: pd.DataFrame
+    #: Each source's thesis (assessments marked ``thesis``), whatever the brief's themes.
+    thesis: pd.DataFrame
+    #: Rows set aside, by reason (one of :data:`REASONS`) and table.
+    left_out: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+
+    @property
+    def partner(self) -> str:
+        return self.params.partner_id
 
     @property
     def dated_events(self) -> pd.DataFrame:
-        return self.events[self.events["date_precision"] != "undated"]
+        return self.events[self.events["date_start"].notna()]
 
     @property
     def undated_events(self) -> pd.DataFrame:
-        return self.events[self.events["date_precision"] == "undated"]
+        return self.events[self.events["date_start"].isna()]
+
+    def on_themes(self, table: str, themes: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Rows of ``table`` on ``themes`` (default: the brief's), partner's first.
+
+        Tables without a theme (projects) follow the theme ``energy``.
+        """
+        frame = getattr(self, table)
+        wanted = themes if themes is not None else self.params.selected_themes
+        if "theme" in frame:
+            frame = frame[frame["theme"].isin(wanted)]
+        elif "energy" not in wanted:
+            frame = frame.head(0)
+        return emphasis_order(frame)
 
     def is_empty(self) -> bool:
         return all(
-            frame.empty for frame in (self.events, self.projects, self.supplies, self.assessments)
+            frame.empty
+            for frame in (self.events, self.projects, self.supplies, self.assessments, self.thesis)
         )
+
+
+#: Sort order of ``focus``: the partner's rows, then the war at home, then other powers.
+FOCUS_ORDER = {"partner": 0, "home": 1, "other": 2}
+
+
+def emphasis_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the partner's rows first, then home, then other powers (stable)."""
+    if frame.empty or "focus" not in frame:
+        return frame
+    return frame.iloc[frame["focus"].map(FOCUS_ORDER).argsort(kind="stable")]
 
 
 def foreign_states(dataset: Dataset) -> set[str]:
@@ -65,58 +153,249 @@ def foreign_states(dataset: Dataset) -> set[str]:
     return set(actors.loc[(actors["kind"] == "state") & (actors["actor_id"] != HOME), "actor_id"])
 
 
-def _involves(frame: pd.DataFrame, columns: tuple[str, ...], ids: set[str]) -> pd.Series:
-    mask = pd.Series(False, index=frame.index)
-    for column in columns:
-        mask |= frame[column].isin(ids).fillna(False).astype(bool)
-    return mask
+def _event_links(events: pd.DataFrame) -> tuple[dict[str, frozenset], dict[str, pd.Timestamp]]:
+    """Per event id: its actors and those of the events it is linked to (``related_event_id``,
+    followed to the end of the chain), and the earliest date the chain gives it."""
+    ids = events["event_id"].astype(str).tolist()
+    related = dict(zip(ids, events["related_event_id"].astype(object), strict=True))
+    own = {
+        event_id: frozenset(str(v) for v in pair if not pd.isna(v))
+        for event_id, pair in zip(
+            ids, zip(events["actor_id"], events["counterpart_id"], strict=True), strict=True
+        )
+    }
+    start = dict(zip(ids, events["date_start"], strict=True))
+    actors, earliest = dict(own), {}
+    for event_id in ids:
+        seen, link, first = {event_id}, related[event_id], start[event_id]
+        while not pd.isna(link) and link in own and link not in seen:
+            seen.add(link)
+            actors[event_id] = actors[event_id] | own[link]
+            if pd.isna(first):
+                first = start[link]
+            link = related[link]
+        earliest[event_id] = first
+    return actors, earliest
 
 
-def _known_from(frame: pd.DataFrame, dataset: Dataset) -> pd.Series:
-    published = frame["source_id"].map(
-        dict(zip(dataset.sources["source_id"], dataset.sources["published"], strict=True))
+def _actors_of(frame: pd.DataFrame, table: str, linked: dict[str, frozenset]) -> pd.Series:
+    """Each row's actors, and those of the events it is linked to."""
+    if table == "events":
+        return frame["event_id"].astype(str).map(linked).astype(object)
+    columns = [c for c in ACTOR_COLUMNS.get(table, ()) if c in frame]
+    own = [
+        frozenset(str(v) for v in values if not pd.isna(v))
+        for values in zip(*(frame[c] for c in columns), strict=True)
+    ] or [frozenset()] * len(frame)
+    if "related_event_id" in frame:
+        related = frame["related_event_id"].astype(object)
+        own = [
+            mine if pd.isna(rel) else mine | linked.get(rel, frozenset())
+            for mine, rel in zip(own, related, strict=True)
+        ]
+    return pd.Series(own, index=frame.index, dtype=object)
+
+
+def _focus(actors: pd.Series, partner: str, foreign: set[str]) -> tuple[pd.Series, pd.Series]:
+    powers = actors.map(lambda ids: frozenset(ids & foreign))
+    focus = powers.map(lambda ids: "partner" if partner in ids else ("other" if ids else "home"))
+    return focus.astype(object), powers.astype(object)
+
+
+def _month_end(ts: pd.Series) -> pd.Series:
+    return ts + pd.offsets.MonthEnd(0)
+
+
+def _date_bounds(frame: pd.DataFrame, linked_start: pd.Series) -> pd.DataFrame:
+    """Per dated-table row: earliest possible date, date by which it had certainly begun,
+    latest date it covers (NaT: still running), and whether it is dated at all."""
+    start, end = frame["date_start"], frame["date_end"]
+    precision = frame["date_precision"].astype(object)
+    ongoing = frame["ongoing"].fillna(False).astype(bool) if "ongoing" in frame else False
+    begun = start.where(precision != "month", _month_end(start))
+    begun = begun.where(precision != "period", end.fillna(start))
+    latest = end.where(end.notna(), begun)
+    if isinstance(ongoing, pd.Series):
+        latest = latest.where(~(ongoing & end.isna()), pd.NaT)
+        # An ongoing period with no end had begun by its start's month, at the latest.
+        begun = begun.where(~(ongoing & end.isna() & (precision == "period")), _month_end(start))
+    dated = start.notna()
+    earliest = start.where(dated, linked_start)
+    return pd.DataFrame(
+        {"earliest": earliest, "begun": begun, "latest": latest, "dated": dated},
+        index=frame.index,
     )
-    if "date_start" in frame:
-        return frame["date_start"].fillna(published)
-    return published
+
+
+def _window_status(bounds: pd.DataFrame, view: TimeView, running: pd.Series) -> pd.Series:
+    """'in', 'outside', 'possibly outside' or 'undated' for each row."""
+    end = pd.Timestamp(view.end)
+    start = pd.Timestamp(view.start) if view.start else None
+    status = pd.Series("in", index=bounds.index, dtype=object)
+    dated = bounds["dated"]
+    # Undated rows: outside only when a linked event puts them after the window.
+    status[~dated] = "undated"
+    status[~dated & (bounds["earliest"] > end)] = "outside"
+    earliest, begun, latest = bounds["earliest"], bounds["begun"], bounds["latest"]
+    overlaps = dated & (earliest <= end)
+    if start is not None:
+        overlaps &= running | (latest >= start)
+    certain = dated & (begun <= end) & (running | (latest <= end))
+    if start is not None:
+        certain &= running | (earliest >= start)
+    status[dated & ~overlaps] = "outside"
+    status[dated & overlaps & ~certain] = "possibly outside"
+    return status
 
 
 def select(dataset: Dataset, params: BaseParams) -> Selection:
     """Return the rows of ``dataset`` that a brief with ``params`` may use."""
     as_of = pd.Timestamp(params.as_of)
-    start = pd.Timestamp(params.start) if params.start else None
-    end = pd.Timestamp(params.window_end)
+    published = dict(zip(dataset.sources["source_id"], dataset.sources["published"], strict=True))
+    sources = dataset.sources[dataset.sources["published"] <= as_of].reset_index(drop=True)
+    latest = sources["published"].max() if not sources.empty else None
+    view = TimeView(
+        known_by=params.as_of,
+        start=params.start,
+        end=params.window_end,
+        latest_source=None if latest is None else latest.date(),
+    )
     partner = params.partner_id
-    others = foreign_states(dataset) - {partner}
+    foreign = foreign_states(dataset)
+    left: dict[str, dict[str, pd.DataFrame]] = {reason: {} for reason in REASONS}
+
+    def set_aside(reason: str, table: str, rows: pd.DataFrame) -> None:
+        if not rows.empty:
+            left[reason][table] = pd.concat([left[reason].get(table, rows.head(0)), rows])
+
+    events = dataset.events
+    linked_actors, linked_start = _event_links(events)
+    kept: dict[str, pd.DataFrame] = {}
+    # Events first: the other dated tables take a linked event's date and actors.
+    for name in ("events", "supplies", "projects", "relations"):
+        frame = getattr(dataset, name).copy()
+        known = frame["source_id"].map(published) <= as_of
+        set_aside("published after the cut", name, frame[~known])
+        frame = frame[known]
+        frame["focus"], frame["powers"] = _focus(
+            _actors_of(frame, name, linked_actors), partner, foreign
+        )
+        if name in ("events", "supplies"):
+            frame = _in_window(frame, linked_start, view, params, name, set_aside)
+        elif name == "projects":
+            frame = _follow_events(frame, kept["events"], view, name, set_aside, left)
+        kept[name] = frame.reset_index(drop=True)
+
+    shown_ids = {
+        str(row_id)
+        for name, frame in kept.items()
+        for row_id in frame[ID_COLUMNS[name]].astype(str)
+    }
+    assessments = dataset.assessments.copy()
+    known = assessments["source_id"].map(published) <= as_of
+    set_aside("published after the cut", "assessments", assessments[~known])
+    assessments = assessments[known]
+    assessments["focus"], assessments["powers"] = _focus(
+        _actors_of(assessments, "assessments", linked_actors), partner, foreign
+    )
+    supported = _supported(assessments, shown_ids)
+    set_aside("evidence not in the brief", "assessments", assessments[~supported])
+    assessments = assessments[supported]
+    thesis = assessments[assessments["thesis"].fillna(False).astype(bool)]
+    judgments = dataset.judgments.copy()
+    made = judgments["made"] <= as_of
+    set_aside("published after the cut", "judgments", judgments[~made])
+    judgments = judgments[made]
+    supported = _supported(judgments, shown_ids | set(assessments["assessment_id"].astype(str)))
+    set_aside("evidence not in the brief", "judgments", judgments[~supported])
+    judgments = judgments[supported]
+
     themes = set(params.selected_themes)
-    out: dict[str, pd.DataFrame] = {}
-    held: dict[str, dict[str, int]] = {}
-    for name, columns in ACTOR_COLUMNS.items():
-        frame = dataset.tables()[name].copy()
-        counts = {}
-        known = _known_from(frame, dataset) <= as_of
-        counts["not yet known"] = int((~known).sum())
-        about = _involves(frame, columns, {partner}) | ~_involves(frame, columns, others)
-        counts["about another partner"] = int((known & ~about).sum())
-        keep = known & about
-        if "theme" in frame:
-            on_theme = frame["theme"].isin(themes)
-            counts["other themes"] = int((keep & ~on_theme).sum())
-            keep &= on_theme
-        if "date_start" in frame:
-            dated = frame["date_start"].notna()
-            shown_end = frame["date_end"].fillna(as_of).clip(upper=as_of)
-            lower = start if start is not None else pd.Timestamp.min
-            in_window = dated & (frame["date_start"] <= end) & (shown_end >= lower)
-            keep_dated = keep & dated & in_window
-            keep_undated = keep & ~dated & params.include_undated
-            counts["outside the window"] = int((keep & dated & ~in_window).sum())
-            counts["undated, excluded"] = (
-                int((keep & ~dated).sum()) if not params.include_undated else 0
-            )
-            keep = keep_dated | keep_undated
-            frame["shown_end"] = shown_end.where(dated)
-            frame["cut_at_as_of"] = dated & (frame["date_end"].isna() | (frame["date_end"] > as_of))
-        out[name] = frame[keep].reset_index(drop=True)
-        held[name] = {reason: n for reason, n in counts.items() if n}
-    return Selection(params=params, dataset=dataset, held_back=held, **out)
+    for name, frame in (("events", kept["events"]), ("supplies", kept["supplies"])):
+        set_aside("other themes", name, frame[~frame["theme"].isin(themes)])
+    set_aside(
+        "other themes",
+        "assessments",
+        assessments[~assessments["theme"].isin(themes) & ~assessments["thesis"].astype(bool)],
+    )
+    if "energy" not in themes:
+        set_aside("other themes", "projects", kept["projects"])
+    return Selection(
+        params=params,
+        dataset=dataset,
+        view=view,
+        sources=sources,
+        events=kept["events"],
+        projects=kept["projects"],
+        supplies=kept["supplies"],
+        assessments=assessments.reset_index(drop=True),
+        relations=kept["relations"],
+        judgments=judgments.reset_index(drop=True),
+        thesis=thesis.reset_index(drop=True),
+        left_out={reason: tables for reason, tables in left.items() if tables},
+    )
+
+
+def _in_window(frame, linked_start, view, params, name, set_aside) -> pd.DataFrame:
+    """Keep the rows of a dated table that certainly fall in the window; mark the rest."""
+    own = frame["event_id"] if name == "events" else frame["related_event_id"]
+    starts = pd.to_datetime(own.astype(object).map(linked_start))
+    bounds = _date_bounds(frame, starts.astype(frame["date_start"].dtype))
+    running = (
+        frame["ongoing"].fillna(False).astype(bool)
+        if "ongoing" in frame
+        else (pd.Series(False, index=frame.index))
+    )
+    running &= frame["date_end"].isna()
+    status = _window_status(bounds, view, running)
+    set_aside("outside the window", name, frame[status == "outside"])
+    set_aside("possibly outside the window", name, frame[status == "possibly outside"])
+    undated = status == "undated"
+    if not params.include_undated:
+        set_aside("undated, left out", name, frame[undated])
+    keep = (status == "in") | (undated & params.include_undated)
+    end = pd.Timestamp(view.end)
+    frame = frame.assign(
+        # Where the chart and text stop a row: its own end, else (still running) the cut.
+        shown_end=bounds["latest"].fillna(end).clip(upper=end).where(bounds["dated"]),
+        cut_at_end=bounds["dated"] & (bounds["latest"].isna() | (bounds["latest"] > end)),
+        date_unknown=undated & view.windowed,
+    )
+    return frame[keep]
+
+
+def _follow_events(frame, events, view, name, set_aside, left) -> pd.DataFrame:
+    """Projects take the window status of the event they hang on (``related_event_id``):
+    one whose event is set aside is set aside for the same reason."""
+    shown = set(events["event_id"].astype(str))
+    undated = set(events.loc[events["date_start"].isna(), "event_id"].astype(str))
+    related = frame["related_event_id"].astype(object)
+    keep = related.isna() | related.isin(shown)
+    for reason, tables in left.items():
+        if "events" in tables:
+            dropped = ~keep & related.isin(set(tables["events"]["event_id"].astype(str)))
+            set_aside(reason, name, frame[dropped])
+    frame = frame[keep]
+    related = frame["related_event_id"].astype(object)
+    return frame.assign(date_unknown=(related.isna() | related.isin(undated)) & view.windowed)
+
+
+def _supported(frame: pd.DataFrame, shown_ids: set[str]) -> pd.Series:
+    """Rows whose ``rests_on`` is empty or names at least one row in the brief."""
+    if frame.empty:
+        return pd.Series(True, index=frame.index, dtype=bool)
+
+    def any_shown(text) -> bool:
+        if pd.isna(text) or not str(text).strip():
+            return True
+        return any(part.strip() in shown_ids for part in str(text).split(";"))
+
+    return frame["rests_on"].map(any_shown).astype(bool)
+
+
+def rests_on(row: pd.Series) -> list[str]:
+    """The ids a row's ``rests_on`` names, in order."""
+    text = row.get("rests_on")
+    if text is None or pd.isna(text):
+        return []
+    return [part.strip() for part in str(text).split(";") if part.strip()]

@@ -32,6 +32,16 @@ from .errors import DataValidationError
 MAX_EVIDENCE_WORDS = 15
 #: Tables whose rows carry a date range.
 DATED_TABLES = ("events", "supplies")
+#: Tables a data folder may leave out: a missing file reads as a table with no rows.
+OPTIONAL_TABLES = frozenset({"judgments"})
+#: Tables whose ids an assessment's ``rests_on`` may name; a judgment may name these and
+#: assessments too.
+EVIDENCE_TABLES = {
+    "events": "event_id",
+    "projects": "project_id",
+    "supplies": "supply_id",
+    "relations": "relation_id",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -144,7 +154,7 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
             Problem(str(data_dir), None, None, None, "data folder not found: give --data DIR")
         )
         return report
-    descriptor = load_descriptor()
+    descriptor = present_resources(load_descriptor(), data_dir)
     # Reading a large folder makes millions of objects and no reference cycles; the cyclic
     # collector, walking them again and again as they pile up, would add a third to the time.
     enabled = gc.isenabled()
@@ -169,6 +179,16 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     report.skipped += skipped
     report.problems = sorted(set(report.problems), key=_sort_key)
     return report
+
+
+def present_resources(descriptor: dict, data_dir: Path) -> dict:
+    """The descriptor less the optional resources (:data:`OPTIONAL_TABLES`) absent from a folder."""
+    kept = [
+        resource
+        for resource in descriptor["resources"]
+        if resource["name"] not in OPTIONAL_TABLES or (data_dir / resource["path"]).is_file()
+    ]
+    return descriptor | {"resources": kept}
 
 
 def _sort_key(p: Problem) -> tuple:
@@ -444,7 +464,109 @@ def check_rules(
     source_lines, skipped = _read_sources(files, sources)
     for table in tables.values():
         problems += _check_evidence(table, source_lines)
+    problems += _check_sourcing(tables)
+    problems += _check_rests_on(tables)
     return problems, skipped
+
+
+def _split_ids(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(";") if part.strip()]
+
+
+def _check_sourcing(tables: dict[str, RawTable]) -> list[Problem]:
+    """Labels unique, cited lines among the listed paragraphs, one thesis per source."""
+    out: list[Problem] = []
+    if "sources" not in tables:
+        return out
+    sources = tables["sources"]
+    labels: dict[str, int] = {}
+    paragraphs: dict[str, set[int]] = {}
+    for line, row in sources.rows:
+        label = row.get("label", "").strip()
+        if label and label.casefold() in labels:
+            out.append(
+                Problem(
+                    sources.file,
+                    line,
+                    "label",
+                    label,
+                    f"label already used on line {labels[label.casefold()]}: "
+                    "readers tell sources apart by it",
+                )
+            )
+        labels.setdefault(label.casefold(), line)
+        listed = row.get("paragraph_lines", "")
+        if listed and re.fullmatch(r"[1-9][0-9]*(;[1-9][0-9]*)*", listed):
+            paragraphs[row.get("source_id", "")] = {int(n) for n in listed.split(";")}
+    for table in tables.values():
+        if table.name == "sources":
+            continue
+        for line, row in table.rows:
+            listed = paragraphs.get(row.get("source_id", ""))
+            cited = row.get("line", "")
+            if listed and cited.isdigit() and int(cited) not in listed:
+                out.append(
+                    Problem(
+                        table.file,
+                        line,
+                        "line",
+                        cited,
+                        f"line {cited} is not one of the paragraphs sources.csv lists for "
+                        f"{row.get('source_id')!r} (paragraph_lines); cite the paragraph's line "
+                        "or add it to the list",
+                    )
+                )
+    if "assessments" in tables:
+        theses: dict[str, int] = {}
+        table = tables["assessments"]
+        for line, row in table.rows:
+            if row.get("thesis", "").strip().lower() not in ("true", "1"):
+                continue
+            source = row.get("source_id", "")
+            if source in theses:
+                out.append(
+                    Problem(
+                        table.file,
+                        line,
+                        "thesis",
+                        row.get("thesis"),
+                        f"source {source!r} already has its thesis on line {theses[source]}; "
+                        "mark one row per source",
+                    )
+                )
+            theses.setdefault(source, line)
+    return out
+
+
+def _check_rests_on(tables: dict[str, RawTable]) -> list[Problem]:
+    """Every id in ``rests_on`` names exactly one row of the tables it may name."""
+    out: list[Problem] = []
+    owners: dict[str, list[str]] = {}
+    for name, key in (*EVIDENCE_TABLES.items(), ("assessments", "assessment_id")):
+        for _, row in tables[name].rows if name in tables else []:
+            owners.setdefault(row.get(key, ""), []).append(name)
+    allowed = {
+        "assessments": set(EVIDENCE_TABLES),
+        "judgments": {*EVIDENCE_TABLES, "assessments"},
+    }
+    for name, may_name in allowed.items():
+        if name not in tables:
+            continue
+        table = tables[name]
+        for line, row in table.rows:
+            for row_id in _split_ids(row.get("rests_on")):
+                found = [t for t in owners.get(row_id, []) if t in may_name]
+                if len(found) == 1:
+                    continue
+                where = ", ".join(sorted(may_name))
+                message = (
+                    f"rests_on names {row_id!r}, which is no row of {where}"
+                    if not found
+                    else f"rests_on names {row_id!r}, an id found in {' and '.join(found)}: "
+                    "ids must be unique across the tables rests_on may name"
+                )
+                out.append(Problem(table.file, line, "rests_on", row_id, message))
+    return out
 
 
 def _last_day(date: dt.date) -> dt.date:
