@@ -133,7 +133,7 @@ def test_the_sources_judgments_are_attributed_never_the_briefs_own(dataset, name
     # The table of the powers is attributed as a whole, by its caption and header.
     tables = re.findall(r'<table class="actor-table">.*?</table>', built.html, re.S)
     for table in tables:
-        assert "as the report describes it" in table and "What the report says" in table
+        assert "as the report describes them" in table and "What the report says" in table
     text = plain(re.sub(r'<table class="actor-table">.*?</table>', "", built.html, flags=re.S))
     text = text.split(" Sources ")[0]
     assert "Key judgments" not in text
@@ -223,7 +223,7 @@ def test_a_procurement_names_no_seller_the_source_does_not_name():
     text = shipped("defence").text()
     assert "Myanmar's junta procured naval equipment; it does not say from whom" in text
     assert "It does not say who supplied the naval equipment" in text
-    assert "the military hardware Russia supplies to Myanmar includes Sukhoi" in text
+    assert "It also says the military hardware Russia supplies to Myanmar includes Sukhoi" in text
 
 
 # -- referents, plumbing, language -----------------------------------------------------------

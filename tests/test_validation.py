@@ -351,3 +351,22 @@ def test_what_the_quick_check_does_not_handle_is_left_to_frictionless(data_copy)
     edit(data_copy, "sources.csv", "source_id,", "\ufeffsource_id,")  # a byte-order mark
     assert not schema_holds(data_copy, load_descriptor())
     assert validate(data_copy).valid  # Frictionless reads it, and finds nothing wrong
+
+
+def test_a_folder_of_an_older_package_version_is_told_which_columns_to_add(data_copy):
+    """Rows read against the wrong columns are not reported: only the header's gap."""
+    import csv
+    import io
+
+    path = data_copy / "events.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    fields = [f for f in rows[0] if f != "modality"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    problems = validate(data_copy).problems
+    assert [(p.file, p.line, p.column) for p in problems] == [("events.csv", 1, "modality")]
+    assert "column is missing from the header (data package version 2.0.0" in problems[0].message

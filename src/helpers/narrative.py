@@ -705,7 +705,10 @@ def supplies_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -
         )
         sentences.append(
             {
-                "says": fmt.sentence_case(reporter(selection, str(row["source_id"]))) + " says",
+                # The first sentence names who says it; the next ones go on from it.
+                "says": "It also says"
+                if sentences
+                else fmt.sentence_case(reporter(selection, str(row["source_id"]))) + " says",
                 "modality": str(row["modality"]),
                 "including": _flag(row["including"]),
                 "supplier": _name(selection, row["supplier_id"]),
@@ -943,7 +946,7 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
             silent.append(
                 f"It gives capacities for {fmt.count(len(stated), 'project')} discussed with "
                 f"{_name(selection, group['partner_id'].iloc[0])} but none for the "
-                f"{fmt.join(items[:6])}."
+                f"{fmt.join(items[:6], 'or')}."
             )
     open_lists = [
         noun

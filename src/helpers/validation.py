@@ -165,6 +165,11 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
             for resource in descriptor["resources"]
             if (data_dir / resource["path"]).is_file()
         }
+        headers = check_headers(descriptor, records)
+        if headers:
+            # Rows read against the wrong columns would only bury this under noise.
+            report.problems += headers
+            return report
         if not schema_holds(data_dir, descriptor, records):
             report.problems += check_schema(data_dir, descriptor)
         tables = {}
@@ -179,6 +184,36 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     report.skipped += skipped
     report.problems = sorted(set(report.problems), key=_sort_key)
     return report
+
+
+def check_headers(
+    descriptor: dict, records: dict[str, list[tuple[int, list[str]]]]
+) -> list[Problem]:
+    """A problem for each column a file's header lacks, or has that the schema does not know.
+
+    A folder made for an older version of the data package (``data/datapackage.json``,
+    ``version``) is told which columns to add, not every row it would misread.
+    """
+    out = []
+    version = descriptor.get("version", "")
+    for resource in descriptor["resources"]:
+        rows = records.get(resource["name"])
+        if not rows:
+            continue
+        header = [
+            cell.removeprefix("\ufeff") if i == 0 else cell for i, cell in enumerate(rows[0][1])
+        ]
+        names = [f["name"] for f in resource["schema"]["fields"]]
+        where = f"data package version {version}: see data/datapackage.json"
+        for name in names:
+            if name not in header:
+                message = f"column is missing from the header ({where})"
+                out.append(Problem(resource["path"], 1, name, None, message))
+        for name in header:
+            if name not in names:
+                message = f"column is not in the schema ({where})"
+                out.append(Problem(resource["path"], 1, name, None, message))
+    return out
 
 
 def present_resources(descriptor: dict, data_dir: Path) -> dict:
