@@ -27,8 +27,8 @@ from markupsafe import Markup
 
 from . import formatting as fmt
 from . import paths
-from .citations import Citations, quote
-from .selection import ID_COLUMNS, Selection, emphasis_order, rests_on
+from .citations import ID_COLUMNS, Citations, quote
+from .selection import Selection, emphasis_order, rests_on
 from .sourcing import CREDIBILITY, RELIABILITY, Sourcing
 
 #: Most notes one sentence cites for rows that state the same thing; the rest are counted
@@ -980,23 +980,29 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
                 f"Dated only to a month or period that runs past the window's edge, so left "
                 f"out as possibly outside it: {'; '.join(listed)}."
             )
-    outside = selection.left_out.get("outside the window", {}).get("events")
-    if outside is not None:
-        outside = outside[outside["theme"].isin(themes)]
-        if not outside.empty:
+    for reason, table, words in (
+        (
+            "outside the window",
+            "events",
+            "{n} the report dates outside the window {verb} left out.",
+        ),
+        (
+            "evidence not in the brief",
+            "assessments",
+            "{n} of the report {rests} only on events left out here, and {is} left out with them.",
+        ),
+    ):
+        frame = selection.left_out.get(reason, {}).get(table)
+        frame = frame[frame["theme"].isin(themes)] if frame is not None else None
+        if frame is not None and not frame.empty:
+            noun = "event" if table == "events" else "judgment"
+            one = len(frame) == 1
             left.append(
-                f"{fmt.sentence_case(fmt.count(len(outside), 'event'))} the report dates "
-                f"outside the window {'is' if len(outside) == 1 else 'are'} left out."
-            )
-    unsupported = selection.left_out.get("evidence not in the brief", {}).get("assessments")
-    if unsupported is not None:
-        unsupported = unsupported[unsupported["theme"].isin(themes)]
-        if not unsupported.empty:
-            n = len(unsupported)
-            left.append(
-                f"{fmt.sentence_case(fmt.count(n, 'judgment'))} of the report "
-                f"{'rests' if n == 1 else 'rest'} only on events left out here, and "
-                f"{'is' if n == 1 else 'are'} left out with them."
+                words.format(
+                    n=fmt.sentence_case(fmt.count(len(frame), noun)),
+                    rests="rests" if one else "rest",
+                    verb="is" if one else "are",
+                )
             )
     undated_shown = events[events["date_unknown"].fillna(False).astype(bool)]
     if view.windowed and not undated_shown.empty:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .citations import ID_COLUMNS
 from .data import Dataset
 from .params import BaseParams
 
@@ -39,15 +40,6 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "supplies": ("supplier_id", "recipient_id"),
     "assessments": ("subject_id", "object_id", "context_id"),
     "relations": ("actor_id", "other_id"),
-}
-#: Each table's id column.
-ID_COLUMNS: dict[str, str] = {
-    "events": "event_id",
-    "projects": "project_id",
-    "supplies": "supply_id",
-    "assessments": "assessment_id",
-    "relations": "relation_id",
-    "judgments": "judgment_id",
 }
 HOME = "myanmar"
 #: Why a row is not in a brief; :mod:`helpers.narrative` words each for the reader.
