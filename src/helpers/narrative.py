@@ -989,7 +989,7 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
         (
             "evidence not in the brief",
             "assessments",
-            "{n} of the report {rests} only on events left out here, and {is} left out with them.",
+            "{n} of the report {rests} only on events left out here, and {verb} left out with them.",
         ),
     ):
         frame = selection.left_out.get(reason, {}).get(table)
