@@ -512,3 +512,70 @@ def test_markers_cite_the_first_rows_compress_runs_and_count_the_rest(dataset):
         {"table": "supplies", "id": "su-sukhoi"},
         {"table": "supplies", "id": "su-rocket-launchers"},
     ]
+
+
+# -- several sources ----------------------------------------------------------------------------
+
+
+def with_an_earlier_source(dataset):
+    """The shipped data plus an earlier report (20 November 2023) that tells of the naval visit
+    and grades better: two independent sources, the earlier one fairly reliable."""
+    sources = pd.concat(
+        [
+            dataset.sources,
+            dataset.sources.assign(
+                source_id="early-2023-11-20",
+                title="Wire report: Myanmar naval chief in Russia",
+                published=pd.Timestamp("2023-11-20"),
+                file="early.txt",
+                label="Wire report",
+                outlet="A wire service",
+                reliability="C",
+                credibility="3",
+                paragraph_lines="1",
+                grading_note=None,
+            ),
+        ],
+        ignore_index=True,
+    ).astype(dataset.sources.dtypes.to_dict())
+    visit = dataset.events[dataset.events["event_id"] == "ev-naval-visit"]
+    early = visit.assign(
+        event_id="ev-early-visit",
+        title="Myanmar naval delegation visits Russia",
+        source_id="early-2023-11-20",
+        line=1,
+        evidence="a Myanmar naval delegation visited Russia in October",
+    )
+    events = pd.concat([dataset.events, early], ignore_index=True)
+    return dataclasses.replace(dataset, sources=sources, events=events.astype(visit.dtypes.to_dict()))
+
+
+def test_a_knowledge_cut_between_two_sources_knows_only_the_earlier(dataset):
+    mine = with_an_earlier_source(dataset)
+    built = build(mine, "brief", as_of="2023-11-30")
+    text = built.text()
+    assert "Myanmar naval delegation visits Russia" in text
+    # The article of 2 March 2024 was not yet published: none of it, not its thesis either.
+    assert THESIS not in text and "8 million barrels" not in text
+    assert "a report" not in text.lower() or "Wire report" in text
+    note = plain(built.sections["source_note"])
+    assert "a news report dated 20 November 2023" in note and "A wire service" in note
+    assert "Confidence: low" in note
+    sources = plain(built.sections["sources"].split("Annex")[0])
+    assert "Report, para." not in sources and "Wire report, para. 1:" in sources
+
+
+def test_two_independent_sources_one_fairly_reliable_give_moderate_confidence(dataset):
+    built = build(with_an_earlier_source(dataset), "brief")
+    bluf = plain(built.sections["bottom_line"])
+    assert "According to one news report of 2 March 2024 (Report), " + THESIS in bluf
+    assert (
+        "The brief rests on two independent sources, one of them at least fairly reliable, so "
+        "confidence in it is moderate." in bluf
+    )
+    note = plain(built.sections["source_note"])
+    assert "This brief rests on two sources, independent of one another:" in note
+    assert "Report, a news report of 2 March 2024, graded F3" in note
+    assert "Wire report, a news report of 20 November 2023 (A wire service), graded C3" in note
+    # Each claim names its source when there are several.
+    assert "Report says" in built.text() and "The report says" not in built.text()

@@ -470,10 +470,27 @@ def test_end_to_end_with_defaults_renders_every_notebook(tmp_path):
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["overrides"] == {}
         assert manifest["command"] == f"brief render {result.notebook} --out {out.resolve()}"
+        # The data trail behind the reader's notes: every note, with its rows.
+        notes = manifest["citations"]
+        assert [n["note"] for n in notes] == list(range(1, len(notes) + 1)) and notes
+        assert all(n["rows"] and n["source_id"] == "art-2024-03-02" for n in notes)
     index = (out / "index.html").read_text()
     assert all(f"{r.notebook}/default/{r.notebook}.html" in index for r in results)
     assert leftovers(out) == []
     assert children_gone()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "parameters",
+    [{"partner": "China"}, {"partner": "India"}, {"end": "2023-09-30"}, {"paper": "Letter"}],
+)
+def test_the_main_brief_fits_four_pages_for_every_partner_and_view(tmp_path, parameters):
+    from pypdf import PdfReader
+
+    [result] = render.render(["brief"], parameters=parameters, out_dir=tmp_path, formats=["pdf"])
+    pages = len(PdfReader(result.path / "brief.pdf").pages)
+    assert pages <= 4, (parameters, pages)
 
 
 @pytest.mark.slow

@@ -37,10 +37,14 @@ def number(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def number_word(n: int) -> str:
+    """'five', '12', '1,250': words below ten (AP style)."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+
+
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """'one project', 'two projects', '12 projects' (AP style: words below ten)."""
-    word = NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
-    return f"{word} {singular if n == 1 else (plural or singular + 's')}"
+    return f"{number_word(n)} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def money(value, currency) -> str:

@@ -112,6 +112,7 @@ DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "matplotlib.backends.backend_svg",  # the brief's figures are SVG
     "seaborn",
     "helpers.report",
+    "helpers.maps",  # the locator map and its basemap
 )
 
 #: Imported by the zygote in any case: the kernel application and what it loads when it starts.

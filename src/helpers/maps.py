@@ -311,10 +311,6 @@ def _members(places: Sequence[_Place]) -> str:
     return fmt.join(bits)
 
 
-def _number(n: int) -> str:
-    return fmt.NUMBER_WORDS[n] if 0 <= n < len(fmt.NUMBER_WORDS) else f"{n:,}"
-
-
 def _validate_highlight(rows: list[dict], highlight: Any) -> tuple[str, ...]:
     wanted = [highlight] if isinstance(highlight, str) else list(highlight or [])
     known = {str(r["place_id"]) for r in rows}
@@ -456,7 +452,7 @@ def _title_text(
     if shared is not None and len(shared.places) > 1:
         k = len(shared.places)
         where = _short(_anchor(shared.places).name)
-        text = f"{_number(k)} of the {n:,} places the report names are at {where}"
+        text = f"{fmt.number_word(k)} of the {n:,} places the report names are at {where}"
         # Name the members when there are few; a long list belongs in the alt text.
         return text + (f": {_members(shared.places)}" if k <= 4 else "")
     on_map = sum(len(g.places) for g in inside) + len(countries)

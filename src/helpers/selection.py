@@ -145,22 +145,30 @@ def foreign_states(dataset: Dataset) -> set[str]:
     return set(actors.loc[(actors["kind"] == "state") & (actors["actor_id"] != HOME), "actor_id"])
 
 
+def _values(series: pd.Series) -> list:
+    """A column as plain Python values, missing ones as None: walking a list is many times
+    faster than walking pandas' extension arrays value by value (64,000 rows at 1000x)."""
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
 def _event_links(events: pd.DataFrame) -> tuple[dict[str, frozenset], dict[str, pd.Timestamp]]:
     """Per event id: its actors and those of the events it is linked to (``related_event_id``,
     followed to the end of the chain), and the earliest date the chain gives it."""
-    ids = events["event_id"].astype(str).tolist()
-    related = dict(zip(ids, events["related_event_id"].astype(object), strict=True))
+    ids = [str(v) for v in _values(events["event_id"])]
+    related = dict(zip(ids, _values(events["related_event_id"]), strict=True))
     own = {
-        event_id: frozenset(str(v) for v in pair if not pd.isna(v))
+        event_id: frozenset(v for v in pair if v is not None)
         for event_id, pair in zip(
-            ids, zip(events["actor_id"], events["counterpart_id"], strict=True), strict=True
+            ids,
+            zip(_values(events["actor_id"]), _values(events["counterpart_id"]), strict=True),
+            strict=True,
         )
     }
-    start = dict(zip(ids, events["date_start"], strict=True))
+    start = dict(zip(ids, events["date_start"].tolist(), strict=True))
     actors, earliest = dict(own), {}
     for event_id in ids:
         seen, link, first = {event_id}, related[event_id], start[event_id]
-        while not pd.isna(link) and link in own and link not in seen:
+        while link is not None and link in own and link not in seen:
             seen.add(link)
             actors[event_id] = actors[event_id] | own[link]
             if pd.isna(first):
@@ -174,16 +182,13 @@ def _actors_of(frame: pd.DataFrame, table: str, linked: dict[str, frozenset]) ->
     """Each row's actors, and those of the events it is linked to."""
     if table == "events":
         return frame["event_id"].astype(str).map(linked).astype(object)
-    columns = [c for c in ACTOR_COLUMNS.get(table, ()) if c in frame]
-    own = [
-        frozenset(str(v) for v in values if not pd.isna(v))
-        for values in zip(*(frame[c] for c in columns), strict=True)
-    ] or [frozenset()] * len(frame)
+    columns = [_values(frame[c]) for c in ACTOR_COLUMNS.get(table, ()) if c in frame]
+    own = [frozenset(v for v in values if v is not None) for values in zip(*columns, strict=True)]
+    own = own or [frozenset()] * len(frame)
     if "related_event_id" in frame:
-        related = frame["related_event_id"].astype(object)
         own = [
-            mine if pd.isna(rel) else mine | linked.get(rel, frozenset())
-            for mine, rel in zip(own, related, strict=True)
+            mine if rel is None else mine | linked.get(rel, frozenset())
+            for mine, rel in zip(own, _values(frame["related_event_id"]), strict=True)
         ]
     return pd.Series(own, index=frame.index, dtype=object)
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .formatting import number_word
+
 #: Admiralty reliability grades, in words.
 RELIABILITY = {
     "A": "completely reliable",
@@ -147,17 +149,22 @@ def assess(sources: pd.DataFrame, cited: set[str]) -> Sourcing:
         return Sourcing((), 0, None, "no source")
     best_reliability = min(s.reliability for s in rows)
     best_credibility = min(s.credibility for s in rows)
+    many = number_word(independent)
     if independent >= 3 and best_reliability in "AB" and best_credibility in "12":
-        level, reason = "high", f"{independent} independent sources, among them a reliable one"
+        level = "high"
+        reason = f"{many} independent sources, one of them usually reliable"
     elif independent >= 2 and best_reliability in "ABC":
-        level, reason = "moderate", f"{independent} independent sources"
+        level = "moderate"
+        reason = f"{many} independent sources, one of them at least fairly reliable"
     else:
         level = "low"
-        if independent == 1 and len(rows) == 1:
+        if len(rows) == 1:
             origin = "secondary " if rows[0].origin == "secondary" else ""
             reason = f"one uncorroborated {origin}{rows[0].kind_words}"
         elif independent == 1:
-            reason = "sources that all repeat one another"
+            reason = f"{number_word(len(rows))} sources that repeat one another"
         else:
-            reason = "sources whose reliability is low or cannot be judged"
+            reason = (
+                f"{number_word(len(rows))} sources whose reliability is low or cannot be judged"
+            )
     return Sourcing(rows, independent, level, reason)
