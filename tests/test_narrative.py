@@ -547,7 +547,9 @@ def with_an_earlier_source(dataset):
         evidence="a Myanmar naval delegation visited Russia in October",
     )
     events = pd.concat([dataset.events, early], ignore_index=True)
-    return dataclasses.replace(dataset, sources=sources, events=events.astype(visit.dtypes.to_dict()))
+    return dataclasses.replace(
+        dataset, sources=sources, events=events.astype(visit.dtypes.to_dict())
+    )
 
 
 def test_a_knowledge_cut_between_two_sources_knows_only_the_earlier(dataset):
