@@ -112,8 +112,7 @@ def test_the_source_note_describes_the_source_and_states_a_confidence():
     for words in (
         "rests on one source: a news report dated 2 March 2024",
         "its outlet is not recorded",
-        "It is a secondary report",
-        "names none of its own sources",
+        "It is a secondary report that names none of its own sources",
         "Graded F3 on the Admiralty scale: reliability cannot be judged (F), information "
         "possibly true (3)",
         "Confidence: low",

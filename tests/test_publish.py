@@ -398,3 +398,33 @@ def test_prune_stamped_keeps_the_newest_groups_with_the_prefix_only(tmp_path):
         "batch-20261103T000000Z.log",
         "notes.txt",
     ]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "view"),
+    [
+        ({"as_of": "2024-03-02"}, "known by 2024-03-02"),
+        ({"as_of": "2024-03-02", "end": "2024-03-02"}, "known by 2024-03-02"),
+        (
+            {"as_of": "2024-03-02", "end": "2023-09-30"},
+            "events to 2023-09-30, known by 2024-03-02 (hindsight)",
+        ),
+        (
+            {"as_of": "2024-03-02", "start": "2023-11-01", "end": "2023-11-30"},
+            "events 2023-11-01 to 2023-11-30, known by 2024-03-02 (hindsight)",
+        ),
+    ],
+)
+def test_the_index_says_which_question_about_time_each_run_answers(tmp_path, parameters, view):
+    folder = stage(tmp_path, {"brief.html": "x"})
+    manifest = {
+        "created_at": "2026-11-29T10:00:00.000Z",
+        "parameters": parameters,
+        "overrides": {},
+        "outputs": {"brief.html": file_entry(folder / "brief.html")},
+    }
+    publish.write_atomic(folder / "manifest.json", json.dumps(manifest))
+    publish.publish_run(folder, tmp_path, "brief", "default")
+    html = publish.write_index(tmp_path).read_text()
+    assert "<th>Time view</th>" in html
+    assert f"<td>{view}</td>" in html

@@ -29,7 +29,7 @@ from . import formatting as fmt
 from . import paths
 from .citations import ID_COLUMNS, Citations, quote
 from .selection import Selection, emphasis_order, rests_on
-from .sourcing import CREDIBILITY, RELIABILITY, Sourcing
+from .sourcing import CREDIBILITY, RELIABILITY, Sourcing, source_rows
 
 #: Most notes one sentence cites for rows that state the same thing; the rest are counted
 #: ("+12 alike"), so a brief stays as long on a large dataset as on a small one.
@@ -1068,7 +1068,6 @@ def sources(cites: Citations, selection: Selection, sourcing: Sourcing) -> Marku
             "published": fmt.day(s.published),
             "outlet": s.outlet or "",
             "grade": s.grade,
-            "note": s.grading_note or "",
         }
         for s in sourcing.sources
     ]
@@ -1093,8 +1092,18 @@ def annex(cites: Citations, selection: Selection, hashes: dict[str, str]) -> Mar
         }
         for note in cites.notes()
     ]
+    graded = [
+        {
+            "label": s.label,
+            "file": files.get(s.source_id, ""),
+            "grade": s.grade,
+            "note": s.grading_note,
+        }
+        for s in source_rows(selection.sources)
+    ]
     return render(
         "annex",
+        sources=graded,
         notes=notes,
         data_dir=selection.dataset.data_dir.name,
         fingerprint=selection.dataset.fingerprint,

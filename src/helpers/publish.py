@@ -539,7 +539,7 @@ _INDEX_TEMPLATE = """\
 <h1>Myanmar briefs: every run</h1>
 <p>{{ rows|length }} run(s), newest first. Updated {{ updated }}.</p>
 <table>
-<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>As of</th><th>Parameters</th>
+<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th><th>Parameters</th>
 <th>Duration</th><th>When (UTC)</th><th>Files</th></tr></thead>
 <tbody>
 {% for row in rows %}
@@ -587,13 +587,25 @@ def _index_row(row: dict[str, Any]) -> dict[str, Any]:
         "notebook": row["notebook"],
         "run": row["run"],
         "status": row["status"],
-        "as_of": parameters.get("as_of", ""),
+        "as_of": _time_view(parameters),
         "overrides": [(k, _plain_value(v)) for k, v in sorted(overrides.items())],
         "duration": f"{seconds:.1f} s" if isinstance(seconds, int | float) else "",
         "when": row["when"],
         "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
         "error": error,
     }
+
+
+def _time_view(parameters: dict[str, Any]) -> str:
+    """'known by 2024-03-02', or 'events 2023-01-01 to 2023-09-30, known by 2024-03-02
+    (hindsight)': which question about time the run answers (see helpers.selection)."""
+    as_of = parameters.get("as_of") or ""
+    start, end = parameters.get("start"), parameters.get("end")
+    if not as_of or (not start and (not end or end == as_of)):
+        return f"known by {as_of}" if as_of else ""
+    events = f"events {start} to {end or as_of}" if start else f"events to {end}"
+    hindsight = " (hindsight)" if end and end < as_of else ""
+    return f"{events}, known by {as_of}{hindsight}"
 
 
 def _plain_value(value: Any) -> str:
