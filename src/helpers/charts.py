@@ -1582,7 +1582,7 @@ def _project_facts(
             f"{fmt.capacity(largest['capacity'], unit)} ({status})"
         )
         if unstated:
-            title += f"; {len(unstated)} of {_count(n, 'project')} state no capacity"
+            title += f"; {len(unstated):,} of {_count(n, 'project')} state no capacity"
     aggregated = n > max_rows
     note = (
         f"Aggregated by sector: {_count(n, 'project')} in {_count(len(sectors), 'sector')}."
