@@ -121,6 +121,15 @@ def test_timeline_title_states_the_busiest_month_of_the_shipped_data(dataset):
     assert text_of(ax, "source") == (f"Source: {SOURCE_TITLE}, lines 7, 13, 17 — data/events.csv")
 
 
+def test_timeline_title_says_one_undated_event_is_undated(dataset):
+    rows = [
+        event("a", date_start="2020-05-03", date_end="2020-05-03", date_precision="day"),
+        event("u"),
+    ]
+    ax = charts.timeline(frame_like(dataset.events, rows), ax=new_ax(), as_of="2020-07-01")
+    assert title_of(ax).endswith("; 1 more is undated")
+
+
 def test_timeline_title_is_computed_from_the_rows(dataset):
     rows = [
         event("a", date_start="2020-05-03", date_end="2020-05-03", date_precision="day"),

@@ -394,6 +394,11 @@ def test_the_window_governs_text_figures_and_charts():
     assert "Hindsight view: the events from 1 November 2023 up to 30 November 2023" in text
 
 
+def test_the_timeline_summary_reads_well_with_one_undated_event():
+    text = plain(shipped("defence", "India").sections["timeline"])
+    assert "it gives no date for the other event, known only to precede 2 March 2024" in text
+
+
 def test_undated_events_are_undated_in_the_knowledge_view_and_date_unknown_in_a_window():
     assert '<span class="when">Undated</span>' in shipped("brief").html
     assert '<span class="when">Date unknown</span>' not in shipped("brief").html

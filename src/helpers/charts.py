@@ -777,7 +777,8 @@ def _timeline_facts(
                 span += f" to {fmt.month(last)}"
             title = f"{n}{shown}, {span}"
         if shown_undated:
-            title += f"; {len(shown_undated)} more are undated"
+            more = len(shown_undated)
+            title += f"; {more:,} more {'is' if more == 1 else 'are'} undated"
     shown_dated = sorted(shown_dated, key=lambda e: (e.start, _extent(e, as_of_ts).stop))
     return _TimelineFacts(
         title=fmt.sentence_case(title),
