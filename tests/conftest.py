@@ -19,7 +19,16 @@ from helpers import paths
 # Validation results are cached per data version; keep the tests' cache out of the user's.
 os.environ["BRIEF_CACHE"] = tempfile.mkdtemp(prefix="brief-cache-")
 
-SOURCE_FILE = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
+ARTICLE = "article-2024-03-02.txt"
+#: The source article, found where the project looks for it (``$BRIEF_SOURCES``, then
+#: ``../shared/source``); None on a machine without it, such as a user's clone.
+SOURCE_FILE = paths.find_source_file(ARTICLE)
+#: For tests that need the article's text: they skip, and say why, where it is absent.
+needs_source = pytest.mark.skipif(
+    SOURCE_FILE is None,
+    reason=f"source text {ARTICLE} not found in "
+    f"{', '.join(str(d) for d in paths.source_dirs())}: evidence cannot be checked",
+)
 
 
 def child_processes(pid: int | None = None) -> list:

@@ -37,6 +37,7 @@ import nbformat
 import psutil
 import pytest
 import yaml
+from conftest import SOURCE_FILE
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
@@ -908,8 +909,9 @@ HOSTILE_SOURCE = "hostile-article.txt"
 def poison(data: Path, sources: Path) -> None:
     """Put the payloads into every free-text column and every evidence fragment of ``data``."""
     sources.mkdir()
-    article = paths.PROJECT_ROOT.parent / "shared" / "source" / "article-2024-03-02.txt"
-    lines = article.read_text(encoding="utf-8").splitlines()
+    if SOURCE_FILE is None:
+        pytest.skip("source text absent: the hostile source is made from it")
+    lines = SOURCE_FILE.read_text(encoding="utf-8").splitlines()
     (sources / HOSTILE_SOURCE).write_text(
         "".join(f"{line} {' '.join(PAYLOADS)}\n" for line in lines), encoding="utf-8"
     )
