@@ -156,7 +156,7 @@ def summary(runs: list[dict]) -> dict:
 
 def plan_jobs(plan: Path = PLAN) -> list[tuple[Path, dict[str, Any]]]:
     """The notebook and parameters of each job of a plan, as ``brief batch`` reads them."""
-    from helpers.plan import expand, load_plan
+    from helpers.batch.plan import expand, load_plan
 
     return [(job.notebook, job.given) for job in expand(load_plan(plan))]
 

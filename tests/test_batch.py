@@ -19,11 +19,10 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from helpers import batch, exporters, paths, publish, render
-from helpers import data as data_module
-from helpers import execute as execute_module
-from helpers import manifest as manifest_module
+from helpers import paths
+from helpers.batch import runner as batch
 from helpers.cli import main
+from helpers.data import dataset as data_module
 from helpers.errors import (
     DataValidationError,
     ExecutionError,
@@ -33,6 +32,10 @@ from helpers.errors import (
     RenderError,
     UsageError,
 )
+from helpers.pipeline import execute as execute_module
+from helpers.pipeline import export as exporters
+from helpers.pipeline import manifest as manifest_module
+from helpers.pipeline import publish, render
 
 BRIEF = Path(sys.executable).with_name("brief")
 
@@ -94,7 +97,7 @@ def kernel(monkeypatch) -> FakeKernel:
         "render_pdf",
         lambda html, *, paper="A4", base_url=None: b"%PDF " + paper.encode(),
     )
-    from helpers import validation
+    from helpers.data import validation
 
     monkeypatch.setattr(validation, "ensure_valid", lambda data_dir=None, sources=None: None)
     monkeypatch.setattr(batch, "RETRY_DELAY", (0, 0))
@@ -505,7 +508,7 @@ def test_each_batch_writes_a_log_and_a_results_file_of_its_own(project, kernel):
 
 
 def test_the_log_is_written_as_the_batch_goes_so_a_crash_leaves_it(project, kernel):
-    from helpers.progress import Reporter
+    from helpers.pipeline.progress import Reporter
 
     class Crash(Reporter):
         def done(self, notebook, run, *, seconds, path=None):

@@ -15,11 +15,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from helpers import charts, theme
 from helpers.errors import DataValidationError, ParameterError
 from helpers.params import BriefParams, check
-from helpers.selection import select
-from helpers.theme import PARTNER_COLORS, STATUS_COLORS
+from helpers.report import charts, theme
+from helpers.report.selection import select
+from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
 
 SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers.citations import Citations
+from helpers.report.citations import Citations
 
 
 def rows(frame, column, *ids):

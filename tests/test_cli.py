@@ -10,8 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import paths, progress
-from helpers import render as render_module
+from helpers import paths
 from helpers.cli import main
 from helpers.errors import (
     DataValidationError,
@@ -21,6 +20,8 @@ from helpers.errors import (
     RenderError,
     UsageError,
 )
+from helpers.pipeline import progress
+from helpers.pipeline import render as render_module
 
 # -- render: arguments reach the library unchanged (no kernel starts) ------------------------
 
@@ -242,7 +243,7 @@ class FakeBatchResult:
 @pytest.fixture
 def batch_calls(monkeypatch):
     """Patch :func:`helpers.batch.run_plan`; record each call; ``result`` is what it returns."""
-    from helpers import batch as batch_module
+    from helpers.batch import runner as batch_module
 
     seen: list[dict] = []
     seen_result = {"value": FakeBatchResult()}
@@ -302,7 +303,7 @@ def test_batch_needs_at_least_one_worker(batch_calls):
 
 
 def test_batch_overlapping_another_run_exits_75(monkeypatch, capsys):
-    from helpers import batch as batch_module
+    from helpers.batch import runner as batch_module
 
     def held(*args, **kwargs):
         raise LockHeldError("another brief run holds reports/.brief.lock")

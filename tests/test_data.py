@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import helpers
-from helpers.data import fingerprint, load
+from helpers.data.dataset import fingerprint, load
 from helpers.errors import DataValidationError
 
 

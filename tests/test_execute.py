@@ -12,7 +12,7 @@ from conftest import child_processes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers.errors import ExecutionError
-from helpers.execute import SENTINEL_TAG, execute_notebook, find_failure
+from helpers.pipeline.execute import SENTINEL_TAG, execute_notebook, find_failure
 
 
 def build(*sources: str) -> nbformat.NotebookNode:

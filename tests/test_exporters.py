@@ -15,9 +15,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
-from helpers import exporters
 from helpers.errors import ParameterError, RenderError
-from helpers.exporters import (
+from helpers.pipeline import export as exporters
+from helpers.pipeline.export import (
     BriefHTMLExporter,
     BriefPDFExporter,
     external_references,

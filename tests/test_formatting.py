@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers import formatting as fmt
+from helpers.report import formatting as fmt
 
 
 @pytest.mark.parametrize(

@@ -42,11 +42,12 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import execute as execute_module
 from helpers import params as P
-from helpers import paths, publish
+from helpers import paths
 from helpers.cli import main
 from helpers.errors import ExecutionError
+from helpers.pipeline import execute as execute_module
+from helpers.pipeline import publish
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIELDS = tuple(P.BriefParams.model_fields)
@@ -128,7 +129,7 @@ class KernelGuard:
             self.problems.append("a kernel manager tried to start a kernel")
             raise AssertionError("a kernel was started")
 
-        from helpers import kernels
+        from helpers.kernels import forkserver as kernels
 
         with (
             mock.patch.object(execute_module, "execute_notebook", self),
@@ -669,7 +670,7 @@ def test_a_failing_pdf_or_disk_exits_6_and_loses_nothing(tmp_path, good_report, 
 def test_a_full_disk_seen_by_papermill_is_a_publishing_failure_not_a_notebook_one(
     tmp_path, monkeypatch
 ):
-    from helpers import render
+    from helpers.pipeline import render
 
     notebook = tiny_notebook(tmp_path / "nbs", GOOD)
 
@@ -938,7 +939,7 @@ def poison(data: Path, sources: Path) -> None:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> dict[str, Path]:
     """Every notebook rendered (real kernels) from a poisoned but valid copy of ``data/``."""
-    from helpers import validation
+    from helpers.data import validation
 
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
@@ -1060,7 +1061,7 @@ def test_helpers_show_data_as_escaped_html_only_never_markdown_latex_or_a_styler
     # real data above) and offer no other representation that could carry it unescaped.
     from IPython.core.formatters import DisplayFormatter
 
-    from helpers.report import Brief
+    from helpers.report.brief import Brief
 
     brief_ = Brief(P.check(P.BriefParams, {}), dataset)
     for section in (brief_.key_points(), brief_.economy(), brief_.sources()):

@@ -31,8 +31,8 @@ from test_hardening import (
     tiny_notebook,
 )
 
-from helpers import batch as batch_module
-from helpers import publish, render
+from helpers.batch import runner as batch_module
+from helpers.pipeline import publish, render
 
 BRIEF = Path(sys.executable).with_name("brief")
 

@@ -24,8 +24,9 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import kernels, paths
-from helpers.kernels import Zygote, forking_kernel_manager, warm_kernels
+from helpers import paths
+from helpers.kernels import forkserver as kernels
+from helpers.kernels.forkserver import Zygote, forking_kernel_manager, warm_kernels
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -206,7 +207,7 @@ def test_notebook_runs_on_a_forked_kernel_with_correct_outputs(tmp_path, zygote,
     assert text(out.cells[0]) == "42"
     assert text(out.cells[1]).strip() == f"parent {zygote.pid}"
     assert any("image/png" in o.get("data", {}) for o in out.cells[2].outputs)
-    assert text(out.cells[3]) == "'helpers.report'"
+    assert text(out.cells[3]) == "'helpers.report.brief'"
     assert [forked for _, forked in manager.started] == [True]
 
 
@@ -474,7 +475,7 @@ def test_a_kernel_whose_import_time_environment_differs_starts_normally(
 ):
     monkeypatch.setenv("MPLBACKEND", "agg")
     path = write(tmp_path / "nb.ipynb", "import matplotlib\nprint(matplotlib.get_backend())")
-    with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
+    with caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"):
         out = run(path, manager)
     assert text(out.cells[0]).strip().lower() == "agg"
     assert [forked for _, forked in manager.started] == [False]
@@ -521,7 +522,7 @@ def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
     path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
     modules = ["pandas", "helpers.no_such_module"]
     with (
-        caplog.at_level(logging.WARNING, logger="helpers.kernels"),
+        caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"),
         warm_kernels(modules=modules) as manager_class,
     ):
         assert manager_class.zygote_address is None
@@ -545,7 +546,7 @@ def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path
         assert gone(kernel_pid)
         assert asyncio.run(km.is_alive()) is False
         asyncio.run(km.cleanup_resources())
-        with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
+        with caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"):
             out = run(path, manager_class)
     assert text(out.cells[0]).strip() == "42"
     assert [forked for _, forked in manager_class.started] == [True, False]
@@ -554,7 +555,7 @@ def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path
 
 ORPHAN_SCRIPT = """
 import asyncio, os, sys, time
-from helpers.kernels import warm_kernels
+from helpers.kernels.forkserver import warm_kernels
 with warm_kernels() as manager_class:
     km = manager_class(kernel_name="myanmar-brief")
     asyncio.run(km.start_kernel())

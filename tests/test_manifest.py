@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from helpers import manifest, paths
+from helpers import paths
+from helpers.pipeline import manifest
 
 
 def test_sha256_file_is_the_sha256_of_the_bytes(tmp_path):

@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, PathPatch
 
-from helpers import maps
 from helpers.errors import ParameterError
+from helpers.report.charts import maps
 
 SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
 LABEL_GIDS = ("place-label", "country-label", "arrow-label")

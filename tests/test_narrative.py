@@ -21,11 +21,12 @@ import pandas as pd
 import pytest
 from markupsafe import Markup
 
-from helpers import narrative, paths
 from helpers import params as P
-from helpers.citations import Citations
-from helpers.report import Brief
-from helpers.selection import select
+from helpers import paths
+from helpers.report import narrative
+from helpers.report.brief import Brief
+from helpers.report.citations import Citations
+from helpers.report.selection import select
 
 NOTEBOOKS = ("brief", "defence", "energy_trade")
 PARTNERS = ("Russia", "China", "India")

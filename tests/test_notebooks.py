@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from helpers import paths
-from helpers.execute import execute_notebook
+from helpers.pipeline.execute import execute_notebook
 
 NOTEBOOKS = [p.stem for p in paths.report_notebooks()]
 

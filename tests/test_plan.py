@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import paths, plan
+from helpers import paths
+from helpers.batch import plan
 from helpers.errors import ParameterError, UsageError
 from helpers.params import validate_parameters
 

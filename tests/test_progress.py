@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from helpers import progress
+from helpers.pipeline import progress
 
 STAMP = "2026-11-29T10:00:00Z"
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import publish
 from helpers.errors import LockHeldError, RenderError, UsageError
-from helpers.manifest import file_entry
+from helpers.pipeline import publish
+from helpers.pipeline.manifest import file_entry
 
 DEFAULTS = {"partner": "Russia", "as_of": "2024-03-02", "title": None, "themes": ["defence"]}
 

@@ -18,8 +18,7 @@ import pytest
 from conftest import child_processes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import execute as execute_module
-from helpers import exporters, paths, publish, render
+from helpers import paths
 from helpers.errors import (
     DataValidationError,
     ExecutionError,
@@ -28,8 +27,11 @@ from helpers.errors import (
     RenderError,
     UsageError,
 )
-from helpers.manifest import sha256_file
 from helpers.params import validate_parameters
+from helpers.pipeline import execute as execute_module
+from helpers.pipeline import export as exporters
+from helpers.pipeline import publish, render
+from helpers.pipeline.manifest import sha256_file
 
 BRIEF = Path(sys.executable).with_name("brief")
 
@@ -122,7 +124,7 @@ def fake_exporters(monkeypatch):
 @pytest.fixture
 def no_data_check(monkeypatch):
     """Skip the (correct, but seconds-long) data validation in tests about something else."""
-    from helpers import validation
+    from helpers.data import validation
 
     seen = []
     monkeypatch.setattr(

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from helpers import params as P
-from helpers.selection import select
+from helpers.report.selection import select
 
 
 def pick(dataset, schema=P.BriefParams, **raw):

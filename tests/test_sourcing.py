@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.sourcing import assess
+from helpers.report.sourcing import assess
 
 
 def sources(*rows: dict) -> pd.DataFrame:

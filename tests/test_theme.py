@@ -10,7 +10,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import theme
+from helpers.report import theme
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from conftest import SOURCE_FILE, needs_source
 
 from helpers import paths
 from helpers.cli import main
+from helpers.data.validation import MAX_EVIDENCE_WORDS, validate
 from helpers.errors import DataValidationError
-from helpers.validation import MAX_EVIDENCE_WORDS, validate
 
 
 def edit(folder: Path, file: str, old: str, new: str, count: int = 1) -> None:
@@ -283,7 +283,7 @@ def test_absent_source_skips_evidence_checks_and_says_why(data_copy, monkeypatch
 
 @needs_source  # only a folder whose every check ran is remembered
 def test_valid_folder_is_remembered_until_a_byte_changes(data_copy, monkeypatch, tmp_path):
-    from helpers.validation import ensure_valid
+    from helpers.data.validation import ensure_valid
 
     monkeypatch.setenv("BRIEF_CACHE", str(tmp_path / "cache"))
     assert ensure_valid(data_copy) is not None  # validated
@@ -319,7 +319,7 @@ SCHEMA_BREAKS = {
 
 
 def test_quick_schema_check_vouches_for_the_shipped_and_scaled_data(data_copy):
-    from helpers.validation import check_schema, load_descriptor, schema_holds
+    from helpers.data.validation import check_schema, load_descriptor, schema_holds
 
     assert schema_holds(paths.DATA_DIR, load_descriptor())
     assert check_schema(paths.DATA_DIR, load_descriptor()) == []  # and Frictionless agrees
@@ -341,7 +341,7 @@ def test_quick_schema_check_vouches_for_the_shipped_and_scaled_data(data_copy):
 
 @pytest.mark.parametrize("case", SCHEMA_BREAKS, ids=list(SCHEMA_BREAKS))
 def test_quick_schema_check_never_passes_what_frictionless_fails(data_copy, case):
-    from helpers.validation import check_schema, load_descriptor, schema_holds
+    from helpers.data.validation import check_schema, load_descriptor, schema_holds
 
     file, old, new = SCHEMA_BREAKS[case]
     edit(data_copy, file, old, new)
@@ -352,7 +352,7 @@ def test_quick_schema_check_never_passes_what_frictionless_fails(data_copy, case
 
 
 def test_what_the_quick_check_does_not_handle_is_left_to_frictionless(data_copy):
-    from helpers.validation import load_descriptor, schema_holds
+    from helpers.data.validation import load_descriptor, schema_holds
 
     edit(data_copy, "sources.csv", "source_id,", "\ufeffsource_id,")  # a byte-order mark
     assert not schema_holds(data_copy, load_descriptor())

@@ -22,13 +22,13 @@ if "rfc3987_syntax" not in sys.modules:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Dataset": "helpers.data",
-    "load": "helpers.data",
-    "validate": "helpers.validation",
+    "Dataset": "helpers.data.dataset",
+    "load": "helpers.data.dataset",
+    "validate": "helpers.data.validation",
     "BriefError": "helpers.errors",
-    "open_brief": "helpers.report",
-    "Brief": "helpers.report",
-    "render": "helpers.render",
+    "open_brief": "helpers.report.brief",
+    "Brief": "helpers.report.brief",
+    "render": "helpers.pipeline.render",
 }
 __all__ = sorted(_LAZY)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BriefError, DataValidationError, UsageError
+from helpers.errors import BriefError, DataValidationError, UsageError
 
 DATA_OPTION = click.option(
     "--data",
@@ -55,7 +55,7 @@ def cli() -> None:
 @SOURCES_OPTION
 def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
     """Check a data folder; print every problem; exit 3 if there is any."""
-    from .validation import validate as run_validation
+    from helpers.data.validation import validate as run_validation
 
     report = run_validation(data_dir, list(sources))
     for note in report.skipped:
@@ -72,8 +72,8 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
 @click.argument("notebook")
 def params(notebook: str) -> None:
     """Print each parameter of NOTEBOOK with its type, default and help."""
-    from . import paths
-    from .params import describe
+    from helpers import paths
+    from helpers.params import describe
 
     path = paths.notebook_path(notebook)
     if not path.is_file():
@@ -152,8 +152,8 @@ def render(
     """
     import logging
 
-    from . import render as render_module
-    from .progress import make_reporter
+    from helpers.pipeline import render as render_module
+    from helpers.pipeline.progress import make_reporter
 
     given: dict[str, str] = {}
     for name, value in parameters:
@@ -216,8 +216,8 @@ def batch(
     """
     import logging
 
-    from . import batch as batch_module
-    from .progress import make_reporter
+    from helpers.batch import runner as batch_module
+    from helpers.pipeline.progress import make_reporter
 
     logging.getLogger("papermill").addHandler(logging.NullHandler())
     with make_reporter(quiet=quiet) as reporter:

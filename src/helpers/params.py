@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ParameterError
+from helpers.errors import ParameterError
 
 Theme = Literal["defence", "energy", "economy", "regional"]
 THEMES: tuple[str, ...] = ("defence", "energy", "economy", "regional")

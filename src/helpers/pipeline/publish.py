@@ -48,8 +48,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import LockHeldError, RenderError, UsageError
-from .manifest import canonical_json
+from helpers.errors import LockHeldError, RenderError, UsageError
+from helpers.pipeline.manifest import canonical_json
 
 #: The run folder of a notebook rendered with every parameter at its default.
 DEFAULT_RUN = "default"

@@ -25,11 +25,11 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import formatting as fmt
-from . import paths
-from .citations import ID_COLUMNS, Citations, quote
-from .selection import Selection, emphasis_order, rests_on
-from .sourcing import CREDIBILITY, RELIABILITY, Sourcing, source_rows
+from helpers import paths
+from helpers.report import formatting as fmt
+from helpers.report.citations import ID_COLUMNS, Citations, quote
+from helpers.report.selection import Selection, emphasis_order, rests_on
+from helpers.report.sourcing import CREDIBILITY, RELIABILITY, Sourcing, source_rows
 
 #: Most notes one sentence cites for rows that state the same thing; the rest are counted
 #: ("+12 alike"), so a brief stays as long on a large dataset as on a small one.
@@ -345,7 +345,7 @@ def bottom_line(selection: Selection, cites: Citations, sourcing: Sourcing) -> M
 
 
 def _kind_words(kind) -> str:
-    from .sourcing import KIND_WORDS
+    from helpers.report.sourcing import KIND_WORDS
 
     return KIND_WORDS.get(str(kind), str(kind).replace("_", " "))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import formatting
+from helpers.report import formatting
 
 ID_COLUMNS = {
     "sources": "source_id",

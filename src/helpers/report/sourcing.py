@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .formatting import number_word
+from helpers.report.formatting import number_word
 
 #: Admiralty reliability grades, in words.
 RELIABILITY = {

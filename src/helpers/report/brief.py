@@ -19,13 +19,13 @@ import matplotlib as mpl
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from . import charts, narrative, theme
-from . import formatting as fmt
-from .citations import Citations
-from .data import Dataset, file_digests, load
-from .params import OUTPUT_METADATA_KEY, SCHEMAS, BaseParams, from_namespace
-from .selection import Selection, select
-from .sourcing import Sourcing, assess
+from helpers.data.dataset import Dataset, file_digests, load
+from helpers.params import OUTPUT_METADATA_KEY, SCHEMAS, BaseParams, from_namespace
+from helpers.report import charts, narrative, theme
+from helpers.report import formatting as fmt
+from helpers.report.citations import Citations
+from helpers.report.selection import Selection, select
+from helpers.report.sourcing import Sourcing, assess
 
 FIGURE_WIDTH = 6.6  # inches: the text width of an A4 or Letter page with 2 cm margins
 #: A chart earns its place with at least this many things to show; fewer make a sentence.
@@ -293,7 +293,7 @@ class Brief:
         )
 
     def _places(self) -> Markup:
-        from . import maps
+        from helpers.report.charts import maps
 
         places = self.dataset.places
         partner = self.params.partner_id

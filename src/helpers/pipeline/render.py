@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
-from .errors import (
+from helpers import paths
+from helpers.errors import (
     BriefError,
     ExecutionError,
     ParameterError,
     RenderError,
     UsageError,
 )
-from .manifest import FORMATS, build_manifest, command_line, utc_now
-from .progress import Reporter
+from helpers.pipeline.manifest import FORMATS, build_manifest, command_line, utc_now
+from helpers.pipeline.progress import Reporter
 
 #: Seconds a single cell may run, unless ``--timeout`` says otherwise.
 DEFAULT_TIMEOUT = 600
@@ -191,10 +191,10 @@ def prepare(
     DataValidationError
         The data folder breaks the schema or the project's rules.
     """
-    from .data import fingerprint
-    from .params import validate_parameters
-    from .publish import check_notebook_name, run_name
-    from .validation import ensure_valid
+    from helpers.data.dataset import fingerprint
+    from helpers.data.validation import ensure_valid
+    from helpers.params import validate_parameters
+    from helpers.pipeline.publish import check_notebook_name, run_name
 
     started = time.monotonic()
     formats = _check_formats(formats)
@@ -429,8 +429,8 @@ def render_job(
     -------
     RunResult
     """
-    from . import publish
-    from .execute import execute_notebook
+    from helpers.pipeline import publish
+    from helpers.pipeline.execute import execute_notebook
 
     reporter = reporter or Reporter()
     started = time.monotonic()
@@ -449,7 +449,7 @@ def render_job(
         if kernel_manager_class is not None:
             options["kernel_manager_class"] = kernel_manager_class
         elif job.zygote:
-            from .kernels import forking_kernel_manager
+            from helpers.kernels.forkserver import forking_kernel_manager
 
             options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
         nb = execute_notebook(
@@ -539,7 +539,7 @@ def render_job(
 
 def _citations(nb: Any) -> list[dict[str, Any]]:
     """The data trail the brief's sources section left in its output's metadata."""
-    from .params import OUTPUT_METADATA_KEY
+    from helpers.params import OUTPUT_METADATA_KEY
 
     trail: list[dict[str, Any]] = []
     for cell in nb.cells:
@@ -550,8 +550,8 @@ def _citations(nb: Any) -> list[dict[str, Any]]:
 
 
 def _render_html(nb: Any, job: Job) -> str:
-    from .exporters import render_html
-    from .params import check, schema_for
+    from helpers.params import check, schema_for
+    from helpers.pipeline.export import render_html
 
     # The title block comes from the validated parameters (a None title names the partner).
     model = check(schema_for(job.notebook), job.parameters, where=job.name)
@@ -561,7 +561,7 @@ def _render_html(nb: Any, job: Job) -> str:
 
 
 def _render_pdf(html: str, job: Job) -> bytes:
-    from .exporters import render_pdf
+    from helpers.pipeline.export import render_pdf
 
     paper = str(job.parameters.get("paper") or "A4")
     return render_pdf(html, paper=paper, base_url=str(job.notebook.parent))
@@ -607,7 +607,7 @@ def _archive(
     seconds: float,
 ) -> Path | None:
     """Keep the failed attempt under ``_failed/``; never let archiving hide the real error."""
-    from . import publish
+    from helpers.pipeline import publish
 
     lines = [
         f"{job.label} failed in {phase} ({type(error).__name__}, exit code {error.exit_code})",
@@ -692,8 +692,8 @@ def render(
         failure, with every failure in the message. The results are in its ``results``
         attribute.
     """
-    from . import publish
-    from .validation import ensure_valid
+    from helpers.data.validation import ensure_valid
+    from helpers.pipeline import publish
 
     reporter = reporter or Reporter()
     results: list[RunResult] = []
@@ -734,7 +734,7 @@ def render(
                     reporter.message(f"index: {out / publish.INDEX_NAME}")
         finally:
             if manager is not None:
-                from .exporters import finish_warm_up
+                from helpers.pipeline.export import finish_warm_up
 
                 finish_warm_up()  # no thread outlives the call
     failures = [r for r in results if not r.ok]
@@ -770,7 +770,7 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
     if not wanted:
         yield lambda: None
         return
-    from .kernels import zygote_in_background
+    from helpers.kernels.forkserver import zygote_in_background
 
     with zygote_in_background(freeze_gc=FREEZE_GC) as address:
         yield address
@@ -784,8 +784,8 @@ def _waiting_manager(address: Callable[[], str | None]) -> type:
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
     """
-    from .exporters import warm_up, warm_up_pdf_in_background
-    from .kernels import ForkingKernelManager
+    from helpers.kernels.forkserver import ForkingKernelManager
+    from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
     class WaitingForkingKernelManager(ForkingKernelManager):
         async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
@@ -808,11 +808,11 @@ def preload() -> None:
     Costs nothing extra: the first job would import them. Done while a zygote imports, it
     overlaps that zygote's start-up instead of following it.
     """
-    from . import execute, exporters  # noqa: F401
+    from helpers.pipeline import export as exporters  # noqa: F401
 
 
 def _write_index(out: Path) -> None:
-    from . import publish
+    from helpers.pipeline import publish
 
     try:
         publish.write_index(out)

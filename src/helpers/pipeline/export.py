@@ -32,8 +32,8 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Unicode, default
 from traitlets.config import Config
 
-from . import paths
-from .errors import ParameterError, RenderError
+from helpers import paths
+from helpers.errors import ParameterError, RenderError
 
 __all__ = [
     "PAPER_SIZES",

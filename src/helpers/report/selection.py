@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .citations import ID_COLUMNS
-from .data import Dataset
-from .params import BaseParams
+from helpers.data.dataset import Dataset
+from helpers.params import BaseParams
+from helpers.report.citations import ID_COLUMNS
 
 #: For each table, the columns that name actors.
 ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {

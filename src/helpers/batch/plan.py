@@ -39,8 +39,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import paths
-from .errors import ParameterError, UsageError
+from helpers import paths
+from helpers.errors import ParameterError, UsageError
 
 #: The plan format this module reads.
 PLAN_VERSION = 1
@@ -394,7 +394,7 @@ def expand(plan: Plan) -> list[PlanJob]:
         An unknown notebook, a parameter given both in a set and in the grid, or more than
         :data:`MAX_JOBS` jobs; the message names the entry.
     """
-    from .publish import check_notebook_name
+    from helpers.pipeline.publish import check_notebook_name
 
     jobs: list[PlanJob] = []
     problems: list[str] = []
@@ -476,7 +476,7 @@ def check_parameters(jobs: Sequence[PlanJob]) -> list[dict[str, Any]]:
         (``jobs[1] (defence, partner=France): parameter 'partner' = 'France': ...``). A
         problem shared by several combinations of one entry is listed once, with a count.
     """
-    from .params import validate_parameters
+    from helpers.params import validate_parameters
 
     checked: list[dict[str, Any]] = []
     problems: dict[tuple[int, str], list[str]] = {}

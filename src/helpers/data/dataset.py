@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
-from .validation import OPTIONAL_TABLES, ensure_valid, load_descriptor
+from helpers import paths
+from helpers.data.validation import OPTIONAL_TABLES, ensure_valid, load_descriptor
 
 if TYPE_CHECKING:
     import pandas as pd

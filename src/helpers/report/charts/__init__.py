@@ -45,10 +45,10 @@ from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import Formatter, MaxNLocator, NullLocator
 
-from . import formatting as fmt
-from . import paths
-from .errors import DataValidationError, ParameterError
-from .theme import (
+from helpers import paths
+from helpers.errors import DataValidationError, ParameterError
+from helpers.report import formatting as fmt
+from helpers.report.theme import (
     LIGHT,
     MUTED,
     PARTNER_COLORS,

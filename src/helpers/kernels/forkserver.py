@@ -86,8 +86,8 @@ import psutil
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from . import paths
-from .errors import ExecutionError
+from helpers import paths
+from helpers.errors import ExecutionError
 
 __all__ = [
     "DEFAULT_WARM_MODULES",
@@ -111,8 +111,8 @@ DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "matplotlib.backends.backend_agg",
     "matplotlib.backends.backend_svg",  # the brief's figures are SVG
     "seaborn",
-    "helpers.report",
-    "helpers.maps",  # the locator map and its basemap
+    "helpers.report.brief",
+    "helpers.report.charts.maps",  # the locator map and its basemap
 )
 
 #: Imported by the zygote in any case: the kernel application and what it loads when it starts.
@@ -242,7 +242,7 @@ def _launch_prefix(argv: Sequence[str]) -> list[str] | None:
 
 
 # --------------------------------------------------------------------------------------------
-# The zygote process: ``python [options] -m helpers.kernels serve ...``
+# The zygote process: ``python [options] -m helpers.kernels.forkserver serve ...``
 # --------------------------------------------------------------------------------------------
 
 
@@ -256,7 +256,7 @@ class _ZygoteServer:
         self.start_env = start_env
         #: What the warm imports did to os.environ, to redo in the kernel's own environment.
         self.import_env: dict[str, str | None] = {}
-        # Our own command is `python [options] -m helpers.kernels serve ...`.
+        # Our own command is `python [options] -m helpers.kernels.forkserver serve ...`.
         own = list(sys.orig_argv)
         self.prefix = own[: own.index("-m")] if "-m" in own else None
         self.children: dict[int, socket.socket] = {}
@@ -487,7 +487,7 @@ def _warm(modules: Sequence[str]) -> None:
         os.environ["MPLBACKEND"] = _INLINE_BACKEND
     for name in (*KERNEL_MODULES, *modules):
         if name.partition(".")[0] in SHELL_HOOKED_PACKAGES:
-            print(f"helpers.kernels: not pre-importing {name}", file=sys.stderr)
+            print(f"helpers.kernels.forkserver: not pre-importing {name}", file=sys.stderr)
             continue
         importlib.import_module(name)
 
@@ -602,7 +602,7 @@ def _redo_import_time_state() -> None:
 
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.kernels",
+        prog="python -m helpers.kernels.forkserver",
         description="Serve forked Jupyter kernels from a warm process (started by warm_kernels).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1028,7 +1028,7 @@ class Zygote:
         command = [
             *prefix,
             "-m",
-            "helpers.kernels",
+            "helpers.kernels.forkserver",
             "serve",
             "--socket",
             address,

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import paths
-from .errors import DataValidationError
+from helpers import paths
+from helpers.errors import DataValidationError
 
 #: Longest evidence fragment, in words, that a row may quote.
 MAX_EVIDENCE_WORDS = 15
@@ -720,7 +720,7 @@ def _cache_key(data_dir: Path, sources: list[Path]) -> str:
     """What a positive result depends on: the data, the schema, the code and the source texts."""
     from importlib.metadata import version
 
-    from .data import fingerprint
+    from helpers.data.dataset import fingerprint
 
     digest = hashlib.sha256(fingerprint(data_dir).encode())
     digest.update(Path(__file__).read_bytes())

@@ -35,8 +35,8 @@ import psutil
 from jupyter_client.manager import AsyncKernelManager
 from nbformat import NotebookNode
 
-from . import paths
-from .errors import ExecutionError, KernelStartError
+from helpers import paths
+from helpers.errors import ExecutionError, KernelStartError
 
 #: Tag of the cell appended to detect a run that stopped early; removed after the run.
 SENTINEL_TAG = "brief-sentinel"

@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from helpers import paths
 
 #: Bumped when a key changes meaning.
 MANIFEST_VERSION = 1

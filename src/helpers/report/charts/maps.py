@@ -47,9 +47,10 @@ from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import Bbox
 
-from . import formatting as fmt
-from . import paths
-from .charts import (
+from helpers import paths
+from helpers.errors import ParameterError
+from helpers.report import formatting as fmt
+from helpers.report.charts import (
     _TEXT_DARK,
     _axes_height,
     _axes_inches,
@@ -64,8 +65,7 @@ from .charts import (
     _words,
     source_line,
 )
-from .errors import ParameterError
-from .theme import MUTED
+from helpers.report.theme import MUTED
 
 __all__ = ["GEODATA_DIR", "HEIGHT", "describe_locator_map", "locator_map"]
 

@@ -53,11 +53,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import paths
-from .errors import ExecutionError, KernelStartError, UsageError
-from .plan import Plan, PlanJob, check_parameters, expand, load_plan
-from .progress import PlainReporter, Reporter
-from .render import Job, RunResult, warm_kernels_wanted, warm_zygote
+from helpers import paths
+from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
+from helpers.errors import ExecutionError, KernelStartError, UsageError
+from helpers.pipeline.progress import PlainReporter, Reporter
+from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted, warm_zygote
 
 #: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
 KERNEL_START_ATTEMPTS = 3
@@ -259,8 +259,8 @@ def prepare_batch(
     DataValidationError
         A data folder breaks the schema or the project's rules.
     """
-    from . import publish, render
-    from .validation import ensure_valid
+    from helpers.data.validation import ensure_valid
+    from helpers.pipeline import publish, render
 
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
     sources = expand(plan)
@@ -339,7 +339,12 @@ def job_inputs(
         ``notebook_sha256``, ``parameters``, ``data_fingerprint``, ``packages``,
         ``code_sha256`` and ``formats``. The job's key is the sha256 of its canonical JSON.
     """
-    from .manifest import canonical_json, code_fingerprint, package_versions, sha256_file
+    from helpers.pipeline.manifest import (
+        canonical_json,
+        code_fingerprint,
+        package_versions,
+        sha256_file,
+    )
 
     return {
         "notebook_sha256": sha256_file(job.notebook),
@@ -363,7 +368,7 @@ def _manifest_inputs(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _key(inputs: Mapping[str, Any]) -> str:
-    from .manifest import canonical_json
+    from helpers.pipeline.manifest import canonical_json
 
     return hashlib.sha256(canonical_json(dict(inputs)).encode()).hexdigest()
 
@@ -419,8 +424,8 @@ def decide(
         ``package version changed: pandas``, ``package code changed``, ``formats changed``),
         or ``outputs missing or changed: brief.pdf``. To skip: ``unchanged since <time>``.
     """
-    from .manifest import sha256_file
-    from .publish import run_path
+    from helpers.pipeline.manifest import sha256_file
+    from helpers.pipeline.publish import run_path
 
     key = _key(inputs)
     if force:
@@ -520,7 +525,7 @@ def _worker_reporter(token: str) -> Reporter:
 
 def _preload() -> None:
     """In a new worker, while the zygote starts: import what :func:`_work` will need."""
-    from .render import preload
+    from helpers.pipeline.render import preload
 
     with contextlib.suppress(Exception):  # the job itself will report a failing import
         preload()
@@ -529,7 +534,7 @@ def _preload() -> None:
 def _work(job: Job, attempt: int, token: str) -> RunResult:
     """Run one job in a worker; a retry waits a little, so kernels do not start in step again."""
     global _RUNNING
-    from . import render
+    from helpers.pipeline import render
 
     if _STOPPING or (_STOP is not None and _STOP.is_set()):  # queued before an interrupt
         return _crashed(job, KeyboardInterrupt("the batch was interrupted"), 0.0)
@@ -767,7 +772,7 @@ def run_plan(
     LockHeldError
         Another run holds the output folder; nothing is written.
     """
-    from . import publish
+    from helpers.pipeline import publish
 
     started = time.monotonic()
     if workers is not None and workers < 1:
@@ -813,8 +818,8 @@ def _run_locked(
     started: float,
     warm: bool = False,
 ) -> BatchResult:
-    from . import publish
-    from .manifest import code_fingerprint, package_versions
+    from helpers.pipeline import publish
+    from helpers.pipeline.manifest import code_fingerprint, package_versions
 
     log_path, json_path = _log_paths(out)
     with open(log_path, "a", encoding="utf-8") as log:
@@ -919,7 +924,7 @@ def _log_lines(log: IO[str], lines: Sequence[str]) -> None:
 
 
 def _write_index(out: Path, tee: _Tee) -> None:
-    from . import publish
+    from helpers.pipeline import publish
 
     try:
         publish.write_index(out)
