@@ -68,21 +68,6 @@ def test_git_state_names_the_commit_and_sees_uncommitted_changes(tmp_path):
     assert manifest.git_state(tmp_path) == {"commit": head, "dirty": True}
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        ("China", "China"),
-        (True, "true"),
-        (False, "false"),
-        (15, "15"),
-        (None, "None"),
-        (["defence", "energy"], "defence,energy"),
-    ],
-)
-def test_cli_value_spells_values_as_the_schemas_read_them(value, text):
-    assert manifest.cli_value(value) == text
-
-
 def test_command_line_is_shell_quoted_and_leaves_out_defaults(tmp_path):
     command = manifest.command_line(
         "brief",
@@ -159,9 +144,3 @@ def test_build_manifest_records_everything_the_issue_asks_for(tmp_path):
     assert result["outputs"]["brief.html"]["sha256"] == manifest.sha256_file(html)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result["created_at"])
     assert result["command"] == "brief render brief"
-
-
-def test_utc_now_sorts_in_time_order():
-    first = manifest.utc_now()
-    second = manifest.utc_now()
-    assert first <= second

@@ -89,11 +89,12 @@ def params(notebook: str) -> None:
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
-    unknown = [f for f in chosen if f not in ("html", "pdf")]
-    if unknown or not chosen:
-        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf")
-    return chosen
+    from helpers.common import parse_formats
+
+    try:
+        return parse_formats(value)
+    except UsageError:
+        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf") from None
 
 
 @cli.command()

@@ -40,6 +40,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from helpers import paths
+from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import ParameterError, UsageError
 
 #: The plan format this module reads.
@@ -47,7 +48,6 @@ PLAN_VERSION = 1
 #: Most jobs one plan may expand to: a grid multiplies quickly.
 MAX_JOBS = 500
 #: Seconds any one cell may run, unless the plan says otherwise (as ``brief render``).
-DEFAULT_TIMEOUT = 600
 
 __all__ = [
     "MAX_JOBS",

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -55,6 +54,7 @@ from typing import IO, Any
 
 from helpers import paths
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
+from helpers.common import set_parent_death_signal, utc_compact, utc_now
 from helpers.errors import ExecutionError, KernelStartError, UsageError
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted, warm_zygote
@@ -486,15 +486,9 @@ def _stop_job(signum: int, frame: Any) -> None:
 
 def _die_with_parent() -> None:
     """On Linux, have the kernel send this worker SIGTERM if the batch process dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-        if os.getppid() == 1:  # it died before the call
-            os.kill(os.getpid(), signal.SIGTERM)
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() == 1:  # it died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Forward(Reporter):
@@ -599,7 +593,7 @@ class _Tee(Reporter):
 
 
 def _stamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return utc_compact()
 
 
 def _log_paths(out: Path) -> tuple[Path, Path]:
@@ -909,7 +903,7 @@ def _run_locked(
             "force": force,
             "seconds": round(result.seconds, 3),
             "exit_code": result.exit_code,
-            "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "finished_at": utc_now(millis=False),
             "jobs": [o.record() for o in result.outcomes],
         }
         publish.write_atomic(json_path, json.dumps(record, indent=2, default=str) + "\n")
@@ -917,7 +911,7 @@ def _run_locked(
 
 
 def _log_lines(log: IO[str], lines: Sequence[str]) -> None:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_now(millis=False)
     for line in lines:
         log.write(f"{stamp} {line}\n")
     log.flush()

@@ -87,6 +87,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from helpers import paths
+from helpers.common import set_parent_death_signal
 from helpers.errors import ExecutionError
 
 __all__ = [
@@ -158,7 +159,6 @@ _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: Launch options a fork can honour; any other Popen option means a normal launch.
 _FORKABLE_OPTIONS = frozenset({"env", "cwd", "stdin", "stdout", "stderr", "independent"})
 _HEADER = struct.Struct("!I")
-_PR_SET_PDEATHSIG = 1
 _SOCKET_TIMEOUT = 30.0
 _SOCKET_NAME = "zygote.sock"
 _LOG_NAME = "zygote.log"
@@ -212,16 +212,6 @@ def _recv(sock: socket.socket, maxfds: int = 0) -> tuple[dict[str, Any], list[in
         for fd in fds:
             os.close(fd)
         raise
-
-
-def _set_parent_death_signal(signum: int) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
 
 
 def _umask() -> int | None:
@@ -388,7 +378,7 @@ class _ZygoteServer:
     def _become_child(self, conn: socket.socket, fds: list[int]) -> None:
         """Right after fork: drop everything of the zygote's, take the client's streams."""
         os.setsid()  # what Popen(start_new_session=True) does: own session and process group
-        _set_parent_death_signal(signal.SIGKILL)
+        set_parent_death_signal(signal.SIGKILL)
         if os.getppid() != self.pid:
             os._exit(70)  # the zygote died before the line above
         signal.set_wakeup_fd(-1)
@@ -494,7 +484,7 @@ def _warm(modules: Sequence[str]) -> None:
 
 def _serve_main(args: argparse.Namespace) -> dict[str, Any] | None:
     """The zygote's life; returns the fork request in a child, ``None`` when it stops."""
-    _set_parent_death_signal(signal.SIGTERM)
+    set_parent_death_signal(signal.SIGTERM)
     if os.getppid() != args.parent:
         return None
     start_env = dict(os.environ)

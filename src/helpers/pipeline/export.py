@@ -33,6 +33,7 @@ from traitlets import Unicode, default
 from traitlets.config import Config
 
 from helpers import paths
+from helpers.common import reader_text
 from helpers.errors import ParameterError, RenderError
 
 __all__ = [
@@ -494,18 +495,6 @@ def _notebook_label(resources: dict | None) -> str:
     return f"notebook {name!r}" if name else "notebook"
 
 
-def _display(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return ", ".join(_display(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_display(v)}" for k, v in value.items()) or "—"
-    return str(value)
-
-
 def _when(value: Any) -> str:
     """Papermill's ISO timestamps (naive, in UTC) shortened to the minute."""
     if value in (None, ""):
@@ -513,7 +502,7 @@ def _when(value: Any) -> str:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        return _display(value)
+        return reader_text(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -547,7 +536,7 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
         value = brief.get(key)
         if value in (None, ""):
             value = params.get(key)
-        return "" if value in (None, "") else _display(value)
+        return "" if value in (None, "") else reader_text(value)
 
     return {
         "title": pick("title") or name or "Brief",
@@ -555,15 +544,15 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
         "as_of": _time_view(pick("as_of")),
         "as_of_iso": pick("as_of_iso") or pick("as_of"),
         # The helpers' own stamp verbatim; else papermill's end time, shortened.
-        "generated": _display(brief["generated"])
+        "generated": reader_text(brief["generated"])
         if brief.get("generated")
         else _when(papermill.get("end_time")),
         "source": source,
         "language": brief.get("language") or language,
         # The helpers' own scope rows when given; else every parameter but the masthead's.
-        "parameters": [(str(k), _display(v)) for k, v in brief["scope"]]
+        "parameters": [(str(k), reader_text(v)) for k, v in brief["scope"]]
         if brief.get("scope")
-        else [(_label(k), _display(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS],
+        else [(_label(k), reader_text(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS],
     }
 
 

@@ -9,7 +9,6 @@ these with the next run's inputs to skip a job that would make the same report a
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import platform
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
+from helpers.common import FORMATS, cli_text, utc_now
 
 #: Bumped when a key changes meaning.
 MANIFEST_VERSION = 1
@@ -36,29 +36,18 @@ PACKAGES = (
     "matplotlib",
     "weasyprint",
 )
-#: Formats ``brief render --to`` accepts.
-FORMATS = ("html", "pdf")
 
 __all__ = [
-    "FORMATS",
     "MANIFEST_VERSION",
     "build_manifest",
     "canonical_json",
-    "cli_value",
     "code_fingerprint",
     "command_line",
     "file_entry",
     "git_state",
     "package_versions",
     "sha256_file",
-    "utc_now",
 ]
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds and a ``Z``."""
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def canonical_json(value: Any) -> str:
@@ -145,23 +134,6 @@ def git_state(root: Path = paths.PROJECT_ROOT) -> dict[str, Any]:
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
 
 
-def cli_value(value: Any) -> str:
-    """Spell a JSON-safe parameter value as ``-p NAME VALUE`` takes it.
-
-    The parameter schemas convert strings (:mod:`helpers.params`): booleans as
-    ``true``/``false``, lists as comma-separated items, ``None`` as ``None``.
-    """
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ",".join(cli_value(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
 def command_line(
     notebook: str,
     overrides: Mapping[str, Any],
@@ -188,7 +160,7 @@ def command_line(
     for name, value in sorted(overrides.items()):
         if name == "data_dir":
             continue
-        words += ["-p", name, cli_value(value)]
+        words += ["-p", name, cli_text(value)]
     if data_dir is not None:
         words += ["--data", str(data_dir)]
     formats = tuple(formats)

@@ -12,11 +12,12 @@ Failures always go to the error stream; everything else to the output stream.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from helpers.common import utc_now
 
 #: The phases of one notebook's run, in order.
 PHASES = ("execute", "html", "pdf", "publish")
@@ -56,7 +57,7 @@ class Reporter:
 
 
 def _utc_stamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_now(millis=False)
 
 
 class PlainReporter(Reporter):

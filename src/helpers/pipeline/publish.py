@@ -48,6 +48,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from helpers.common import reader_text
 from helpers.errors import LockHeldError, RenderError, UsageError
 from helpers.pipeline.manifest import canonical_json
 
@@ -588,7 +589,7 @@ def _index_row(row: dict[str, Any]) -> dict[str, Any]:
         "run": row["run"],
         "status": row["status"],
         "as_of": _time_view(parameters),
-        "overrides": [(k, _plain_value(v)) for k, v in sorted(overrides.items())],
+        "overrides": [(k, reader_text(v, missing="None")) for k, v in sorted(overrides.items())],
         "duration": f"{seconds:.1f} s" if isinstance(seconds, int | float) else "",
         "when": row["when"],
         "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
@@ -606,12 +607,6 @@ def _time_view(parameters: dict[str, Any]) -> str:
     events = f"events {start} to {end or as_of}" if start else f"events to {end}"
     hindsight = " (hindsight)" if end and end < as_of else ""
     return f"{events}, known by {as_of}{hindsight}"
-
-
-def _plain_value(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    return str(value)
 
 
 def write_index(out_dir: Path) -> Path:

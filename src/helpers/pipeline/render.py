@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
+from helpers.common import DEFAULT_TIMEOUT, FORMATS, parse_formats, utc_now
 from helpers.errors import (
     BriefError,
     ExecutionError,
@@ -37,11 +38,10 @@ from helpers.errors import (
     RenderError,
     UsageError,
 )
-from helpers.pipeline.manifest import FORMATS, build_manifest, command_line, utc_now
+from helpers.pipeline.manifest import build_manifest, command_line
 from helpers.pipeline.progress import Reporter
 
 #: Seconds a single cell may run, unless ``--timeout`` says otherwise.
-DEFAULT_TIMEOUT = 600
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
 #: Set to ``0`` to start every kernel from its kernelspec instead of forking warm ones.
@@ -197,7 +197,7 @@ def prepare(
     from helpers.pipeline.publish import check_notebook_name, run_name
 
     started = time.monotonic()
-    formats = _check_formats(formats)
+    formats = parse_formats(formats)
     if timeout is not None and timeout <= 0:
         raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
     notebook_paths = _resolve_notebooks(notebooks)
@@ -264,19 +264,6 @@ def prepare(
             )
         )
     return jobs
-
-
-def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(formats, str):
-        formats = formats.split(",")
-    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise UsageError(
-            f"unknown output format(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"choose from: {', '.join(FORMATS)}"
-        )
-    return chosen
 
 
 def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]] | None) -> list[Path]:

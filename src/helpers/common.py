@@ -1,0 +1,99 @@
+"""Small things several sides of the package need, kept once: output formats and how to read
+them, the default cell timeout, UTC timestamps, plain text for a value, and the Linux
+parent-death signal. Nothing here imports pandas, matplotlib or any other module of the
+package but :mod:`helpers.errors`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from helpers.errors import UsageError
+
+#: Output formats ``brief render --to`` and a plan's ``formats`` accept.
+FORMATS: tuple[str, ...] = ("html", "pdf")
+#: Seconds any one cell may run before the run is stopped as failed.
+DEFAULT_TIMEOUT = 600
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
+    """``"html,pdf"`` or ``["PDF"]`` as a tuple of known formats, in order, without repeats.
+
+    Raises
+    ------
+    UsageError
+        Naming the unknown formats and the known ones.
+    """
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    chosen = tuple(dict.fromkeys(str(f).strip().lower() for f in formats if str(f).strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise UsageError(
+            f"unknown output format(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"choose from: {', '.join(FORMATS)}"
+        )
+    return chosen
+
+
+def utc_now(*, millis: bool = True) -> str:
+    """The current UTC time as ISO 8601 with a ``Z``: ``2026-12-01T14:27:19.042Z``, or to the
+    second with ``millis=False``."""
+    now = dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{now.microsecond // 1000:03d}Z" if millis else f"{stamp}Z"
+
+
+def utc_compact() -> str:
+    """The current UTC time for a file name: ``20261201T142719Z``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def cli_text(value: Any) -> str:
+    """A JSON-safe value as ``-p NAME VALUE`` spells it, and as the parameter schemas read it
+    back: ``true``/``false``, lists comma-separated, ``None`` as ``None``."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(cli_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def reader_text(value: Any, *, missing: str = "—") -> str:
+    """A value as a reader sees it in a masthead or an index: ``yes``/``no``, lists with
+    commas, mappings as ``key: value`` pairs, ``missing`` for nothing."""
+    if value is None:
+        return missing
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(reader_text(v, missing=missing) for v in value) or missing
+    if isinstance(value, dict):
+        pairs = (f"{k}: {reader_text(v, missing=missing)}" for k, v in value.items())
+        return "; ".join(pairs) or missing
+    return str(value)
+
+
+def set_parent_death_signal(signum: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies. A no-op on other
+    systems and where the call is not available; the caller checks whether the parent is
+    gone already (``os.getppid()``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
