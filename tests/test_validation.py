@@ -319,7 +319,9 @@ SCHEMA_BREAKS = {
 
 
 def test_quick_schema_check_vouches_for_the_shipped_and_scaled_data(data_copy):
-    from helpers.data.validation import check_schema, load_descriptor, schema_holds
+    from helpers.data.package import load_descriptor
+    from helpers.data.quick import schema_holds
+    from helpers.data.validation import check_schema
 
     assert schema_holds(paths.DATA_DIR, load_descriptor())
     assert check_schema(paths.DATA_DIR, load_descriptor()) == []  # and Frictionless agrees
@@ -341,7 +343,9 @@ def test_quick_schema_check_vouches_for_the_shipped_and_scaled_data(data_copy):
 
 @pytest.mark.parametrize("case", SCHEMA_BREAKS, ids=list(SCHEMA_BREAKS))
 def test_quick_schema_check_never_passes_what_frictionless_fails(data_copy, case):
-    from helpers.data.validation import check_schema, load_descriptor, schema_holds
+    from helpers.data.package import load_descriptor
+    from helpers.data.quick import schema_holds
+    from helpers.data.validation import check_schema
 
     file, old, new = SCHEMA_BREAKS[case]
     edit(data_copy, file, old, new)
@@ -352,7 +356,8 @@ def test_quick_schema_check_never_passes_what_frictionless_fails(data_copy, case
 
 
 def test_what_the_quick_check_does_not_handle_is_left_to_frictionless(data_copy):
-    from helpers.data.validation import load_descriptor, schema_holds
+    from helpers.data.package import load_descriptor
+    from helpers.data.quick import schema_holds
 
     edit(data_copy, "sources.csv", "source_id,", "\ufeffsource_id,")  # a byte-order mark
     assert not schema_holds(data_copy, load_descriptor())

@@ -8,31 +8,26 @@ nullable ``Int64`` / ``Float64``, booleans the nullable ``boolean`` dtype and te
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from helpers import paths
-from helpers.data.validation import OPTIONAL_TABLES, ensure_valid, load_descriptor
+from helpers.data.package import (
+    OPTIONAL_TABLES,
+    TABLES,
+    file_digests,
+    fingerprint,
+    load_descriptor,
+)
+from helpers.data.validation import ensure_valid
 
 if TYPE_CHECKING:
     import pandas as pd
-# pandas is imported where frames are made, not here: the ``brief`` process needs this module
-# for :func:`fingerprint` only, and importing pandas would add a second to each command.
+# pandas is imported where frames are made, not here: importing this module stays cheap.
 
-TABLES = (
-    "sources",
-    "actors",
-    "places",
-    "events",
-    "projects",
-    "supplies",
-    "assessments",
-    "relations",
-    "judgments",
-)
+__all__ = ["TABLES", "Dataset", "file_digests", "fingerprint", "load", "typed_frame"]
 
 
 @dataclass(frozen=True)
@@ -122,32 +117,6 @@ def typed_frame(path: Path, schema: dict, *, missing_ok: bool = False) -> pd.Dat
         else:
             frame[name] = column.astype(_dtype_for(field))
     return frame
-
-
-def fingerprint(data_dir: Path | str | None = None) -> str:
-    """SHA-256 over the schema and every CSV of a data folder, in schema order."""
-    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
-    digest = hashlib.sha256()
-    descriptor = load_descriptor()
-    digest.update(
-        (paths.DATA_DIR / "datapackage.json").read_bytes()
-    )  # the canonical schema is part of what the data means
-    for resource in descriptor["resources"]:
-        file = data_dir / resource["path"]
-        digest.update(resource["path"].encode())
-        digest.update(file.read_bytes() if file.is_file() else b"<missing>")
-    return digest.hexdigest()
-
-
-def file_digests(data_dir: Path | str | None = None) -> dict[str, str]:
-    """The sha256 of each file of a data folder that the schema names, by file name."""
-    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
-    out = {}
-    for resource in load_descriptor()["resources"]:
-        file = data_dir / resource["path"]
-        if file.is_file():
-            out[resource["path"]] = hashlib.sha256(file.read_bytes()).hexdigest()
-    return out
 
 
 def load(
