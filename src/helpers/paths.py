@@ -1,24 +1,45 @@
 """Every path the package uses, derived once.
 
-The project root is found from this file's location (``src/helpers/paths.py``), the way
-cookiecutter-data-science's ``config.py`` does it; nothing else in the package spells out
-``../data`` or ``reports/``.
+Where the shipped notebooks, data and plans are looked up:
+
+* **a source checkout** (``src/helpers/`` two levels below a folder holding ``data/`` and
+  ``notebooks/``): that folder, :data:`PROJECT_ROOT`; reports go to its ``reports/``;
+* **an installed package** (``pip install .``): ``<prefix>/share/myanmar-brief/``, where the
+  wheel puts ``data/``, ``notebooks/`` and ``plans/`` (``[tool.setuptools.data-files]``);
+  reports go to ``reports/`` in the working directory.
+
+Nothing else in the package spells out ``../data`` or ``reports/``; the way
+cookiecutter-data-science's ``config.py`` derives the project root once.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parents[1]
+#: Where a source checkout keeps the package: ``<root>/src/helpers``.
+_CHECKOUT = PACKAGE_DIR.parents[1]
+#: Where an installed package's shipped files are.
+SHARE_DIR = Path(sys.prefix) / "share" / "myanmar-brief"
+
+
+def _is_project(folder: Path) -> bool:
+    return (folder / "data" / "datapackage.json").is_file() and (folder / "notebooks").is_dir()
+
+
+#: True in a source checkout (an editable install included), False for an installed package.
+IS_CHECKOUT = _is_project(_CHECKOUT)
+#: The folder holding ``data/``, ``notebooks/`` and ``plans/``.
+PROJECT_ROOT = _CHECKOUT if IS_CHECKOUT else SHARE_DIR
 
 #: The curated data package shipped with the project.
 DATA_DIR = PROJECT_ROOT / "data"
 #: The report notebooks.
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-#: Where ``brief render`` and ``brief batch`` publish.
-REPORTS_DIR = PROJECT_ROOT / "reports"
+#: Where ``brief render`` and ``brief batch`` publish by default.
+REPORTS_DIR = PROJECT_ROOT / "reports" if IS_CHECKOUT else Path.cwd() / "reports"
 #: nbconvert templates owned by the package.
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 #: Public-domain geodata the locator map draws (see ``geodata/README.md``).

@@ -1,0 +1,85 @@
+"""Paths: a source checkout finds its own folders; an installed package finds what it shipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from helpers import paths
+
+
+def test_a_checkout_finds_its_data_notebooks_and_reports_beside_src():
+    assert paths.IS_CHECKOUT
+    assert Path(__file__).resolve().parents[1] == paths.PROJECT_ROOT
+    assert (paths.DATA_DIR / "datapackage.json").is_file()
+    assert sorted(p.stem for p in paths.report_notebooks()) == ["brief", "defence", "energy_trade"]
+    assert paths.REPORTS_DIR == paths.PROJECT_ROOT / "reports"
+
+
+def _shipped_tree(target: Path) -> Path:
+    """What a source distribution holds: enough to build the wheel, nothing of the venv."""
+    root = paths.PROJECT_ROOT
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, target / name)
+    for name in ("src", "data", "notebooks", "plans"):
+        shutil.copytree(
+            root / name,
+            target / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints"),
+        )
+    return target
+
+
+@pytest.mark.slow
+def test_an_installed_package_renders_the_shipped_notebooks_from_another_directory(tmp_path):
+    """``pip install .`` (not editable) into a new environment, then ``brief render`` elsewhere.
+
+    The environment borrows this one's dependencies through a ``.pth`` file (no download), so
+    only the package itself is installed: from a wheel built offline.
+    """
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "zz-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    source = _shipped_tree(tmp_path / "source")
+    install = [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*install, source], check=True, cwd=tmp_path)
+    kernel = [python, "-m", "ipykernel", "install", "--sys-prefix", "--name", paths.KERNEL_NAME]
+    subprocess.run(kernel, check=True, capture_output=True)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    found = subprocess.run(
+        [python, "-c", "import helpers.paths as p; print(p.IS_CHECKOUT, p.PROJECT_ROOT)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    ).stdout.split()
+    assert found == ["False", str(venv / "share" / "myanmar-brief")]
+    run = subprocess.run(
+        [venv / "bin" / "brief", "render", "--to", "html"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    for notebook in ("brief", "defence", "energy_trade"):
+        html = elsewhere / "reports" / notebook / "default" / f"{notebook}.html"
+        assert "Bottom line" in html.read_text(encoding="utf-8")
