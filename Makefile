@@ -39,3 +39,21 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache test-artifacts
+
+# The fork server (src/helpers/kernels) uses jupyter_client's, ipykernel's and pyzmq's
+# internals, so pyproject.toml bounds them below their next major versions. This runs the
+# kernel tests with the newest releases of the three, bounds ignored, in a throw-away
+# virtualenv (left in place if a step fails, for a look; removed on success).
+.PHONY: test-kernels-latest
+test-kernels-latest: LATEST := $(VENV)-latest
+test-kernels-latest:
+	scripts/system-deps.sh runtime
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --upgrade pip
+	$(LATEST)/bin/python -m pip install -q -e '.[test]'
+	$(LATEST)/bin/python -m pip install -q --upgrade jupyter_client ipykernel pyzmq
+	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -iE '^(jupyter.client|ipykernel|pyzmq) '
+	$(LATEST)/bin/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
+	JUPYTER_PREFER_ENV_PATH=1 $(LATEST)/bin/pytest -p no:cacheprovider tests/test_kernels.py
+	rm -rf $(LATEST)

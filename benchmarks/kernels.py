@@ -30,7 +30,8 @@ import papermill
 from jupyter_client.manager import AsyncKernelManager
 
 from helpers import paths
-from helpers.kernels.forkserver import Zygote, forking_kernel_manager
+from helpers.kernels.forkserver import Zygote
+from helpers.kernels.provisioner import forking_kernel_manager
 
 
 async def ready_and_import(manager_class: type) -> tuple[float, float]:

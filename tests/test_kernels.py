@@ -19,14 +19,18 @@ import nbformat
 import papermill
 import psutil
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 
 from helpers import paths
 from helpers.kernels import forkserver as kernels
-from helpers.kernels.forkserver import Zygote, forking_kernel_manager, warm_kernels
+from helpers.kernels import provisioner
+from helpers.kernels.forkserver import Zygote, warm_kernels, zygote_in_background
+from helpers.kernels.provisioner import ForkingProvisioner, forking_kernel_manager
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -186,6 +190,85 @@ def test_launch_options_a_fork_cannot_honour_ask_for_a_normal_launch(tmp_path):
         kernels._request_fork(str(tmp_path / "s.sock"), cmd, {"stdout": subprocess.PIPE})
     with pytest.raises(kernels._CannotFork, match="did not answer"):
         kernels._request_fork(str(tmp_path / "s.sock"), cmd, {})
+
+
+def test_jupyter_client_knows_the_fork_provisioner_by_its_entry_point_name():
+    entries = KernelProvisionerFactory.instance().get_provisioner_entries()
+    assert entries["brief-fork-provisioner"] == "helpers.kernels.provisioner:ForkingProvisioner"
+    assert provisioner.PROVISIONER_NAME == "brief-fork-provisioner"
+
+
+def test_kernel_manager_gets_the_fork_provisioner_from_its_kernelspec_metadata(tmp_path):
+    address = str(tmp_path / "zygote.sock")
+    km = forking_kernel_manager(address)(kernel_name=paths.KERNEL_NAME)
+    assert km.kernel_spec.metadata["kernel_provisioner"] == {
+        "provisioner_name": "brief-fork-provisioner",
+        "config": {"zygote_address": address},
+    }
+    made = KernelProvisionerFactory.instance().create_provisioner_instance(
+        "kernel-id", km.kernel_spec, parent=km
+    )
+    assert type(made) is ForkingProvisioner
+    assert made.zygote_address == address
+    # The kernelspec on disk names no provisioner (JupyterLab starts normal kernels), and a
+    # manager without a zygote hands it out as it is.
+    installed = KernelSpecManager().get_kernel_spec(paths.KERNEL_NAME)
+    assert "kernel_provisioner" not in installed.metadata
+    assert km.kernel_spec.argv == installed.argv
+    assert km.kernel_spec.env == installed.env
+    plain = forking_kernel_manager(None)(kernel_name=paths.KERNEL_NAME)
+    assert plain.kernel_spec.to_dict() == installed.to_dict()
+
+
+def test_off_linux_no_zygote_starts_kernels_use_the_kernelspec_and_the_log_says_so_once(
+    tmp_path, monkeypatch, caplog
+):
+    def no_zygote(*args, **kwargs):
+        raise AssertionError("a zygote was started")
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(kernels.Zygote, "start", no_zygote)
+    kernels._note_fork_unsupported.cache_clear()  # as in a new process
+    manager_class = forking_kernel_manager(str(tmp_path / "zygote.sock"))
+    with caplog.at_level(logging.INFO, logger="helpers.kernels"):
+        with zygote_in_background() as address:
+            assert address() is None
+        with warm_kernels() as warm_class:
+            assert warm_class.zygote_address is None
+        managers = [manager_class(kernel_name=paths.KERNEL_NAME) for _ in range(2)]
+        specs = [km.kernel_spec for km in managers]
+        made = KernelProvisionerFactory.instance().create_provisioner_instance(
+            "kernel-id", specs[0], parent=managers[0]
+        )
+    assert all("kernel_provisioner" not in spec.metadata for spec in specs)
+    assert type(made) is LocalProvisioner
+    notes = [r.getMessage() for r in caplog.records if "Linux only" in r.getMessage()]
+    assert len(notes) == 1
+    assert "darwin" in notes[0]
+
+
+def test_off_linux_a_kernelspec_naming_the_fork_provisioner_still_starts_a_normal_kernel(
+    tmp_path, monkeypatch
+):
+    launched = []
+
+    async def popen_launch(self, cmd, **kwargs):
+        launched.append(cmd)
+        return {}
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("a fork was requested")
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(LocalProvisioner, "launch_kernel", popen_launch)
+    monkeypatch.setattr(provisioner, "_request_fork", no_fork)
+    spec = KernelSpecManager().get_kernel_spec(paths.KERNEL_NAME)
+    forking = ForkingProvisioner(
+        zygote_address=str(tmp_path / "zygote.sock"), kernel_id="kernel-id", kernel_spec=spec
+    )
+    asyncio.run(forking.launch_kernel(["python", "-m", "ipykernel_launcher"], kernel_id="k"))
+    assert launched == [["python", "-m", "ipykernel_launcher"]]
+    assert forking.forked is False
 
 
 # --------------------------------------------------------------------------------------------
@@ -475,7 +558,7 @@ def test_a_kernel_whose_import_time_environment_differs_starts_normally(
 ):
     monkeypatch.setenv("MPLBACKEND", "agg")
     path = write(tmp_path / "nb.ipynb", "import matplotlib\nprint(matplotlib.get_backend())")
-    with caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"):
+    with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
         out = run(path, manager)
     assert text(out.cells[0]).strip().lower() == "agg"
     assert [forked for _, forked in manager.started] == [False]
@@ -522,7 +605,7 @@ def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
     path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
     modules = ["pandas", "helpers.no_such_module"]
     with (
-        caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"),
+        caplog.at_level(logging.WARNING, logger="helpers.kernels"),
         warm_kernels(modules=modules) as manager_class,
     ):
         assert manager_class.zygote_address is None
@@ -546,7 +629,7 @@ def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path
         assert gone(kernel_pid)
         assert asyncio.run(km.is_alive()) is False
         asyncio.run(km.cleanup_resources())
-        with caplog.at_level(logging.WARNING, logger="helpers.kernels.forkserver"):
+        with caplog.at_level(logging.WARNING, logger="helpers.kernels"):
             out = run(path, manager_class)
     assert text(out.cells[0]).strip() == "42"
     assert [forked for _, forked in manager_class.started] == [True, False]

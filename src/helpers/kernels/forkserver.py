@@ -7,10 +7,14 @@ on a Unix socket. Each kernel is a ``fork()`` of it. The warm modules are import
 no job's code has ever run in the zygote, so every job still gets a new process in which no
 other job's code has run: isolation is not traded for speed.
 
-The parent side is jupyter_client's own extension point: :class:`ForkingProvisioner`, a
+This module is the zygote: its server, the protocol on its socket (both ends of it: the
+request for a fork, and the ``Popen``-like handle on the forked kernel), and its lifecycle
+(:class:`Zygote`, :func:`warm_kernels`, :func:`zygote_in_background`). The parent side in
+jupyter_client's terms is :mod:`helpers.kernels.provisioner`: ``ForkingProvisioner``, a
 ``LocalProvisioner`` that asks the zygote to fork where ``LocalProvisioner`` would ``Popen``,
-and :class:`ForkingKernelManager`, the ``AsyncKernelManager`` that uses it. papermill and
-nbclient take it unchanged::
+registered under the ``jupyter_client.kernel_provisioners`` entry point and named in the
+kernelspec metadata that ``ForkingKernelManager`` hands to jupyter_client. papermill and
+nbclient take the manager class unchanged::
 
     with warm_kernels() as manager_class:
         papermill.execute_notebook(src, dst, kernel_name="myanmar-brief",
@@ -42,15 +46,35 @@ effect after the fork, so a kernel whose value for one of them differs from the 
 started normally, with a warning. So is any kernel that cannot be forked: a run never fails
 for want of a zygote.
 
+Linux only
+----------
+Kernels are forked on Linux only (``sys.platform == "linux"``, :func:`fork_supported`): the
+zygote relies on ``PR_SET_PDEATHSIG`` to die with its starter and on ``/proc``; on macOS a
+``fork()`` without ``exec`` after system frameworks are loaded is unsafe (which is why
+multiprocessing spawns there), and Windows has no ``fork()``. Elsewhere no zygote starts,
+kernels start from their kernelspec, and the log says so once per process (at INFO level).
+
 Worker processes
 ----------------
 The class that :func:`warm_kernels` yields is made at run time and does not pickle. Start one
 zygote in the parent process and pass its socket path, ``manager_class.zygote_address`` (a
-``str``), to the workers; each calls :func:`forking_kernel_manager` on it to get its own class.
-The zygote forks for any process of the same user on the same machine, one request at a time
-(a fork takes milliseconds). A worker may instead open its own :func:`warm_kernels`, at the
-cost of another zygote's start-up and memory. Kernels forked for a worker are the zygote's
+``str``), to the workers; each calls
+:func:`helpers.kernels.provisioner.forking_kernel_manager` on it to get its own class. The
+zygote forks for any process of the same user on the same machine, one request at a time (a
+fork takes milliseconds). A worker may instead open its own :func:`warm_kernels`, at the cost
+of another zygote's start-up and memory. Kernels forked for a worker are the zygote's
 children, so they live no longer than the ``warm_kernels`` block in the parent.
+
+Versions
+--------
+The fork server leans on other packages' internals: ipykernel's start-up (``IPKernelApp``'s
+traits read from the environment at import, ``ipykernel_launcher``'s command line, the
+``matplotlib_inline`` hook), jupyter_client's ``LocalProvisioner`` (the attributes it keeps
+on a launched process and the ``Popen`` interface it expects of it) and pyzmq's global
+context. ``pyproject.toml`` therefore bounds ``jupyter_client``, ``ipykernel`` and ``pyzmq``
+below their next major versions. ``make test-kernels-latest`` builds a throw-away virtualenv
+(``.venv-latest``) with the newest releases of the three, the bounds ignored, and runs
+``tests/test_kernels.py`` there: when it passes, a bound can move.
 """
 
 from __future__ import annotations
@@ -78,13 +102,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import psutil
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning import LocalProvisioner
 
 from helpers import paths
 from helpers.common import set_parent_death_signal
@@ -93,10 +114,8 @@ from helpers.errors import ExecutionError
 __all__ = [
     "DEFAULT_WARM_MODULES",
     "IMPORT_TIME_ENV",
-    "ForkingKernelManager",
-    "ForkingProvisioner",
     "Zygote",
-    "forking_kernel_manager",
+    "fork_supported",
     "warm_kernels",
     "zygote_in_background",
 ]
@@ -613,7 +632,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# The client side: a Popen-like handle, the provisioner, the kernel manager.
+# The client's end of the protocol: ask for a fork, keep a Popen-like handle on the kernel.
 # --------------------------------------------------------------------------------------------
 
 
@@ -776,107 +795,29 @@ def _request_fork(address: str, cmd: Sequence[str], options: dict[str, Any]) -> 
     return _ForkedProcess(int(reply["pid"]), sock)
 
 
-class ForkingProvisioner(LocalProvisioner):
-    """A ``LocalProvisioner`` that forks kernels from a zygote instead of ``Popen``.
+# --------------------------------------------------------------------------------------------
+# Where kernels are forked: Linux only
+# --------------------------------------------------------------------------------------------
 
-    ``launch_kernel`` asks the zygote at :attr:`zygote_address` for a fork of itself that
-    runs the kernelspec's command, and keeps a ``Popen``-like handle on it, so polling,
-    waiting, signalling (``SIGINT`` to interrupt, ``SIGKILL`` to kill, to the kernel's
-    process group first, as ``LocalProvisioner`` does) and clean-up are
-    ``LocalProvisioner``'s own code on the forked kernel's pid. Ports and the connection
-    file are chosen by ``pre_launch`` exactly as for any local kernel.
 
-    When the kernel cannot be forked faithfully (no zygote, the zygote is gone, another
-    interpreter or import-time environment, an unsupported launch option), it is started
-    with ``Popen`` as usual and a warning is logged: a run never fails for want of a fork.
+def fork_supported() -> bool:
+    """Whether kernels are forked here: on Linux only (see the module docstring).
 
-    Attributes
-    ----------
-    zygote_address : str or None
-        Unix socket of the zygote; ``None`` starts normal kernels.
-    forked : bool
-        Whether the current kernel was forked (``False`` after a fallback).
+    Elsewhere kernels start from their kernelspec, and the first call in a process says so in
+    the log (INFO), the later ones do not.
     """
-
-    zygote_address: str | None = None
-    forked = False
-
-    def __init__(self, zygote_address: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.zygote_address = zygote_address
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        """Fork the kernel from the zygote; start it with ``Popen`` if that is impossible."""
-        self.forked = False
-        if self.zygote_address:
-            options = LocalProvisioner._scrub_kwargs(kwargs)
-            try:
-                process = _request_fork(self.zygote_address, cmd, options)
-            except _CannotFork as exc:
-                log.warning("Starting a normal kernel instead of a forked one: %s", exc)
-            else:
-                self.process = process
-                self.pid = self.pgid = process.pid  # the child called setsid()
-                self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
-                self.forked = True
-                return self.connection_info
-        return await super().launch_kernel(cmd, **kwargs)
-
-    async def cleanup(self, restart: bool = False) -> None:
-        """Return the ports, and close the connection to the zygote if still open."""
-        if isinstance(self.process, _ForkedProcess):
-            self.process._close()
-        await super().cleanup(restart=restart)
-
-
-class ForkingKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
-
-    Use the subclass that :func:`warm_kernels` yields or :func:`forking_kernel_manager`
-    returns: they set :attr:`zygote_address`. With ``zygote_address = None`` this is a
-    plain ``AsyncKernelManager``.
-    """
-
-    zygote_address: ClassVar[str | None] = None
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        # jupyter_client makes the provisioner here from the kernelspec's metadata; make
-        # ours instead (same arguments), then let it do the rest. Restarts keep it.
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = ForkingProvisioner(
-                zygote_address=self.zygote_address,
-                kernel_id=self.kernel_id,
-                kernel_spec=self.kernel_spec,
-                parent=self,
-            )
-        return await super()._async_pre_start_kernel(**kw)
-
-    pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
+    if sys.platform == "linux":
+        return True
+    _note_fork_unsupported()
+    return False
 
 
 @functools.cache
-def forking_kernel_manager(address: str | None) -> type:
-    """The kernel-manager class that forks kernels from the zygote listening at ``address``.
-
-    Parameters
-    ----------
-    address
-        The zygote's Unix socket path (``manager_class.zygote_address`` of the class that
-        :func:`warm_kernels` yielded, passed as a string to another process), or ``None`` for
-        normal kernels.
-
-    Returns
-    -------
-    type
-        A subclass of :class:`ForkingKernelManager` (an ``AsyncKernelManager``), for
-        nbclient's and papermill's ``kernel_manager_class``. The same class for the same
-        address within a process.
-    """
-    return type(
-        "ForkingKernelManager",
-        (ForkingKernelManager,),
-        {"zygote_address": address, "__module__": __name__},
+def _note_fork_unsupported() -> None:
+    log.info(
+        "Kernels are forked from a warm zygote on Linux only; on %s they start from their "
+        "kernelspec.",
+        sys.platform,
     )
 
 
@@ -983,9 +924,12 @@ class Zygote:
         Raises
         ------
         ExecutionError
-            The kernelspec is not a ``python -m ipykernel_launcher`` command, or the zygote
-            did not become ready (a warm import failed, it timed out); the message says which.
+            Not on Linux, the kernelspec is not a ``python -m ipykernel_launcher`` command, or
+            the zygote did not become ready (a warm import failed, it timed out); the message
+            says which.
         """
+        if not fork_supported():
+            raise ExecutionError(f"kernels are forked on Linux only, not on {sys.platform}")
         from jupyter_client.kernelspec import KernelSpecManager
 
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
@@ -1143,10 +1087,12 @@ def warm_kernels(
     Yields
     ------
     type
-        A :class:`ForkingKernelManager` subclass for nbclient's or papermill's
-        ``kernel_manager_class``. Its ``zygote_address`` (a ``str``) is what to pass to worker
-        processes (see :func:`forking_kernel_manager`). If the zygote could not start, a
-        warning is logged, ``zygote_address`` is ``None`` and kernels start normally.
+        A :class:`~helpers.kernels.provisioner.ForkingKernelManager` subclass for nbclient's
+        or papermill's ``kernel_manager_class``. Its ``zygote_address`` (a ``str``) is what to
+        pass to worker processes (see
+        :func:`~helpers.kernels.provisioner.forking_kernel_manager`). If the zygote could not
+        start, a warning is logged, ``zygote_address`` is ``None`` and kernels start normally;
+        so they do off Linux (:func:`fork_supported`), with no zygote started.
 
     Notes
     -----
@@ -1160,6 +1106,8 @@ def warm_kernels(
     ...     papermill.execute_notebook("in.ipynb", "out.ipynb", kernel_name="myanmar-brief",
     ...                                kernel_manager_class=manager_class)
     """
+    from helpers.kernels.provisioner import forking_kernel_manager
+
     with zygote_in_background(
         modules, kernel_name=kernel_name, timeout=timeout, freeze_gc=freeze_gc
     ) as address:
@@ -1179,9 +1127,10 @@ def zygote_in_background(
     :func:`warm_kernels` without the wait: the zygote's imports run while the caller does
     its own work (checking the request, importing the exporters, starting worker processes).
     The yielded function waits for the zygote on its first call and returns its address, a
-    ``str`` for :func:`forking_kernel_manager` in this or any worker process, or ``None``
-    (after a warning) if it could not start; kernels then start normally. Start it from the
-    thread that leaves the block (see :class:`Zygote`).
+    ``str`` for :func:`~helpers.kernels.provisioner.forking_kernel_manager` in this or any
+    worker process, or ``None`` (after a warning) if it could not start; kernels then start
+    normally. Off Linux no zygote starts and it returns ``None`` (:func:`fork_supported`).
+    Start it from the thread that leaves the block (see :class:`Zygote`).
 
     Parameters
     ----------
@@ -1199,6 +1148,9 @@ def zygote_in_background(
     it that is still alive is killed, with its process group.
     """
     zygote: Zygote | None = None
+    if not fork_supported():
+        yield lambda: None
+        return
     try:
         zygote = Zygote.start(
             modules, kernel_name=kernel_name, timeout=timeout, freeze_gc=freeze_gc, wait=False

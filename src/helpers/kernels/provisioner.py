@@ -1,0 +1,204 @@
+"""The parent side of warm kernels, in jupyter_client's terms: a provisioner and its managers.
+
+:class:`ForkingProvisioner` is a ``LocalProvisioner`` that asks a zygote
+(:mod:`helpers.kernels.forkserver`) to fork the kernel where ``LocalProvisioner`` would
+``Popen`` it. It is registered under jupyter_client's own extension point, the
+``jupyter_client.kernel_provisioners`` entry point, as :data:`PROVISIONER_NAME` (see
+``pyproject.toml``), and selected the public way: jupyter_client's
+``KernelProvisionerFactory`` makes the provisioner that a kernelspec's
+``metadata["kernel_provisioner"]`` names, with that stanza's ``config`` as constructor
+arguments. The kernelspec installed on disk names none, so JupyterLab and any other client get
+normal kernels; only the kernel managers made here see a copy of it that names ours::
+
+    {"kernel_provisioner": {"provisioner_name": "brief-fork-provisioner",
+                            "config": {"zygote_address": "/tmp/brief-zygote-.../zygote.sock"}}}
+
+:class:`ForkingKernelManager` is the ``AsyncKernelManager`` whose :attr:`kernel_spec
+<ForkingKernelManager.kernel_spec>` is that copy; :func:`forking_kernel_manager` makes the
+subclass for one zygote's address, for nbclient's and papermill's ``kernel_manager_class``.
+Kernels are forked on Linux only; elsewhere, without an address, or if the entry point is not
+installed, the manager hands out the kernelspec as it is and kernels start normally.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import pathlib
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
+from traitlets import Unicode
+
+from helpers.kernels.forkserver import (
+    _CannotFork,
+    _ForkedProcess,
+    _request_fork,
+    fork_supported,
+)
+
+__all__ = [
+    "PROVISIONER_NAME",
+    "ForkingKernelManager",
+    "ForkingProvisioner",
+    "forking_kernel_manager",
+    "forking_kernel_spec",
+]
+
+log = logging.getLogger(__name__)
+
+#: The provisioner's name under the ``jupyter_client.kernel_provisioners`` entry point.
+PROVISIONER_NAME = "brief-fork-provisioner"
+
+#: Keyword arguments that jupyter_client passes to ``launch_kernel`` for its own use, not for
+#: the process (``LocalProvisioner`` drops the same ones before ``Popen``).
+_NOT_LAUNCH_OPTIONS = frozenset({"extra_arguments", "kernel_id"})
+
+
+class ForkingProvisioner(LocalProvisioner):
+    """A ``LocalProvisioner`` that forks kernels from a zygote instead of ``Popen``.
+
+    ``launch_kernel`` asks the zygote at :attr:`zygote_address` for a fork of itself that
+    runs the kernelspec's command, and keeps a ``Popen``-like handle on it, so polling,
+    waiting, signalling (``SIGINT`` to interrupt, ``SIGKILL`` to kill, to the kernel's
+    process group first, as ``LocalProvisioner`` does) and clean-up are
+    ``LocalProvisioner``'s own code on the forked kernel's pid. Ports and the connection
+    file are chosen by ``pre_launch`` exactly as for any local kernel.
+
+    When the kernel cannot be forked faithfully (no zygote, the zygote is gone, not Linux,
+    another interpreter or import-time environment, an unsupported launch option), it is
+    started with ``Popen`` as usual and a warning is logged: a run never fails for want of a
+    fork.
+
+    Attributes
+    ----------
+    zygote_address : str or None
+        Unix socket of the zygote, from the kernelspec's provisioner ``config``; ``None``
+        starts normal kernels.
+    forked : bool
+        Whether the current kernel was forked (``False`` after a fallback).
+    """
+
+    zygote_address = Unicode(
+        None, allow_none=True, config=True, help="Unix socket of the zygote to fork kernels from."
+    )
+    forked = False
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        """Fork the kernel from the zygote; start it with ``Popen`` if that is impossible."""
+        self.forked = False
+        if self.zygote_address and fork_supported():
+            options = {k: v for k, v in kwargs.items() if k not in _NOT_LAUNCH_OPTIONS}
+            try:
+                process = _request_fork(self.zygote_address, cmd, options)
+            except _CannotFork as exc:
+                log.warning("Starting a normal kernel instead of a forked one: %s", exc)
+            else:
+                self.process = process
+                self.pid = self.pgid = process.pid  # the child called setsid()
+                self.cwd = kwargs.get("cwd", pathlib.Path.cwd())
+                self.forked = True
+                return self.connection_info
+        return await super().launch_kernel(cmd, **kwargs)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        """Return the ports, and close the connection to the zygote if still open."""
+        if isinstance(self.process, _ForkedProcess):
+            self.process._close()
+        await super().cleanup(restart=restart)
+
+
+def forking_kernel_spec(spec: KernelSpec, address: str) -> KernelSpec:
+    """A copy of ``spec`` whose metadata names :class:`ForkingProvisioner` for ``address``.
+
+    Parameters
+    ----------
+    spec
+        The kernelspec as installed; it is left as it is.
+    address
+        The zygote's Unix socket path, the provisioner's ``zygote_address``.
+
+    Returns
+    -------
+    KernelSpec
+        The same command, environment and resources, with
+        ``metadata["kernel_provisioner"]`` set for jupyter_client's
+        ``KernelProvisionerFactory``.
+    """
+    stanza = {"provisioner_name": PROVISIONER_NAME, "config": {"zygote_address": address}}
+    values = spec.trait_values()
+    values.update(
+        argv=list(spec.argv),
+        env=dict(spec.env),
+        metadata={**spec.metadata, "kernel_provisioner": stanza},
+    )
+    return type(spec)(**values)
+
+
+@functools.cache
+def _provisioner_registered() -> bool:
+    """Whether the entry point is installed; if not, says so in the log, once per process."""
+    group = KernelProvisionerFactory.GROUP_NAME
+    if entry_points(group=group, name=PROVISIONER_NAME):
+        return True
+    log.warning(
+        "The %r kernel provisioner is not installed (no %s entry point), so kernels start "
+        "normally; reinstall the project: pip install -e .",
+        PROVISIONER_NAME,
+        group,
+    )
+    return False
+
+
+class ForkingKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
+
+    Use the subclass that :func:`~helpers.kernels.forkserver.warm_kernels` yields or
+    :func:`forking_kernel_manager` returns: they set :attr:`zygote_address`. With
+    ``zygote_address = None`` this is a plain ``AsyncKernelManager``.
+    """
+
+    zygote_address: ClassVar[str | None] = None
+
+    @property
+    def kernel_spec(self) -> KernelSpec | None:
+        """The kernelspec, naming :class:`ForkingProvisioner` when kernels are to be forked.
+
+        jupyter_client's ``KernelProvisionerFactory`` makes the provisioner that this names
+        when the kernel starts (restarts keep it). Read on each access, so a subclass may set
+        :attr:`zygote_address` until then. The spec as installed, without a provisioner, when
+        there is no address, off Linux, or if the provisioner's entry point is not installed.
+        """
+        spec = super().kernel_spec
+        address = self.zygote_address
+        if spec is None or not address or not fork_supported() or not _provisioner_registered():
+            return spec
+        return forking_kernel_spec(spec, address)
+
+
+@functools.cache
+def forking_kernel_manager(address: str | None) -> type:
+    """The kernel-manager class that forks kernels from the zygote listening at ``address``.
+
+    Parameters
+    ----------
+    address
+        The zygote's Unix socket path (``manager_class.zygote_address`` of the class that
+        :func:`~helpers.kernels.forkserver.warm_kernels` yielded, passed as a string to
+        another process), or ``None`` for normal kernels.
+
+    Returns
+    -------
+    type
+        A subclass of :class:`ForkingKernelManager` (an ``AsyncKernelManager``), for
+        nbclient's and papermill's ``kernel_manager_class``. The same class for the same
+        address within a process.
+    """
+    return type(
+        "ForkingKernelManager",
+        (ForkingKernelManager,),
+        {"zygote_address": address, "__module__": __name__},
+    )
