@@ -20,6 +20,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from helpers import paths
+from helpers.batch import executors
 from helpers.batch import runner as batch
 from helpers.cli import main
 from helpers.data import dataset as data_module
@@ -425,14 +426,14 @@ def test_a_job_is_never_tried_again_once_a_cell_ran(project, kernel):
 
 
 def test_a_worker_that_dies_fails_its_job_only(project, kernel, monkeypatch):
-    real = batch._work
+    real = executors.work
 
-    def die_on_china(job, attempt, token):
+    def die_on_china(job, token, delay=0.0):
         if job.parameters["partner"] == "China":
             raise EOFError("worker process was killed")
-        return real(job, attempt, token)
+        return real(job, token, delay)
 
-    monkeypatch.setattr(batch, "_work", die_on_china)
+    monkeypatch.setattr(executors, "work", die_on_china)
     result = run(project)
     assert [s for _, s, _ in statuses(result)] == ["ran", "failed", "ran", "ran"]
     assert "the worker running alpha/partner-china-" in result.outcomes[1].text

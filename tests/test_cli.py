@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -22,17 +23,25 @@ from helpers.errors import (
 )
 from helpers.pipeline import progress
 from helpers.pipeline import render as render_module
+from helpers.pipeline.request import RenderRequest
 
 # -- render: arguments reach the library unchanged (no kernel starts) ------------------------
 
 
+def fields(request) -> dict:
+    """A request's fields by name, as keyword arguments would give them."""
+    return {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
+
+
 @pytest.fixture
 def calls(monkeypatch):
-    """Patch :func:`helpers.render.render`; record each call's arguments."""
+    """Patch :func:`helpers.pipeline.render.render`; record each call's request and reporter."""
     seen: list[dict] = []
 
-    def fake_render(notebooks=None, **kwargs):
-        seen.append({"notebooks": notebooks, **kwargs})
+    def fake_render(request, *, reporter=None):
+        assert isinstance(request, RenderRequest)
+        given = fields(request)
+        seen.append({**given, "notebooks": list(request.notebooks) or None, "reporter": reporter})
         return []
 
     monkeypatch.setattr(render_module, "render", fake_render)
@@ -242,14 +251,16 @@ class FakeBatchResult:
 
 @pytest.fixture
 def batch_calls(monkeypatch):
-    """Patch :func:`helpers.batch.run_plan`; record each call; ``result`` is what it returns."""
+    """Patch :func:`helpers.batch.runner.run_plan`; record each call's request and reporter;
+    ``result`` is what it returns."""
     from helpers.batch import runner as batch_module
 
     seen: list[dict] = []
     seen_result = {"value": FakeBatchResult()}
 
-    def fake_run_plan(plan, **kwargs):
-        seen.append({"plan": plan, **kwargs})
+    def fake_run_plan(request, *, reporter=None):
+        assert isinstance(request, batch_module.BatchRequest)
+        seen.append({**fields(request), "reporter": reporter})
         return seen_result["value"]
 
     monkeypatch.setattr(batch_module, "run_plan", fake_run_plan)

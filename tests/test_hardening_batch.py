@@ -31,7 +31,7 @@ from test_hardening import (
     tiny_notebook,
 )
 
-from helpers.batch import runner as batch_module
+from helpers.batch import executors
 from helpers.pipeline import publish, render
 
 BRIEF = Path(sys.executable).with_name("brief")
@@ -134,7 +134,7 @@ def test_a_second_batch_while_one_runs_exits_75_at_once_and_touches_nothing(tmp_
         assert snapshot(out) == before
 
         with (
-            mock.patch.object(batch_module, "_local_pool", side_effect=AssertionError("pool")),
+            mock.patch.object(executors, "_local_pool", side_effect=AssertionError("pool")),
             mock.patch.object(render, "render_job", side_effect=AssertionError("job")),
         ):
             clock = time.monotonic()

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.errors import LockHeldError, RenderError, UsageError
-from helpers.pipeline import publish
+from helpers.pipeline import index, publish
 from helpers.pipeline.manifest import file_entry
 
 DEFAULTS = {"partner": "Russia", "as_of": "2024-03-02", "title": None, "themes": ["defence"]}
@@ -335,8 +335,8 @@ def test_index_lists_every_run_newest_first_with_status_and_links(tmp_path):
         ("defence", "default", "failed"),
         ("brief", "default", "ok"),
     ]
-    index = publish.write_index(tmp_path)
-    html = index.read_text()
+    page = index.write_index(tmp_path)
+    html = page.read_text()
     assert html.index("partner-china-0123456789") < html.index("cell 2 raised ValueError")
     hrefs = re.findall(r'href="([^"]+)"', html)
     assert "brief/partner-china-0123456789/brief.pdf" in hrefs
@@ -370,7 +370,7 @@ def test_index_escapes_values_and_needs_no_network(tmp_path):
     publish.write_atomic(folder / "manifest.json", json.dumps(manifest))
     publish.publish_run(folder, tmp_path, "brief", "title-0123456789")
 
-    html = publish.write_index(tmp_path).read_text()
+    html = index.write_index(tmp_path).read_text()
 
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
@@ -380,7 +380,7 @@ def test_index_escapes_values_and_needs_no_network(tmp_path):
 
 
 def test_index_of_an_empty_output_folder_says_there_are_no_runs(tmp_path):
-    html = publish.write_index(tmp_path / "reports").read_text()
+    html = index.write_index(tmp_path / "reports").read_text()
     assert "0 run(s)" in html
 
 
@@ -425,6 +425,6 @@ def test_the_index_says_which_question_about_time_each_run_answers(tmp_path, par
     }
     publish.write_atomic(folder / "manifest.json", json.dumps(manifest))
     publish.publish_run(folder, tmp_path, "brief", "default")
-    html = publish.write_index(tmp_path).read_text()
+    html = index.write_index(tmp_path).read_text()
     assert "<th>Time view</th>" in html
     assert f"<td>{view}</td>" in html

@@ -32,6 +32,7 @@ from helpers.pipeline import execute as execute_module
 from helpers.pipeline import export as exporters
 from helpers.pipeline import publish, render
 from helpers.pipeline.manifest import sha256_file
+from helpers.pipeline.request import RenderFailed
 
 BRIEF = Path(sys.executable).with_name("brief")
 
@@ -263,20 +264,13 @@ def test_job_command_reproduces_the_same_parameters_and_run(tmp_path, monkeypatc
         timeout=42,
     )
     seen = {}
-    monkeypatch.setattr(render, "render", lambda *args, **kwargs: seen.update(args=args, **kwargs))
+    monkeypatch.setattr(render, "render", lambda request, **kwargs: seen.update(request=request))
     from helpers.cli import main
 
     words = shlex.split(job.command)
     assert words[:2] == ["brief", "render"]
     assert main(words[1:]) == 0
-    [again] = render.prepare(
-        seen["args"][0],
-        parameters=seen["parameters"],
-        formats=seen["formats"],
-        out_dir=seen["out_dir"],
-        timeout=seen["timeout"],
-        data_dir=seen["data_dir"],
-    )
+    [again] = render.prepare(seen["request"])
     assert again.parameters == job.parameters
     assert again.run == job.run
     assert again.command == job.command
@@ -412,6 +406,37 @@ def test_a_failing_notebook_does_not_stop_the_others(
         ("good", "ok"),
     ]
     assert (tmp_path / "out" / "good" / "default" / "good.pdf").is_file()
+
+
+def test_failed_jobs_raise_render_failed_of_the_first_failures_kind_with_every_result(
+    tmp_path, kernel, fake_exporters, monkeypatch, no_data_check
+):
+    first = make_notebook(tmp_path / "nbs", "first")
+    second = make_notebook(tmp_path / "nbs", "second")
+    real = kernel.__call__
+
+    def fail_second(notebook, output_path, parameters=None, **kwargs):
+        nb = real(notebook, output_path, parameters, **kwargs)
+        if Path(notebook).stem == "second":
+            raise ExecutionError("second.ipynb: cell 3 raised ValueError")
+        return nb
+
+    def html_fails_for_first(nb, *, resources=None):
+        if resources["metadata"]["name"] == "first":
+            raise KeyError("masthead")
+        return "<html></html>"
+
+    monkeypatch.setattr(execute_module, "execute_notebook", fail_second)
+    monkeypatch.setattr(exporters, "render_html", html_fails_for_first)
+    with pytest.raises(RenderFailed) as caught:
+        render.render([first, second], out_dir=tmp_path / "out")
+    assert isinstance(caught.value, RenderError)  # the first failure's kind: exit 6, not 5
+    assert caught.value.exit_code == 6
+    assert [(r.notebook, r.phase) for r in caught.value.results] == [
+        ("first", "html"),
+        ("second", "execute"),
+    ]
+    assert "2 of 2 notebook(s) failed" in str(caught.value)
 
 
 def test_lock_held_by_another_run_is_exit_75_and_touches_nothing(

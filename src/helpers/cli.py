@@ -1,6 +1,9 @@
 """The ``brief`` command: a thin layer over the library API.
 
-Each subcommand parses its options and calls one library function; failures are raised as
+Each subcommand parses its options and calls one library function: ``brief render`` builds a
+:class:`~helpers.pipeline.request.RenderRequest` for :func:`helpers.pipeline.render.render`,
+``brief batch`` a :class:`~helpers.batch.runner.BatchRequest` for
+:func:`helpers.batch.runner.run_plan`. Failures are raised as
 :class:`~helpers.errors.BriefError` subclasses whose ``exit_code`` becomes the process's exit
 status (see the README's table).
 """
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import BriefError, DataValidationError, UsageError
 
 DATA_OPTION = click.option(
@@ -128,7 +132,7 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @click.option(
     "--timeout",
     type=click.IntRange(min=1),
-    default=600,
+    default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds any one cell may run.",
 )
@@ -151,30 +155,28 @@ def render(
     0 ok, 2 usage, 3 invalid data, 4 invalid parameters, 5 execution failed, 6 rendering
     failed, 75 another run holds the lock.
     """
-    import logging
-
     from helpers.pipeline import render as render_module
     from helpers.pipeline.progress import make_reporter
+    from helpers.pipeline.request import RenderRequest
 
     given: dict[str, str] = {}
     for name, value in parameters:
         if name in given and given[name] != value:
             raise UsageError(f"parameter {name!r} given twice: {given[name]!r} and {value!r}")
         given[name] = value
-    # papermill logs kernel deaths and timeouts itself; the error we raise says it better.
-    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    request = RenderRequest(
+        notebooks=notebooks,
+        parameters=given,
+        params_file=params_file,
+        formats=formats,
+        data_dir=data_dir,
+        out_dir=out_dir,
+        timeout=timeout,
+        warm_kernels=False if cold else None,
+    )
+    _quiet_papermill()
     with make_reporter(quiet=quiet) as reporter:
-        render_module.render(
-            list(notebooks) or None,
-            parameters=given,
-            params_file=params_file,
-            formats=formats,
-            data_dir=data_dir,
-            out_dir=out_dir,
-            timeout=timeout,
-            reporter=reporter,
-            warm_kernels=False if cold else None,
-        )
+        render_module.render(request, reporter=reporter)
 
 
 @cli.command()
@@ -215,27 +217,32 @@ def batch(
     4 invalid parameters, 5 or 6 a job failed (the first failure's code), 75 another run
     holds the lock.
     """
-    import logging
-
     from helpers.batch import runner as batch_module
     from helpers.pipeline.progress import make_reporter
 
-    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    request = batch_module.BatchRequest(
+        plan=plan,
+        workers=workers,
+        out_dir=out_dir,
+        data_dir=data_dir,
+        force=force,
+        scheduler=scheduler,
+        warm_kernels=False if cold else None,
+    )
+    _quiet_papermill()
     with make_reporter(quiet=quiet) as reporter:
-        result = batch_module.run_plan(
-            plan,
-            workers=workers,
-            out_dir=out_dir,
-            data_dir=data_dir,
-            force=force,
-            scheduler=scheduler,
-            reporter=reporter,
-            warm_kernels=False if cold else None,
-        )
+        result = batch_module.run_plan(request, reporter=reporter)
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
+
+
+def _quiet_papermill() -> None:
+    """papermill logs kernel deaths and timeouts itself; the error we raise says it better."""
+    import logging
+
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,11 @@ A plan is a YAML file (the format is documented in ``docs/plans.md``)::
 
 It is checked the way parameters are, in three steps, before anything runs:
 
-1. :func:`load_plan` reads the YAML with :func:`yaml.safe_load` after refusing any tag that is
-   not a plain YAML value, and numbers or booleans YAML would read differently from how they
-   look (``007`` is the number 7, ``no`` is ``false``). The structure is checked with pydantic
-   (unknown keys are errors). A malformed plan is a :class:`~helpers.errors.UsageError`
-   (exit 2) naming the entry: ``jobs[1].grid: empty``.
+1. :func:`load_plan` reads the YAML as a ``brief render -f`` parameters file is read
+   (:mod:`helpers.yamlfile`: no tags, anchors, aliases or keys given twice, no number or
+   boolean that YAML would read unlike it looks, dates as the text they were written as).
+   The structure is checked with pydantic (unknown keys are errors). A malformed plan is a
+   :class:`~helpers.errors.UsageError` (exit 2) naming the entry: ``jobs[1].grid: empty``.
 2. :func:`expand` turns each entry into :class:`PlanJob` objects: every parameter set, times
    every combination of the grid, on top of ``defaults``.
 3. :func:`check_parameters` validates every job's parameters against its notebook's schema
@@ -29,9 +29,7 @@ It is checked the way parameters are, in three steps, before anything runs:
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +40,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from helpers import paths
 from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import ParameterError, UsageError
+from helpers.yamlfile import parse_yaml, read_text
 
 #: The plan format this module reads.
 PLAN_VERSION = 1
 #: Most jobs one plan may expand to: a grid multiplies quickly.
 MAX_JOBS = 500
-#: Seconds any one cell may run, unless the plan says otherwise (as ``brief render``).
 
 __all__ = [
     "MAX_JOBS",
@@ -59,16 +57,6 @@ __all__ = [
     "load_plan",
     "parse_plan",
 ]
-
-_YAML = "tag:yaml.org,2002:"
-#: Tags a plan may carry: plain values, lists and mappings (as a ``brief render`` parameters
-#: file). ``!!binary`` would hand the schema bytes, ``!!set`` a set.
-_ALLOWED_TAGS = frozenset(
-    _YAML + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
-)
-_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_YAML11_BOOLS = ("yes", "no", "on", "off")
-
 
 # -- the structure ------------------------------------------------------------------------------
 
@@ -218,16 +206,12 @@ def load_plan(path: Path | str) -> Plan:
     Raises
     ------
     UsageError
-        The file cannot be read, is not YAML, uses a tag or an ambiguous value, or breaks the
-        format; the message names the file and the entry (``jobs[1].grid``) or line.
+        The file cannot be read, is not YAML, breaks a rule of :mod:`helpers.yamlfile` (a
+        tag, an alias, a key given twice, an ambiguous value), or breaks the format; the
+        message names the file and the entry (``jobs[1].grid``) or line.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"plan {path} is not UTF-8 text: {exc}") from None
+    text = read_text(path, kind="plan")
     return parse_plan(text, source=str(path), base_dir=path.resolve().parent)
 
 
@@ -243,19 +227,11 @@ def parse_plan(text: str, *, source: str = "<plan>", base_dir: Path | None = Non
     base_dir
         The folder relative notebook paths start from. Default: the current folder.
     """
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"plan {source} is not valid YAML: {exc}") from None
-    if root is None:
+    raw = parse_yaml(
+        text, kind="plan", source=source, alias_hint=", or put what every job shares in 'defaults'"
+    )
+    if raw is None:
         raise UsageError(f"plan {source} is empty; it needs at least 'version: 1' and 'jobs'")
-    problems = _check_nodes(root)
-    if problems:
-        raise UsageError(f"plan {source}:\n  " + "\n  ".join(problems))
-    # Composing first checked every tag; safe_load builds the same document from plain values.
-    raw = _plain(yaml.safe_load(text))
     if not isinstance(raw, dict):
         raise UsageError(
             f"plan {source} must be a mapping with 'version' and 'jobs', not a {type(raw).__name__}"
@@ -274,70 +250,6 @@ def parse_plan(text: str, *, source: str = "<plan>", base_dir: Path | None = Non
         entries=tuple(entry.model_dump() for entry in model.jobs),
         version=model.version,
     )
-
-
-def _check_nodes(root: Any) -> list[str]:
-    """Tags other than plain values, aliases, and numbers or booleans unlike what they look."""
-    import yaml
-
-    problems: list[str] = []
-    stack = [root]
-    seen: set[int] = set()
-    aliased: dict[int, list] = {}  # node id -> [where, times used again]
-    while stack:
-        node = stack.pop()
-        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
-        if id(node) in seen:
-            # Composing makes an alias the very node its anchor names. Aliases can make a few
-            # lines expand to billions of values; a plan has `defaults` for what jobs share.
-            # Said once per anchored value (its place), however often it is used again.
-            aliased.setdefault(id(node), [where, 0])[1] += 1
-            continue
-        seen.add(id(node))
-        if node.tag not in _ALLOWED_TAGS:
-            tag = node.tag.replace(_YAML, "!!", 1)
-            problems.append(
-                f"{where}: the tag {tag!r} is not allowed in a plan; use plain YAML values "
-                "(text, numbers, true/false, null, dates, lists and mappings)"
-            )
-            continue
-        if isinstance(node, yaml.ScalarNode) and node.style is None:
-            value = node.value
-            if node.tag == _YAML + "int" and not _PLAIN_INT.fullmatch(value):
-                number = yaml.safe_load(value)
-                problems.append(
-                    f"{where}: {value} is read by YAML as the number {number}; "
-                    f"write {number}, or quote it ('{value}') if you mean text"
-                )
-            elif node.tag == _YAML + "bool" and value.lower() in _YAML11_BOOLS:
-                meaning = "true" if value.lower() in ("yes", "on") else "false"
-                problems.append(
-                    f"{where}: {value} is read by YAML as {meaning}; write {meaning}, "
-                    f"or quote it ('{value}') if you mean text"
-                )
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in reversed(node.value):
-                stack.extend((value, key))
-    for where, times in aliased.values():
-        problems.append(
-            f"{where}: this value is used again through an alias (*name), "
-            f"{times:,} time{'s' if times > 1 else ''}; write it out, or put what every job "
-            "shares in 'defaults': a plan may not use aliases"
-        )
-    return problems
-
-
-def _plain(value: Any) -> Any:
-    """YAML's dates back to the ISO text they were written as; the schema reads them again."""
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _where(loc: Sequence[Any]) -> str:

@@ -1,18 +1,23 @@
 """The render pipeline: validate everything, then execute, render and publish each notebook.
 
-:func:`render` is what ``brief render`` calls. It is two steps that the batch runner reuses:
+:func:`render` is what ``brief render`` calls, with a
+:class:`~helpers.pipeline.request.RenderRequest`. It is two steps that the batch runner
+reuses:
 
-1. :func:`prepare` checks the whole request before any kernel starts: the formats, the
-   notebook names, the parameters file, every notebook's parameters
+1. :func:`prepare` checks the whole request before any kernel starts: the notebook names, the
+   parameters file (:mod:`helpers.yamlfile`), every notebook's parameters
    (:func:`~helpers.params.validate_parameters`) and the data
-   (:func:`~helpers.validation.ensure_valid`). It returns one :class:`Job` per notebook.
-2. :func:`render_job` runs one job: execute (:mod:`helpers.execute`), check, render HTML and
-   PDF (:mod:`helpers.exporters`), and publish atomically (:mod:`helpers.publish`). A failure
-   leaves the previous report as it was and archives the failed attempt under ``_failed/``.
-   It takes and returns plain, picklable values, so it can run in another process.
+   (:func:`~helpers.data.validation.ensure_valid`). It returns one :class:`Job` per notebook.
+2. :func:`render_job` runs one job: execute (:mod:`~helpers.pipeline.execute`), check, render
+   HTML and PDF (:mod:`~helpers.pipeline.export`), and publish atomically
+   (:mod:`~helpers.pipeline.publish`). A failure leaves the previous report as it was and
+   archives the failed attempt under ``_failed/``. It takes and returns plain, picklable
+   values, so it can run in another process.
 
 :func:`render` takes the output folder's lock between the two, so nothing is touched when
-another run holds it, and rewrites ``index.html`` after each job.
+another run holds it, rewrites ``index.html`` after each job (:mod:`~helpers.pipeline.index`),
+and raises :class:`~helpers.pipeline.request.RenderFailed` when some job failed. The warm
+kernels both commands use start here too (:func:`warm_zygote`).
 """
 
 from __future__ import annotations
@@ -24,24 +29,18 @@ import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, FORMATS, parse_formats, utc_now
-from helpers.errors import (
-    BriefError,
-    ExecutionError,
-    ParameterError,
-    RenderError,
-    UsageError,
-)
+from helpers.common import DEFAULT_TIMEOUT, utc_now
+from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.pipeline.manifest import build_manifest, command_line
 from helpers.pipeline.progress import Reporter
+from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
 
-#: Seconds a single cell may run, unless ``--timeout`` says otherwise.
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
 #: Set to ``0`` to start every kernel from its kernelspec instead of forking warm ones.
@@ -56,14 +55,17 @@ WARM_KERNELS_ENV = "BRIEF_WARM_KERNELS"
 FREEZE_GC = True
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "WARM_KERNELS_ENV",
     "Job",
+    "RenderFailed",
+    "RenderRequest",
     "RunResult",
+    "preload",
     "prepare",
     "render",
     "render_job",
     "warm_kernels_wanted",
+    "warm_zygote",
 ]
 
 
@@ -138,44 +140,56 @@ class RunResult:
         """Whether the run was published."""
         return self.status == "ok"
 
+    @classmethod
+    def failure(
+        cls,
+        job: Job,
+        error: BriefError,
+        *,
+        phase: str,
+        seconds: float,
+        failed_path: Path | None = None,
+    ) -> RunResult:
+        """The result of ``job`` failing in ``phase`` with ``error``."""
+        return cls(
+            notebook=job.name,
+            run=job.run,
+            status="failed",
+            seconds=seconds,
+            phase=phase,
+            error=str(error),
+            error_type=type(error).__name__,
+            exit_code=error.exit_code,
+            failed_path=failed_path,
+        )
+
 
 # -- prepare -----------------------------------------------------------------------------------
 
 
 def prepare(
-    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    request: RenderRequest | Sequence[str | os.PathLike[str]] | None = None,
+    /,
     *,
-    parameters: Mapping[str, object] | None = None,
-    params_file: Path | str | None = None,
-    formats: Iterable[str] = FORMATS,
-    data_dir: Path | str | None = None,
-    out_dir: Path | str | None = None,
-    timeout: int | None = DEFAULT_TIMEOUT,
     check_data: bool = True,
+    **fields: Any,
 ) -> list[Job]:
     """Check a render request and turn it into jobs, before any kernel starts.
 
     Parameters
     ----------
-    notebooks
-        Names from ``notebooks/`` (``brief``) or paths to ``.ipynb`` files. ``None`` or empty:
-        every notebook in ``notebooks/``.
-    parameters
-        Values for every requested notebook: strings from ``-p``, typed values from Python.
-        They override ``params_file``.
-    params_file
-        A YAML file holding one mapping of parameter names to values (``yaml.safe_load``).
-    formats
-        Any of ``"html"``, ``"pdf"``. The executed ``.ipynb`` is always kept.
-    data_dir
-        The data folder; passed to every notebook as its ``data_dir`` parameter.
-    out_dir
-        The output folder. Default: ``reports/``.
-    timeout
-        Seconds any one cell may run; ``None`` for no limit.
+    request
+        A :class:`~helpers.pipeline.request.RenderRequest`; or its ``notebooks``, with its
+        other fields as keyword arguments: ``prepare(["brief"], parameters={"partner":
+        "China"})``. ``None`` or empty: every notebook in ``notebooks/``.
     check_data
-        Validate the data folder (:func:`~helpers.validation.ensure_valid`). A caller that
-        prepares many requests for one folder, like the batch runner, checks it once itself.
+        Validate the data folder (:func:`~helpers.data.validation.ensure_valid`). A caller
+        that prepares many requests for one folder, like the batch runner, checks it once
+        itself.
+    **fields
+        Fields of :class:`~helpers.pipeline.request.RenderRequest`: ``parameters``,
+        ``params_file``, ``formats``, ``data_dir``, ``out_dir``, ``timeout``,
+        ``warm_kernels``.
 
     Returns
     -------
@@ -184,7 +198,8 @@ def prepare(
     Raises
     ------
     UsageError
-        Unknown format or notebook, unreadable parameters file, conflicting data folders.
+        Unknown format or notebook, unreadable or malformed parameters file, conflicting
+        data folders.
     ParameterError
         A parameter that a requested notebook does not declare or does not accept; every
         notebook's problems are listed.
@@ -193,28 +208,121 @@ def prepare(
     """
     from helpers.data.dataset import fingerprint
     from helpers.data.validation import ensure_valid
-    from helpers.params import validate_parameters
-    from helpers.pipeline.publish import check_notebook_name, run_name
+    from helpers.pipeline.publish import run_name
 
     started = time.monotonic()
-    formats = parse_formats(formats)
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
-    notebook_paths = _resolve_notebooks(notebooks)
-    for path in notebook_paths:
-        check_notebook_name(path.stem)
+    request = RenderRequest.of(request, **fields)
+    notebook_paths = _resolve_notebooks(request.notebooks)
+    raw, data_path = _given_parameters(request)
+    checked = _check_parameters(notebook_paths, raw)
+    if check_data:
+        ensure_valid(data_path)
+    data_fingerprint = fingerprint(data_path)
 
+    out = request.out_dir.resolve() if request.out_dir is not None else paths.REPORTS_DIR
+    elapsed = time.monotonic() - started
+    jobs = []
+    for path, values, defaults in checked:
+        overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
+        in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
+        command = command_line(
+            path.stem if in_notebooks else str(path),
+            overrides,
+            data_dir=data_path,
+            out_dir=out,
+            formats=request.formats,
+            timeout=request.timeout if request.timeout != DEFAULT_TIMEOUT else None,
+        )
+        jobs.append(
+            Job(
+                notebook=path,
+                name=path.stem,
+                run=run_name(values, defaults),
+                parameters=values,
+                overrides=overrides,
+                formats=tuple(request.formats),
+                out_dir=out,
+                data_dir=data_path,
+                data_fingerprint=data_fingerprint,
+                timeout=request.timeout,
+                command=command,
+                validate_seconds=elapsed,
+            )
+        )
+    return jobs
+
+
+def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The notebook files a request names (every one in ``notebooks/`` for none), each with
+    a name that can name its report folder."""
+    from helpers.pipeline.publish import check_notebook_name
+
+    known = paths.report_notebooks()
+    if not notebooks:
+        if not known:
+            raise UsageError(f"no notebooks in {paths.NOTEBOOKS_DIR}")
+        resolved = [p.resolve() for p in known]
+    else:
+        resolved = []
+        for name in notebooks:
+            path = paths.notebook_path(name)
+            if not path.is_file():
+                names = ", ".join(p.stem for p in known) or "(none)"
+                raise UsageError(f"unknown notebook {str(name)!r}; known notebooks: {names}")
+            path = path.resolve()
+            if path in resolved:
+                continue
+            clash = [p for p in resolved if p.stem == path.stem]
+            if clash:
+                raise UsageError(
+                    f"{clash[0]} and {path} would publish to the same folder {path.stem}/; "
+                    "render them separately with different --out folders"
+                )
+            resolved.append(path)
+    for path in resolved:
+        check_notebook_name(path.stem)
+    return resolved
+
+
+def _given_parameters(request: RenderRequest) -> tuple[dict[str, object], Path | None]:
+    """The parameters as given, before any schema: the ``-f`` file's, then ``parameters``,
+    then the data folder, which both ``--data`` and the parameter ``data_dir`` can name."""
     raw: dict[str, object] = {}
-    if params_file is not None:
-        raw.update(_load_params_file(Path(params_file)))
-    raw.update(parameters or {})
-    data_path = _data_dir(data_dir, raw)
+    if request.params_file is not None:
+        raw.update(_params_file(request.params_file))
+    raw.update(request.parameters)
+    data_path = _data_dir(request.data_dir, raw)
     if data_path is not None:
         raw["data_dir"] = str(data_path)
+    return raw, data_path
+
+
+def _params_file(path: Path) -> dict[object, object]:
+    """A ``-f`` file's mapping, read as a plan is (:mod:`helpers.yamlfile`)."""
+    from helpers.yamlfile import read_yaml
+
+    kind = "parameters file"
+    loaded = read_yaml(path, kind=kind, header=f"{kind} {path} is not valid YAML:")
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UsageError(
+            f"{kind} {path} must hold a mapping of parameter names to values, "
+            f"not a {type(loaded).__name__}"
+        )
+    return loaded
+
+
+def _check_parameters(
+    notebooks: Sequence[Path], raw: Mapping[str, object]
+) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """Each notebook with its checked parameters and its defaults; every notebook's problems
+    in one :class:`ParameterError`."""
+    from helpers.params import validate_parameters
 
     problems: list[str] = []
     checked: list[tuple[Path, dict[str, Any], dict[str, Any]]] = []
-    for path in notebook_paths:
+    for path in notebooks:
         try:
             values = validate_parameters(path, raw)
         except ParameterError as exc:
@@ -227,132 +335,7 @@ def prepare(
         checked.append((path, values, defaults))
     if problems:
         raise ParameterError("\n".join(problems))
-
-    if check_data:
-        ensure_valid(data_path)
-    data_fingerprint = fingerprint(data_path)
-
-    out = Path(out_dir).resolve() if out_dir is not None else paths.REPORTS_DIR
-    elapsed = time.monotonic() - started
-    jobs = []
-    for path, values, defaults in checked:
-        overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
-        run = run_name(values, defaults)
-        in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
-        command = command_line(
-            path.stem if in_notebooks else str(path),
-            overrides,
-            data_dir=data_path,
-            out_dir=out,
-            formats=formats,
-            timeout=timeout if timeout != DEFAULT_TIMEOUT else None,
-        )
-        jobs.append(
-            Job(
-                notebook=path,
-                name=path.stem,
-                run=run,
-                parameters=values,
-                overrides=overrides,
-                formats=formats,
-                out_dir=out,
-                data_dir=data_path,
-                data_fingerprint=data_fingerprint,
-                timeout=timeout,
-                command=command,
-                validate_seconds=elapsed,
-            )
-        )
-    return jobs
-
-
-def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
-    known = paths.report_notebooks()
-    if not notebooks:
-        if not known:
-            raise UsageError(f"no notebooks in {paths.NOTEBOOKS_DIR}")
-        return [p.resolve() for p in known]
-    resolved: list[Path] = []
-    for name in notebooks:
-        path = paths.notebook_path(name)
-        if not path.is_file():
-            names = ", ".join(p.stem for p in known) or "(none)"
-            raise UsageError(f"unknown notebook {str(name)!r}; known notebooks: {names}")
-        path = path.resolve()
-        if path in resolved:
-            continue
-        clash = [p for p in resolved if p.stem == path.stem]
-        if clash:
-            raise UsageError(
-                f"{clash[0]} and {path} would publish to the same folder {path.stem}/; "
-                "render them separately with different --out folders"
-            )
-        resolved.append(path)
-    return resolved
-
-
-def _load_params_file(path: Path) -> dict[str, object]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read parameters file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"parameters file {path} is not UTF-8 text: {exc}") from None
-    try:
-        loaded = yaml.load(text, Loader=_plain_loader())
-    except yaml.YAMLError as exc:
-        raise UsageError(f"parameters file {path} is not valid YAML: {exc}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise UsageError(
-            f"parameters file {path} must hold a mapping of parameter names to values, "
-            f"not a {type(loaded).__name__}"
-        )
-    return dict(loaded)
-
-
-#: YAML tags a parameters file may use: plain values, lists and mappings (as a plan's).
-_PLAIN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
-)
-
-
-def _plain_loader() -> type:
-    """``yaml.SafeLoader``, refusing tags other than plain values, and anchors and aliases.
-
-    ``!!binary`` would hand bytes to the schema and ``!!set`` a set; an alias can make a few
-    lines expand to billions of values ("billion laughs") and hang the run. A parameters file
-    needs none of them.
-    """
-    import yaml
-
-    class PlainLoader(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    "found an alias (*name); write the value out: a parameters file may not "
-                    "use anchors and aliases",
-                    self.peek_event().start_mark,
-                )
-            node = super().compose_node(parent, index)
-            if node.tag not in _PLAIN_TAGS:
-                tag = node.tag.replace("tag:yaml.org,2002:", "!!", 1)
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"the tag {tag!r} is not allowed in a parameters file; use plain values "
-                    "(text, numbers, true/false, null, dates, lists and mappings)",
-                    node.start_mark,
-                )
-            return node
-
-    return PlainLoader
+    return checked
 
 
 def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | None:
@@ -396,8 +379,8 @@ def render_job(
 ) -> RunResult:
     """Execute, render and publish one job; on failure keep the old report and archive.
 
-    The caller must hold the output folder's lock (:func:`helpers.publish.locked`). Never
-    raises for a failed notebook: the failure is returned, archived under
+    The caller must hold the output folder's lock (:func:`helpers.pipeline.publish.locked`).
+    Never raises for a failed notebook: the failure is returned, archived under
     ``<out>/_failed/<notebook>/<run>/`` and reported. Every temporary file is removed, also
     when the run fails; a process that is killed leaves its temporaries in ``<out>/.tmp/``
     for the next run to remove.
@@ -417,99 +400,18 @@ def render_job(
     RunResult
     """
     from helpers.pipeline import publish
-    from helpers.pipeline.execute import execute_notebook
 
     reporter = reporter or Reporter()
     started = time.monotonic()
-    timings: dict[str, float] = {"validate": job.validate_seconds}
-    phase = "execute"
     job.out_dir.mkdir(parents=True, exist_ok=True)
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
-    executed_path = work / f"{job.name}.ipynb"
-    kernel_log = work / "kernel.log"
-    cwd = work / "cwd" if job.private_cwd else job.notebook.parent
+    attempt = _Attempt(job, reporter, work, timings={"validate": job.validate_seconds})
     try:
-        reporter.phase(job.name, job.run, phase)
-        clock = time.monotonic()
-        cwd.mkdir(exist_ok=True)
-        options: dict[str, Any] = {}
-        if kernel_manager_class is not None:
-            options["kernel_manager_class"] = kernel_manager_class
-        elif job.zygote:
-            from helpers.kernels.forkserver import forking_kernel_manager
-
-            options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
-        nb = execute_notebook(
-            job.notebook,
-            executed_path,
-            job.parameters,
-            timeout=job.timeout,
-            cwd=cwd,
-            kernel_log=kernel_log,
-            **options,
-        )
-        timings["execute"] = time.monotonic() - clock
-
-        stage = work / "run"
-        stage.mkdir()
-        names = {fmt: f"{job.name}.{fmt}" for fmt in ("ipynb", *job.formats)}
-
-        phase = "html"
-        reporter.phase(job.name, job.run, phase)
-        clock = time.monotonic()
-        html = _render_html(nb, job)
-        if "html" in job.formats:
-            publish.write_atomic(stage / names["html"], html)
-        timings["html"] = time.monotonic() - clock
-
-        if "pdf" in job.formats:
-            phase = "pdf"
-            reporter.phase(job.name, job.run, phase)
-            clock = time.monotonic()
-            pdf = _render_pdf(html, job)
-            publish.write_atomic(stage / names["pdf"], pdf)
-            timings["pdf"] = time.monotonic() - clock
-
-        phase = "publish"
-        reporter.phase(job.name, job.run, phase)
-        clock = time.monotonic()
-        publish.write_atomic(stage / names["ipynb"], executed_path.read_bytes())
-        outputs = {name: stage / name for name in names.values()}
-        # Staging the outputs; the manifest cannot time its own writing or the switch after.
-        timings["publish"] = time.monotonic() - clock
-        manifest = build_manifest(
-            notebook=job.name,
-            notebook_path=job.notebook,
-            run=job.run,
-            parameters=job.parameters,
-            overrides=job.overrides,
-            data_dir=job.data_dir,
-            data_fingerprint=job.data_fingerprint,
-            formats=job.formats,
-            timeout=job.timeout,
-            timings=timings,
-            outputs=outputs,
-            command=job.command,
-            citations=_citations(nb),
-        )
-        publish.write_atomic(stage / "manifest.json", _json(manifest))
-        link = publish.publish_run(stage, job.out_dir, job.name, job.run)
+        nb = _execute(attempt, kernel_manager_class)
+        stage, names = _render_outputs(attempt, nb)
+        link = _publish(attempt, nb, stage, names)
     except Exception as exc:
-        error = _as_brief_error(exc, phase, job)
-        seconds = time.monotonic() - started
-        failed_path = _archive(job, phase, error, exc, executed_path, kernel_log, seconds)
-        reporter.failed(job.name, job.run, phase=phase, error=str(error))
-        return RunResult(
-            notebook=job.name,
-            run=job.run,
-            status="failed",
-            seconds=seconds,
-            phase=phase,
-            error=str(error),
-            error_type=type(error).__name__,
-            exit_code=error.exit_code,
-            failed_path=failed_path,
-        )
+        return _failed(attempt, exc, time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
@@ -522,6 +424,120 @@ def render_job(
         path=link,
         outputs={name: link / name for name in (*names.values(), "manifest.json")},
     )
+
+
+@dataclass
+class _Attempt:
+    """One job's run as it goes: the phase it is in, what each phase took, its work folder."""
+
+    job: Job
+    reporter: Reporter
+    work: Path
+    phase: str = "execute"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def executed(self) -> Path:
+        """Where papermill writes the executed notebook."""
+        return self.work / f"{self.job.name}.ipynb"
+
+    @property
+    def kernel_log(self) -> Path:
+        """Where the kernel's own output goes (its tail is kept if the run fails)."""
+        return self.work / "kernel.log"
+
+    @contextlib.contextmanager
+    def step(self, phase: str) -> Iterator[None]:
+        """Enter ``phase`` (a failure from here on is that phase's) and time the block."""
+        self.phase = phase
+        self.reporter.phase(self.job.name, self.job.run, phase)
+        clock = time.monotonic()
+        yield
+        self.timings[phase] = time.monotonic() - clock
+
+
+def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
+    """Run the notebook in a kernel (:mod:`helpers.pipeline.execute`); the executed notebook."""
+    from helpers.pipeline.execute import execute_notebook
+
+    job = attempt.job
+    cwd = attempt.work / "cwd" if job.private_cwd else job.notebook.parent
+    with attempt.step("execute"):
+        cwd.mkdir(exist_ok=True)
+        options: dict[str, Any] = {}
+        if kernel_manager_class is not None:
+            options["kernel_manager_class"] = kernel_manager_class
+        elif job.zygote:
+            from helpers.kernels.provisioner import forking_kernel_manager
+
+            options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
+        return execute_notebook(
+            job.notebook,
+            attempt.executed,
+            job.parameters,
+            timeout=job.timeout,
+            cwd=cwd,
+            kernel_log=attempt.kernel_log,
+            **options,
+        )
+
+
+def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
+    """Render the HTML (the PDF is made from it) and the PDF into a new staging folder.
+
+    Returns the folder and the output file name of each format, ``ipynb`` included.
+    """
+    from helpers.pipeline import publish
+
+    job = attempt.job
+    stage = attempt.work / "run"
+    stage.mkdir()
+    names = {fmt: f"{job.name}.{fmt}" for fmt in ("ipynb", *job.formats)}
+    with attempt.step("html"):
+        html = _render_html(nb, job)
+        if "html" in job.formats:
+            publish.write_atomic(stage / names["html"], html)
+    if "pdf" in job.formats:
+        with attempt.step("pdf"):
+            publish.write_atomic(stage / names["pdf"], _render_pdf(html, job))
+    return stage, names
+
+
+def _publish(attempt: _Attempt, nb: Any, stage: Path, names: Mapping[str, str]) -> Path:
+    """Stage the executed notebook and the manifest beside the outputs; switch the run in."""
+    from helpers.pipeline import publish
+
+    job = attempt.job
+    # Times the staging of the outputs: the manifest cannot time its own writing, nor the
+    # switch after it.
+    with attempt.step("publish"):
+        publish.write_atomic(stage / names["ipynb"], attempt.executed.read_bytes())
+    manifest = build_manifest(
+        notebook=job.name,
+        notebook_path=job.notebook,
+        run=job.run,
+        parameters=job.parameters,
+        overrides=job.overrides,
+        data_dir=job.data_dir,
+        data_fingerprint=job.data_fingerprint,
+        formats=job.formats,
+        timeout=job.timeout,
+        timings=attempt.timings,
+        outputs={name: stage / name for name in names.values()},
+        command=job.command,
+        citations=_citations(nb),
+    )
+    publish.write_atomic(stage / "manifest.json", _json(manifest))
+    return publish.publish_run(stage, job.out_dir, job.name, job.run)
+
+
+def _failed(attempt: _Attempt, exc: Exception, seconds: float) -> RunResult:
+    """Archive and report a failed attempt; its result."""
+    job, phase = attempt.job, attempt.phase
+    error = _as_brief_error(exc, phase, job)
+    failed_path = _archive(attempt, error, exc, seconds)
+    attempt.reporter.failed(job.name, job.run, phase=phase, error=str(error))
+    return RunResult.failure(job, error, phase=phase, seconds=seconds, failed_path=failed_path)
 
 
 def _citations(nb: Any) -> list[dict[str, Any]]:
@@ -584,18 +600,11 @@ def _as_brief_error(exc: Exception, phase: str, job: Job) -> BriefError:
     return RenderError(f"{job.notebook.name}: {phase} failed: {type(exc).__name__}: {exc}")
 
 
-def _archive(
-    job: Job,
-    phase: str,
-    error: BriefError,
-    exc: Exception,
-    executed: Path,
-    kernel_log: Path,
-    seconds: float,
-) -> Path | None:
+def _archive(attempt: _Attempt, error: BriefError, exc: Exception, seconds: float) -> Path | None:
     """Keep the failed attempt under ``_failed/``; never let archiving hide the real error."""
     from helpers.pipeline import publish
 
+    job, phase, kernel_log = attempt.job, attempt.phase, attempt.kernel_log
     lines = [
         f"{job.label} failed in {phase} ({type(error).__name__}, exit code {error.exit_code})",
         "",
@@ -629,7 +638,7 @@ def _archive(
             job.out_dir,
             job.name,
             job.run,
-            executed=executed if executed.is_file() else None,
+            executed=attempt.executed if attempt.executed.is_file() else None,
             error_text="\n".join(lines),
             record=record,
         )
@@ -641,27 +650,32 @@ def _archive(
 
 
 def render(
-    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    request: RenderRequest | Sequence[str | os.PathLike[str]] | None = None,
+    /,
     *,
-    parameters: Mapping[str, object] | None = None,
-    params_file: Path | str | None = None,
-    formats: Iterable[str] = FORMATS,
-    data_dir: Path | str | None = None,
-    out_dir: Path | str | None = None,
-    timeout: int | None = DEFAULT_TIMEOUT,
     reporter: Reporter | None = None,
-    warm_kernels: bool | None = None,
+    **fields: Any,
 ) -> list[RunResult]:
     """Render notebooks into ``<out>/<notebook>/<run>/`` and update ``<out>/index.html``.
 
-    Validates the whole request first (:func:`prepare`; the arguments are the same), then
-    takes ``<out>/.brief.lock`` and runs each job with :func:`render_job`, one after the other.
-    A failing notebook does not stop the others.
+    Validates the whole request first (:func:`prepare`), then takes ``<out>/.brief.lock`` and
+    runs each job with :func:`render_job`, one after the other. A failing notebook does not
+    stop the others.
 
-    Unless ``warm_kernels`` is false (:func:`warm_kernels_wanted`), each kernel is forked
-    from a warm zygote started once for the request (:mod:`helpers.kernels`): a new process,
-    in which no other job's code has run, that has pandas, matplotlib, seaborn and the
-    helpers imported already. The zygote's imports overlap this process's own preparation.
+    Unless the request's ``warm_kernels`` is false (:func:`warm_kernels_wanted`), each kernel
+    is forked from a warm zygote started once for the request (:mod:`helpers.kernels`): a new
+    process, in which no other job's code has run, that has pandas, matplotlib, seaborn and
+    the helpers imported already. The zygote's imports overlap this process's own
+    preparation.
+
+    Parameters
+    ----------
+    request
+        A :class:`~helpers.pipeline.request.RenderRequest`; or its ``notebooks``, with its
+        other fields as keyword arguments, as :func:`prepare` takes them:
+        ``render(["brief"], parameters={"partner": "China"})``.
+    reporter
+        Receives the progress of every job; default: none.
 
     Returns
     -------
@@ -674,31 +688,25 @@ def render(
         From :func:`prepare`, before anything is written.
     LockHeldError
         Another run holds the lock; nothing was written.
-    ExecutionError, RenderError
-        After all jobs ran, if any failed: the class (and so the exit code) of the first
-        failure, with every failure in the message. The results are in its ``results``
-        attribute.
+    RenderFailed
+        After all jobs ran, if any failed or the index could not be written: every result is
+        in its ``results``. It is raised as the kind of the first failure
+        (:class:`~helpers.pipeline.request.ExecutionFailed`, an ``ExecutionError``;
+        :class:`~helpers.pipeline.request.RenderingFailed`, a ``RenderError``), with every
+        failure in the message.
     """
     from helpers.data.validation import ensure_valid
-    from helpers.pipeline import publish
+    from helpers.pipeline import index, publish
 
+    request = RenderRequest.of(request, **fields)
     reporter = reporter or Reporter()
     results: list[RunResult] = []
     index_error: RenderError | None = None
     # The zygote imports while this process checks the request and the data and imports what
     # rendering needs. A request refused stops the zygote; no kernel has started by then.
-    warm = warm_kernels_wanted(warm_kernels)
+    warm = warm_kernels_wanted(request.warm_kernels)
     with warm_zygote(warm) as zygote:
-        jobs = prepare(
-            notebooks,
-            parameters=parameters,
-            params_file=params_file,
-            formats=formats,
-            data_dir=data_dir,
-            out_dir=out_dir,
-            timeout=timeout,
-            check_data=False,
-        )
+        jobs = prepare(request, check_data=False)
         out = jobs[0].out_dir if jobs else paths.REPORTS_DIR
         clock = time.monotonic()
         ensure_valid(jobs[0].data_dir if jobs else None)
@@ -711,38 +719,33 @@ def render(
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 for job in jobs:
                     results.append(render_job(job, reporter, kernel_manager_class=manager))
-                    try:
-                        _write_index(out)
-                    except RenderError as exc:
-                        # The run itself is published or archived; a failed index must not
-                        # hide how the jobs went, so it is reported with them below.
-                        index_error = exc
+                    # The run itself is published or archived; a failed index must not hide
+                    # how the jobs went, so it is reported with them below.
+                    index_error = index.update_index(out) or index_error
                 if index_error is None:
-                    reporter.message(f"index: {out / publish.INDEX_NAME}")
+                    reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
             if manager is not None:
                 from helpers.pipeline.export import finish_warm_up
 
                 finish_warm_up()  # no thread outlives the call
+    _raise_failures(results, index_error)
+    return results
+
+
+def _raise_failures(results: Sequence[RunResult], index_error: RenderError | None) -> None:
+    """Raise :class:`RenderFailed` if a job failed or the index was not written."""
     failures = [r for r in results if not r.ok]
     if failures:
-        first = failures[0]
-        kinds = {cls.__name__: cls for cls in (ExecutionError, RenderError, ParameterError)}
-        fallback = RenderError if first.exit_code == RenderError.exit_code else ExecutionError
-        cls = kinds.get(first.error_type or "", fallback)
         lines = [f"{len(failures)} of {len(results)} notebook(s) failed:"]
         for r in failures:
             where = f" (kept in {r.failed_path.parent})" if r.failed_path else ""
             lines.append(f"  {r.notebook}/{r.run} in {r.phase}: {r.error}{where}")
         if index_error is not None:
             lines.append(f"  and {index_error}")
-        error = cls("\n".join(lines))
-        error.results = results  # type: ignore[attr-defined]
-        raise error
+        raise RenderFailed.of_kind(failures[0].exit_code, "\n".join(lines), results)
     if index_error is not None:
-        index_error.results = results  # type: ignore[attr-defined]
-        raise index_error
-    return results
+        raise RenderingFailed(str(index_error), results) from index_error.__cause__
 
 
 @contextlib.contextmanager
@@ -771,7 +774,7 @@ def _waiting_manager(address: Callable[[], str | None]) -> type:
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
     """
-    from helpers.kernels.forkserver import ForkingKernelManager
+    from helpers.kernels.provisioner import ForkingKernelManager
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
     class WaitingForkingKernelManager(ForkingKernelManager):
@@ -796,12 +799,3 @@ def preload() -> None:
     overlaps that zygote's start-up instead of following it.
     """
     from helpers.pipeline import export as exporters  # noqa: F401
-
-
-def _write_index(out: Path) -> None:
-    from helpers.pipeline import publish
-
-    try:
-        publish.write_index(out)
-    except OSError as exc:
-        raise RenderError(f"could not write {out / publish.INDEX_NAME}: {exc}") from exc

@@ -1,0 +1,334 @@
+"""Where a batch's jobs run: one small interface, and the places that implement it.
+
+The runner (:mod:`helpers.batch.runner`) sees only :class:`JobExecutor`: for one batch,
+:meth:`~JobExecutor.running` opens a :class:`concurrent.futures.Executor` to submit
+:func:`work` to, sends the phase changes workers report to a callback, and says which warm
+zygote the kernels fork from, if any. :func:`make_executor` picks the place:
+
+* :class:`ProcessPool`: ``workers`` processes on this machine, started with ``spawn``, never
+  ``fork``. Phase changes come back through a queue. Kernels are forked from a warm zygote
+  (:func:`~helpers.pipeline.render.warm_zygote`) that starts while the workers start.
+  Interrupted, it stops its workers' jobs; killed outright, its workers are told by Linux
+  (``PR_SET_PDEATHSIG``) and stop too.
+* :class:`DaskCluster`: a Dask distributed scheduler, connected to when the executor is made
+  (a bad address touches nothing); phase changes come back as Dask events. Kernels start
+  normally there.
+* :class:`GivenExecutor`: any executor the caller owns (tests use a thread pool).
+
+The worker side is here too: :func:`work` runs one job where it was sent, and :func:`crashed`
+is the result of a job whose worker failed outside it.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor
+from typing import Any, NamedTuple
+
+from helpers.common import set_parent_death_signal
+from helpers.errors import ExecutionError, UsageError
+from helpers.pipeline.progress import Reporter
+from helpers.pipeline.render import Job, RunResult, warm_zygote
+
+#: The Dask event topic workers send progress on.
+DASK_TOPIC = "brief-batch-progress"
+
+__all__ = [
+    "DASK_TOPIC",
+    "DaskCluster",
+    "GivenExecutor",
+    "JobExecutor",
+    "ProcessPool",
+    "Running",
+    "crashed",
+    "default_workers",
+    "make_executor",
+    "work",
+]
+
+#: Receives each phase change a worker reports: ``{"token", "notebook", "run", "phase"}``.
+OnEvent = Callable[[Mapping[str, Any]], None]
+
+
+# -- the interface -----------------------------------------------------------------------------
+
+
+class Running(NamedTuple):
+    """An executor open for one batch, and the zygote address its jobs' kernels fork from."""
+
+    executor: Executor
+    zygote: str | None = None
+
+
+class JobExecutor(abc.ABC):
+    """Where a batch's jobs run.
+
+    ``workers`` (local processes) and ``scheduler`` (a Dask address) say where, for the
+    summary; both are ``None`` for an executor the caller gave.
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+
+    @abc.abstractmethod
+    def running(
+        self, jobs: int, on_event: OnEvent, *, warm: bool
+    ) -> contextlib.AbstractContextManager[Running]:
+        """Open for ``jobs`` jobs until the block ends; an exception in the block (Ctrl-C)
+        stops what can be stopped before it goes on. ``warm``: fork kernels from a warm
+        zygote where this executor can."""
+
+    def close(self) -> None:  # noqa: B027 (most executors hold nothing)
+        """Let go of what was taken when this executor was made (a connection)."""
+
+
+class ProcessPool(JobExecutor):
+    """``workers`` local worker processes, kernels forked from a warm zygote if wanted."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    @contextlib.contextmanager
+    def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
+        size = min(self.workers or 1, jobs)
+        # The zygote imports while the workers start and import; it outlives the pool.
+        with warm_zygote(warm) as zygote, _local_pool(size, on_event) as pool:
+            address = None
+            if warm:
+                for _ in range(size):
+                    pool.submit(_preload)
+                address = zygote()
+            yield Running(pool, address)
+
+
+class DaskCluster(JobExecutor):
+    """The workers of a Dask distributed scheduler; connects when made."""
+
+    def __init__(self, address: str) -> None:
+        self.scheduler = address
+        self._client = _connect(address)
+
+    @contextlib.contextmanager
+    def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
+        with _dask_pool(self._client, on_event) as pool:
+            yield Running(pool)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class GivenExecutor(JobExecutor):
+    """An executor the caller owns: used as it is, and not shut down."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    @contextlib.contextmanager
+    def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
+        yield Running(self._executor)
+
+
+def make_executor(
+    workers: int | None = None, scheduler: str | None = None, executor: Executor | None = None
+) -> JobExecutor:
+    """The executor a batch asked for: the given one, else a Dask cluster, else local
+    processes (``workers``, default :func:`default_workers`).
+
+    Raises
+    ------
+    UsageError
+        The Dask scheduler cannot be reached.
+    """
+    if executor is not None:
+        return GivenExecutor(executor)
+    if scheduler is not None:
+        return DaskCluster(scheduler)
+    return ProcessPool(workers or default_workers())
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _connect(address: str) -> Any:
+    from distributed import Client
+
+    try:
+        return Client(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
+
+
+# -- the places ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _local_pool(workers: int, on_event: OnEvent) -> Iterator[Executor]:
+    """A process pool whose workers send phase changes back through a queue."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Not "fork": this process may have threads, and a forked copy of them can deadlock. Not
+    # "forkserver" either: its server keeps the environment it started with, so a worker
+    # would miss a variable (JUPYTER_PATH, say) set since. "spawn" costs ~1 s per worker.
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    stop = context.Event()
+
+    def pump() -> None:
+        while (message := events.get()) is not None:
+            on_event(message)
+
+    reader = threading.Thread(target=pump, name="brief-batch-progress", daemon=True)
+    reader.start()
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events, stop)
+    )
+    try:
+        yield pool
+    except BaseException:
+        # Interrupted: jobs still queued return at once, running ones unwind and clean up.
+        # The pool has no public way to reach its processes before Python 3.14.
+        stop.set()
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        events.put(None)
+        reader.join(timeout=10)
+        events.close()
+        events.join_thread()
+
+
+@contextlib.contextmanager
+def _dask_pool(client: Any, on_event: OnEvent) -> Iterator[Executor]:
+    """The Dask cluster as an executor; workers send phase changes as Dask events."""
+    client.subscribe_topic(DASK_TOPIC, lambda event: on_event(event[1]))
+    executor = client.get_executor(pure=False)
+    try:
+        yield executor
+    except BaseException:
+        # Interrupted: Dask forgets the jobs not started; one a worker thread is running
+        # cannot be stopped from here and finishes on its own.
+        executor.shutdown(wait=False)
+        raise
+    finally:
+        executor.shutdown(wait=True)  # returns at once after the above
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic(DASK_TOPIC)
+
+
+# -- in the worker -----------------------------------------------------------------------------
+
+# In the local pool's worker processes: the queue for phase changes, the event that says the
+# batch is stopping, and whether a job is running.
+_EVENTS: Any = None
+_STOP: Any = None
+_RUNNING = False
+_STOPPING = False
+_PARENT = 0
+
+
+def _init_worker(events: Any, stop: Any) -> None:
+    global _EVENTS, _STOP, _PARENT
+    _EVENTS, _STOP, _PARENT = events, stop, os.getppid()
+    # papermill logs kernel deaths and timeouts itself; the job's error says it better.
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    # The batch process decides when to stop: Ctrl-C reaches it alone, and it sends SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_job)
+    _die_with_parent()
+
+
+def _stop_job(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: unwind the running job, so its kernel is killed and its folder
+    removed (:func:`~helpers.pipeline.execute.execute_notebook` and
+    :func:`~helpers.pipeline.render.render_job` clean up)."""
+    global _STOPPING
+    if _STOPPING:
+        return  # already unwinding: let the job finish cleaning up
+    _STOPPING = True  # and no job starts here any more, even if the batch process is gone
+    if not _RUNNING:
+        os._exit(0)
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send this worker SIGTERM if the batch process dies."""
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() == 1:  # it died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _Forward(Reporter):
+    """Sends a job's phase changes to the batch process; done and failed come with the result."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], token: str) -> None:
+        self._send = send
+        self._token = token
+
+    def phase(self, notebook: str, run: str, phase: str) -> None:
+        with contextlib.suppress(Exception):  # progress must never fail a job
+            self._send({"token": self._token, "notebook": notebook, "run": run, "phase": phase})
+
+
+def _worker_reporter(token: str) -> Reporter:
+    if _EVENTS is not None:
+        return _Forward(_EVENTS.put, token)
+    if "distributed" in sys.modules:
+        from distributed import get_worker
+
+        try:
+            worker = get_worker()
+        except ValueError:
+            return Reporter()
+        return _Forward(lambda msg: worker.log_event(DASK_TOPIC, msg), token)
+    return Reporter()
+
+
+def _preload() -> None:
+    """In a new worker, while the zygote starts: import what :func:`work` will need."""
+    from helpers.pipeline.render import preload
+
+    with contextlib.suppress(Exception):  # the job itself will report a failing import
+        preload()
+
+
+def work(job: Job, token: str, delay: float = 0.0) -> RunResult:
+    """Run one job in a worker, after ``delay`` seconds (a retry waits a little, so that kernels
+    that clashed do not start in step again); ``token`` names the attempt in phase events."""
+    global _RUNNING
+    from helpers.pipeline import render
+
+    if _STOPPING or (_STOP is not None and _STOP.is_set()):  # queued before an interrupt
+        return crashed(job, KeyboardInterrupt("the batch was interrupted"), 0.0)
+    _RUNNING = True
+    try:
+        if delay > 0:
+            time.sleep(delay)
+        return render.render_job(job, _worker_reporter(token))
+    finally:
+        _RUNNING = False
+        if _STOPPING and os.getppid() != _PARENT:
+            os._exit(1)  # the job has cleaned up; with its batch gone, nothing else will come
+
+
+def crashed(job: Job, exc: BaseException, seconds: float) -> RunResult:
+    """The result of a job whose worker failed outside
+    :func:`~helpers.pipeline.render.render_job` (a killed process, a lost worker)."""
+    error = ExecutionError(f"the worker running {job.label} failed: {type(exc).__name__}: {exc}")
+    return RunResult.failure(job, error, phase="execute", seconds=seconds)

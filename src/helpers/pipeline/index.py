@@ -1,0 +1,151 @@
+"""``index.html``: one page listing every run of an output folder, newest first.
+
+Rewritten after each job of ``brief render`` and ``brief batch``, from what the output folder
+holds (:func:`helpers.pipeline.publish.list_runs`): each run's status, time view, parameters,
+duration and links to its files, or to its failed attempt and error. The page is
+self-contained and every value in it is escaped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from helpers.common import reader_text, utc_now
+from helpers.errors import RenderError
+from helpers.pipeline.publish import list_runs, write_atomic
+
+#: The index's file name in the output folder.
+INDEX_NAME = "index.html"
+
+__all__ = ["INDEX_NAME", "update_index", "write_index"]
+
+_INDEX_TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Myanmar briefs: every run</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
+         color: #1a1a1a; }
+  h1 { font-size: 1.4rem; }
+  table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+  th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd;
+           vertical-align: top; }
+  th { background: #f2f2f2; }
+  .ok { color: #1b7837; font-weight: 600; }
+  .failed { color: #b2182b; font-weight: 600; }
+  code { font-size: 0.85rem; }
+  .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
+  ul { margin: 0; padding-left: 1rem; }
+</style>
+</head>
+<body>
+<h1>Myanmar briefs: every run</h1>
+<p>{{ rows|length }} run(s), newest first. Updated {{ updated }}.</p>
+<table>
+<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th><th>Parameters</th>
+<th>Duration</th><th>When (UTC)</th><th>Files</th></tr></thead>
+<tbody>
+{% for row in rows %}
+<tr>
+  <td>{{ row.notebook }}</td>
+  <td><code>{{ row.run }}</code></td>
+  <td class="{{ row.status }}">{{ row.status }}</td>
+  <td>{{ row.as_of }}</td>
+  <td>{% if row.overrides %}<ul>{% for name, value in row.overrides %}
+    <li><code>{{ name }}</code> = {{ value }}</li>{% endfor %}</ul>
+    {%- else %}defaults{% endif %}</td>
+  <td>{{ row.duration }}</td>
+  <td>{{ row.when }}</td>
+  <td>{% for label, href in row.links %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %}
+    · {% endif %}{% endfor %}
+    {% if row.error %}<div class="error">{{ row.error }}</div>{% endif %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+_LINK_LABELS = (
+    ("html", "HTML"),
+    ("pdf", "PDF"),
+    ("ipynb", "notebook"),
+    ("manifest", "manifest"),
+    ("failed_ipynb", "failed notebook"),
+    ("error", "error"),
+)
+
+
+def _index_row(row: dict[str, Any]) -> dict[str, Any]:
+    source = row["failure"] if row["status"] == "failed" else row["manifest"]
+    source = source or {}
+    parameters = source.get("parameters", {})
+    overrides = source.get("overrides", {})
+    seconds = (row["manifest"] or {}).get("timings", {}).get("total")
+    if row["status"] == "failed":
+        seconds = (row["failure"] or {}).get("seconds")
+    error = (row["failure"] or {}).get("error", "") if row["status"] == "failed" else ""
+    return {
+        "notebook": row["notebook"],
+        "run": row["run"],
+        "status": row["status"],
+        "as_of": _time_view(parameters),
+        "overrides": [(k, reader_text(v, missing="None")) for k, v in sorted(overrides.items())],
+        "duration": f"{seconds:.1f} s" if isinstance(seconds, int | float) else "",
+        "when": row["when"],
+        "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
+        "error": error,
+    }
+
+
+def _time_view(parameters: dict[str, Any]) -> str:
+    """'known by 2024-03-02', or 'events 2023-01-01 to 2023-09-30, known by 2024-03-02
+    (hindsight)': which question about time the run answers (see helpers.selection)."""
+    as_of = parameters.get("as_of") or ""
+    start, end = parameters.get("start"), parameters.get("end")
+    if not as_of or (not start and (not end or end == as_of)):
+        return f"known by {as_of}" if as_of else ""
+    events = f"events {start} to {end or as_of}" if start else f"events to {end}"
+    hindsight = " (hindsight)" if end and end < as_of else ""
+    return f"{events}, known by {as_of}{hindsight}"
+
+
+def write_index(out_dir: Path) -> Path:
+    """Write ``<out_dir>/index.html`` listing every run, newest first, atomically.
+
+    The page is self-contained (inline CSS, no scripts, no network) and every value is
+    HTML-escaped. Links are relative, so the folder can be moved or served as it is.
+
+    Returns
+    -------
+    Path
+        The index file.
+    """
+    from jinja2 import Environment
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
+    rows = [_index_row(row) for row in list_runs(out_dir)]
+    html = template.render(rows=rows, updated=utc_now(millis=False))
+    return write_atomic(out_dir / INDEX_NAME, html)
+
+
+def update_index(out_dir: Path) -> RenderError | None:
+    """Rewrite the index after a job; return the failure instead of raising it.
+
+    The job itself is published or archived by then: a stale index is no reason to stop the
+    next job, nor to hide how the jobs went, so each caller reports it in its own way.
+    """
+    try:
+        write_index(out_dir)
+    except OSError as exc:
+        error = RenderError(f"could not write {Path(out_dir) / INDEX_NAME}: {exc}")
+        error.__cause__ = exc
+        return error
+    return None

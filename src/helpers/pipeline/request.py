@@ -1,0 +1,166 @@
+"""What ``brief render`` is asked to do, and how a render that partly failed is reported.
+
+:class:`RenderRequest` holds everything a render is asked: which notebooks, with which
+parameters (given, and from a ``-f`` file), into which formats, data and output folders, with
+which cell timeout and kernels. The CLI builds one from its options;
+:func:`~helpers.pipeline.render.prepare` and :func:`~helpers.pipeline.render.render` take one,
+or build it from the same keyword arguments (``render(["brief"], parameters={...})``); the
+batch runner builds one per job of a plan. A request checks its own fields when it is made, so
+a caller from Python meets the same usage errors as the command line.
+
+:class:`RenderFailed` is the one error :func:`~helpers.pipeline.render.render` raises after
+running every job when some failed (or the index could not be written): ``results`` holds
+each notebook's :class:`~helpers.pipeline.render.RunResult`. Each one raised is also the
+package error of the first failure's kind (:class:`ExecutionFailed` is an
+:class:`~helpers.errors.ExecutionError`, :class:`RenderingFailed` a
+:class:`~helpers.errors.RenderError`, :class:`ParametersFailed` a
+:class:`~helpers.errors.ParameterError`), so ``brief render`` exits with that failure's code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from helpers.common import DEFAULT_TIMEOUT, FORMATS, parse_formats
+from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
+
+if TYPE_CHECKING:
+    from helpers.pipeline.render import RunResult
+
+__all__ = [
+    "ExecutionFailed",
+    "ParametersFailed",
+    "RenderFailed",
+    "RenderRequest",
+    "RenderingFailed",
+    "Request",
+]
+
+
+class Request:
+    """What the request classes share: building one from a first argument and keywords."""
+
+    @classmethod
+    def of(cls, given: Any = None, /, **fields: Any) -> Self:
+        """``given`` if it is a request already (with ``fields`` replaced), or a new request
+        whose first field is ``given`` (``None``: that field's default) and whose other fields
+        are ``fields``.
+
+        Lets a library function take a request or the same keyword arguments:
+        ``render(["brief"], parameters={"partner": "China"})`` is
+        ``render(RenderRequest(["brief"], parameters={"partner": "China"}))``.
+        """
+        if isinstance(given, cls):
+            return dataclasses.replace(given, **fields) if fields else given
+        if given is not None:
+            first = dataclasses.fields(cls)[0].name  # type: ignore[arg-type]
+            if first in fields:
+                raise TypeError(f"{first} given twice")
+            fields[first] = given
+        return cls(**fields)
+
+
+def _path(value: Path | str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@dataclass(frozen=True)
+class RenderRequest(Request):
+    """One ``brief render``: what to render, with what, into what.
+
+    Attributes
+    ----------
+    notebooks
+        Names from ``notebooks/`` (``brief``) or paths to ``.ipynb`` files; empty for every
+        notebook in ``notebooks/``. A single name is one notebook.
+    parameters
+        Values for every requested notebook: strings from ``-p``, typed values from Python.
+        They override ``params_file``.
+    params_file
+        A YAML file holding one mapping of parameter names to values, read by
+        :mod:`helpers.yamlfile`.
+    formats
+        Any of ``"html"``, ``"pdf"`` (or ``"html,pdf"``). The executed ``.ipynb`` is always
+        kept.
+    data_dir
+        The data folder; passed to every notebook as its ``data_dir`` parameter. Default:
+        the package's ``data/``.
+    out_dir
+        The output folder. Default: ``reports/``.
+    timeout
+        Seconds any one cell may run; ``None`` for no limit.
+    warm_kernels
+        Fork each kernel from a warm zygote (:mod:`helpers.kernels`); ``None`` leaves it to
+        ``$BRIEF_WARM_KERNELS`` (:func:`~helpers.pipeline.render.warm_kernels_wanted`),
+        ``False`` is ``--cold``.
+
+    Raises
+    ------
+    UsageError
+        When made with an unknown format or a timeout that is not positive.
+    """
+
+    notebooks: Sequence[str | os.PathLike[str]] = ()
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    params_file: Path | None = None
+    formats: Iterable[str] = FORMATS
+    data_dir: Path | None = None
+    out_dir: Path | None = None
+    timeout: int | None = DEFAULT_TIMEOUT
+    warm_kernels: bool | None = None
+
+    def __post_init__(self) -> None:
+        notebooks = self.notebooks
+        if isinstance(notebooks, str | os.PathLike):
+            notebooks = (notebooks,)
+        if self.timeout is not None and self.timeout <= 0:
+            raise UsageError(f"timeout must be a positive number of seconds, not {self.timeout}")
+        normal = {
+            "notebooks": tuple(notebooks or ()),
+            "parameters": dict(self.parameters or {}),
+            "params_file": _path(self.params_file),
+            "formats": parse_formats(self.formats),
+            "data_dir": _path(self.data_dir),
+            "out_dir": _path(self.out_dir),
+        }
+        for name, value in normal.items():
+            object.__setattr__(self, name, value)
+
+
+class RenderFailed(BriefError):
+    """Some notebooks of a request failed; ``results`` holds every notebook's result.
+
+    Raised as one of its kinds, :class:`ExecutionFailed`, :class:`RenderingFailed` or
+    :class:`ParametersFailed`: the kind (and exit code) of the first failure.
+    """
+
+    def __init__(self, message: str, results: Iterable[RunResult] = ()) -> None:
+        super().__init__(message)
+        self.results: list[RunResult] = list(results)
+
+    @staticmethod
+    def of_kind(exit_code: int, message: str, results: Iterable[RunResult]) -> RenderFailed:
+        """The failure whose kind has ``exit_code`` (a notebook's :attr:`RunResult.exit_code`);
+        any code but those of parameters (4) and rendering (6) is an execution failure (5)."""
+        kinds: dict[int, type[RenderFailed]] = {
+            ParameterError.exit_code: ParametersFailed,
+            RenderError.exit_code: RenderingFailed,
+        }
+        return kinds.get(exit_code, ExecutionFailed)(message, results)
+
+
+class ExecutionFailed(RenderFailed, ExecutionError):
+    """A notebook of the request failed while executing (exit 5)."""
+
+
+class RenderingFailed(RenderFailed, RenderError):
+    """A notebook could not be rendered or published, or the index not written (exit 6)."""
+
+
+class ParametersFailed(RenderFailed, ParameterError):
+    """A notebook's parameters were refused while it was rendered (exit 4)."""
