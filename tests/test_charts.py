@@ -1,7 +1,8 @@
-"""Tests for helpers.charts: assert on what was drawn, as seaborn's tests do."""
+"""Tests for helpers.report.charts: assert on what was drawn, as seaborn's tests do."""
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import matplotlib as mpl
@@ -20,6 +21,9 @@ from helpers.params import BriefParams, check
 from helpers.report import charts, theme
 from helpers.report.selection import select
 from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
+
+# The module, not the function of the same name that the package re-exports.
+timeline_module = importlib.import_module("helpers.report.charts.timeline")
 
 SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
 
@@ -754,9 +758,9 @@ def test_the_timeline_of_a_large_frame_shows_what_looking_at_every_row_would(dat
     events = copies(dataset.events, 60)
     for as_of in (None, pd.Timestamp("2023-10-15")):
         for most in (1, 4, 15):
-            quick = charts._timeline_facts(events, as_of, dataset.sources, most)
-            monkeypatch.setattr(charts, "_TRIM_FACTOR", 10**9)  # every row, one by one
-            slow = charts._timeline_facts(events, as_of, dataset.sources, most)
+            quick = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
+            monkeypatch.setattr(timeline_module, "_TRIM_FACTOR", 10**9)  # every row, one by one
+            slow = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
             monkeypatch.undo()
             assert quick == slow
             assert quick.n_total == len(events)

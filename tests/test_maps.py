@@ -1,4 +1,4 @@
-"""Tests for helpers.maps: assert on what was drawn, as seaborn's tests do."""
+"""Tests for helpers.report.charts.maps: assert on what was drawn, as seaborn's tests do."""
 
 from __future__ import annotations
 
@@ -29,6 +29,18 @@ SITTWE = "place:sittwe,sittwe-port,sittwe-naval-base"
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _house_theme():
+    """Draw as a brief does, under the house theme, whatever earlier tests left in rcParams:
+    the map's fit depends on how much room its title and notes take."""
+    from helpers.report import theme
+
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        theme.set_theme()
+        yield
 
 
 def new_ax(width: float = 6.6, height: float = maps.HEIGHT):

@@ -1,4 +1,4 @@
-"""Tests for helpers.theme: the house look, applied only when asked."""
+"""Tests for helpers.report.theme: the house look, applied only when asked."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ Three layers are kept apart, as analytic writing standards ask (ICD 203):
 * **analyst judgments** come only from the analyst's own table, with their confidence.
 
 A total the brief computes is labelled as the brief's arithmetic. Each public function takes a
-:class:`~helpers.selection.Selection` and the brief's :class:`~helpers.citations.Citations`
-and returns escaped HTML (``markupsafe.Markup``); templates live in ``templates/narrative/``.
+:class:`~helpers.report.selection.Selection` and the brief's
+:class:`~helpers.report.citations.Citations` and returns escaped HTML (``markupsafe.Markup``);
+templates live in ``templates/narrative/``.
 """
 
 from __future__ import annotations
@@ -934,11 +935,26 @@ def judgments(selection: Selection, cites: Citations) -> Markup:
 def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
     """What the source does not say, and what this brief leaves out, in a reader's words."""
     names = _names(selection)
-    themes = selection.params.selected_themes
     events = selection.on_themes("events")
+    silent = _silences(selection, names, events)
+    left = _left_out_sentences(selection, names, events)
+    watch = (
+        [_text(w) for w in selection.judgments["watch"] if _text(w)]
+        if not selection.judgments.empty
+        else []
+    )
+    if not silent and not left and not watch:
+        return Markup("")
+    return render("gaps", silent=silent, left=left, watch=watch)
+
+
+def _silences(selection: Selection, names: dict[str, str], events: pd.DataFrame) -> list[str]:
+    """What the source does not say about the rows on the brief's themes.
+
+    What the sources are (secondary, unnamed, unconfirmed) the source note says already.
+    """
     supplies = selection.on_themes("supplies")
     projects = selection.on_themes("projects")
-    # What the sources are (secondary, unnamed, unconfirmed) the source note says already.
     silent: list[str] = []
     undated = events[events["date_start"].isna()]
     if not events.empty and not undated.empty:
@@ -953,16 +969,7 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
     if not no_supplier.empty:
         items = list(dict.fromkeys(no_supplier["item"].astype(str)))
         silent.append(f"It does not say who supplied the {fmt.join(items[:6])}.")
-    # Capacities missing from a list that gives some: the reader may assume the rest.
-    for _, group in projects.groupby(["partner_id", "status"], sort=False, observed=True):
-        stated, missing = group[group["capacity"].notna()], group[group["capacity"].isna()]
-        if not stated.empty and not missing.empty:
-            items = list(dict.fromkeys(missing["name"].astype(str)))
-            silent.append(
-                f"It gives capacities for {fmt.count(len(stated), 'project')} discussed with "
-                f"{_name(selection, group['partner_id'].iloc[0])} but none for the "
-                f"{fmt.join(items[:6], 'or')}."
-            )
+    silent += _missing_capacities(selection, projects)
     open_lists = [
         noun
         for noun, frame in (("projects", projects), ("supplies", supplies))
@@ -980,8 +987,30 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
     for row in unnamed.head(3).to_dict("records"):
         title = _lower_first(str(row["title"]), names.values())
         silent.append(f"It does not name the other party to the {title}.")
+    return silent
+
+
+def _missing_capacities(selection: Selection, projects: pd.DataFrame) -> list[str]:
+    """Capacities missing from a list that gives some: the reader may assume the rest."""
+    sentences = []
+    for _, group in projects.groupby(["partner_id", "status"], sort=False, observed=True):
+        stated, missing = group[group["capacity"].notna()], group[group["capacity"].isna()]
+        if not stated.empty and not missing.empty:
+            items = list(dict.fromkeys(missing["name"].astype(str)))
+            sentences.append(
+                f"It gives capacities for {fmt.count(len(stated), 'project')} discussed with "
+                f"{_name(selection, group['partner_id'].iloc[0])} but none for the "
+                f"{fmt.join(items[:6], 'or')}."
+            )
+    return sentences
+
+
+def _left_out_sentences(
+    selection: Selection, names: dict[str, str], events: pd.DataFrame
+) -> list[str]:
+    """What this brief leaves out of what the report says, and why."""
+    themes = selection.params.selected_themes
     left: list[str] = []
-    view = selection.view
     possibly = selection.left_out.get("possibly outside the window", {})
     flagged = pd.concat([f for t, f in possibly.items() if t == "events"] or [pd.DataFrame()])
     if not flagged.empty:
@@ -995,33 +1024,9 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
                 f"Dated only to a month or period that runs past the window's edge, so left "
                 f"out as possibly outside it: {'; '.join(listed)}."
             )
-    for reason, table, words in (
-        (
-            "outside the window",
-            "events",
-            "{n} the report dates outside the window {verb} left out.",
-        ),
-        (
-            "evidence not in the brief",
-            "assessments",
-            "{n} of the report {rests} only on events left out here, and {verb} left out "
-            "with them.",
-        ),
-    ):
-        frame = selection.left_out.get(reason, {}).get(table)
-        frame = frame[frame["theme"].isin(themes)] if frame is not None else None
-        if frame is not None and not frame.empty:
-            noun = "event" if table == "events" else "judgment"
-            one = len(frame) == 1
-            left.append(
-                words.format(
-                    n=fmt.sentence_case(fmt.count(len(frame), noun)),
-                    rests="rests" if one else "rest",
-                    verb="is" if one else "are",
-                )
-            )
+    left += _left_out_counts(selection, themes)
     undated_shown = events[events["date_unknown"].fillna(False).astype(bool)]
-    if view.windowed and not undated_shown.empty:
+    if selection.view.windowed and not undated_shown.empty:
         left.append(
             f"{fmt.sentence_case(_of(len(undated_shown), len(events), 'event'))} "
             f"{'has' if len(undated_shown) == 1 else 'have'} no date and may fall outside the "
@@ -1042,14 +1047,38 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
             f"The report's items on {fmt.join(topics)} are not in this brief; "
             "the main brief covers them."
         )
-    watch = (
-        [_text(w) for w in selection.judgments["watch"] if _text(w)]
-        if not selection.judgments.empty
-        else []
-    )
-    if not silent and not left and not watch:
-        return Markup("")
-    return render("gaps", silent=silent, left=left, watch=watch)
+    return left
+
+
+def _left_out_counts(selection: Selection, themes: Iterable[str]) -> list[str]:
+    """How many events fall outside the window, and how many judgments went with them."""
+    sentences = []
+    for reason, table, words in (
+        (
+            "outside the window",
+            "events",
+            "{n} the report dates outside the window {verb} left out.",
+        ),
+        (
+            "evidence not in the brief",
+            "assessments",
+            "{n} of the report {rests} only on events left out here, and {verb} left out "
+            "with them.",
+        ),
+    ):
+        frame = selection.left_out.get(reason, {}).get(table)
+        frame = frame[frame["theme"].isin(themes)] if frame is not None else None
+        if frame is not None and not frame.empty:
+            noun = "event" if table == "events" else "judgment"
+            one = len(frame) == 1
+            sentences.append(
+                words.format(
+                    n=fmt.sentence_case(fmt.count(len(frame), noun)),
+                    rests="rests" if one else "rest",
+                    verb="is" if one else "are",
+                )
+            )
+    return sentences
 
 
 def _of(part: int, whole: int, noun: str) -> str:

@@ -42,7 +42,7 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "relations": ("actor_id", "other_id"),
 }
 HOME = "myanmar"
-#: Why a row is not in a brief; :mod:`helpers.narrative` words each for the reader.
+#: Why a row is not in a brief; :mod:`helpers.report.narrative` words each for the reader.
 REASONS = (
     "published after the cut",
     "outside the window",
@@ -248,7 +248,6 @@ def _window_status(bounds: pd.DataFrame, view: TimeView, running: pd.Series) -> 
 def select(dataset: Dataset, params: BaseParams) -> Selection:
     """Return the rows of ``dataset`` that a brief with ``params`` may use."""
     as_of = pd.Timestamp(params.as_of)
-    published = dict(zip(dataset.sources["source_id"], dataset.sources["published"], strict=True))
     sources = dataset.sources[dataset.sources["published"] <= as_of].reset_index(drop=True)
     latest = sources["published"].max() if not sources.empty else None
     view = TimeView(
@@ -257,66 +256,11 @@ def select(dataset: Dataset, params: BaseParams) -> Selection:
         end=params.window_end,
         latest_source=None if latest is None else latest.date(),
     )
-    partner = params.partner_id
-    foreign = foreign_states(dataset)
-    left: dict[str, dict[str, pd.DataFrame]] = {reason: {} for reason in REASONS}
-
-    def set_aside(reason: str, table: str, rows: pd.DataFrame) -> None:
-        if not rows.empty:
-            left[reason][table] = pd.concat([left[reason].get(table, rows.head(0)), rows])
-
-    events = dataset.events
-    linked_actors, linked_start = _event_links(events)
-    kept: dict[str, pd.DataFrame] = {}
-    # Events first: the other dated tables take a linked event's date and actors.
-    for name in ("events", "supplies", "projects", "relations"):
-        frame = getattr(dataset, name).copy()
-        known = frame["source_id"].map(published) <= as_of
-        set_aside("published after the cut", name, frame[~known])
-        frame = frame[known]
-        frame["focus"], frame["powers"] = _focus(
-            _actors_of(frame, name, linked_actors), partner, foreign
-        )
-        if name in ("events", "supplies"):
-            frame = _in_window(frame, linked_start, view, params, name, set_aside)
-        elif name == "projects":
-            frame = _follow_events(frame, kept["events"], view, name, set_aside, left)
-        kept[name] = frame.reset_index(drop=True)
-
-    shown_ids = {
-        str(row_id)
-        for name, frame in kept.items()
-        for row_id in frame[ID_COLUMNS[name]].astype(str)
-    }
-    assessments = dataset.assessments.copy()
-    known = assessments["source_id"].map(published) <= as_of
-    set_aside("published after the cut", "assessments", assessments[~known])
-    assessments = assessments[known]
-    assessments["focus"], assessments["powers"] = _focus(
-        _actors_of(assessments, "assessments", linked_actors), partner, foreign
-    )
-    supported = _supported(assessments, shown_ids)
-    set_aside("evidence not in the brief", "assessments", assessments[~supported])
-    assessments = assessments[supported]
+    cut = _Cut(dataset, params, view)
+    kept = _dated_tables(cut)
+    assessments, judgments = _evidence(cut, kept)
     thesis = assessments[assessments["thesis"].fillna(False).astype(bool)]
-    judgments = dataset.judgments.copy()
-    made = judgments["made"] <= as_of
-    set_aside("published after the cut", "judgments", judgments[~made])
-    judgments = judgments[made]
-    supported = _supported(judgments, shown_ids | set(assessments["assessment_id"].astype(str)))
-    set_aside("evidence not in the brief", "judgments", judgments[~supported])
-    judgments = judgments[supported]
-
-    themes = set(params.selected_themes)
-    for name, frame in (("events", kept["events"]), ("supplies", kept["supplies"])):
-        set_aside("other themes", name, frame[~frame["theme"].isin(themes)])
-    set_aside(
-        "other themes",
-        "assessments",
-        assessments[~assessments["theme"].isin(themes) & ~assessments["thesis"].astype(bool)],
-    )
-    if "energy" not in themes:
-        set_aside("other themes", "projects", kept["projects"])
+    _set_aside_other_themes(cut, kept, assessments)
     return Selection(
         params=params,
         dataset=dataset,
@@ -329,8 +273,91 @@ def select(dataset: Dataset, params: BaseParams) -> Selection:
         relations=kept["relations"],
         judgments=judgments.reset_index(drop=True),
         thesis=thesis.reset_index(drop=True),
-        left_out={reason: tables for reason, tables in left.items() if tables},
+        left_out={reason: tables for reason, tables in cut.left.items() if tables},
     )
+
+
+class _Cut:
+    """What :func:`select` sorts every table by, and the rows it has set aside so far."""
+
+    def __init__(self, dataset: Dataset, params: BaseParams, view: TimeView) -> None:
+        self.dataset = dataset
+        self.params = params
+        self.view = view
+        self.as_of = pd.Timestamp(params.as_of)
+        sources = dataset.sources
+        self.published = dict(zip(sources["source_id"], sources["published"], strict=True))
+        self.partner = params.partner_id
+        self.foreign = foreign_states(dataset)
+        self.linked_actors, self.linked_start = _event_links(dataset.events)
+        #: reason -> table -> the rows set aside for it, in the order they were.
+        self.left: dict[str, dict[str, pd.DataFrame]] = {reason: {} for reason in REASONS}
+
+    def set_aside(self, reason: str, table: str, rows: pd.DataFrame) -> None:
+        if not rows.empty:
+            self.left[reason][table] = pd.concat([self.left[reason].get(table, rows.head(0)), rows])
+
+    def known(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (table ``name``) whose source is published by the cut, with
+        their ``focus`` and ``powers``; the others are set aside."""
+        known = frame["source_id"].map(self.published) <= self.as_of
+        self.set_aside("published after the cut", name, frame[~known])
+        frame = frame[known]
+        frame["focus"], frame["powers"] = _focus(
+            _actors_of(frame, name, self.linked_actors), self.partner, self.foreign
+        )
+        return frame
+
+
+def _dated_tables(cut: _Cut) -> dict[str, pd.DataFrame]:
+    """The events, supplies, projects and relations a brief may use."""
+    kept: dict[str, pd.DataFrame] = {}
+    # Events first: the other dated tables take a linked event's date and actors.
+    for name in ("events", "supplies", "projects", "relations"):
+        frame = cut.known(name, getattr(cut.dataset, name).copy())
+        if name in ("events", "supplies"):
+            frame = _in_window(frame, cut.linked_start, cut.view, cut.params, name, cut.set_aside)
+        elif name == "projects":
+            frame = _follow_events(frame, kept["events"], cut.view, name, cut.set_aside, cut.left)
+        kept[name] = frame.reset_index(drop=True)
+    return kept
+
+
+def _evidence(cut: _Cut, kept: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assessments and judgments known by the cut that rest on rows in the brief."""
+    shown_ids = {
+        str(row_id)
+        for name, frame in kept.items()
+        for row_id in frame[ID_COLUMNS[name]].astype(str)
+    }
+    assessments = cut.known("assessments", cut.dataset.assessments.copy())
+    supported = _supported(assessments, shown_ids)
+    cut.set_aside("evidence not in the brief", "assessments", assessments[~supported])
+    assessments = assessments[supported]
+    judgments = cut.dataset.judgments.copy()
+    made = judgments["made"] <= cut.as_of
+    cut.set_aside("published after the cut", "judgments", judgments[~made])
+    judgments = judgments[made]
+    supported = _supported(judgments, shown_ids | set(assessments["assessment_id"].astype(str)))
+    cut.set_aside("evidence not in the brief", "judgments", judgments[~supported])
+    return assessments, judgments[supported]
+
+
+def _set_aside_other_themes(
+    cut: _Cut, kept: dict[str, pd.DataFrame], assessments: pd.DataFrame
+) -> None:
+    """Note the rows on themes the brief does not cover (they stay in the selection)."""
+    themes = set(cut.params.selected_themes)
+    for name in ("events", "supplies"):
+        frame = kept[name]
+        cut.set_aside("other themes", name, frame[~frame["theme"].isin(themes)])
+    cut.set_aside(
+        "other themes",
+        "assessments",
+        assessments[~assessments["theme"].isin(themes) & ~assessments["thesis"].astype(bool)],
+    )
+    if "energy" not in themes:
+        cut.set_aside("other themes", "projects", kept["projects"])
 
 
 def _in_window(frame, linked_start, view, params, name, set_aside) -> pd.DataFrame:

@@ -1,12 +1,12 @@
 """The house look for every chart: one theme call, one colour-blind-safe palette.
 
 Nothing here runs at import time. A notebook calls :func:`set_theme` once in its setup cell;
-chart functions in :mod:`helpers.charts` only read the colour constants below, so they draw the
-same colours whether or not the theme was set.
+chart functions in :mod:`helpers.report.charts` only read the colour constants below, so they
+draw the same colours whether or not the theme was set.
 
 The palette is Okabe & Ito's (2008) eight colours, which stay distinct for the common forms of
 colour-vision deficiency. Charts that must also survive greyscale printing pair colour with a
-second channel (line style, marker or hatch); see :mod:`helpers.charts`.
+second channel (line style, marker or hatch); see :mod:`helpers.report.charts`.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def set_theme(context: str = "paper", font_scale: float = 1.0) -> None:
 
     Examples
     --------
-    >>> from helpers.theme import set_theme
+    >>> from helpers.report.theme import set_theme
     >>> set_theme()
     """
     rc = theme_rc()

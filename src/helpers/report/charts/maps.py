@@ -3,10 +3,11 @@
 :func:`locator_map` draws the places of ``places.csv`` on coastlines and country borders
 shipped with the package (``helpers/geodata/basemap.json``, a public-domain Natural Earth
 subset made by ``scripts/make_basemap.py``; nothing is downloaded). It follows the house
-chart contract of :mod:`helpers.charts`: an axes-level function that draws only on the Axes it
-is given, changes no global state and returns the Axes, with a title that states a finding
-computed from the rows, a source line, and alt text from the same facts
-(:func:`describe_locator_map`).
+chart contract of :mod:`helpers.report.charts`: an axes-level function that draws only on the
+Axes it is given, changes no global state and returns the Axes, with a title that states a
+finding computed from the rows, a source line, and alt text from the same facts
+(:func:`describe_locator_map`). What all charts share it takes from
+:mod:`helpers.report.charts.base`.
 
 What is drawn, and why:
 
@@ -50,7 +51,7 @@ from matplotlib.transforms import Bbox
 from helpers import paths
 from helpers.errors import ParameterError
 from helpers.report import formatting as fmt
-from helpers.report.charts import (
+from helpers.report.charts.base import (
     _TEXT_DARK,
     _axes_height,
     _axes_inches,
@@ -332,9 +333,43 @@ def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
     rows = _records(places, "places", _PLACE_COLUMNS)
     wanted = _validate_highlight(rows, highlight)
     box = _basemap().bbox
+    located, country_rows, unmapped = _sorted_places(rows)
+    # The home country is the one most places belong to; edge arrows measure from its
+    # centroid, and the map shades it a little darker.
+    counts = Counter(p for p in (_str_country(r) for r in rows) if p)
+    home = counts.most_common(1)[0][0] if counts else None
+    groups = _point_groups(located, wanted)
+    countries = _country_groups(country_rows, wanted)
+    inside = [g for g in groups if _in_box(g.lat, g.lon, box)]
+    reference = _reference(home, country_rows, inside, box)
+    far = _far_groups(groups, countries, reference, box)
+    countries_in = [c for c in countries if _in_box(c.lat, c.lon, box)]
+    drawn = {p.basis for p in _all_places(inside, countries_in)}
+    bases = tuple(sorted(drawn, key=lambda b: (_BASIS_RANK.get(b, 9), b)))
+    title = _title_text(len(rows), inside, far, countries_in, unmapped)
+    return _MapFacts(
+        title=fmt.sentence_case(title),
+        n_total=len(rows),
+        points=tuple(inside),
+        far=tuple(far),
+        countries=tuple(countries_in),
+        unmapped=tuple(unmapped),
+        home=home,
+        reference=reference,
+        bases=bases,
+    )
 
+
+#: A country's row with its centroid: the place, latitude, longitude.
+_AtCentroid = tuple[_Place, float, float]
+
+
+def _sorted_places(
+    rows: list[dict],
+) -> tuple[dict[tuple[float, float], list[_Place]], list[_AtCentroid], list[_Place]]:
+    """The places at each point (rounded coordinates), the countries, and the unlocated."""
     located: dict[tuple[float, float], list[_Place]] = {}
-    country_rows: list[tuple[_Place, float, float]] = []
+    country_rows: list[_AtCentroid] = []
     unmapped: list[_Place] = []
     for r in rows:
         place = _Place(
@@ -351,17 +386,13 @@ def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
         else:
             key = (round(float(r["latitude"]), 4), round(float(r["longitude"]), 4))
             located.setdefault(key, []).append(place)
+    return located, country_rows, unmapped
 
-    # The home country is the one most places belong to; edge arrows measure from its
-    # centroid, and the map shades it a little darker.
-    counts = Counter(p for p in (_str_country(r) for r in rows) if p)
-    home = counts.most_common(1)[0][0] if counts else None
-    reference = None
-    for place, lat, lon in country_rows:
-        if home is not None and home in (place.id, place.country):
-            reference = _Reference(f"the centre of {_short(place.name)}", lat, lon)
-            break
 
+def _point_groups(
+    located: dict[tuple[float, float], list[_Place]], wanted: tuple[str, ...]
+) -> list[_Group]:
+    """One mark per point, named after its best-located place."""
     groups: list[_Group] = []
     for (lat, lon), members in located.items():
         best = min(members, key=lambda p: _BASIS_RANK.get(p.basis, 9))
@@ -375,25 +406,46 @@ def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
                 highlight=any(p.id in wanted for p in members),
             )
         )
-    # Countries at one centroid (a country and the same country named again) get one name.
+    return groups
+
+
+def _country_groups(country_rows: list[_AtCentroid], wanted: tuple[str, ...]) -> list[_Group]:
+    """Countries at one centroid (a country and the same country named again) get one name."""
     at_centroid: dict[tuple[float, float], list[_Place]] = {}
     for p, lat, lon in country_rows:
         at_centroid.setdefault((round(lat, 4), round(lon, 4)), []).append(p)
-    countries = [
+    return [
         _Group(tuple(ps), lat, lon, ps[0].basis, ps[0].name, any(p.id in wanted for p in ps))
         for (lat, lon), ps in at_centroid.items()
     ]
-    inside = [g for g in groups if _in_box(g.lat, g.lon, box)]
-    if reference is None and inside:
-        reference = _Reference(
+
+
+def _reference(
+    home: str | None,
+    country_rows: list[_AtCentroid],
+    inside: list[_Group],
+    box: tuple[float, float, float, float],
+) -> _Reference:
+    """The home country's centroid, else the middle of the places on the map, else its own."""
+    for place, lat, lon in country_rows:
+        if home is not None and home in (place.id, place.country):
+            return _Reference(f"the centre of {_short(place.name)}", lat, lon)
+    if inside:
+        return _Reference(
             "the middle of the places on the map",
             float(np.mean([g.lat for g in inside])),
             float(np.mean([g.lon for g in inside])),
         )
-    if reference is None:
-        reference = _Reference(
-            "the middle of the map", (box[1] + box[3]) / 2, (box[0] + box[2]) / 2
-        )
+    return _Reference("the middle of the map", (box[1] + box[3]) / 2, (box[0] + box[2]) / 2)
+
+
+def _far_groups(
+    groups: list[_Group],
+    countries: list[_Group],
+    reference: _Reference,
+    box: tuple[float, float, float, float],
+) -> list[_Group]:
+    """The marks beyond the basemap, with the bearing (and distance) an edge arrow gives."""
     far = []
     for g, is_country in [*((g, False) for g in groups), *((c, True) for c in countries)]:
         if _in_box(g.lat, g.lon, box):
@@ -412,21 +464,7 @@ def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
                 bearing=_bearing(reference.lat, reference.lon, g.lat, g.lon),
             )
         )
-    countries_in = [c for c in countries if _in_box(c.lat, c.lon, box)]
-    drawn = {p.basis for p in _all_places(inside, countries_in)}
-    bases = tuple(sorted(drawn, key=lambda b: (_BASIS_RANK.get(b, 9), b)))
-    title = _title_text(len(rows), inside, far, countries_in, unmapped)
-    return _MapFacts(
-        title=fmt.sentence_case(title),
-        n_total=len(rows),
-        points=tuple(inside),
-        far=tuple(far),
-        countries=tuple(countries_in),
-        unmapped=tuple(unmapped),
-        home=home,
-        reference=reference,
-        bases=bases,
-    )
+    return far
 
 
 def _str_country(row: dict) -> str | None:
@@ -577,7 +615,7 @@ def locator_map(
     ax = _resolve_ax(ax)
     facts = _map_facts(places, highlight)
     footer = _footer_lines(facts, places, sources)
-    # Text wider than this would make the layout narrow the map to fit it; charts._measure
+    # Text wider than this would make the layout narrow the map to fit it; base._measure
     # reads about 3% under what Agg draws, hence the margin.
     text_width = 0.96 * _unsqueezed_width(ax, _axes_inches(ax)[0])
     if not (facts.points or facts.countries or facts.far):
@@ -666,7 +704,6 @@ def _inside(lo: float, hi: float, floor: float, ceiling: float) -> tuple[float, 
 
 
 def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
-    base = _basemap()
     view = _view(facts)
     # The Axes' shape is only known once the figure is laid out: fit the view to an
     # estimate of it now (so the map is right before it is drawn), and again, exactly, when
@@ -684,19 +721,34 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
         spine.set_visible(True)
         spine.set_color(_FRAME)
         spine.set_linewidth(0.6)
+    _draw_basemap(ax, facts.home, (west, south, east, north))
+    markers, labels = _draw_points(ax, facts.points)
+    labels += _draw_country_names(ax, facts.countries)
+    arrows, arrow_labels = _draw_edge_arrows(ax, facts.far)
+    labels += arrow_labels
+    reference = facts.reference
+    origin = (reference.lon, reference.lat) if reference is not None else None
+    ax.add_artist(_Placer(view, markers, labels, arrows, origin))
 
-    # What may come into view once the view is fitted exactly; the rest stays out of the SVG.
+
+def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, float]) -> None:
+    """Land, coastlines and borders: what may come into ``view`` once it is fitted exactly.
+
+    The rest stays out of the SVG.
+    """
+    base = _basemap()
+    west, south, east, north = view
     margin_x, margin_y = (east - west) / 5, (north - south) / 5
     near = (west - margin_x, south - margin_y, east + margin_x, north + margin_y)
     for country in base.countries:
         x0, y0, x1, y1 = country.extent
         if x1 < near[0] or x0 > near[2] or y1 < near[1] or y0 > near[3]:
             continue
-        home = facts.home is not None and country.id == facts.home
+        shaded = home is not None and country.id == home
         ax.add_artist(
             PathPatch(
                 country.path,
-                facecolor=_HOME if home else _LAND,
+                facecolor=_HOME if shaded else _LAND,
                 edgecolor="none",
                 linewidth=0,
                 zorder=1,
@@ -720,10 +772,13 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
         autolim=False,
     )
 
-    sizes = _sizes()
+
+def _draw_points(ax: Axes, points: Sequence[_Group]) -> tuple[list[_Marker], list[_Label]]:
+    """A marker per point, and its label (placed at draw time) with a hidden leader line."""
+    size_pt = _sizes()["annotation"]
     markers: list[_Marker] = []
     labels: list[_Label] = []
-    for group in facts.points:
+    for group in points:
         big = group.highlight
         size = _BIG_PT if big else _MARKER_PT
         ax.plot(
@@ -739,23 +794,35 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
             gid="place:" + _ids(group.ids),
         )
         markers.append(_Marker(group.lon, group.lat, size / 2 + 0.8))
-        text = _text(ax, group, _short(group.label), "place-label", sizes["annotation"])
+        text = _text(ax, group, _short(group.label), "place-label", size_pt)
         text.set_fontweight("bold" if big else "normal")
         leader = Line2D([], [], color=MUTED, linewidth=0.5, zorder=4, gid="leader")
         leader.set_visible(False)
         leader.set_in_layout(False)
         ax.add_line(leader)
         labels.append(_Label(text, "point", len(markers) - 1, leader=leader, rank=(not big, 2)))
-    for group in facts.countries:
+    return markers, labels
+
+
+def _draw_country_names(ax: Axes, countries: Sequence[_Group]) -> list[_Label]:
+    """Country names, spaced out in capitals, at their centroids."""
+    labels: list[_Label] = []
+    for group in countries:
         spaced = "\u2009".join(_short(group.label).upper())
-        text = _text(ax, group, spaced, "country-label", sizes["note"])
+        text = _text(ax, group, spaced, "country-label", _sizes()["note"])
         text.set_color(_INK if group.highlight else MUTED)
         text.set_fontweight("bold" if group.highlight else "normal")
         labels.append(
             _Label(text, "country", None, xy=(group.lon, group.lat), rank=(not group.highlight, 4))
         )
+    return labels
+
+
+def _draw_edge_arrows(ax: Axes, far: Sequence[_Group]) -> tuple[list[_Arrow], list[_Label]]:
+    """An arrow per place beyond the map, with its name and distance (placed at draw time)."""
     arrows: list[_Arrow] = []
-    for group in facts.far:
+    labels: list[_Label] = []
+    for group in far:
         name = _short(group.label)
         caption = name if group.km is None else f"{name}\n{group.km:,.0f} km"
         arrow = FancyArrowPatch(
@@ -771,13 +838,11 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
         )
         arrow.set_in_layout(False)  # placed at draw time, inside the frame
         ax.add_artist(arrow)
-        text = _text(ax, group, caption, "arrow-label", sizes["annotation"])
+        text = _text(ax, group, caption, "arrow-label", _sizes()["annotation"])
         text.set_fontweight("bold" if group.highlight else "normal")
         arrows.append(_Arrow(arrow, group.bearing or 0.0))
         labels.append(_Label(text, "arrow", len(arrows) - 1, rank=(not group.highlight, 1)))
-    reference = facts.reference
-    origin = (reference.lon, reference.lat) if reference is not None else None
-    ax.add_artist(_Placer(view, markers, labels, arrows, origin))
+    return arrows, labels
 
 
 def _in_view(lines: Sequence[np.ndarray], view: tuple[float, ...]) -> list[np.ndarray]:

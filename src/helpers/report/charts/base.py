@@ -1,0 +1,536 @@
+"""The machinery every chart shares, and the source line printed under each.
+
+Reading rows (:func:`_records`: columns checked, missing values as ``None``), the small value
+helpers (``_str``, ``_flag``, ``_timestamp``, ``_words``, ``_label``, ``_name``, ``_count``,
+``_when``), font sizes from rcParams and text measured in the current font (``_sizes``,
+``_measure``), wrapping to a width in inches (``_wrap_to``, ``_fit_lines``, ``_row_labels``),
+estimates of the laid-out Axes (``_axes_inches``, ``_room``, ``_axes_height``,
+``_unsqueezed_width``), and what every chart draws around its data: the title (``_title``),
+the legend (``_legend``), the lines under the axes (``_footer``), the empty-chart message
+(``_nothing``) and :func:`source_line`.
+
+Nothing here draws a chart or changes global state; the plot families
+(:mod:`~helpers.report.charts.timeline`, :mod:`~helpers.report.charts.projects`,
+:mod:`~helpers.report.charts.supplies`, :mod:`~helpers.report.charts.maps`) import from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+from matplotlib.textpath import TextToPath
+from matplotlib.ticker import NullLocator
+
+from helpers import paths
+from helpers.errors import DataValidationError
+from helpers.report import formatting as fmt
+from helpers.report.theme import MUTED
+
+_TEXT_TO_PATH = TextToPath()
+_TEXT_DARK = "#262626"
+
+
+def _records(frame: pd.DataFrame | None, table: str, required: Sequence[str]) -> list[dict]:
+    """Rows as dicts with ``None`` for missing values, after checking the columns exist."""
+    if frame is None:
+        return []
+    _require_columns(frame, table, required)
+    if frame.empty:
+        return []
+    # Column by column (what to_dict("records") gives, in a quarter of the time on large
+    # tables).
+    columns = {name: _column(frame, name) for name in frame.columns}
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _require_columns(frame: pd.DataFrame, table: str, required: Sequence[str]) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            [
+                f"{table}: missing column(s) {', '.join(missing)}; the chart needs "
+                f"{', '.join(required)} (see data/datapackage.json)"
+            ]
+        )
+
+
+def _column(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column's values as Python objects, ``None`` for missing ones or a missing column."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    values = frame[column].astype(object).tolist()
+    missing = frame[column].isna().to_numpy()
+    if missing.any():
+        values = [None if gap else value for value, gap in zip(values, missing, strict=True)]
+    return values
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _flag(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return None if pd.isna(stamp) else stamp.normalize()
+
+
+def _words(value: Any) -> str:
+    """``"under_discussion"`` -> ``"under discussion"``."""
+    return "" if value is None else str(value).replace("_", " ")
+
+
+def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
+    """The schema's order for a categorical column, else the order of first appearance."""
+    if frame is None or column not in frame.columns:
+        return []
+    series = frame[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [str(c) for c in series.cat.categories]
+    return [str(v) for v in pd.unique(series.dropna())]
+
+
+def _label(text: Any) -> str:
+    """A data name drawn on its own (tick, row, node, legend entry): a capital first letter.
+
+    Names are stored in running-text case ("deep-sea port", "the international community")
+    for the narrative's sentences; only the first character changes ("Sukhoi" stays as is).
+    Titles and alt text keep the stored case mid-sentence.
+    """
+    return fmt.sentence_case(str(text))
+
+
+def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
+    """Display name for an actor id; without one, the id made readable ("myanmar-army")."""
+    if actor_id is None:
+        return ""
+    key = str(actor_id)
+    if names and key in names:
+        return str(names[key])
+    # Most ids are proper names ("russia"), so the guess is capitalised.
+    return fmt.sentence_case(key.replace("-", " ").replace("_", " "))
+
+
+def _short(name: str) -> str:
+    """Drop a trailing parenthetical for on-chart labels: the alt text keeps the full name."""
+    if name.endswith(")") and " (" in name:
+        return name[: name.rindex(" (")]
+    return name
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """``"5 events"``: figures, unlike fmt.count's words below ten, so that titles compare
+    like with like ("3 of 5 dated events") and counts scan quickly in tight space."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _when(
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    precision: str,
+    *,
+    ongoing: bool = False,
+    as_of: pd.Timestamp | None = None,
+) -> str | None:
+    """fmt.when's date phrase for what the chart draws; ``None`` when undated.
+
+    fmt.when reads one date per precision; a chart draws the whole extent, so a month- or
+    day-precise row with a later end is phrased as the span it covers ("October–November
+    2023"), and an ongoing row says where its bar stops (the source date).
+    """
+    if start is None:
+        return None
+    if end is not None and end <= start:
+        end = None
+    if end is None:
+        precision = "day" if precision == "period" else precision
+    elif precision != "period":
+        if precision == "month":
+            start = start.to_period("M").start_time
+            end = end.to_period("M").end_time.normalize()
+        precision = "period"
+    open_ended = ongoing and end is None
+    text = fmt.when(start, pd.NaT if end is None else end, precision, ongoing=open_ended)
+    if open_ended:
+        text += f", ongoing at {fmt.day(as_of)}" if as_of is not None else ", ongoing"
+    return text
+
+
+def _resolve_ax(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def _points(key: str) -> float:
+    """A font size from rcParams in points (read only)."""
+    return FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+
+
+def _sizes() -> dict[str, float]:
+    tick = _points("ytick.labelsize")
+    return {
+        "title": _points("axes.titlesize"),
+        "label": _points("axes.labelsize"),
+        "annotation": tick,
+        "note": max(tick - 1.0, 6.0),
+    }
+
+
+def _axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
+    """The Axes' size in inches, as it will be once laid out (an estimate).
+
+    Under a layout engine (``constrained`` or ``tight``) the Axes will grow into the
+    figure's margins, so the subplot-parameter box underestimates it; ``decoration`` is the
+    width of tick labels and axis label the Axes will give up on the left.
+    """
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    width, height = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    if fig.get_layout_engine() is not None:
+        params = fig.subplotpars
+        width = box.width / (params.right - params.left) * fig.get_figwidth() - 0.2
+        width -= decoration
+    return max(width, 1.0), max(height, 1.0)
+
+
+def _measure(text: str, size: float, weight: str = "normal") -> float:
+    """Width in inches of the widest line of ``text`` in the current font."""
+    props = FontProperties(size=size, weight=weight)
+    # The font a family name resolves to is read from rcParams, so it is part of the key.
+    fonts = tuple(
+        tuple(mpl.rcParams[f"font.{name}"]) if f"font.{name}" in mpl.rcParams else (name,)
+        for name in props.get_family()
+    )
+    lines = [line for line in text.split("\n") if line]
+    return max((_line_points(line, props, fonts) for line in lines), default=0.0) / 72
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_points(line: str, props: FontProperties, fonts: tuple) -> float:
+    """Width in points of one line; cached, as wrapping measures the same words again."""
+    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(line, props, ismath=False)
+    return width
+
+
+_GLUE = {"a", "an", "the", "of", "to", "about", "than", "no"}
+
+
+def _glued_words(text: str) -> list[str]:
+    """Split at spaces, but keep a number or a short function word with the next word."""
+    words: list[str] = []
+    glue_next = False
+    for word in text.split(" "):
+        if glue_next and words:
+            words[-1] += " " + word
+        else:
+            words.append(word)
+        glue_next = word.lower() in _GLUE or word.replace(",", "").replace(".", "").isdigit()
+    return words
+
+
+def _wrap_to(text: str, inches: float, size: float, weight: str = "normal") -> str:
+    """Wrap ``text`` at word boundaries so each line fits ``inches``."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in _glued_words(paragraph):
+            trial = f"{current} {word}" if current else word
+            if current and _measure(trial, size, weight) > inches:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def _fit_lines(text: str, inches: float, size: float, row_pitch: float) -> str:
+    """Wrap to ``inches``, keeping as many lines as a row of ``row_pitch`` inches holds."""
+    max_lines = max(1, int(row_pitch * 72 / (1.05 * size)))
+    lines = _wrap_to(text, inches, size).split("\n")
+    if len(lines) <= max_lines:
+        return "\n".join(lines)
+    kept = lines[:max_lines]
+    last = kept[-1]
+    while last and _measure(last + "…", size) > inches:
+        last = last[:-1]
+    kept[-1] = last.rstrip() + "…"
+    return "\n".join(kept)
+
+
+def _row_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
+    """Row labels for the y axis, wrapped (two lines at most) to a third of the figure."""
+    width = 0.3 * ax.get_figure(root=True).get_figwidth()
+    size = _sizes()["annotation"]
+    return [
+        label if _measure(label, size) <= width else _fit_lines(label, width, size, 2.2 * size / 72)
+        for label in labels
+    ]
+
+
+def _left_decoration(ax: Axes) -> float:
+    """Estimated width in inches of the y tick labels and y label, left of the Axes."""
+    if not ax.axison:
+        return 0.0
+    size = _sizes()["annotation"]
+    texts = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    if texts:
+        width = max(_measure(t, size) for t in texts) + 0.08
+    else:
+        width = 0.3 if len(ax.get_yticks()) else 0.0
+    if ax.get_ylabel():
+        width += 1.3 * _sizes()["label"] / 72 + 0.06
+    return width
+
+
+def _room(ax: Axes) -> float:
+    """Inches from the Axes' left edge to the right edge of its figure, once laid out."""
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    if fig.get_layout_engine() is not None:
+        params = fig.subplotpars
+        cell = box.width / (params.right - params.left) * fig.get_figwidth()
+        return max(cell - 0.2 - _left_decoration(ax), 1.0)
+    return max((1.0 - box.x0) * fig.get_figwidth() - 0.1, 1.0)
+
+
+def _axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = True) -> float:
+    """Estimated height in inches of the Axes once the layout makes room for the rest.
+
+    Under a layout engine the Axes gets what its grid cell leaves after the title, the
+    x-axis decorations and the lines under the chart; without one, its current box.
+    """
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    if fig.get_layout_engine() is None:
+        return max(box.height * fig.get_figheight(), 0.5)
+    params = fig.subplotpars
+    cell = box.height / (params.top - params.bottom) * fig.get_figheight()
+    sizes = _sizes()
+    room = _room(ax)
+    title_lines = _wrap_to(title, room, sizes["title"], "bold").count("\n") + 1
+    footer_lines = sum(_wrap_to(t, room, sizes["note"]).count("\n") + 1 for t in footer)
+    used = title_lines * 1.25 * sizes["title"] + footer_lines * 1.3 * sizes["note"]
+    if x_axis:
+        used += 1.5 * (sizes["annotation"] + sizes["label"])
+    return max(cell - used / 72 - 0.35, 0.5)
+
+
+def _unsqueezed_width(ax: Axes, full: float) -> float:
+    """Inches that text hung from the axes' left edge may take without narrowing the axes.
+
+    ``full`` is the axes' width once laid out. Constrained layout measures how far the
+    title, legend and source line stick out past the axes from where the axes are before
+    the layout (the subplot parameters' box), and settles in two passes: text wider than
+    halfway between that box and ``full`` makes it narrow the axes, so that rows placed for
+    the full width would no longer fit.
+    """
+    fig = ax.get_figure(root=True)
+    if fig.get_layout_engine() is None:
+        return full
+    before = ax.get_position().width * fig.get_figwidth()
+    return max(min(full, (full + before) / 2 - 0.05), 1.0)
+
+
+def _tick_overhang(ax: Axes, size: float, width: float) -> float:
+    """Inches by which the first and last x tick labels stick out past the axes' ends."""
+    lo, hi = sorted(ax.get_xlim())
+    per_inch = (hi - lo) / width
+    ticks = [t for t in ax.xaxis.get_major_locator()() if lo <= t <= hi]
+    if not ticks:
+        return 0.0
+    labels = ax.xaxis.get_major_formatter().format_ticks(ticks)
+    left = _measure(labels[0], size) / 2 - (ticks[0] - lo) / per_inch
+    right = _measure(labels[-1], size) / 2 - (hi - ticks[-1]) / per_inch
+    return max(left, 0.0) + max(right, 0.0)
+
+
+def _plot_texts_out_of_layout(ax: Axes) -> None:
+    """Leave labels drawn in the plot out of the layout engine's sums.
+
+    A label anchored in data coordinates moves with the Axes; if it pokes out, constrained
+    layout shrinks the Axes to make room, the label moves with it, and the Axes collapses.
+    The title, axis labels, legend and source line stay in the layout.
+    """
+    for text in ax.texts:
+        text.set_in_layout(False)
+
+
+def _title(ax: Axes, text: str, inches: float | None = None) -> None:
+    size = _sizes()["title"]
+    ax.set_title(
+        _wrap_to(text, _room(ax) if inches is None else inches, size, "bold"),
+        loc="left",
+        fontsize=size,
+        fontweight="bold",
+        parse_math=False,
+    )
+
+
+def _literal_legend(legend: Legend) -> Legend:
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return legend
+
+
+def _legend(ax: Axes, handles: list, labels: list[str], **kwargs: Any) -> Legend | None:
+    if not handles:
+        return None
+    size = _sizes()["annotation"]
+    options = {"frameon": False, "fontsize": size, "handlelength": 1.6, "borderaxespad": 0.3}
+    options.update(kwargs)
+    return _literal_legend(ax.legend(handles, labels, **options))
+
+
+def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
+    """As many legend columns as fit ``inches``: one row if possible, else balanced rows."""
+    if not labels:
+        return 1
+    entry = (1.6 + 0.8 + 1.2) * size / 72  # handle, handle-text pad, column spacing
+    for rows in range(1, len(labels) + 1):
+        columns = math.ceil(len(labels) / rows)
+        widths = [
+            max(
+                _measure(labels[i], size) for i in range(c * rows, min((c + 1) * rows, len(labels)))
+            )
+            for c in range(columns)
+        ]
+        if sum(widths) + columns * entry <= inches:
+            return columns
+    return 1
+
+
+def _footer(
+    ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None, inches: float | None = None
+) -> list[Text]:
+    """Stack small grey lines under the axes, each anchored below the one before.
+
+    ``anchor`` is the artist the first line hangs from (the x-axis label, a legend); ``None``
+    hangs it from the axes' bottom edge. Lines wrap to ``inches``, default :func:`_room`.
+    """
+    size = _sizes()["note"]
+    room = _room(ax) if inches is None else inches
+    drawn: list[Text] = []
+    previous = anchor
+    for gid, text in lines:
+        if previous is None:
+            xycoords: Any = "axes fraction"
+            offset = (0, -4)
+        else:
+            xycoords = ("axes fraction", previous)
+            offset = (0, -3)
+        previous = ax.annotate(
+            _wrap_to(text, room, size),
+            xy=(0, 0),
+            xycoords=xycoords,
+            xytext=offset,
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=size,
+            color=MUTED,
+            annotation_clip=False,
+            parse_math=False,
+            gid=gid,
+        )
+        drawn.append(previous)
+    return drawn
+
+
+def _xlabel_anchor(ax: Axes) -> Any:
+    return ax.xaxis.label if ax.get_xlabel() else None
+
+
+def _nothing(ax: Axes, message: str) -> None:
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=MUTED,
+        fontsize=_sizes()["label"],
+        parse_math=False,
+        gid="empty",
+    )
+    ax.xaxis.set_major_locator(NullLocator())
+    ax.yaxis.set_major_locator(NullLocator())
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+
+
+def _table_path(table_name: str) -> str:
+    return f"{paths.DATA_DIR.name}/{table_name}.csv"
+
+
+def source_line(
+    frame: pd.DataFrame | None, table_name: str, sources: pd.DataFrame | None = None
+) -> str:
+    """The source line printed under a chart, built from its rows' ``source_id`` and ``line``.
+
+    Parameters
+    ----------
+    frame
+        The rows the chart draws; needs ``source_id`` and ``line`` columns.
+    table_name
+        The table the rows come from (``"projects"``), printed as ``data/projects.csv``.
+    sources
+        The ``sources`` table; its ``title`` replaces the source id when given.
+
+    Returns
+    -------
+    str
+        For example ``"Source: News article: ..., lines 7, 17 — data/projects.csv"``.
+
+    Examples
+    --------
+    >>> source_line(dataset.projects, "projects", dataset.sources)  # doctest: +SKIP
+    'Source: News article: Myanmar junta seeks Russian ties ..., lines 7, 17 — data/projects.csv'
+    """
+    where = _table_path(table_name)
+    if frame is None or frame.empty or "source_id" not in frame.columns:
+        return f"Source: no rows — {where}"
+    titles: dict[str, str] = {}
+    if sources is not None and not sources.empty:
+        titles = {
+            str(k): str(v) for k, v in zip(sources["source_id"], sources["title"], strict=True)
+        }
+    lines_by_source: dict[str, set[int]] = {}
+    pairs = frame[["source_id"] + (["line"] if "line" in frame.columns else [])]
+    pairs = pairs.drop_duplicates()  # each (source, line) once, in order of first use
+    lines = pairs["line"] if "line" in pairs.columns else [None] * len(pairs)
+    for source_id, line in zip(pairs["source_id"], lines, strict=True):
+        if pd.isna(source_id):
+            continue
+        seen = lines_by_source.setdefault(str(source_id), set())
+        if line is not None and not pd.isna(line):
+            seen.add(int(line))
+    parts = []
+    for source_id, lines in lines_by_source.items():
+        label = titles.get(source_id, source_id)
+        if lines:
+            ordered = sorted(lines)
+            word = "line" if len(ordered) == 1 else "lines"
+            label += f", {word} {', '.join(str(n) for n in ordered)}"
+        parts.append(label)
+    return f"Source: {'; '.join(parts)} — {where}"
