@@ -24,6 +24,7 @@ briefs: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_notebooks.py notebooks
 
 format: $(STAMP)

@@ -23,7 +23,7 @@ from helpers import paths
 from helpers.batch import executors
 from helpers.batch import runner as batch
 from helpers.cli import main
-from helpers.data import dataset as data_module
+from helpers.data import package as data_module
 from helpers.errors import (
     DataValidationError,
     ExecutionError,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 
 import matplotlib as mpl
@@ -19,11 +18,9 @@ from matplotlib.text import Text
 from helpers.errors import DataValidationError, ParameterError
 from helpers.params import BriefParams, check
 from helpers.report import charts, theme
+from helpers.report.charts import timelines as timeline_module
 from helpers.report.selection import select
 from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
-
-# The module, not the function of the same name that the package re-exports.
-timeline_module = importlib.import_module("helpers.report.charts.timeline")
 
 SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
 

@@ -379,8 +379,9 @@ def run_plan(
         On the local process pool, fork each job's kernel from a warm zygote that the batch
         starts once, and only if a job is to run (:mod:`helpers.kernels`): every job still
         gets a new kernel process in which no other job's code has run. Default: yes, unless
-        ``$BRIEF_WARM_KERNELS`` is ``0`` (:func:`helpers.render.warm_kernels_wanted`). Jobs on
-        a Dask cluster or a given executor start their kernels normally.
+        ``$BRIEF_WARM_KERNELS`` is ``0``
+        (:func:`helpers.pipeline.render.warm_kernels_wanted`). Jobs on a Dask cluster or a
+        given executor start their kernels normally.
 
     Returns
     -------

@@ -84,7 +84,7 @@ def execute_notebook(
         Seconds to wait for the kernel to start.
     kernel_manager_class
         The ``AsyncKernelManager`` subclass that starts the kernel, for example one that
-        forks it from a warm zygote (:func:`helpers.kernels.forking_kernel_manager`).
+        forks it from a warm zygote (:func:`helpers.kernels.provisioner.forking_kernel_manager`).
         Default: ``AsyncKernelManager``, a kernel started from its kernelspec.
 
     Returns

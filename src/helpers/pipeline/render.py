@@ -46,8 +46,8 @@ KERNEL_LOG_LINES = 40
 #: Set to ``0`` to start every kernel from its kernelspec instead of forking warm ones.
 WARM_KERNELS_ENV = "BRIEF_WARM_KERNELS"
 #: Freeze the zygote's objects out of the kernels' garbage collections (``gc.freeze()``, see
-#: :func:`helpers.kernels.warm_kernels`). Measured here (``benchmarks/kernels.py``, medians of
-#: 5): a kernel shuts down in 0.2 s instead of 0.9 s, and the main brief runs in 2.9 s
+#: :func:`helpers.kernels.forkserver.warm_kernels`). Measured here (``benchmarks/kernels.py``,
+#: medians of 5): a kernel shuts down in 0.2 s instead of 0.9 s, and the main brief runs in 2.9 s
 #: instead of 3.5 s, because the collector no longer walks, and so copies, the zygote's heap
 #: in every kernel. No job can see another through it; what a notebook can see is that
 #: ``gc.get_freeze_count()`` is not 0 and that ``gc.get_objects()`` leaves out objects made
@@ -206,7 +206,7 @@ def prepare(
     DataValidationError
         The data folder breaks the schema or the project's rules.
     """
-    from helpers.data.dataset import fingerprint
+    from helpers.data.package import fingerprint
     from helpers.data.validation import ensure_valid
     from helpers.pipeline.publish import run_name
 
@@ -770,7 +770,7 @@ def _waiting_manager(address: Callable[[], str | None]) -> type:
     """A kernel manager forking from the zygote, that waits for it only when a kernel starts.
 
     The first HTML and PDF renders of a process cost about a second more than the next ones
-    (:func:`helpers.exporters.warm_up`). That second is paid here, where it costs no time on
+    (:func:`helpers.pipeline.export.warm_up`). That second is paid here, where it costs no time on
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
     """
@@ -778,16 +778,16 @@ def _waiting_manager(address: Callable[[], str | None]) -> type:
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
     class WaitingForkingKernelManager(ForkingKernelManager):
-        async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        async def start_kernel(self, **kw: Any) -> None:
+            # jupyter_client's public start: the address is known before the kernelspec that
+            # names the provisioner is read (ForkingKernelManager.kernel_spec).
             cls = type(self)
             if not getattr(cls, "_resolved", False):
                 with contextlib.suppress(Exception):  # the real render reports any problem
                     warm_up()
                 cls.zygote_address, cls._resolved = address(), True
                 warm_up_pdf_in_background()
-            return await super()._async_pre_start_kernel(**kw)
-
-        pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]
+            await super().start_kernel(**kw)
 
     return WaitingForkingKernelManager
 

@@ -4,7 +4,7 @@ One module per plot family, as seaborn keeps them, and their shared machinery ap
 
 * :mod:`~helpers.report.charts.base`: what every chart uses (reading rows, font sizes and
   text measurement, wrapping, titles, legends, the lines under the axes, the source line);
-* :mod:`~helpers.report.charts.timeline`: the timeline of events;
+* :mod:`~helpers.report.charts.timelines`: the timeline of events;
 * :mod:`~helpers.report.charts.projects`: project capacities;
 * :mod:`~helpers.report.charts.supplies`: defence supplies;
 * :mod:`~helpers.report.charts.maps`: the locator map;
@@ -44,7 +44,7 @@ from helpers.report.charts.base import source_line
 from helpers.report.charts.maps import HEIGHT, describe_locator_map, locator_map
 from helpers.report.charts.projects import describe_project_capacities, project_capacities
 from helpers.report.charts.supplies import defence_supplies, describe_defence_supplies
-from helpers.report.charts.timeline import (
+from helpers.report.charts.timelines import (
     describe_timeline,
     fit_timeline,
     timeline,

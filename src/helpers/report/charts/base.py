@@ -10,7 +10,7 @@ the legend (``_legend``), the lines under the axes (``_footer``), the empty-char
 (``_nothing``) and :func:`source_line`.
 
 Nothing here draws a chart or changes global state; the plot families
-(:mod:`~helpers.report.charts.timeline`, :mod:`~helpers.report.charts.projects`,
+(:mod:`~helpers.report.charts.timelines`, :mod:`~helpers.report.charts.projects`,
 :mod:`~helpers.report.charts.supplies`, :mod:`~helpers.report.charts.maps`) import from it.
 """
 
