@@ -25,6 +25,7 @@ def test_a_checkout_finds_its_data_notebooks_and_reports_beside_src():
 def _shipped_tree(target: Path) -> Path:
     """What a source distribution holds: enough to build the wheel, nothing of the venv."""
     root = paths.PROJECT_ROOT
+    target.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(root / name, target / name)
     for name in ("src", "data", "notebooks", "plans"):
@@ -62,6 +63,9 @@ def test_an_installed_package_renders_the_shipped_notebooks_from_another_directo
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # The borrowed dependencies' own data files (nbconvert's base templates) stay in this
+    # environment's share/jupyter, where pip would have put them in the new one.
+    env["JUPYTER_PATH"] = str(Path(sys.prefix, "share", "jupyter"))
     found = subprocess.run(
         [python, "-c", "import helpers.paths as p; print(p.IS_CHECKOUT, p.PROJECT_ROOT)"],
         check=True,

@@ -255,12 +255,6 @@ def _where(workers: int | None, scheduler: str | None) -> str:
     return f"{workers} worker(s)" if workers else "on the given executor"
 
 
-def _where(workers: int | None, scheduler: str | None) -> str:
-    if scheduler:
-        return f"on {scheduler}"
-    return f"{workers} worker(s)" if workers else "on the given executor"
-
-
 # -- before anything runs ----------------------------------------------------------------------
 
 

@@ -131,13 +131,6 @@ def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
     return fmt.sentence_case(key.replace("-", " ").replace("_", " "))
 
 
-def _short(name: str) -> str:
-    """Drop a trailing parenthetical for on-chart labels: the alt text keeps the full name."""
-    if name.endswith(")") and " (" in name:
-        return name[: name.rindex(" (")]
-    return name
-
-
 def _count(n: int, noun: str, plural: str | None = None) -> str:
     """``"5 events"``: figures, unlike fmt.count's words below ten, so that titles compare
     like with like ("3 of 5 dated events") and counts scan quickly in tight space."""
