@@ -343,6 +343,8 @@ WRONG = {
         ),
     ),
     "data_dir": st.one_of(NUMBERS, st.booleans(), LISTS, DICTS),
+    # Set by brief render itself (--since): any value given is refused.
+    "since": st.one_of(NUMBERS, st.booleans(), LISTS, DICTS, st.text(max_size=20)),
 }
 assert set(WRONG) == set(FIELDS)
 

@@ -307,6 +307,9 @@ def test_render_publishes_notebook_html_pdf_and_manifest_and_lists_the_run(
     assert set(manifest["timings"]) == {"validate", "execute", "html", "pdf", "publish", "total"}
     assert fake_exporters["pdf"] == ["Letter"]
     _, injected, options = kernel.calls[0]
+    # What the notebook was given is what the manifest records; which edition it followed
+    # (injected as `since`) is recorded under `edition`.
+    assert injected.pop("since") == "first"
     assert injected == manifest["parameters"]
     assert options["timeout"] == 9
     assert options["cwd"] == notebook.parent

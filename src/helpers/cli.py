@@ -51,7 +51,7 @@ COLD_OPTION = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="myanmar-brief")
 def cli() -> None:
-    """Validate the data, inspect notebook parameters, and render briefs."""
+    """Validate the data, inspect notebook parameters, render briefs and compare editions."""
 
 
 @cli.command()
@@ -136,6 +136,14 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     show_default=True,
     help="Seconds any one cell may run.",
 )
+@click.option(
+    "--since",
+    metavar="RUN|DATE",
+    default=None,
+    help="The edition to compare with: a run folder, its manifest.json, or the date "
+    "(YYYY-MM-DD) of an edition of the series in --out (default: the previous published "
+    "edition of the series; see docs/editions.md).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @COLD_OPTION
 def render(
@@ -146,6 +154,7 @@ def render(
     data_dir: Path | None,
     out_dir: Path | None,
     timeout: int,
+    since: str | None,
     quiet: bool,
     cold: bool,
 ) -> None:
@@ -173,6 +182,7 @@ def render(
         out_dir=out_dir,
         timeout=timeout,
         warm_kernels=False if cold else None,
+        since=since,
     )
     _quiet_papermill()
     with make_reporter(quiet=quiet) as reporter:
@@ -197,6 +207,12 @@ def render(
     help="Run the jobs on a Dask distributed scheduler (tcp://host:8786); its workers must "
     "see --out, the notebooks and the data at the same paths.",
 )
+@click.option(
+    "--only-changed",
+    is_flag=True,
+    help="Publish an edition only if it differs from the previous edition of its series "
+    "(what a mailing list wants); the others are reported as skipped.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless a job fails.")
 @COLD_OPTION
 def batch(
@@ -206,6 +222,7 @@ def batch(
     data_dir: Path | None,
     force: bool,
     scheduler: str | None,
+    only_changed: bool,
     quiet: bool,
     cold: bool,
 ) -> None:
@@ -228,6 +245,7 @@ def batch(
         force=force,
         scheduler=scheduler,
         warm_kernels=False if cold else None,
+        only_changed=only_changed,
     )
     _quiet_papermill()
     with make_reporter(quiet=quiet) as reporter:
@@ -236,6 +254,28 @@ def batch(
         click.echo(result.summary(), err=not result.ok and quiet)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def diff(old: Path, new: Path, as_json: bool) -> None:
+    """Print what edition NEW shows that edition OLD did not, and the other way round.
+
+    OLD and NEW are run folders or their manifest.json files. Exit code 0 whatever changed;
+    2 if either cannot be read as an edition.
+    """
+    from helpers.editions import as_text
+    from helpers.pipeline.editions import diff as compare_runs
+
+    changes = compare_runs(old, new)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(changes.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(as_text(changes))
 
 
 def _quiet_papermill() -> None:

@@ -41,6 +41,12 @@ PARTNERS: tuple[str, ...] = ("Russia", "China", "India")
 OUTPUT_METADATA_KEY = "myanmar-brief"
 #: The source's date: what the shipped data knows up to, and the default ``as_of``.
 SOURCE_DATE = dt.date(2024, 3, 2)
+#: The parameters that move from one edition of a series to the next (see
+#: :mod:`helpers.editions`): a series is a notebook with its other parameters fixed.
+EDITION_FIELDS: tuple[str, ...] = ("as_of", "end")
+#: The parameter naming the previous edition a brief is compared with. ``brief render`` sets
+#: it (``--since``); it is part of neither the series nor the run folder's name.
+SINCE_FIELD = "since"
 
 # No control characters: a newline in a string parameter could break out of papermill's
 # injected assignment; a title has no use for one. Nor bidirectional embeddings, overrides or
@@ -102,6 +108,14 @@ class BaseParams(BaseModel):
     max_rows: int = Field(
         15, ge=1, le=200, description="Most rows in any chart or table before it is truncated"
     )
+    since: Annotated[str, StringConstraints(max_length=4096), AfterValidator(_plain)] | None = (
+        Field(
+            None,
+            description="The previous edition to compare with: its run folder or manifest.json, "
+            "or 'first' for the first edition of a series; None for no comparison (brief "
+            "render sets it; see --since)",
+        )
+    )
 
     #: The notebook this schema belongs to (file stem in notebooks/).
     notebook: ClassVar[str] = ""
@@ -148,7 +162,7 @@ class BaseParams(BaseModel):
             raise ValueError("expected a whole number, not true/false")
         return value
 
-    @field_validator("start", "end", "data_dir", mode="before")
+    @field_validator("start", "end", "data_dir", "since", mode="before")
     @classmethod
     def _none_words(cls, value: Any) -> Any:
         # From a command line, "None" or "" means no value; the schema decides, not papermill.

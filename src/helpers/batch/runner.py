@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import random
 import signal
@@ -110,6 +111,10 @@ class BatchRequest(Request):
         gets a new kernel process in which no other job's code has run. ``None``: yes, unless
         ``$BRIEF_WARM_KERNELS`` is ``0`` (:func:`~helpers.pipeline.render.warm_kernels_wanted`).
         Jobs on a Dask cluster or a given executor start their kernels normally.
+    only_changed
+        Publish an edition only if it differs from the previous edition of its series (a
+        new, changed or withdrawn fact, or a new source); one that does not is reported as
+        skipped (``--only-changed``).
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -122,6 +127,7 @@ class BatchRequest(Request):
     force: bool = False
     scheduler: str | None = None
     warm_kernels: bool | None = None
+    only_changed: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -174,7 +180,7 @@ class Outcome:
         retries = self.attempts - 1
         tail = f", kernel start retried {retries}x" if retries > 0 else ""
         if self.status == "ran" and result is not None:
-            return f"ran ({self.reason}) in {result.seconds:.1f} s{tail}"
+            return f"ran ({self.reason}) in {result.seconds:.1f} s{tail}{edition_words(result)}"
         error = (result.error or "unknown error") if result else "unknown error"
         first = error.strip().splitlines()[0] if error.strip() else error
         code = result.exit_code if result else ExecutionError.exit_code
@@ -200,7 +206,22 @@ class Outcome:
             "parameters": job.parameters,
             "overrides": job.overrides,
             "command": job.command,
+            "edition": result.edition if result else None,
         }
+
+
+def edition_words(result: RunResult) -> str:
+    """``; since 30 Sep 2023: 4 new, 1 changed``, ``; first edition``, or nothing."""
+    edition = result.edition or {}
+    since, changes = edition.get("since"), edition.get("changes")
+    if since == "first":
+        return "; first edition"
+    if not isinstance(since, dict) or not changes:
+        return ""
+    return (
+        f"; since {since.get('date', '?')}: {changes['new']} new, {changes['changed']} changed, "
+        f"{changes['dropped']} no longer shown"
+    )
 
 
 @dataclass(frozen=True)
@@ -308,7 +329,8 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
         except UsageError as exc:
             problems.append(f"{source.label}: {exc}")
             continue
-        jobs.append(BatchJob(source, dataclasses.replace(job, private_cwd=True)))
+        job = dataclasses.replace(job, private_cwd=True, only_changed=request.only_changed)
+        jobs.append(BatchJob(source, job))
     problems += _clashes(jobs)
     if problems:
         raise UsageError(f"plan {plan.source}:\n  " + "\n  ".join(problems))
@@ -499,8 +521,12 @@ class _Batch:
                 future.set_exception(exc)
             pending[future] = (i, attempt, token, clock)
 
+        # The editions of one series run one after another, in date order, so that each is
+        # compared with the one before it (helpers.pipeline.editions); other jobs in parallel.
+        following = _series_chains([(i, self.jobs[i].job) for i in to_run])
         for i in to_run:
-            submit(i, 1)
+            if i not in following.values():
+                submit(i, 1)
         try:
             while pending:
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -523,6 +549,8 @@ class _Batch:
                         submit(i, attempt + 1)
                         continue
                     yield i, self._outcome(i, attempt, result)
+                    if i in following:
+                        submit(following[i], 1)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -531,12 +559,20 @@ class _Batch:
     def _outcome(self, i: int, attempts: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
         job = self.jobs[i].job
-        if result.ok:
+        for warning in result.warnings:
+            self.tee.message(warning)
+        if result.status == "unchanged":
+            self.tee.done(job.name, job.run, seconds=result.seconds)
+        elif result.ok:
             self.tee.done(job.name, job.run, seconds=result.seconds, path=result.path)
         else:
             self.tee.failed(job.name, job.run, phase=result.phase or "?", error=result.error or "")
         _write_index(self.out, self.tee)
         decision = self.decisions[i]
+        if result.status == "unchanged":
+            since = ((result.edition or {}).get("since") or {}).get("date", "?")
+            reason = f"nothing new since the edition of {since}; not published (--only-changed)"
+            return Outcome(self.jobs[i], "skipped", reason, decision.key, attempts, result)
         status = "ran" if result.ok else "failed"
         return Outcome(self.jobs[i], status, decision.reason, decision.key, attempts, result)
 
@@ -557,6 +593,25 @@ class _Batch:
             "jobs": [o.record() for o in result.outcomes],
         }
         publish.write_atomic(json_path, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _series_chains(jobs: Sequence[tuple[int, Job]]) -> dict[int, int]:
+    """For each job that is followed by a later edition of its series, that edition's index.
+
+    Editions of a series are ordered by the day they end (``end``, else ``as_of``), then by
+    plan order; a job with no edition after it is not a key.
+    """
+    from helpers.pipeline.editions import edition_date, series_key
+
+    chains: dict[str, list[tuple[str, int]]] = {}
+    for i, job in jobs:
+        key = series_key(job.name, job.parameters)
+        chains.setdefault(key, []).append((edition_date(job.parameters), i))
+    following: dict[int, int] = {}
+    for chain in chains.values():
+        ordered = [i for _, i in sorted(chain)]
+        following.update(itertools.pairwise(ordered))
+    return following
 
 
 def _log_lines(log: IO[str], lines: Sequence[str]) -> None:

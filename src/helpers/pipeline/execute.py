@@ -283,12 +283,23 @@ def _read_executed(path: Path, *, fallback: NotebookNode) -> NotebookNode:
         return fallback
 
 
+#: Per-cell times papermill and nbclient record: the same run twice differs only in them.
+#: The notebook's own start, end and duration (``metadata.papermill``) are kept: one place.
+_CELL_TIMES = ("start_time", "end_time", "duration")
+
+
 def _restore_metadata(nb: NotebookNode, source: Path) -> None:
     # papermill records the temporary paths it was given; name the real notebook instead.
     meta = nb.metadata.get("papermill")
     if meta is not None:
         meta["input_path"] = str(source)
         meta["output_path"] = None
+    # Times are kept in one place, so that the same inputs give the same notebook apart from
+    # them (docs/editions.md): not in every cell.
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for key in _CELL_TIMES:
+            cell.metadata.get("papermill", {}).pop(key, None)
 
 
 def _logging_kernel_manager(

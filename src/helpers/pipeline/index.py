@@ -1,8 +1,9 @@
-"""``index.html``: one page listing every run of an output folder, newest first.
+"""``index.html``: one page listing every run of an output folder, by series, newest first.
 
 Rewritten after each job of ``brief render`` and ``brief batch``, from what the output folder
-holds (:func:`helpers.pipeline.publish.list_runs`): each run's status, time view, parameters,
-duration and links to its files, or to its failed attempt and error. The page is
+holds (:func:`helpers.pipeline.publish.list_runs`), grouped by series (each edition with how
+many facts are new or changed since the one before): each run's status, time view,
+parameters, duration and links to its files, or to its failed attempt and error. The page is
 self-contained and every value in it is escaped.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from helpers.common import reader_text, utc_now
 from helpers.errors import RenderError
+from helpers.pipeline.editions import edition_date, series_key, series_parameters
 from helpers.pipeline.publish import list_runs, write_atomic
 
 #: The index's file name in the output folder.
@@ -40,21 +42,29 @@ _INDEX_TEMPLATE = """\
   code { font-size: 0.85rem; }
   .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
   ul { margin: 0; padding-left: 1rem; }
+  tr.series-head th { background: #fff; border-bottom: 2px solid #1a1a1a;
+                      padding-top: 1.2rem; font-size: 0.95rem; }
 </style>
 </head>
 <body>
 <h1>Myanmar briefs: every run</h1>
-<p>{{ rows|length }} run(s), newest first. Updated {{ updated }}.</p>
+<p>{{ rows|length }} run(s) in {{ groups|length }} series; the series last run first, each
+with its editions, latest first. Updated {{ updated }}.</p>
 <table>
-<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th><th>Parameters</th>
+<thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th>
+<th>Since the edition before</th><th>Parameters</th>
 <th>Duration</th><th>When (UTC)</th><th>Files</th></tr></thead>
-<tbody>
-{% for row in rows %}
+{% for group in groups %}
+<tbody class="series">
+<tr class="series-head"><th colspan="9">{{ group.title }} · {{ group.rows|length }} edition
+{%- if group.rows|length != 1 %}s{% endif %}</th></tr>
+{% for row in group.rows %}
 <tr>
   <td>{{ row.notebook }}</td>
   <td><code>{{ row.run }}</code></td>
   <td class="{{ row.status }}">{{ row.status }}</td>
   <td>{{ row.as_of }}</td>
+  <td>{{ row.changes }}</td>
   <td>{% if row.overrides %}<ul>{% for name, value in row.overrides %}
     <li><code>{{ name }}</code> = {{ value }}</li>{% endfor %}</ul>
     {%- else %}defaults{% endif %}</td>
@@ -66,6 +76,7 @@ _INDEX_TEMPLATE = """\
 </tr>
 {% endfor %}
 </tbody>
+{% endfor %}
 </table>
 </body>
 </html>
@@ -79,6 +90,57 @@ _LINK_LABELS = (
     ("failed_ipynb", "failed notebook"),
     ("error", "error"),
 )
+
+
+def _changes(manifest: dict[str, Any] | None) -> str:
+    """'first edition', '4 new, 1 changed, 0 no longer shown', 'nothing new', or ''."""
+    edition = (manifest or {}).get("edition") or {}
+    since, changes = edition.get("since"), edition.get("changes")
+    if since == "first":
+        return "first edition"
+    if not isinstance(since, dict) or not changes:
+        return ""
+    if not any(changes.values()):
+        return f"nothing new since {since.get('date', '?')}"
+    words = (
+        f"{changes['new']} new, {changes['changed']} changed, {changes['dropped']} no longer shown"
+    )
+    if changes.get("new_sources"):
+        words += f", {changes['new_sources']} new source(s)"
+    return f"{words} (since {since.get('date', '?')})"
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs by series (:mod:`helpers.pipeline.editions`): the series whose latest run is
+    newest first; in each, the editions by the day they end, latest first."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in rows:
+        source = (raw["failure"] if raw["status"] == "failed" else raw["manifest"]) or {}
+        parameters = source.get("parameters") or {}
+        key = (raw["notebook"], series_key(raw["notebook"], parameters))
+        group = groups.setdefault(
+            key, {"title": _series_title(raw["notebook"], source), "rows": [], "when": ""}
+        )
+        group["rows"].append((edition_date(parameters), raw["when"], _index_row(raw)))
+        group["when"] = max(group["when"], raw["when"])
+    ordered = sorted(groups.values(), key=lambda g: g["when"], reverse=True)
+    return [
+        {
+            "title": g["title"],
+            "rows": [r for *_, r in sorted(g["rows"], reverse=True, key=lambda t: t[:2])],
+        }
+        for g in ordered
+    ]
+
+
+def _series_title(notebook: str, source: dict[str, Any]) -> str:
+    """'brief: partner = China', or 'brief: defaults', naming a series by what sets it apart."""
+    overrides = series_parameters(source.get("overrides") or {})
+    if not overrides:
+        return f"{notebook}: defaults"
+    return f"{notebook}: " + ", ".join(
+        f"{k} = {reader_text(v, missing='None')}" for k, v in sorted(overrides.items())
+    )
 
 
 def _index_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +162,7 @@ def _index_row(row: dict[str, Any]) -> dict[str, Any]:
         "when": row["when"],
         "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
         "error": error,
+        "changes": _changes(row["manifest"]) if row["status"] == "ok" else "",
     }
 
 
@@ -131,8 +194,8 @@ def write_index(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
-    rows = [_index_row(row) for row in list_runs(out_dir)]
-    html = template.render(rows=rows, updated=utc_now(millis=False))
+    rows = list_runs(out_dir)
+    html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False))
     return write_atomic(out_dir / INDEX_NAME, html)
 
 

@@ -22,8 +22,12 @@ from typing import Any
 from helpers import paths
 from helpers.common import FORMATS, cli_text, utc_now
 
-#: Bumped when a key changes meaning.
-MANIFEST_VERSION = 1
+#: Bumped when a key changes meaning. 2: ``edition`` (the ledger, :mod:`helpers.editions`).
+MANIFEST_VERSION = 2
+#: The keys whose values are times by nature, and so differ between two runs of the same
+#: inputs: every other key is the same, byte for byte (``outputs`` includes the PDF's sha256,
+#: and the PDF carries its creation date). The one place that says which they are.
+VOLATILE = ("created_at", "timings", "outputs")
 #: Distributions whose versions every manifest records.
 PACKAGES = (
     "myanmar-brief",
@@ -39,6 +43,7 @@ PACKAGES = (
 
 __all__ = [
     "MANIFEST_VERSION",
+    "VOLATILE",
     "build_manifest",
     "canonical_json",
     "code_fingerprint",
@@ -47,6 +52,7 @@ __all__ = [
     "git_state",
     "package_versions",
     "sha256_file",
+    "stable_view",
 ]
 
 
@@ -190,11 +196,15 @@ def build_manifest(
     kernel: str = paths.KERNEL_NAME,
     created_at: str | None = None,
     citations: list[dict[str, Any]] | None = None,
+    edition: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a finished run.
 
     Parameters
     ----------
+    edition
+        The edition's ledger and how it compares with the previous one
+        (:mod:`helpers.editions`); None for a notebook that keeps none.
     citations
         The brief's data trail: each reader's note with its source, line, fragment and the
         data rows behind it (as the sources section of the executed notebook carries it).
@@ -235,7 +245,13 @@ def build_manifest(
         "created_at": created_at or utc_now(),
         "command": command,
         "citations": list(citations or []),
+        "edition": edition,
     }
+
+
+def stable_view(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` without its :data:`VOLATILE` keys: equal for equal inputs."""
+    return {k: v for k, v in manifest.items() if k not in VOLATILE}
 
 
 def _display_path(path: Path) -> str:

@@ -37,6 +37,8 @@ from typing import Any
 from helpers import paths
 from helpers.common import DEFAULT_TIMEOUT, utc_now
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
+from helpers.params import SINCE_FIELD
+from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
 from helpers.pipeline.manifest import build_manifest, command_line
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
@@ -107,6 +109,11 @@ class Job:
     #: just before the job runs; ``None`` starts the kernel from its kernelspec. Not an input
     #: of the job's outputs: a forked kernel runs the notebook as a normal one does.
     zygote: str | None = None
+    #: ``--since``: the edition to compare with (a run folder, a manifest, or an edition's
+    #: date); None for the previous published edition of the series (:mod:`.editions`).
+    since: str | None = None
+    #: Publish only an edition that differs from the previous one (``--only-changed``).
+    only_changed: bool = False
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -125,7 +132,7 @@ class RunResult:
 
     notebook: str
     run: str
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed", or "unchanged" (--only-changed: not published)
     seconds: float
     path: Path | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -134,11 +141,16 @@ class RunResult:
     error_type: str | None = None
     exit_code: int = 0
     failed_path: Path | None = None
+    #: The edition's comparison with the previous one, as its manifest records it:
+    #: ``{"since": ..., "changes": {...}}``; None when the brief keeps no ledger.
+    edition: dict[str, Any] | None = None
+    #: Warnings for the log: a previous edition that could not be compared with.
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether the run was published."""
-        return self.status == "ok"
+        """Whether the run succeeded: published, or (``--only-changed``) found unchanged."""
+        return self.status in ("ok", "unchanged")
 
     @classmethod
     def failure(
@@ -214,6 +226,13 @@ def prepare(
     request = RenderRequest.of(request, **fields)
     notebook_paths = _resolve_notebooks(request.notebooks)
     raw, data_path = _given_parameters(request)
+    if SINCE_FIELD in raw:
+        raise ParameterError(
+            f"parameter {SINCE_FIELD!r}: set by brief render itself (the previous edition of "
+            "the series); to choose the edition to compare with, use --since RUN|DATE"
+        )
+    if request.since is not None and not is_edition_date(request.since):
+        manifest_path(request.since)  # a usage error now, before any kernel, if it is not there
     checked = _check_parameters(notebook_paths, raw)
     if check_data:
         ensure_valid(data_path)
@@ -223,6 +242,9 @@ def prepare(
     elapsed = time.monotonic() - started
     jobs = []
     for path, values, defaults in checked:
+        # Which edition a brief follows is decided when it runs, not a parameter of its run.
+        values.pop(SINCE_FIELD, None)
+        defaults.pop(SINCE_FIELD, None)
         overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
         in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
         command = command_line(
@@ -247,6 +269,7 @@ def prepare(
                 timeout=request.timeout,
                 command=command,
                 validate_seconds=elapsed,
+                since=request.since,
             )
         )
     return jobs
@@ -407,9 +430,26 @@ def render_job(
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
     attempt = _Attempt(job, reporter, work, timings={"validate": job.validate_seconds})
     try:
+        attempt.previous = _previous(attempt)
         nb = _execute(attempt, kernel_manager_class)
+        edition = _edition(attempt, nb)
+        if job.only_changed and _unchanged(attempt.previous, edition):
+            seconds = time.monotonic() - started
+            since = attempt.previous.edition.reference() if attempt.previous.edition else {}
+            reporter.message(
+                f"{job.label}: nothing new since the edition of {since.get('date', '?')}; "
+                "not published (--only-changed)"
+            )
+            return RunResult(
+                job.name,
+                job.run,
+                "unchanged",
+                seconds,
+                edition=_summary(edition),
+                warnings=attempt.warnings,
+            )
         stage, names = _render_outputs(attempt, nb)
-        link = _publish(attempt, nb, stage, names)
+        link = _publish(attempt, nb, stage, names, edition)
     except Exception as exc:
         return _failed(attempt, exc, time.monotonic() - started)
     finally:
@@ -423,7 +463,45 @@ def render_job(
         seconds=seconds,
         path=link,
         outputs={name: link / name for name in (*names.values(), "manifest.json")},
+        edition=_summary(edition),
+        warnings=attempt.warnings,
     )
+
+
+def _previous(attempt: _Attempt) -> Previous:
+    """The edition this job's brief follows (:mod:`helpers.pipeline.editions`); a warning when
+    the previous one cannot be read."""
+    job = attempt.job
+    return previous_edition(job.out_dir, job.name, job.run, job.parameters, since=job.since)
+
+
+def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
+    """The manifest's ``edition``: the ledger the brief left, its series and the comparison."""
+    from helpers.pipeline.editions import series_key
+
+    ledger = _carried(nb, "edition")
+    if not ledger:
+        return None
+    ledger = ledger[-1]
+    job = attempt.job
+    return {
+        **ledger,
+        "series": series_key(job.name, job.parameters),
+        **attempt.previous.record(ledger),
+    }
+
+
+def _unchanged(previous: Previous, edition: dict[str, Any] | None) -> bool:
+    """True when ``edition`` shows exactly what the previous edition did."""
+    changes = (edition or {}).get("changes")
+    return previous.edition is not None and changes is not None and not any(changes.values())
+
+
+def _summary(edition: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a batch summary and the index say of an edition: since when, and what changed."""
+    if edition is None:
+        return None
+    return {"since": edition.get("since"), "changes": edition.get("changes")}
 
 
 @dataclass
@@ -435,6 +513,14 @@ class _Attempt:
     work: Path
     phase: str = "execute"
     timings: dict[str, float] = field(default_factory=dict)
+    #: The edition the brief follows, found before it runs.
+    previous: Previous = field(default_factory=lambda: Previous(None))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the log should say of this attempt besides its outcome."""
+        warning = self.previous.warning
+        return (f"warning: {self.job.label}: {warning}",) if warning else ()
 
     @property
     def executed(self) -> Path:
@@ -474,7 +560,7 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
         return execute_notebook(
             job.notebook,
             attempt.executed,
-            job.parameters,
+            {**job.parameters, SINCE_FIELD: attempt.previous.since},
             timeout=job.timeout,
             cwd=cwd,
             kernel_log=attempt.kernel_log,
@@ -503,7 +589,13 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
     return stage, names
 
 
-def _publish(attempt: _Attempt, nb: Any, stage: Path, names: Mapping[str, str]) -> Path:
+def _publish(
+    attempt: _Attempt,
+    nb: Any,
+    stage: Path,
+    names: Mapping[str, str],
+    edition: dict[str, Any] | None = None,
+) -> Path:
     """Stage the executed notebook and the manifest beside the outputs; switch the run in."""
     from helpers.pipeline import publish
 
@@ -525,7 +617,8 @@ def _publish(attempt: _Attempt, nb: Any, stage: Path, names: Mapping[str, str]) 
         timings=attempt.timings,
         outputs={name: stage / name for name in names.values()},
         command=job.command,
-        citations=_citations(nb),
+        citations=_carried(nb, "trail", flatten=True),
+        edition=edition,
     )
     publish.write_atomic(stage / "manifest.json", _json(manifest))
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
@@ -537,19 +630,23 @@ def _failed(attempt: _Attempt, exc: Exception, seconds: float) -> RunResult:
     error = _as_brief_error(exc, phase, job)
     failed_path = _archive(attempt, error, exc, seconds)
     attempt.reporter.failed(job.name, job.run, phase=phase, error=str(error))
-    return RunResult.failure(job, error, phase=phase, seconds=seconds, failed_path=failed_path)
+    result = RunResult.failure(job, error, phase=phase, seconds=seconds, failed_path=failed_path)
+    return dataclasses.replace(result, warnings=attempt.warnings)
 
 
-def _citations(nb: Any) -> list[dict[str, Any]]:
-    """The data trail the brief's sources section left in its output's metadata."""
+def _carried(nb: Any, key: str, *, flatten: bool = False) -> list[Any]:
+    """What the brief's cells left under ``key`` in their outputs' metadata, in cell order:
+    the sources section's data trail (``trail``, lists joined with ``flatten``) and the
+    edition's ledger (``edition``)."""
     from helpers.params import OUTPUT_METADATA_KEY
 
-    trail: list[dict[str, Any]] = []
+    found: list[Any] = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             carried = (output.get("metadata") or {}).get(OUTPUT_METADATA_KEY) or {}
-            trail += carried.get("trail", [])
-    return trail
+            if key in carried:
+                found += carried[key] if flatten else [carried[key]]
+    return found
 
 
 def _render_html(nb: Any, job: Job) -> str:
@@ -719,6 +816,8 @@ def render(
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 for job in jobs:
                     results.append(render_job(job, reporter, kernel_manager_class=manager))
+                    for warning in results[-1].warnings:
+                        reporter.message(warning)
                     # The run itself is published or archived; a failed index must not hide
                     # how the jobs went, so it is reported with them below.
                     index_error = index.update_index(out) or index_error

@@ -98,6 +98,11 @@ class RenderRequest(Request):
         Fork each kernel from a warm zygote (:mod:`helpers.kernels`); ``None`` leaves it to
         ``$BRIEF_WARM_KERNELS`` (:func:`~helpers.pipeline.render.warm_kernels_wanted`),
         ``False`` is ``--cold``.
+    since
+        The edition each brief is compared with (``--since``): a run folder, its
+        ``manifest.json``, or the date (YYYY-MM-DD) of an edition of the series in
+        ``out_dir``. Default: the previous published edition of the series
+        (:mod:`helpers.pipeline.editions`).
 
     Raises
     ------
@@ -113,6 +118,7 @@ class RenderRequest(Request):
     out_dir: Path | None = None
     timeout: int | None = DEFAULT_TIMEOUT
     warm_kernels: bool | None = None
+    since: str | None = None
 
     def __post_init__(self) -> None:
         notebooks = self.notebooks

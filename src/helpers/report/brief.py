@@ -20,8 +20,9 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from helpers.data.dataset import Dataset, file_digests, load
+from helpers.editions import Edition, compare
 from helpers.params import OUTPUT_METADATA_KEY, SCHEMAS, BaseParams, from_namespace
-from helpers.report import charts, narrative, theme
+from helpers.report import charts, editions, narrative, theme
 from helpers.report import formatting as fmt
 from helpers.report.citations import Citations
 from helpers.report.selection import Selection, select
@@ -107,7 +108,15 @@ class Brief:
         self.params = params
         self.dataset = dataset if dataset is not None else load(params.data_dir)
         self.selection: Selection = select(self.dataset, params)
-        self.cites = Citations(self.dataset.sources)
+        # The edition this brief is, and the one it follows (params.since; brief render sets
+        # it): what is new is marked wherever it is cited, and on the timeline.
+        self.edition: Edition = editions.current(self.selection)
+        self.previous = editions.previous(params.since)
+        self.changes = (
+            compare(self.previous, self.edition) if isinstance(self.previous, Edition) else None
+        )
+        self._new = self.changes.keys("new") if self.changes else set()
+        self.cites = Citations(self.dataset.sources, fresh=self._new)
         self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
         self._figures = 0
         # Assessments already said (in the bottom line, the key points) are not repeated.
@@ -153,6 +162,15 @@ class Brief:
         return self.params.display_title
 
     # -- the opening ------------------------------------------------------------------------
+    def since_last_edition(self) -> Block:
+        """What changed since the previous edition: new facts, corrections, facts no longer
+        shown, new sources. The first edition of a series says so; nothing at all when the
+        brief is compared with no edition (``since`` is None)."""
+        html = editions.box(self.selection, self.cites, self.previous, self.changes)
+        if not html:
+            return Block(Markup(""))
+        return Block(Markup('<aside class="since-box">{}</aside>').format(html))
+
     def bottom_line(self) -> Block:
         """The bottom line up front: the source's thesis, the partner's stake, and how much
         weight the whole can bear."""
@@ -204,7 +222,7 @@ class Brief:
             parts.append(
                 self._chart(
                     "timeline",
-                    events,
+                    editions.mark_new(events, "events", self._new, "title"),
                     actor_names=self.dataset.actor_names(),
                     as_of=view.end,
                     start=view.start,
@@ -340,7 +358,14 @@ class Brief:
         )
         return Block(
             Markup("{}\n{}").format(notes.html, annex.html),
-            metadata={OUTPUT_METADATA_KEY: {"trail": self.cites.trail()}},
+            # The data trail and the edition's ledger, which brief render copies into the
+            # manifest (the next edition is compared with the ledger).
+            metadata={
+                OUTPUT_METADATA_KEY: {
+                    "trail": self.cites.trail(),
+                    "edition": self.edition.ledger(),
+                }
+            },
         )
 
 

@@ -10,6 +10,7 @@ every fact behind a note are kept apart, for the annex of the HTML brief and the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -49,9 +50,15 @@ class Note:
 
 
 class Citations:
-    """A brief's citation registry; one per brief, shared by all its sections."""
+    """A brief's citation registry; one per brief, shared by all its sections.
 
-    def __init__(self, sources: pd.DataFrame) -> None:
+    ``fresh`` names the rows that are new since the previous edition (``(table, id)``): a
+    marker citing one of them is followed by a small "new" mark.
+    """
+
+    def __init__(self, sources: pd.DataFrame, fresh: Iterable[tuple[str, str]] = ()) -> None:
+        self._fresh = frozenset(fresh)
+        self._fresh_notes: set[int] = set()
         self._labels: dict[str, str] = {}
         self._published: dict[str, object] = {}
         self._paragraphs: dict[str, dict[int, int]] = {}
@@ -100,6 +107,8 @@ class Citations:
             self._notes[key] = note
         note.rows.append((table, row_id))
         self._by_row[table, row_id] = note
+        if (table, row_id) in self._fresh:
+            self._fresh_notes.add(note.number)
         return note.number
 
     def numbers(self, table: str, rows: pd.DataFrame, *, limit: int | None = None) -> list[int]:
@@ -150,7 +159,10 @@ class Citations:
             inner += Markup(' <span class="cite-more" title="{}">+{} alike</span>').format(
                 title, f"{alike:,}"
             )
-        return Markup('<sup class="cite">[{}]</sup>').format(inner)
+        marker = Markup('<sup class="cite">[{}]</sup>').format(inner)
+        if self._fresh_notes.intersection(numbers):
+            marker += NEW_MARK
+        return marker
 
     def notes(self) -> list[dict[str, object]]:
         """The notes as plain dicts, for templates and tests."""
@@ -187,6 +199,12 @@ class Citations:
             }
             for n in self
         ]
+
+
+#: What follows a marker that cites a row new since the previous edition.
+NEW_MARK = Markup(
+    '<span class="new-mark" title="New since the previous edition of this brief">new</span>'
+)
 
 
 def quote(text: str) -> Markup:

@@ -1,0 +1,408 @@
+"""Editions of a series: the ledger of what an edition showed, and what changed since another.
+
+A *series* is one notebook with one set of parameters apart from its edition fields
+(:data:`helpers.params.EDITION_FIELDS`: ``as_of`` and ``end``, the dates that move from one
+edition to the next). Each published run of a series is an *edition*. Its manifest keeps the
+edition's *ledger* (the ``edition`` key): every fact the edition stands on, as its table, its
+row id and a sha256 of the values the reader saw (:func:`fact`); the sources it used; and every
+other row of the data with the reason it was not shown (outside the window, published after
+the cut, another theme). Comparing two ledgers (:func:`compare`) needs nothing else: a fact
+in the new one only is new; in both with another hash, changed; in the old one only, no longer
+shown, because the new edition set it aside (its reason) or because the data no longer holds
+it (withdrawn).
+
+This module is plain Python on plain values, so that both sides use it: the kernel side builds
+the ledger and the "Since the edition of ..." box (:mod:`helpers.report.editions`), the
+pipeline finds the previous edition and compares two manifests (``brief diff``,
+:mod:`helpers.pipeline.editions`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LEDGER_VERSION",
+    "Change",
+    "Changes",
+    "Edition",
+    "EditionUnreadable",
+    "compare",
+    "fact",
+    "read_edition",
+]
+
+#: Bumped when the ledger's layout or a fact's hashed values change meaning: ledgers of
+#: another version are not compared (a warning says so).
+LEDGER_VERSION = 1
+#: Per table, what the reader sees of a row, by kind of value: the columns each value is made
+#: of. A fact's hash covers exactly these, and its source (source, line, fragment).
+SHOWN: dict[str, dict[str, tuple[str, ...]]] = {
+    "events": {
+        "statement": ("title",),
+        "who": ("actor_id", "counterpart_id", "place_id"),
+        "date": ("date_start", "date_end"),
+        "precision": ("date_precision", "ongoing"),
+        "figure": ("value", "currency"),
+        "modality": ("modality",),
+    },
+    "projects": {
+        "statement": ("name", "sector"),
+        "who": ("partner_id", "host_id", "place_id"),
+        "figure": ("capacity", "capacity_unit"),
+        "modality": ("status", "including"),
+    },
+    "supplies": {
+        "statement": ("item", "category"),
+        "who": ("supplier_id", "recipient_id"),
+        "date": ("date_start", "date_end"),
+        "precision": ("date_precision",),
+        "figure": (
+            "quantity_qualifier",
+            "quantity",
+            "quantity_unit",
+            "value",
+            "currency",
+        ),
+        "modality": ("modality", "including"),
+    },
+    "assessments": {
+        "statement": ("statement",),
+        "who": ("subject_id", "object_id", "context_id"),
+        "modality": ("modality",),
+    },
+    "relations": {
+        "statement": ("phrase",),
+        "who": ("actor_id", "other_id"),
+    },
+    "judgments": {
+        "statement": ("statement",),
+        "modality": ("likelihood", "confidence"),
+    },
+}
+#: The column of each table that holds the short label a list of changes shows.
+LABELS = {
+    "events": "title",
+    "projects": "name",
+    "supplies": "item",
+    "assessments": "statement",
+    "relations": "phrase",
+    "judgments": "statement",
+}
+#: Why a row the previous edition showed is not in this one, when this edition's data no
+#: longer holds it.
+WITHDRAWN = "withdrawn from the data"
+
+
+class EditionUnreadable(Exception):
+    """A previous edition that cannot be compared with: missing, corrupt, or another format."""
+
+
+def _text(value: Any) -> str:
+    """A value as the reader sees it: text, dates as YYYY-MM-DD, nothing for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    # pandas' Timestamp prints as "2023-10-01 00:00:00"
+    if len(text) == 19 and text.endswith(" 00:00:00"):
+        return text[:10]
+    return text
+
+
+def fact(table: str, row: Mapping[str, Any], row_id: str) -> dict[str, Any]:
+    """One row as the ledger keeps it: table, id, label, the values shown, and their hash.
+
+    Parameters
+    ----------
+    table
+        A table of :data:`SHOWN`.
+    row
+        The row, as a mapping of column to value (missing values may be None or NaN).
+    row_id
+        Its id.
+    """
+    shown = {
+        kind: " · ".join(t for t in (_text(row.get(c)) for c in columns) if t)
+        for kind, columns in SHOWN[table].items()
+    }
+    shown["source"] = (
+        f"{_text(row.get('source_id'))}, line {_text(row.get('line'))}: "
+        f"{_text(row.get('evidence'))}"
+    )
+    digest = hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+    return {
+        "table": table,
+        "id": str(row_id),
+        "label": _text(row.get(LABELS[table])),
+        "hash": digest,
+        "shown": shown,
+    }
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One edition's ledger, as :func:`read_edition` or the kernel side builds it."""
+
+    #: The last day the edition covers (its window's end), YYYY-MM-DD.
+    date: str
+    #: What it knew by, YYYY-MM-DD.
+    as_of: str
+    #: Every fact it stands on, by ``(table, id)``.
+    facts: dict[tuple[str, str], dict[str, Any]]
+    #: The sources it used, by id: ``{"id", "label", "title", "published"}``.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Every other row of its data, by ``(table, id)``: why it was not shown.
+    set_aside: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: When it was published (UTC, ISO 8601), and its run folder (``notebook/run``), for a
+    #: published edition.
+    created_at: str = ""
+    run: str = ""
+
+    @classmethod
+    def of(cls, ledger: Mapping[str, Any], *, created_at: str = "", run: str = "") -> Edition:
+        """An edition from its ledger (the manifest's ``edition``)."""
+        return cls(
+            date=str(ledger["date"]),
+            as_of=str(ledger["as_of"]),
+            facts={(f["table"], f["id"]): dict(f) for f in ledger["facts"]},
+            sources={s["id"]: dict(s) for s in ledger.get("sources", [])},
+            set_aside={(s["table"], s["id"]): s["reason"] for s in ledger.get("set_aside", [])},
+            created_at=created_at,
+            run=run,
+        )
+
+    def ledger(self) -> dict[str, Any]:
+        """The JSON-safe ledger, in a stable order (the manifest's ``edition``, in part)."""
+        return {
+            "ledger_version": LEDGER_VERSION,
+            "date": self.date,
+            "as_of": self.as_of,
+            "facts": [self.facts[key] for key in sorted(self.facts)],
+            "sources": [self.sources[key] for key in sorted(self.sources)],
+            "set_aside": [
+                {"table": t, "id": i, "reason": self.set_aside[t, i]}
+                for t, i in sorted(self.set_aside)
+            ],
+        }
+
+    def reference(self) -> dict[str, str]:
+        """What a later edition records of this one: its run, date and publication time."""
+        return {
+            "run": self.run,
+            "date": self.date,
+            "as_of": self.as_of,
+            "created_at": self.created_at,
+        }
+
+
+def read_edition(path: Path | str) -> Edition:
+    """The edition a run folder or its ``manifest.json`` holds.
+
+    Raises
+    ------
+    EditionUnreadable
+        Saying why: no such file, not JSON, no ledger (a run from before editions), a ledger
+        of another version, or a ledger that is not well formed.
+    """
+    path = Path(path)
+    manifest_path = path / "manifest.json" if path.is_dir() else path
+    try:
+        text = manifest_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EditionUnreadable(f"{manifest_path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EditionUnreadable(f"{manifest_path} cannot be read: {exc}") from None
+    try:
+        manifest = json.loads(text)
+    except ValueError as exc:
+        raise EditionUnreadable(f"{manifest_path} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise EditionUnreadable(f"{manifest_path} is not a manifest")
+    return edition_of_manifest(manifest, str(manifest_path))
+
+
+def edition_of_manifest(manifest: Mapping[str, Any], where: str = "manifest") -> Edition:
+    """The edition a manifest (as a mapping) records; see :func:`read_edition`."""
+    ledger = manifest.get("edition")
+    if not isinstance(ledger, dict) or "facts" not in ledger:
+        version = manifest.get("manifest_version")
+        raise EditionUnreadable(
+            f"{where} records no edition (manifest version {version}, from before editions)"
+        )
+    if ledger.get("ledger_version") != LEDGER_VERSION:
+        raise EditionUnreadable(
+            f"{where} has a ledger of version {ledger.get('ledger_version')!r}; "
+            f"this version of brief reads version {LEDGER_VERSION}"
+        )
+    run = f"{manifest.get('notebook', '?')}/{manifest.get('run', '?')}"
+    try:
+        return Edition.of(ledger, created_at=str(manifest.get("created_at") or ""), run=run)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise EditionUnreadable(f"{where} has a malformed ledger ({exc!r})") from None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One fact that is new, changed or no longer shown."""
+
+    table: str
+    id: str
+    label: str
+    #: For a changed fact: each value that changed, as ``(kind, old, new)``.
+    fields: tuple[tuple[str, str, str], ...] = ()
+    #: For a fact no longer shown: why (a reason of the selection, or :data:`WITHDRAWN`).
+    reason: str = ""
+    #: For a changed or withdrawn fact: what the previous edition showed.
+    old: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def correction(self) -> bool:
+        """True for a fact a newsroom would correct: its value changed, or it was withdrawn."""
+        return bool(self.fields) or self.reason == WITHDRAWN
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"table": self.table, "id": self.id, "label": self.label}
+        if self.fields:
+            out["changed"] = [{"value": k, "old": o, "new": n} for k, o, n in self.fields]
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an edition shows that the previous one did not, and the other way round."""
+
+    since: Edition
+    new: tuple[Change, ...] = ()
+    changed: tuple[Change, ...] = ()
+    dropped: tuple[Change, ...] = ()
+    new_sources: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is new, changed or gone, and no source is new."""
+        return not (self.new or self.changed or self.dropped or self.new_sources)
+
+    @property
+    def corrections(self) -> tuple[Change, ...]:
+        """Changed facts, and facts withdrawn from the data."""
+        return (*self.changed, *(c for c in self.dropped if c.correction))
+
+    def keys(self, kind: str) -> set[tuple[str, str]]:
+        """``(table, id)`` of the ``new``, ``changed`` or ``dropped`` facts."""
+        return {(c.table, c.id) for c in getattr(self, kind)}
+
+    def counts(self) -> dict[str, int]:
+        """How many facts are new, changed and no longer shown, and how many sources are new."""
+        return {
+            "new": len(self.new),
+            "changed": len(self.changed),
+            "dropped": len(self.dropped),
+            "new_sources": len(self.new_sources),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The comparison as JSON-safe values (``brief diff --json``)."""
+        return {
+            "since": self.since.reference(),
+            "counts": self.counts(),
+            "new": [c.as_json() for c in self.new],
+            "changed": [c.as_json() for c in self.changed],
+            "dropped": [c.as_json() for c in self.dropped],
+            "new_sources": list(self.new_sources),
+        }
+
+
+def compare(previous: Edition, current: Edition) -> Changes:
+    """What ``current`` shows that ``previous`` did not, and the other way round.
+
+    A fact is matched by its table and row id; a changed hash is a changed fact, with each
+    value that changed. A fact the previous edition showed and this one does not is dropped
+    with the reason this edition set it aside, or :data:`WITHDRAWN` when its data no longer
+    holds the row.
+    """
+    new, changed, dropped = [], [], []
+    for key in sorted(current.facts):
+        now = current.facts[key]
+        then = previous.facts.get(key)
+        if then is None:
+            new.append(Change(key[0], key[1], now["label"]))
+        elif then["hash"] != now["hash"]:
+            old, shown = then.get("shown", {}), now.get("shown", {})
+            fields = tuple(
+                (kind, str(old.get(kind, "")), str(shown.get(kind, "")))
+                for kind in sorted({*old, *shown})
+                if old.get(kind, "") != shown.get(kind, "")
+            )
+            changed.append(Change(key[0], key[1], now["label"], fields=fields, old=old))
+    for key in sorted(previous.facts):
+        if key in current.facts:
+            continue
+        then = previous.facts[key]
+        reason = current.set_aside.get(key, WITHDRAWN)
+        dropped.append(
+            Change(key[0], key[1], then["label"], reason=reason, old=then.get("shown", {}))
+        )
+    new_sources = tuple(
+        current.sources[s] for s in sorted(current.sources) if s not in previous.sources
+    )
+    return Changes(previous, tuple(new), tuple(changed), tuple(dropped), new_sources)
+
+
+def day(iso: str) -> str:
+    """'2024-03-02' as '2 March 2024' (text that is not a date is given back)."""
+    try:
+        date = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{date.day} {date:%B %Y}"
+
+
+def as_text(changes: Changes, *, title: str = "") -> str:
+    """The comparison in plain lines (``brief diff``)."""
+    since = changes.since
+    head = (
+        title
+        or f"Since the edition of {day(since.date)} ({since.run}, published {since.created_at})"
+    )
+    lines = [head]
+    if changes.empty:
+        return "\n".join([*lines, "  Nothing new, changed or withdrawn."])
+    counts = changes.counts()
+    lines.append(
+        f"  {counts['new']} new, {counts['changed']} changed, {counts['dropped']} no longer "
+        f"shown, {counts['new_sources']} new source(s)"
+    )
+    for c in changes.new:
+        lines.append(f"  + {c.table}/{c.id}: {c.label}")
+    for c in changes.changed:
+        lines.append(f"  ~ {c.table}/{c.id}: {c.label}")
+        for kind, old, new in c.fields:
+            lines.append(f"      {kind}: {old or '(none)'} -> {new or '(none)'}")
+    for c in changes.dropped:
+        lines.append(f"  - {c.table}/{c.id}: {c.label} ({c.reason})")
+    for s in changes.new_sources:
+        lines.append(f"  + source {s['id']}: {s.get('title') or s.get('label')}")
+    return "\n".join(lines)
+
+
+def pairs(items: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """``(table, id)`` pairs as JSON objects."""
+    return [{"table": t, "id": i} for t, i in items]

@@ -1,0 +1,215 @@
+"""Which published edition a new one is compared with, and comparing two published runs.
+
+An output folder holds at most one published edition per run folder (a run folder is one set
+of parameters), so the editions of a series are the run folders of its notebook whose
+parameters differ only in the edition fields (:data:`helpers.params.EDITION_FIELDS`).
+:func:`previous_edition` picks the one a new edition follows: of those that end no later than
+the new one, the one that ends latest; when that is the run folder being rendered again (a
+change in the data is a new edition of the same run), the version it replaces. A previous
+edition that cannot be read gives a warning and no comparison; none at all makes the new one
+the first of its series.
+
+:func:`diff` compares two published runs (``brief diff A B``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.editions import (
+    Changes,
+    Edition,
+    EditionUnreadable,
+    compare,
+    edition_of_manifest,
+    read_edition,
+)
+from helpers.errors import UsageError
+from helpers.params import EDITION_FIELDS, SINCE_FIELD
+from helpers.pipeline.manifest import canonical_json
+
+#: ``since`` for the first edition of a series (see :mod:`helpers.report.editions`).
+FIRST = "first"
+
+__all__ = [
+    "FIRST",
+    "Previous",
+    "diff",
+    "edition_date",
+    "is_edition_date",
+    "manifest_path",
+    "previous_edition",
+    "series_key",
+    "series_parameters",
+]
+
+
+def series_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters that name a series: all but the edition fields and ``since``."""
+    return {k: v for k, v in parameters.items() if k not in EDITION_FIELDS and k != SINCE_FIELD}
+
+
+def series_key(notebook: str, parameters: Mapping[str, Any]) -> str:
+    """A short hash naming a series: its notebook and :func:`series_parameters`."""
+    text = canonical_json({"notebook": notebook, "parameters": series_parameters(parameters)})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def edition_date(parameters: Mapping[str, Any]) -> str:
+    """The last day an edition covers: ``end`` if set, else ``as_of`` (YYYY-MM-DD)."""
+    return str(parameters.get("end") or parameters.get("as_of") or "")
+
+
+def manifest_path(given: str | Path) -> Path:
+    """A run folder's ``manifest.json``, or the file itself; UsageError if neither exists."""
+    path = Path(given)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.is_file():
+        raise UsageError(
+            f"--since {given}: no such run folder or manifest.json; give a published run "
+            "folder, its manifest.json, or the date (YYYY-MM-DD) of an edition"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a new edition is compared with: ``since`` as the notebook takes it (a manifest
+    path, ``"first"`` or None), the edition itself when read, and a warning when one could
+    not be read."""
+
+    since: str | None
+    edition: Edition | None = None
+    warning: str | None = None
+
+    def record(self, current: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The manifest's account of the comparison: ``since`` (the previous edition's run,
+        date and publication time, ``"first"``, or None) and the counts of ``changes``."""
+        if self.edition is None:
+            return {"since": FIRST if self.since == FIRST else None, "changes": None}
+        counts = None
+        if current is not None:
+            try:
+                counts = compare(self.edition, Edition.of(current)).counts()
+            except (KeyError, TypeError, AttributeError):
+                counts = None
+        return {"since": self.edition.reference(), "changes": counts}
+
+
+def _candidates(out_dir: Path, notebook: str, key: str) -> list[tuple[Path, dict | None]]:
+    """The published run folders of ``notebook`` in the series ``key``: each manifest path
+    with the manifest (None when it cannot be read)."""
+    from helpers.pipeline.publish import check_notebook_name
+
+    folder = Path(out_dir) / check_notebook_name(notebook)
+    found = []
+    if not folder.is_dir():
+        return found
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        path = entry / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            manifest = None
+        if manifest is not None and (
+            not isinstance(manifest, dict)
+            or series_key(notebook, manifest.get("parameters") or {}) != key
+        ):
+            continue
+        found.append((path, manifest))
+    return found
+
+
+def previous_edition(
+    out_dir: Path,
+    notebook: str,
+    run: str,
+    parameters: Mapping[str, Any],
+    *,
+    since: str | None = None,
+) -> Previous:
+    """The edition a new run of ``notebook`` with ``parameters`` follows.
+
+    Parameters
+    ----------
+    out_dir, notebook, run
+        Where the new edition will be published: ``<out_dir>/<notebook>/<run>``.
+    parameters
+        Its parameters.
+    since
+        ``--since``: a run folder or manifest, or the date (YYYY-MM-DD) of an edition of the
+        series in ``out_dir``; default: the edition that ends latest, no later than this one.
+    """
+    key = series_key(notebook, parameters)
+    if since is not None and not is_edition_date(since):
+        return _read(manifest_path(since))
+    own = Path(out_dir) / notebook / run / "manifest.json"
+    date = edition_date(parameters)
+    dated: list[tuple[str, str, Path, dict | None]] = []
+    for path, manifest in _candidates(out_dir, notebook, key):
+        if manifest is None:
+            if path == own and since is None:  # this run folder: the same series and day
+                dated.append((date, "", path, None))
+            continue
+        then = edition_date(manifest.get("parameters") or {})
+        if (since is not None and then == since) or (since is None and then <= date):
+            dated.append((then, str(manifest.get("created_at") or ""), path, manifest))
+    if not dated:
+        if since is not None:
+            return Previous(
+                None,
+                warning=f"--since {since}: no edition of this series ends "
+                f"on that day in {out_dir}; the brief has no 'Since' box",
+            )
+        return Previous(FIRST)
+    # The edition that ends latest; on one day (the run folder rendered again), the last
+    # published.
+    *_, path, manifest = max(dated, key=lambda item: (item[0], item[1], str(item[2])))
+    return _read(path, manifest)
+
+
+def is_edition_date(text: str) -> bool:
+    """True when ``--since`` names an edition by its date (YYYY-MM-DD), not by its run."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _read(path: Path, manifest: dict | None = None) -> Previous:
+    try:
+        edition = (
+            edition_of_manifest(manifest, str(path)) if manifest is not None else read_edition(path)
+        )
+    except EditionUnreadable as exc:
+        return Previous(None, warning=f"previous edition not compared: {exc}")
+    return Previous(str(path), edition)
+
+
+def diff(a: str | Path, b: str | Path) -> Changes:
+    """What run ``b`` shows that run ``a`` did not (``brief diff A B``).
+
+    Raises
+    ------
+    UsageError
+        Either run cannot be read as an edition.
+    """
+    editions = []
+    for given in (a, b):
+        try:
+            editions.append(read_edition(given))
+        except EditionUnreadable as exc:
+            raise UsageError(f"cannot compare: {exc}") from None
+    return compare(editions[0], editions[1])

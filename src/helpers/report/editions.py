@@ -1,0 +1,277 @@
+"""An edition's own ledger, the previous edition it is compared with, and the box that says
+what changed.
+
+:func:`current` turns a brief's :class:`~helpers.report.selection.Selection` into the ledger
+of :mod:`helpers.editions`: a fact for every row the brief stands on (each table's rows on the
+brief's themes, and every source's thesis), and for every other row of the data the reason it
+is not shown. :func:`previous` reads the edition a brief is compared with (the ``since``
+parameter, which ``brief render`` fills in). :func:`box` words the comparison at the top of
+the brief: the first edition says so; an edition with nothing new says so in one line;
+otherwise new facts, corrections (a value that changed, a fact withdrawn from the data, as a
+newsroom corrects), facts no longer shown and why, and new sources.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import pandas as pd
+from markupsafe import Markup
+
+from helpers.editions import (
+    SHOWN,
+    WITHDRAWN,
+    Change,
+    Changes,
+    Edition,
+    EditionUnreadable,
+    day,
+    fact,
+    read_edition,
+)
+from helpers.report import narrative
+from helpers.report.citations import ID_COLUMNS, Citations
+from helpers.report.selection import Selection
+
+#: The value of ``since`` that marks the first edition of a series.
+FIRST = "first"
+#: Most new facts, and most facts no longer shown, the box lists by name; the rest are counted.
+LISTED = 6
+#: Why a row of the data is not shown, when the selection's rules did not set it aside (a
+#: table whose theme the brief does not cover, say).
+NOT_IN_SECTIONS = "not in this brief's sections"
+#: What each kind of value is called in a correction.
+VALUE_NAMES = {
+    "statement": "the wording",
+    "who": "who was involved",
+    "date": "the date",
+    "precision": "how precisely it is dated",
+    "figure": "the figure",
+    "modality": "how certain it is",
+    "source": "the source passage",
+}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _shown_frames(selection: Selection) -> dict[str, pd.DataFrame]:
+    """Per table, the rows the brief stands on: those on its themes, and every thesis."""
+    frames = {table: selection.on_themes(table) for table in SHOWN}
+    frames["assessments"] = pd.concat([frames["assessments"], selection.thesis]).drop_duplicates(
+        subset="assessment_id"
+    )
+    return frames
+
+
+def current(selection: Selection) -> Edition:
+    """The ledger of the brief ``selection`` makes."""
+    facts: dict[tuple[str, str], dict] = {}
+    used: set[str] = set()
+    for table, frame in _shown_frames(selection).items():
+        id_column = ID_COLUMNS[table]
+        for row in _records(frame):
+            key = (table, str(row[id_column]))
+            facts[key] = fact(table, row, key[1])
+            if row.get("source_id") is not None:
+                used.add(str(row["source_id"]))
+    reasons: dict[tuple[str, str], str] = {}
+    for reason, tables in selection.left_out.items():
+        for table, rows in tables.items():
+            for row_id in rows[ID_COLUMNS[table]].astype(str):
+                reasons.setdefault((table, row_id), reason)
+    set_aside = {}
+    for table in SHOWN:
+        for row_id in getattr(selection.dataset, table)[ID_COLUMNS[table]].astype(str):
+            if (table, row_id) not in facts:
+                set_aside[table, row_id] = reasons.get((table, row_id), NOT_IN_SECTIONS)
+    sources = {
+        str(row["source_id"]): {
+            "id": str(row["source_id"]),
+            "label": str(row.get("label") or row["source_id"]),
+            "title": str(row.get("title") or ""),
+            "published": str(row["published"])[:10],
+        }
+        for row in _records(selection.sources)
+        if str(row["source_id"]) in used
+    }
+    view = selection.view
+    return Edition(
+        date=view.end.isoformat(),
+        as_of=view.known_by.isoformat(),
+        facts=facts,
+        sources=sources,
+        set_aside=set_aside,
+    )
+
+
+def previous(since: str | None) -> Edition | str | None:
+    """The edition ``since`` names: an :class:`~helpers.editions.Edition`, :data:`FIRST`, or
+    None (no comparison). One that cannot be read gives a warning and None: the brief is then
+    made without the box, never failed."""
+    if since is None or not str(since).strip():
+        return None
+    if str(since).strip().lower() == FIRST:
+        return FIRST
+    try:
+        return read_edition(since)
+    except EditionUnreadable as exc:
+        warnings.warn(
+            f"the previous edition cannot be compared with: {exc}; the brief has no "
+            "'Since the edition of' box",
+            stacklevel=2,
+        )
+        return None
+
+
+def compared(selection: Selection, since: str | None) -> tuple[Edition, Edition | str | None]:
+    """This brief's edition, and what it is compared with (see :func:`previous`)."""
+    return current(selection), previous(since)
+
+
+# -- the box -------------------------------------------------------------------------------
+
+
+class _Rows:
+    """The data's rows by table and id, each table indexed once, when first asked for."""
+
+    def __init__(self, selection: Selection) -> None:
+        self._selection = selection
+        self._tables: dict[str, dict[str, dict]] = {}
+
+    def get(self, table: str, row_id: str) -> dict | None:
+        if table not in self._tables:
+            frame = getattr(self._selection.dataset, table)
+            ids = frame[ID_COLUMNS[table]].astype(str).tolist()
+            self._tables[table] = dict(zip(ids, _records(frame), strict=True))
+        return self._tables[table].get(row_id)
+
+
+
+
+def _cite(rows: _Rows, cites: Citations, change: Change) -> Markup:
+    row = rows.get(change.table, change.id)
+    return cites.marker(change.table, row) if row is not None else Markup("")
+
+
+def _listed(changes: Iterable[Change], limit: int = LISTED) -> tuple[list[Change], int]:
+    changes = list(changes)
+    return changes[:limit], max(0, len(changes) - limit)
+
+
+def _label(change: Change) -> str:
+    text = " ".join(change.label.split())
+    return text[0].upper() + text[1:] if text else f"{change.table} {change.id}"
+
+
+#: The order the box lists facts in: what happened first, then the source's views.
+TABLE_ORDER = ("events", "supplies", "projects", "relations", "assessments", "judgments")
+
+
+def _order(rows: _Rows, changes: Iterable[Change]) -> list[Change]:
+    """Events by date (undated last), then supplies, projects, ties, the source's views and
+    the analyst's judgments."""
+
+    def key(change: Change) -> tuple:
+        row = rows.get(change.table, change.id) or {}
+        start = row.get("date_start")
+        dated = start is not None and not pd.isna(start)
+        return (TABLE_ORDER.index(change.table), not dated, start if dated else 0, change.id)
+
+    return sorted(changes, key=key)
+
+
+def _item(selection: Selection, rows: _Rows, change: Change) -> str:
+    """A fact as the box names it, attributed as the brief's text attributes it."""
+    row = rows.get(change.table, change.id)
+    if row is None:
+        return _label(change)
+    if change.table in ("events", "supplies"):
+        when = narrative._date_head(row, selection)
+        first = when.split(" ", 1)[0]
+        when = when[:1].lower() + when[1:] if first in ("Since", "Undated", "Date") else when
+        return f"{_label(change)} ({when})"
+    if change.table == "assessments":
+        return f"{narrative._says(selection, row)} that {narrative._lower_first(change.label)}"
+    if change.table == "relations":
+        return (
+            f"{narrative._name(selection, row['actor_id'])} {change.label} "
+            f"{narrative._name(selection, row['other_id'])}"
+        )
+    if change.table == "projects":
+        return f"Project: {change.label}"
+    return f"Analyst judgment: {change.label}"
+
+
+def _correction(change: Change, since: str, reporter: str) -> str:
+    """'The edition of 30 September 2023 gave the figure as “660 MW”; the report now says
+    “1,320 MW”.' or, for a withdrawn fact, that it is withdrawn."""
+    if change.reason == WITHDRAWN:
+        return (
+            f"The edition of {since} reported “{' '.join(change.label.split())}”; the fact has "
+            "been withdrawn from the data and is no longer shown."
+        )
+    parts = [
+        f"{VALUE_NAMES.get(kind, kind)} as “{old or 'none'}”" for kind, old, _new in change.fields
+    ]
+    now = [f"“{new or 'none'}”" for _kind, _old, new in change.fields]
+    return f"The edition of {since} gave {'; '.join(parts)}; {reporter} says {', '.join(now)}."
+
+
+def box(
+    selection: Selection, cites: Citations, against: Edition | str | None, changes: Changes | None
+) -> Markup:
+    """The "Since the edition of ..." box; empty markup when there is nothing to compare."""
+    if against is None:
+        return Markup("")
+    if against == FIRST or changes is None:
+        return narrative.render("since", first=True)
+    since = changes.since
+    when = day(since.date)
+    published = since.created_at[:16].replace("T", " ") + " UTC" if since.created_at else ""
+    rows = _Rows(selection)
+    new, more_new = _listed(_order(rows, changes.new))
+    gone = [c for c in changes.dropped if not c.correction]
+    gone_listed, more_gone = _listed(gone)
+    reporter = narrative.reporter(selection)
+    return narrative.render(
+        "since",
+        first=False,
+        when=when,
+        published=published,
+        empty=changes.empty,
+        counts=changes.counts(),
+        new=[{"label": _item(selection, rows, c), "cite": _cite(rows, cites, c)} for c in new],
+        more_new=more_new,
+        corrections=[
+            {"text": _correction(c, when, reporter), "cite": _cite(rows, cites, c)}
+            for c in _order(rows, changes.corrections)
+        ],
+        gone=[{"label": _label(c), "reason": c.reason} for c in gone_listed],
+        more_gone=more_gone,
+        sources=[
+            {
+                "label": s.get("label", s["id"]),
+                "title": s.get("title", ""),
+                "published": day(s.get("published", "")),
+            }
+            for s in changes.new_sources
+        ],
+    )
+
+
+def mark_new(
+    frame: pd.DataFrame, table: str, new: set[tuple[str, str]], column: str
+) -> pd.DataFrame:
+    """``frame`` with `` (new)`` after ``column`` in the rows that are new: the marker charts
+    carry (on the label and in the alt text)."""
+    if frame.empty or not new:
+        return frame
+    ids = frame[ID_COLUMNS[table]].astype(str)
+    fresh = ids.map(lambda i: (table, i) in new).astype(bool)
+    if not fresh.any():
+        return frame
+    marked = frame[column].astype(object).where(~fresh, frame[column].astype(str) + " (new)")
+    return frame.assign(**{column: marked})
