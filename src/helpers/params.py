@@ -112,7 +112,7 @@ class BaseParams(BaseModel):
         Field(
             None,
             description="The previous edition to compare with: its run folder or manifest.json, "
-            "or 'first' for the first edition of a series; None for no comparison (brief "
+            'or "first" for the first edition of a series; None for no comparison (brief '
             "render sets it; see --since)",
         )
     )
@@ -240,8 +240,14 @@ class BaseParams(BaseModel):
         return THEMES
 
     def injectable(self) -> dict[str, Any]:
-        """The values as papermill should inject them: JSON-safe literals."""
-        return json.loads(self.model_dump_json())
+        """The values as papermill should inject them: JSON-safe literals.
+
+        ``since`` is left out: which edition a brief follows is found when it runs (brief
+        render injects it then), and is part of neither its run's name nor its inputs.
+        """
+        values = json.loads(self.model_dump_json())
+        values.pop(SINCE_FIELD, None)
+        return values
 
 
 def _day(date: dt.date) -> str:

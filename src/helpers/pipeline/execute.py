@@ -296,7 +296,12 @@ def _restore_metadata(nb: NotebookNode, source: Path) -> None:
         meta["output_path"] = None
     # Times are kept in one place, so that the same inputs give the same notebook apart from
     # them (docs/editions.md): not in every cell.
+    ids = {cell.get("id") for cell in nb.cells}
     for cell in nb.cells:
+        # papermill gives the cell it injects a random id; a stable one keeps the notebook
+        # the same for the same parameters.
+        if "injected-parameters" in _tags(cell) and "injected-parameters" not in ids:
+            cell["id"] = "injected-parameters"
         cell.metadata.pop("execution", None)
         for key in _CELL_TIMES:
             cell.metadata.get("papermill", {}).pop(key, None)

@@ -242,9 +242,6 @@ def prepare(
     elapsed = time.monotonic() - started
     jobs = []
     for path, values, defaults in checked:
-        # Which edition a brief follows is decided when it runs, not a parameter of its run.
-        values.pop(SINCE_FIELD, None)
-        defaults.pop(SINCE_FIELD, None)
         overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
         in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
         command = command_line(

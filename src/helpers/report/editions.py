@@ -149,8 +149,6 @@ class _Rows:
         return self._tables[table].get(row_id)
 
 
-
-
 def _cite(rows: _Rows, cites: Citations, change: Change) -> Markup:
     row = rows.get(change.table, change.id)
     return cites.marker(change.table, row) if row is not None else Markup("")
@@ -206,8 +204,11 @@ def _item(selection: Selection, rows: _Rows, change: Change) -> str:
 
 
 def _correction(change: Change, since: str, reporter: str) -> str:
-    """'The edition of 30 September 2023 gave the figure as “660 MW”; the report now says
-    “1,320 MW”.' or, for a withdrawn fact, that it is withdrawn."""
+    """'The edition of 30 September 2023 gave the figure as “660 MW”; the corrected record,
+    citing the report, gives “1,320 MW”.' or, for a withdrawn fact, that it is withdrawn.
+
+    The record is the data's, not a quotation: the row's wording is the analyst's summary of
+    the source, which the marker after it cites."""
     if change.reason == WITHDRAWN:
         return (
             f"The edition of {since} reported “{' '.join(change.label.split())}”; the fact has "
@@ -217,7 +218,10 @@ def _correction(change: Change, since: str, reporter: str) -> str:
         f"{VALUE_NAMES.get(kind, kind)} as “{old or 'none'}”" for kind, old, _new in change.fields
     ]
     now = [f"“{new or 'none'}”" for _kind, _old, new in change.fields]
-    return f"The edition of {since} gave {'; '.join(parts)}; {reporter} says {', '.join(now)}."
+    return (
+        f"The edition of {since} gave {'; '.join(parts)}; the corrected record, citing "
+        f"{reporter}, gives {', '.join(now)}."
+    )
 
 
 def box(
