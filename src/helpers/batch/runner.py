@@ -630,7 +630,9 @@ def _write_index(out: Path, tee: _Tee) -> None:
 
 
 def _log_paths(out: Path) -> tuple[Path, Path]:
-    folder = out / LOGS_NAME
+    from helpers.pipeline.publish import check_no_links
+
+    folder = check_no_links(out, Path(out).resolve() / LOGS_NAME)
     folder.mkdir(exist_ok=True)
     stamp = utc_compact()
     name, number = f"batch-{stamp}", 1

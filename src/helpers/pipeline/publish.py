@@ -71,10 +71,12 @@ _NOTEBOOK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 __all__ = [
     "DEFAULT_RUN",
     "archive_failure",
+    "check_no_links",
     "check_notebook_name",
     "clean_stale",
     "list_runs",
     "locked",
+    "no_links",
     "publish_run",
     "run_name",
     "run_path",
@@ -161,6 +163,44 @@ def run_path(out_dir: Path, notebook: str, run: str) -> Path:
     return path
 
 
+def no_links(out_dir: Path, path: Path) -> bool:
+    """True when ``path`` lies in ``out_dir`` with no symbolic link on the way from it.
+
+    A link anywhere below the output folder (to another folder, say) would take what brief
+    deletes or writes through it outside ``--out``. What brief deletes or writes under the
+    output folder passes this first; the run links (``<notebook>/<run>``) are the one kind of
+    link brief makes, and it only ever replaces them, never goes through them to delete.
+    """
+    out_dir = Path(out_dir).resolve()
+    try:
+        parts = Path(path).relative_to(out_dir).parts
+    except ValueError:
+        return False
+    current = out_dir
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            return False
+    return True
+
+
+def check_no_links(out_dir: Path, path: Path) -> Path:
+    """``path``, if :func:`no_links` says so; otherwise a RenderError naming the link."""
+    if no_links(out_dir, path):
+        return path
+    out_dir = Path(out_dir).resolve()
+    current = out_dir
+    for part in Path(path).relative_to(out_dir).parts:
+        current = current / part
+        if current.is_symlink():
+            break
+    raise RenderError(
+        f"{current} is a symbolic link (to {os.readlink(current)}); brief writes and deletes "
+        f"only inside the output folder {out_dir} and does not follow links there: remove "
+        "the link (or choose another --out)"
+    )
+
+
 # -- the lock and temporary files ----------------------------------------------------------------
 
 
@@ -186,6 +226,7 @@ def locked(out_dir: Path) -> Iterator[Path]:
     from filelock import FileLock, Timeout
 
     out_dir = Path(out_dir).resolve()
+    check_no_links(out_dir, out_dir / LOCK_NAME)
     lock = FileLock(out_dir / LOCK_NAME, timeout=0)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -218,8 +259,9 @@ def staging_dir(out_dir: Path, label: str) -> Path:
     into place. The caller removes it (``try``/``finally``); :func:`clean_stale` removes what
     a killed process left.
     """
-    tmp = Path(out_dir) / TMP_NAME
+    tmp = Path(out_dir).resolve() / TMP_NAME
     tmp.mkdir(parents=True, exist_ok=True)
+    check_no_links(Path(out_dir), tmp)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)[:60]
     return Path(tempfile.mkdtemp(prefix=f"{safe}-", dir=tmp))
 
@@ -234,21 +276,29 @@ def clean_stale(out_dir: Path) -> list[Path]:
     list of Path
         What was removed.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     removed: list[Path] = []
     tmp = out_dir / TMP_NAME
-    if tmp.exists():
+    if tmp.is_symlink():  # the link itself is ours to remove; what it points to is not
+        tmp.unlink()
+        removed.append(tmp)
+    elif tmp.exists():
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     for notebook_dir in _notebook_dirs(out_dir):
         versions = notebook_dir / VERSIONS_NAME
-        if not versions.is_dir():
+        # A link at .versions, or at a run's folder in it, is left alone: deleting through it
+        # would delete outside --out (publishing that run then refuses, naming the link).
+        if versions.is_symlink() or not versions.is_dir():
             continue
         for run_versions in versions.iterdir():
+            if run_versions.is_symlink() or not run_versions.is_dir():
+                continue
             link = notebook_dir / run_versions.name
             current = link.resolve() if link.is_symlink() else None
             for version in run_versions.iterdir():
-                if version.resolve() != current:
+                # A link among the versions is removed, not followed (_remove unlinks it).
+                if version.is_symlink() or version.resolve() != current:
                     _remove(version)
                     removed.append(version)
             if not any(run_versions.iterdir()):
@@ -346,6 +396,7 @@ def publish_run(staged: Path, out_dir: Path, notebook: str, run: str) -> Path:
     versions = link.parent / VERSIONS_NAME / run
     target = versions / version
     tmp_link = out_dir / TMP_NAME / f"{notebook}-{run}-{version}.link"
+    check_no_links(out_dir, versions)
     try:
         versions.mkdir(parents=True, exist_ok=True)
         os.rename(staged, target)
@@ -389,7 +440,11 @@ def archive_failure(
     Path
         The ``.error.txt`` file.
     """
-    folder = run_path(Path(out_dir) / FAILED_NAME, notebook, run)
+    out_dir = Path(out_dir).resolve()
+    check_notebook_name(notebook)
+    if not _RUN_RE.match(run):
+        raise RenderError(f"run name {run!r} is not a plain folder name")
+    folder = check_no_links(out_dir, out_dir / FAILED_NAME / notebook / run)
     folder.mkdir(parents=True, exist_ok=True)
     # Microseconds keep names unique and in time order (pruning sorts them by name).
     now = dt.datetime.now(dt.UTC)

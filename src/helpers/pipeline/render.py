@@ -427,6 +427,11 @@ def render_job(
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
     attempt = _Attempt(job, reporter, work, timings={"validate": job.validate_seconds})
     try:
+        # A link where the run will be published is refused before a kernel starts.
+        attempt.phase = "publish"
+        versions = job.out_dir / job.name / publish.VERSIONS_NAME / job.run
+        publish.check_no_links(job.out_dir, versions)
+        attempt.phase = "execute"
         attempt.previous = _previous(attempt)
         nb = _execute(attempt, kernel_manager_class)
         edition = _edition(attempt, nb)
