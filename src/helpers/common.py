@@ -11,9 +11,10 @@ import json
 import signal
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from helpers.errors import UsageError
+from helpers.errors import BriefError, UsageError
 
 #: Output formats ``brief render --to`` and a plan's ``formats`` accept.
 FORMATS: tuple[str, ...] = ("html", "pdf")
@@ -97,3 +98,16 @@ def set_parent_death_signal(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
     except (OSError, AttributeError):
         return
+
+
+def resolved(path: str | Path, *, what: str, error: type[BriefError] = UsageError) -> Path:
+    """``path`` made absolute with every link followed, or ``error`` saying why not.
+
+    A symbolic link loop (``a -> b -> a``) makes :meth:`pathlib.Path.resolve` raise
+    RuntimeError (Python 3.11, 3.12) or OSError; a user who named such a folder gets a
+    message naming it instead of a traceback.
+    """
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as exc:
+        raise error(f"{what} {path}: cannot be followed: {exc}") from None

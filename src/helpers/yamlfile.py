@@ -35,7 +35,10 @@ import yaml
 
 from helpers.errors import UsageError
 
-__all__ = ["parse_yaml", "read_text", "read_yaml"]
+__all__ = ["MAX_BYTES", "parse_yaml", "read_text", "read_yaml"]
+
+#: The largest parameters file or plan read, in bytes (the shipped plan is under 2 KiB).
+MAX_BYTES = 1 << 20
 
 _YAML = "tag:yaml.org,2002:"
 #: Tags a file may carry: plain values, lists and mappings. ``!!binary`` would hand the schema
@@ -83,9 +86,17 @@ def read_text(path: Path | str, *, kind: str) -> str:
     """
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # /dev/zero has no end; a plan needs no megabyte
     except OSError as exc:
         raise UsageError(f"cannot read {kind} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(
+            f"{kind} {path} is larger than {MAX_BYTES // 1024:,} KiB; a {kind} is a few lines "
+            "of YAML"
+        )
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{kind} {path} is not UTF-8 text: {exc}") from None
 

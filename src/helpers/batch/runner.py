@@ -53,7 +53,7 @@ from helpers import paths
 from helpers.batch import executors
 from helpers.batch.executors import JobExecutor, Running
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
-from helpers.common import utc_compact, utc_now
+from helpers.common import resolved, utc_compact, utc_now
 from helpers.errors import ExecutionError, KernelStartError, UsageError
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
@@ -421,7 +421,11 @@ def run_plan(
         raise UsageError("give workers (--workers) or a scheduler (--scheduler), not both")
     reporter = reporter or Reporter()
     jobs = prepare_batch(request)
-    out = jobs[0].job.out_dir if jobs else Path(request.out_dir or paths.REPORTS_DIR).resolve()
+    out = (
+        jobs[0].job.out_dir
+        if jobs
+        else resolved(request.out_dir or paths.REPORTS_DIR, what="output folder")
+    )
     place = executors.make_executor(request.workers, request.scheduler, executor)
     try:
         with publish.locked(out), _sigterm_interrupts():

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from helpers import paths
+from helpers.errors import DataValidationError
 
 #: The tables of a data folder, in schema order.
 TABLES = (
@@ -36,8 +37,36 @@ def schema_path() -> Path:
 
 
 def load_descriptor() -> dict:
-    """The Data Package descriptor (``data/datapackage.json``) as a dict."""
-    return json.loads(schema_path().read_text(encoding="utf-8"))
+    """The Data Package descriptor (``data/datapackage.json``) as a dict.
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, not UTF-8, not JSON, or not a descriptor with resources; the
+        message says where (exit 3, like any other problem with the data).
+    """
+    path = schema_path()
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataValidationError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise DataValidationError([f"{path}: not UTF-8 text: {exc}"]) from None
+    except ValueError as exc:  # json.JSONDecodeError names the line and column
+        raise DataValidationError(
+            [f"{path}: not valid JSON: {exc}; restore it with git checkout -- {path.name}"]
+        ) from None
+    resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and "name" in r and "path" in r for r in resources
+    ):
+        raise DataValidationError(
+            [
+                f"{path}: not a Data Package descriptor (a 'resources' list, each with a "
+                "name and a path)"
+            ]
+        )
+    return descriptor
 
 
 def read_records(path: Path) -> list[tuple[int, list[str]]]:

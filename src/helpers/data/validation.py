@@ -18,6 +18,7 @@ import datetime as dt
 import gc
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,11 +146,11 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        records = {
-            resource["name"]: read_records(data_dir / resource["path"])
-            for resource in descriptor["resources"]
-            if (data_dir / resource["path"]).is_file()
-        }
+        records, text = _read_text(data_dir, descriptor)
+        if text:
+            # A file that is not UTF-8, or text with control characters, is fixed first.
+            report.problems += text
+            return report
         headers = check_headers(descriptor, records)
         if headers:
             # Rows read against the wrong columns would only bury this under noise.
@@ -169,6 +170,79 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     report.skipped += skipped
     report.problems = sorted(set(report.problems), key=_sort_key)
     return report
+
+
+#: Characters no text cell may hold: C0 controls but tab, newline and carriage return (NUL,
+#: ESC, the vertical tab word processors insert), DEL, and the bidirectional embeddings,
+#: overrides and isolates that make text read other than it is stored. They break charts,
+#: stop WeasyPrint, or hide what a cell says.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _read_text(
+    data_dir: Path, descriptor: dict
+) -> tuple[dict[str, list[tuple[int, list[str]]]], list[Problem]]:
+    """Every CSV's records (:func:`read_records`), and the problems with them as text: a
+    file that is not UTF-8, a cell with a character no text may hold."""
+    records: dict[str, list[tuple[int, list[str]]]] = {}
+    problems: list[Problem] = []
+    for resource in descriptor["resources"]:
+        path = data_dir / resource["path"]
+        if not path.is_file():
+            continue
+        try:
+            records[resource["name"]] = read_records(path)
+        except UnicodeDecodeError as exc:
+            problems.append(_not_utf8(resource["path"], path.read_bytes(), exc))
+            continue
+        problems += _control_characters(resource["path"], records[resource["name"]])
+    return records, problems
+
+
+def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return Problem(
+        name,
+        line,
+        None,
+        None,
+        f"not UTF-8 text: byte 0x{data[exc.start]:02X} at character {column} of the line; "
+        "save the file as UTF-8 (it may have been saved as Latin-1 or Windows-1252)",
+    )
+
+
+def _control_characters(name: str, records: list[tuple[int, list[str]]]) -> list[Problem]:
+    header = records[0][1] if records else []
+    found = []
+    for line, values in records:
+        for index, value in enumerate(values):
+            bad = _NOT_TEXT.search(value)
+            if bad is None:
+                continue
+            char = bad.group()
+            label = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "a control character")
+            column = header[index] if index < len(header) and line > 1 else f"{index + 1}"
+            found.append(
+                Problem(
+                    name,
+                    line,
+                    column,
+                    None,
+                    f"character U+{ord(char):04X} ({label}) at position {bad.start() + 1} of the "
+                    "text is not allowed: remove it (word processors insert some of these)",
+                )
+            )
+    return found
+
+
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\x0b": "vertical tab",
+    "\x0c": "form feed",
+    "\x1b": "ESC",
+    "\x7f": "DEL",
+}
 
 
 def check_headers(

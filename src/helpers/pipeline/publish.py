@@ -279,7 +279,7 @@ def clean_stale(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir).resolve()
     removed: list[Path] = []
     tmp = out_dir / TMP_NAME
-    if tmp.is_symlink():  # the link itself is ours to remove; what it points to is not
+    if tmp.is_symlink() or tmp.is_file():  # a link (not what it points to), or a stray file
         tmp.unlink()
         removed.append(tmp)
     elif tmp.exists():

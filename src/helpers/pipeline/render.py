@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, utc_now
+from helpers.common import DEFAULT_TIMEOUT, resolved, utc_now
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
@@ -238,7 +238,11 @@ def prepare(
         ensure_valid(data_path)
     data_fingerprint = fingerprint(data_path)
 
-    out = request.out_dir.resolve() if request.out_dir is not None else paths.REPORTS_DIR
+    out = (
+        resolved(request.out_dir, what="output folder")
+        if request.out_dir is not None
+        else paths.REPORTS_DIR
+    )
     elapsed = time.monotonic() - started
     jobs = []
     for path, values, defaults in checked:
@@ -301,7 +305,20 @@ def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]]) -> list[Path
             resolved.append(path)
     for path in resolved:
         check_notebook_name(path.stem)
+        _check_readable(path)
     return resolved
+
+
+def _check_readable(path: Path) -> None:
+    """A usage error, before any kernel, for a notebook file that is not a notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except (OSError, ValueError, nbformat.ValidationError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{path} is not a readable Jupyter notebook: {first}") from None
 
 
 def _given_parameters(request: RenderRequest) -> tuple[dict[str, object], Path | None]:
@@ -362,10 +379,13 @@ def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | 
     given = raw.get("data_dir")
     if given in (None, "", "None", "null"):
         given = None
+    error = UsageError if data_dir is not None else ParameterError
+    what = "data folder" if data_dir is not None else "parameter 'data_dir' ="
     if (
         data_dir is not None
         and given is not None
-        and Path(str(given)).resolve() != Path(data_dir).resolve()
+        and resolved(str(given), what="parameter 'data_dir' =", error=ParameterError)
+        != resolved(data_dir, what="data folder")
     ):
         raise UsageError(
             f"--data {data_dir} and the parameter data_dir={given!r} disagree; give one"
@@ -375,12 +395,10 @@ def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | 
         return None
     # Given as the parameter data_dir, a bad folder is a bad parameter (exit 4), as the
     # README promises for every parameter; given as --data, a usage error.
-    error = UsageError if data_dir is not None else ParameterError
     text = str(chosen)
     if "\x00" in text:
-        what = "data folder" if error is UsageError else "parameter 'data_dir' ="
         raise error(f"{what} {text[:100]!r}: a folder name cannot hold a NUL byte")
-    path = Path(text).resolve()
+    path = resolved(text, what=what, error=error)
     if not path.is_dir():
         if error is ParameterError:
             raise ParameterError(

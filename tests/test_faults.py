@@ -1,0 +1,123 @@
+"""Faults the hardening missed (issue 15): each a message and an exit code, not a traceback.
+
+Control characters and other encodings in the data, symbolic link loops where a folder is
+named, a parameters file with no end, a notebook that is not one, a broken descriptor, and
+stray files where brief keeps its own. No kernel starts in any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import main
+from helpers.data import package
+from helpers.pipeline import publish
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def reword(data: Path, old: str, new: str, encoding: str = "utf-8") -> None:
+    path = data / "events.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding=encoding)
+
+
+@pytest.mark.parametrize(
+    ("char", "named"), [("\x00", "U+0000 (NUL)"), ("\x1b", "U+001B (ESC)"), ("\x0b", "U+000B")]
+)
+def test_a_control_character_in_the_data_is_named_with_file_line_and_column(
+    capsys, tmp_path, data_copy, char, named
+):
+    reword(data_copy, "Kan Zaw visits Moscow", f"Kan Zaw{char} visits Moscow")
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3
+    assert f"events.csv:2 column 'title': character {named}" in said
+    assert "at position 28 of the text" in said
+    out = tmp_path / "out"
+    code, said = run(capsys, "render", "brief", "--data", data_copy, "--out", out, "--to", "html")
+    assert code == 3 and named in said
+    assert not out.exists()  # refused before the output folder or a kernel
+
+
+def test_a_csv_in_latin_1_is_named_with_its_line_not_a_traceback(capsys, data_copy):
+    reword(data_copy, "Kan Zaw visits Moscow", "Kan Zaw visits Moscow café", encoding="latin-1")
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3
+    assert "events.csv:2: not UTF-8 text: byte 0xE9" in said and "save the file as UTF-8" in said
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "what"),
+    [
+        (["render", "brief", "--out", "{loop}"], 2, "output folder"),
+        (["render", "brief", "--data", "{loop}"], 2, "data folder"),
+        (["render", "brief", "-p", "data_dir", "{loop}"], 4, "parameter 'data_dir' ="),
+        (["batch", "{plan}", "--out", "{loop}"], 2, "output folder"),
+        (["batch", "{plan}", "--data", "{loop}"], 2, "data folder"),
+    ],
+)
+def test_a_symbolic_link_loop_where_a_folder_is_named_is_a_clear_error(
+    capsys, tmp_path, args, code, what
+):
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\njobs:\n  - notebook: brief\n")
+    given = [a.format(loop=tmp_path / "a", plan=plan) for a in args]
+    got, said = run(capsys, *given, *([] if "--out" in args else ["--out", tmp_path / "out"]))
+    assert got == code, said
+    assert f"{what} {tmp_path / 'a'}: cannot be followed" in said
+
+
+@pytest.mark.parametrize("command", ["render", "batch"])
+def test_a_parameters_file_or_plan_with_no_end_is_refused_after_a_megabyte(capsys, command):
+    args = ["render", "brief", "-f", "/dev/zero"] if command == "render" else ["batch", "/dev/zero"]
+    code, said = run(capsys, *args)
+    assert code == 2
+    assert "/dev/zero is larger than 1,024 KiB" in said
+
+
+def test_a_notebook_file_that_is_not_a_notebook_is_a_usage_error(capsys, tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{not a notebook")
+    code, said = run(capsys, "render", bad, "--out", tmp_path / "out")
+    assert code == 2
+    assert f"{bad} is not a readable Jupyter notebook" in said
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"resources": [', "not valid JSON: Expecting value: line 1 column 16"),
+        ('{"resources": {}}', "not a Data Package descriptor"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+)
+def test_a_broken_descriptor_is_a_data_error_naming_it(capsys, tmp_path, monkeypatch, text, why):
+    broken = tmp_path / "datapackage.json"
+    broken.write_bytes(text if isinstance(text, bytes) else text.encode())
+    monkeypatch.setattr(package, "schema_path", lambda: broken)
+    code, said = run(capsys, "validate", "--data", tmp_path)
+    assert code == 3
+    assert f"{broken}: {why}" in said
+
+
+def test_stray_files_where_brief_keeps_its_own_do_not_break_later_runs(tmp_path):
+    out = tmp_path / "out"
+    (out / "brief" / publish.VERSIONS_NAME).mkdir(parents=True)
+    (out / "brief" / publish.VERSIONS_NAME / ".DS_Store").write_bytes(b"\x00Bud1")
+    (out / publish.TMP_NAME).write_text("a file, not a folder")
+    with publish.locked(out):
+        stage = publish.staging_dir(out, "brief-default")
+        (stage / "brief.html").write_text("published")
+        link = publish.publish_run(stage, out, "brief", "default")
+    assert (link / "brief.html").read_text() == "published"
+    assert json.dumps(publish.list_runs(out), default=str)  # the index can still be made
