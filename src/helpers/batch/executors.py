@@ -35,12 +35,14 @@ from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
 from helpers.common import set_parent_death_signal
-from helpers.errors import ExecutionError, UsageError
+from helpers.errors import BriefError, ExecutionError, UsageError
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import Job, RunResult, warm_zygote
 
 #: The Dask event topic workers send progress on.
 DASK_TOPIC = "brief-batch-progress"
+#: The message a local worker sends when an attempt begins on it, with its pid.
+STARTED = "started"
 
 __all__ = [
     "DASK_TOPIC",
@@ -62,11 +64,22 @@ OnEvent = Callable[[Mapping[str, Any]], None]
 # -- the interface -----------------------------------------------------------------------------
 
 
+def _no_deaths(token: str) -> str | None:
+    return None
+
+
 class Running(NamedTuple):
-    """An executor open for one batch, and the zygote address its jobs' kernels fork from."""
+    """An executor open for one batch, and the zygote address its jobs' kernels fork from.
+
+    ``death(token)``: for an attempt whose future failed because its worker process was lost,
+    how that worker died (``"worker died, signal 9 (SIGKILL)"``) if it was the one running
+    the attempt; None if the attempt only went down with a pool another worker broke (it can
+    run again: the executor starts new workers on the next submit).
+    """
 
     executor: Executor
     zygote: str | None = None
+    death: Callable[[str], str | None] = _no_deaths
 
 
 class JobExecutor(abc.ABC):
@@ -107,7 +120,7 @@ class ProcessPool(JobExecutor):
                 for _ in range(size):
                     pool.submit(_preload)
                 address = zygote()
-            yield Running(pool, address)
+            yield Running(pool, address, pool.death)
 
 
 class DaskCluster(JobExecutor):
@@ -175,34 +188,102 @@ def _connect(address: str) -> Any:
 # -- the places ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _local_pool(workers: int, on_event: OnEvent) -> Iterator[Executor]:
-    """A process pool whose workers send phase changes back through a queue."""
-    from concurrent.futures import ProcessPoolExecutor
+class _HealingPool(Executor):
+    """A process pool that starts new workers when one of its workers dies.
 
+    When a worker process dies (killed by the OOM killer, say), :mod:`concurrent.futures`
+    breaks the whole pool: every unfinished job fails with ``BrokenProcessPool``, also those
+    queued and those running on healthy workers (which it stops). This pool remembers which
+    worker process each attempt started on (a ``started`` message with its pid) and those
+    processes, so that :meth:`death` can tell the job whose worker died from the ones that
+    only went down with the pool; the next :meth:`submit` after a break starts a new pool.
+    """
+
+    def __init__(self, workers: int, context: Any, events: Any, stop: Any) -> None:
+        self._args = (workers, context, events, stop)
+        self._lock = threading.Lock()
+        self._pool = self._new()
+        self._pids: dict[str, int] = {}  # attempt token -> worker pid
+        self._processes: dict[int, Any] = {}  # worker pid -> its multiprocessing Process
+
+    def _new(self) -> Any:
+        from concurrent.futures import ProcessPoolExecutor
+
+        workers, context, events, stop = self._args
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(events, stop),
+        )
+
+    def started(self, token: str, pid: int) -> None:
+        """An attempt began on worker ``pid`` (from the worker's ``started`` message)."""
+        with self._lock:
+            self._pids[token] = pid
+            # The pool has no public way to reach its processes before Python 3.14.
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                if process.pid is not None:
+                    self._processes.setdefault(process.pid, process)
+
+    def death(self, token: str) -> str | None:
+        """How the worker running ``token`` died, if it died of something other than the
+        pool stopping it (SIGTERM); None otherwise."""
+        with self._lock:
+            process = self._processes.get(self._pids.get(token, -1))
+        if process is None:
+            return None
+        process.join(timeout=5)
+        code = process.exitcode
+        if code is None or code == -signal.SIGTERM or code == 0:
+            return None
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else "?"
+            return f"worker died, signal {-code} ({name})"
+        return f"worker died, exit code {code}"
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if getattr(self._pool, "_broken", False):
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new()
+            pool = self._pool
+        return pool.submit(fn, *args, **kwargs)
+
+    def processes(self) -> list[Any]:
+        return list(getattr(self._pool, "_processes", {}).values())
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@contextlib.contextmanager
+def _local_pool(workers: int, on_event: OnEvent) -> Iterator[_HealingPool]:
+    """A process pool whose workers send phase changes back through a queue, and that starts
+    new workers when one dies (:class:`_HealingPool`)."""
     # Not "fork": this process may have threads, and a forked copy of them can deadlock. Not
     # "forkserver" either: its server keeps the environment it started with, so a worker
     # would miss a variable (JUPYTER_PATH, say) set since. "spawn" costs ~1 s per worker.
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     stop = context.Event()
+    pool = _HealingPool(workers, context, events, stop)
 
     def pump() -> None:
         while (message := events.get()) is not None:
-            on_event(message)
+            if message.get("phase") == STARTED:
+                pool.started(message["token"], message["pid"])
+            else:
+                on_event(message)
 
     reader = threading.Thread(target=pump, name="brief-batch-progress", daemon=True)
     reader.start()
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events, stop)
-    )
     try:
         yield pool
     except BaseException:
         # Interrupted: jobs still queued return at once, running ones unwind and clean up.
-        # The pool has no public way to reach its processes before Python 3.14.
         stop.set()
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in pool.processes():
             with contextlib.suppress(Exception):
                 process.terminate()
         raise
@@ -317,6 +398,9 @@ def work(job: Job, token: str, delay: float = 0.0) -> RunResult:
     if _STOPPING or (_STOP is not None and _STOP.is_set()):  # queued before an interrupt
         return crashed(job, KeyboardInterrupt("the batch was interrupted"), 0.0)
     _RUNNING = True
+    if _EVENTS is not None:  # the local pool: say which worker runs this attempt
+        with contextlib.suppress(Exception):
+            _EVENTS.put({"token": token, "phase": STARTED, "pid": os.getpid()})
     try:
         if delay > 0:
             time.sleep(delay)
@@ -330,5 +414,9 @@ def work(job: Job, token: str, delay: float = 0.0) -> RunResult:
 def crashed(job: Job, exc: BaseException, seconds: float) -> RunResult:
     """The result of a job whose worker failed outside
     :func:`~helpers.pipeline.render.render_job` (a killed process, a lost worker)."""
-    error = ExecutionError(f"the worker running {job.label} failed: {type(exc).__name__}: {exc}")
+    error = (
+        exc
+        if isinstance(exc, BriefError)
+        else ExecutionError(f"the worker running {job.label} failed: {type(exc).__name__}: {exc}")
+    )
     return RunResult.failure(job, error, phase="execute", seconds=seconds)

@@ -54,7 +54,7 @@ from helpers.batch import executors
 from helpers.batch.executors import JobExecutor, Running
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
 from helpers.common import resolved, utc_compact, utc_now
-from helpers.errors import ExecutionError, KernelStartError, UsageError
+from helpers.errors import BriefError, ExecutionError, KernelStartError, UsageError
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
 from helpers.pipeline.request import RenderRequest, Request
@@ -62,6 +62,8 @@ from helpers.pipeline.uptodate import Decision, decide_all
 
 #: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
 KERNEL_START_ATTEMPTS = 3
+#: Runs a job may get when other workers dying take the pool down under it.
+POOL_ATTEMPTS = 3
 #: Seconds a retry waits, drawn from this range and multiplied by the retry's number, so that
 #: kernels that clashed do not start in step again.
 RETRY_DELAY = (0.5, 1.5)
@@ -462,6 +464,8 @@ class _Batch:
     log: IO[str]
     decisions: list[Decision] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
+    #: Jobs run again because another worker died and took the pool down with it.
+    requeued: dict[int, int] = field(default_factory=dict)
 
     def decide(self, source: str, *, force: bool) -> None:
         """Decide which jobs run (:func:`~helpers.pipeline.uptodate.decide`); say so."""
@@ -541,7 +545,19 @@ class _Batch:
                     try:
                         result = future.result()
                     except Exception as exc:
-                        result = executors.crashed(job, exc, time.monotonic() - clock)
+                        death = running.death(token) if _pool_broke(exc) else None
+                        if _pool_broke(exc) and death is None and attempt < POOL_ATTEMPTS:
+                            # Not this job's worker: another died and took the pool down.
+                            self.tee.message(
+                                f"{job.label}: stopped when another worker died; running it "
+                                "again on a new worker"
+                            )
+                            self.requeued[i] = self.requeued.get(i, 0) + 1
+                            submit(i, attempt + 1)
+                            continue
+                        if death is not None:
+                            exc = WorkerDied(f"{death} while running {job.label}")
+                        result = self._crashed(job, exc, time.monotonic() - clock)
                     if (
                         result.error_type == KernelStartError.__name__
                         and attempt < KERNEL_START_ATTEMPTS
@@ -559,6 +575,35 @@ class _Batch:
             for future in pending:
                 future.cancel()
             raise
+
+    def _crashed(self, job: Job, exc: BaseException, seconds: float) -> RunResult:
+        """The failure of a job whose worker failed outside it, archived under ``_failed/``
+        like any failed job, so that the index shows it."""
+        from helpers.pipeline import publish
+
+        result = executors.crashed(job, exc, seconds)
+        record = {
+            "status": "failed",
+            "notebook": job.name,
+            "run": job.run,
+            "phase": result.phase,
+            "error": result.error,
+            "error_type": result.error_type,
+            "exit_code": result.exit_code,
+            "parameters": job.parameters,
+            "overrides": job.overrides,
+            "seconds": round(seconds, 3),
+            "created_at": utc_now(),
+            "command": job.command,
+        }
+        text = f"{job.label} failed: {result.error}\n\nreproduce: {job.command}"
+        try:
+            path = publish.archive_failure(
+                self.out, job.name, job.run, executed=None, error_text=text, record=record
+            )
+        except (OSError, BriefError):
+            return result
+        return dataclasses.replace(result, failed_path=path)
 
     def _outcome(self, i: int, attempts: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
@@ -578,7 +623,11 @@ class _Batch:
             reason = f"nothing new since the edition of {since}; not published (--only-changed)"
             return Outcome(self.jobs[i], "skipped", reason, decision.key, attempts, result)
         status = "ran" if result.ok else "failed"
-        return Outcome(self.jobs[i], status, decision.reason, decision.key, attempts, result)
+        reason = decision.reason
+        if self.requeued.get(i):
+            reason += "; run again on a new worker after another worker died"
+        attempts -= self.requeued.get(i, 0)  # "attempts" counts kernel starts, in the summary
+        return Outcome(self.jobs[i], status, reason, decision.key, attempts, result)
 
     def record(self, result: BatchResult, json_path: Path, *, force: bool) -> None:
         """The summary into the log, and each job's result into ``batch-<stamp>.json``."""
@@ -597,6 +646,17 @@ class _Batch:
             "jobs": [o.record() for o in result.outcomes],
         }
         publish.write_atomic(json_path, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _pool_broke(exc: BaseException) -> bool:
+    """True when a job failed because its worker pool broke (a worker process died)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(exc, BrokenProcessPool)
+
+
+class WorkerDied(ExecutionError):
+    """The worker process running a job died (killed by the OOM killer, say)."""
 
 
 def _series_chains(jobs: Sequence[tuple[int, Job]]) -> dict[int, int]:

@@ -1,0 +1,68 @@
+"""One dead worker fails one job, not the batch (issue 15).
+
+A worker process killed with SIGKILL (as the kernel's OOM killer would) used to fail every
+unfinished job of the batch with ``BrokenProcessPool``, archive nothing and leave the index
+showing every job as ok. Now only the job on the dead worker fails, saying so; the others run
+on new workers; the summary, the index and ``_failed/`` say exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_batch import make_notebook
+
+from helpers.batch import runner as batch
+
+pytestmark = pytest.mark.slow
+
+# With cold kernels the kernel's parent is the worker process: this cell kills it.
+KILL_WORKER = "import os, signal\nif partner == 'China':\n    os.kill(os.getppid(), signal.SIGKILL)"
+SLOW = "import time\ntime.sleep(2)"
+
+
+def test_a_worker_killed_fails_only_its_job_and_the_others_run(tmp_path):
+    notebook = make_notebook(tmp_path / "nbs", "alpha", SLOW, KILL_WORKER, "print(partner)")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        textwrap.dedent(
+            f"""\
+            version: 1
+            formats: [html]
+            jobs:
+              - notebook: {notebook}
+                grid:
+                  partner: [Russia, China, India]
+                  max_rows: [10, 11]
+            """
+        )
+    )
+    out = tmp_path / "out"
+    result = batch.run_plan(plan, workers=2, out_dir=out, warm_kernels=False)
+
+    outcomes = {o.job.label: o for o in result.outcomes}
+    failed = [label for label, o in outcomes.items() if o.status == "failed"]
+    # The two China jobs kill their own workers; each fails, naming the death.
+    assert sorted(failed) == sorted(label for label in outcomes if "china" in label)
+    for label in failed:
+        error = outcomes[label].result.error
+        assert "worker died, signal 9 (SIGKILL)" in error and label in error
+    # Every other job ran, on a new worker where the pool broke under it.
+    assert all(o.status == "ran" for label, o in outcomes.items() if label not in failed)
+    assert result.exit_code == 5
+    summary = result.summary()
+    assert "4 ran, 0 skipped, 2 failed" in summary
+
+    # The index and the archive show what happened.
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('class="failed"') == 2 and index.count('class="ok"') == 4
+    for label in failed:
+        name, run = label.split("/")
+        [record] = (out / "_failed" / name / run).glob("*.json")
+        assert "worker died, signal 9" in json.loads(record.read_text())["error"]
+    for label, o in outcomes.items():
+        if label not in failed:
+            assert (Path(o.result.path) / "alpha.html").is_file()
