@@ -7,6 +7,7 @@ stray files where brief keeps its own. No kernel starts in any of them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -121,3 +122,100 @@ def test_stray_files_where_brief_keeps_its_own_do_not_break_later_runs(tmp_path)
         link = publish.publish_run(stage, out, "brief", "default")
     assert (link / "brief.html").read_text() == "published"
     assert json.dumps(publish.list_runs(out), default=str)  # the index can still be made
+
+
+def test_free_text_is_capped_in_length_and_a_long_value_is_named_not_echoed(capsys, data_copy):
+    # A 1,000-character place name validated, and made the places chart take a minute.
+    path = data_copy / "places.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(",Moscow,", "," + "Moscow " * 150 + ","), encoding="utf-8")
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3
+    assert "places.csv:" in said and "column 'name'" in said and '"maxLength" is "120"' in said
+    assert "1,050 characters" in said and len(said) < 600
+    descriptor = package.load_descriptor()
+    free_text = [
+        (resource["name"], field["name"])
+        for resource in descriptor["resources"]
+        for field in resource["schema"]["fields"]
+        if field["type"] == "string"
+        and not {"enum", "pattern", "maxLength"} & set(field.get("constraints", {}))
+    ]
+    assert free_text == []  # every free-text column has a cap
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x9b", "\u2028", "\u202e"])
+def test_one_rule_for_text_in_titles_and_in_the_data(capsys, tmp_path, data_copy, char):
+    code, said = run(capsys, "render", "brief", "-p", "title", f"A{char}B", "--out", tmp_path)
+    assert code == 4 and f"character U+{ord(char):04X}" in said
+    reword(data_copy, "Kan Zaw visits Moscow", f"Kan Zaw{char} visits Moscow")
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3 and f"character U+{ord(char):04X}" in said
+
+
+def test_a_notebook_may_not_take_a_name_brief_keeps_for_itself(capsys, tmp_path):
+    from test_batch import make_notebook
+
+    notebook = make_notebook(tmp_path / "nbs", "index.html")
+    code, said = run(capsys, "render", notebook, "--out", tmp_path / "out")
+    assert code == 2 and "notebook name 'index.html' is reserved" in said
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+def test_a_notebooks_own_script_or_javascript_output_does_not_run_in_the_brief(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    from test_hardening import Page, dump_dom
+
+    from helpers.pipeline.export import render_html
+
+    cell = new_code_cell("show()")
+    cell.outputs = [
+        new_output(
+            "display_data",
+            data={"text/html": "<p>ok</p><script>document.title='PWNED-html'</script>"},
+        ),
+        new_output("display_data", data={"application/javascript": "document.title='PWNED-js'"}),
+    ]
+    nb = new_notebook(cells=[cell])
+    nb.metadata["brief"] = {"title": "Safe"}
+    with pytest.warns(UserWarning, match="not able to be represented"):  # the JavaScript
+        html = render_html(nbformat.from_dict(nb))
+    assert "Content-Security-Policy" in html and "script-src" not in html  # default-src 'none'
+    assert "PWNED-js" not in html  # JavaScript outputs are not published at all
+    page = tmp_path / "brief.html"
+    page.write_text(html, encoding="utf-8")
+    assert "PWNED" not in Page(dump_dom(page, tmp_path)).text("title")
+
+
+def test_a_planted_manifest_is_not_listed_and_a_killed_index_write_is_cleaned_up(tmp_path):
+    from helpers.pipeline import index
+
+    out = tmp_path / "out"
+    with publish.locked(out):
+        stage = publish.staging_dir(out, "brief-default")
+        (stage / "brief.html").write_text("published")
+        manifest = {
+            "status": "ok",
+            "created_at": "2026-12-01T10:00:00Z",
+            "outputs": {"brief.html": {"sha256": hashlib.sha256(b"published").hexdigest()}},
+        }
+        (stage / "manifest.json").write_text(json.dumps(manifest))
+        publish.publish_run(stage, out, "brief", "default")
+    planted = out / "brief" / "planted"
+    planted.mkdir()
+    (planted / "manifest.json").write_text(json.dumps({**manifest, "created_at": "2027"}))
+    altered = out / "brief" / "altered"
+    altered.mkdir()
+    (altered / "manifest.json").write_text(json.dumps(manifest))
+    (altered / "brief.html").write_text("changed by hand")
+    page = index.write_index(out).read_text(encoding="utf-8")
+    assert "brief/default/brief.html" in page
+    assert "planted" not in page and "altered" not in page
+
+    leftover = out / ".index.html.abc123.tmp"  # a kill between write and rename
+    leftover.write_text("<html>half")
+    with publish.locked(out):
+        pass
+    assert not leftover.exists() and (out / "index.html").exists()

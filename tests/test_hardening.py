@@ -195,11 +195,12 @@ WHITE_SPACE = "".join(
 
 
 def title_is_acceptable(value: str) -> bool:
-    """The schema's rule for a title, restated: 1-160 characters, no control character and no
-    bidirectional embedding, override or isolate."""
+    """The schema's rule for a title, restated: 1-160 characters, no control character (C0,
+    DEL, C1), no line or paragraph separator, and no bidirectional embedding, override or
+    isolate: the rule the data's text follows too (issue 15)."""
     text = value.strip(WHITE_SPACE)
     return 1 <= len(text) <= 160 and not re.search(
-        r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text
+        r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", text
     )
 
 
@@ -1071,7 +1072,7 @@ def test_helpers_show_data_as_escaped_html_only_never_markdown_latex_or_a_styler
     for section in (brief_.key_points(), brief_.economy(), brief_.sources()):
         data, _ = DisplayFormatter().format(section)
         assert set(data) == {"text/plain", "text/html"}
-    for module in sorted(paths.PACKAGE_DIR.glob("*.py")):
+    for module in sorted(paths.PACKAGE_DIR.rglob("*.py")):
         source = module.read_text(encoding="utf-8")
         for risky in ("Styler", ".to_html(", "_repr_markdown_", "_repr_latex_", "Markdown("):
             assert risky not in source, f"{module.name} uses {risky}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterable
@@ -111,3 +112,11 @@ def resolved(path: str | Path, *, what: str, error: type[BriefError] = UsageErro
         return Path(path).resolve()
     except (RuntimeError, OSError) as exc:
         raise error(f"{what} {path}: cannot be followed: {exc}") from None
+
+
+#: Characters no text of a brief may hold, in a parameter or in the data: C0 controls but tab,
+#: newline and carriage return (NUL, ESC, the vertical tab word processors insert), DEL, the
+#: C1 controls, the line and paragraph separators U+2028 and U+2029, and the bidirectional
+#: embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make text print
+#: other than it is stored. A title refuses tab and newline too (:mod:`helpers.params`).
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from helpers.common import NOT_TEXT
 from helpers.errors import ParameterError
 
 Theme = Literal["defence", "energy", "economy", "regional"]
@@ -48,11 +49,10 @@ EDITION_FIELDS: tuple[str, ...] = ("as_of", "end")
 #: it (``--since``); it is part of neither the series nor the run folder's name.
 SINCE_FIELD = "since"
 
-# No control characters: a newline in a string parameter could break out of papermill's
-# injected assignment; a title has no use for one. Nor bidirectional embeddings, overrides or
-# isolates (U+202A-U+202E, U+2066-U+2069): they make a printed title read other than it is
-# stored, and nothing in the index or manifest would show it.
-_NOT_PLAIN = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# The one rule for text (helpers.common.NOT_TEXT: controls, separators, text-direction
+# characters), and no tab or newline either: a newline in a string parameter could break out
+# of papermill's injected assignment, and a title has no use for one.
+_NOT_PLAIN = re.compile(f"{NOT_TEXT.pattern}|[\t\n\r]")
 
 
 def _plain(text: str) -> str:

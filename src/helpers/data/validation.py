@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import paths
+from helpers.common import NOT_TEXT
 from helpers.data.package import (
     fingerprint,
     load_descriptor,
@@ -47,6 +48,10 @@ EVIDENCE_TABLES = {
 }
 
 
+#: Most characters of a cell's value a problem shows.
+SHOWN_CHARS = 80
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with the data, located precisely enough to fix it."""
@@ -63,7 +68,14 @@ class Problem:
             where += f":{self.line}"
         if self.column:
             where += f" column {self.column!r}"
-        shown = "" if self.value is None else f" (value {self.value!r})"
+        shown = ""
+        if self.value is not None:
+            value = self.value
+            if len(value) > SHOWN_CHARS:  # a huge value is named, not echoed whole
+                value = f"{value[:SHOWN_CHARS]}..."
+                shown = f" (value {value!r}, {len(self.value):,} characters)"
+            else:
+                shown = f" (value {value!r})"
         return f"{where}: {self.message}{shown}"
 
 
@@ -172,11 +184,8 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     return report
 
 
-#: Characters no text cell may hold: C0 controls but tab, newline and carriage return (NUL,
-#: ESC, the vertical tab word processors insert), DEL, and the bidirectional embeddings,
-#: overrides and isolates that make text read other than it is stored. They break charts,
-#: stop WeasyPrint, or hide what a cell says.
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: Characters no text cell may hold: the rule titles follow too (:data:`helpers.common.NOT_TEXT`).
+_NOT_TEXT = NOT_TEXT
 
 
 def _read_text(

@@ -9,12 +9,14 @@ self-contained and every value in it is escaped.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from helpers.common import reader_text, utc_now
 from helpers.errors import RenderError
 from helpers.pipeline.editions import edition_date, series_key, series_parameters
+from helpers.pipeline.manifest import sha256_file
 from helpers.pipeline.publish import list_runs, write_atomic
 
 #: The index's file name in the output folder.
@@ -90,6 +92,36 @@ _LINK_LABELS = (
     ("failed_ipynb", "failed notebook"),
     ("error", "error"),
 )
+
+
+def _intact(out_dir: Path, row: dict[str, Any]) -> bool:
+    """Whether a published run's files are the ones its manifest lists (a failed attempt has
+    no files to check). A ``manifest.json`` copied or planted into the output folder, with
+    no files or other files beside it, is not a run the index lists."""
+    if row["status"] != "ok":
+        return True
+    outputs = (row["manifest"] or {}).get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        return False
+    folder = Path(out_dir) / row["notebook"] / row["run"]
+    for name, entry in outputs.items():
+        path = folder / str(name)
+        if Path(str(name)).name != str(name) or not isinstance(entry, dict):
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        if _sha256(str(path), stat.st_size, stat.st_mtime_ns) != entry.get("sha256"):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, computed once per size and modification time: the index is written
+    after every job of a batch, and the runs it lists do not change between jobs."""
+    return sha256_file(Path(path))
 
 
 def _changes(manifest: dict[str, Any] | None) -> str:
@@ -194,7 +226,7 @@ def write_index(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
-    rows = list_runs(out_dir)
+    rows = [row for row in list_runs(out_dir) if _intact(out_dir, row)]
     html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False))
     return write_atomic(out_dir / INDEX_NAME, html)
 

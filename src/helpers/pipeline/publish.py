@@ -60,6 +60,10 @@ HASH_LENGTH = 10
 #: Failed attempts kept per run in ``_failed/``, newest first.
 FAILED_KEEP = 20
 
+#: Names in the output folder that brief keeps for itself; a notebook may not take them
+#: (``index.html.ipynb`` would publish its runs where the index is).
+RESERVED_NAMES = frozenset({"index.html"})
+
 LOCK_NAME = ".brief.lock"
 TMP_NAME = ".tmp"
 VERSIONS_NAME = ".versions"
@@ -140,6 +144,11 @@ def check_notebook_name(name: str) -> str:
         raise UsageError(
             f"notebook name {name!r} cannot name a report folder: use letters, digits, "
             "'_', '.' and '-', starting with a letter or digit"
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise UsageError(
+            f"notebook name {name!r} is reserved: the output folder's {name} is brief's own; "
+            "rename the notebook"
         )
     return name
 
@@ -285,6 +294,12 @@ def clean_stale(out_dir: Path) -> list[Path]:
     elif tmp.exists():
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
+    # A process killed while writing the index (or any file of the folder's own) leaves
+    # write_atomic's hidden temporary file beside it.
+    for stray in out_dir.glob(".*.tmp"):
+        if stray.is_file() or stray.is_symlink():
+            stray.unlink(missing_ok=True)
+            removed.append(stray)
     for notebook_dir in _notebook_dirs(out_dir):
         versions = notebook_dir / VERSIONS_NAME
         # A link at .versions, or at a run's folder in it, is left alone: deleting through it
