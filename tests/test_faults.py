@@ -219,3 +219,44 @@ def test_a_planted_manifest_is_not_listed_and_a_killed_index_write_is_cleaned_up
     with publish.locked(out):
         pass
     assert not leftover.exists() and (out / "index.html").exists()
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_a_validation_not_a_crash(
+    tmp_path, monkeypatch, data_copy
+):
+    # Issue 14: a read-only or missing home (systemd's ProtectHome, a CI runner). As root,
+    # permissions do not stop writes, so the cache is put under a file, where no folder can be.
+    from helpers.data.validation import ensure_valid
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BRIEF_CACHE", str(blocker / "cache"))
+    assert ensure_valid(data_copy) is not None  # validated, nothing cached
+    assert ensure_valid(data_copy) is not None  # and again: no cache to hit, no crash
+
+
+@pytest.mark.slow
+def test_sigterm_stops_brief_render_with_130_as_documented_and_leaves_nothing(tmp_path):
+    # Issue 14: `brief render` exited 143 on SIGTERM, where the README says 130.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    brief = Path(sys.executable).with_name("brief")
+    process = subprocess.Popen(
+        [brief, "render", "brief", "--to", "html", "--out", out],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / publish.TMP_NAME).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # the kernel is running the notebook
+    process.send_signal(signal.SIGTERM)
+    said, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, said
+    assert not (out / publish.TMP_NAME).exists()
+    assert not (out / "brief" / "default").exists()

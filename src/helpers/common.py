@@ -6,12 +6,14 @@ package but :mod:`helpers.errors`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,26 @@ def resolved(path: str | Path, *, what: str, error: type[BriefError] = UsageErro
 #: embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make text print
 #: other than it is stored. A title refuses tab and newline too (:mod:`helpers.params`).
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While a run holds its output folder, SIGTERM (``kill``, ``systemctl stop``) acts as
+    Ctrl-C does: the run stops its jobs, so their kernels end, releases its lock and exits
+    130, as the README says. A handler the program installed itself is left alone.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

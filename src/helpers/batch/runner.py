@@ -35,12 +35,10 @@ worker outlives it; what they leave in ``.tmp/`` the next run removes.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import json
 import random
-import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,7 +51,7 @@ from helpers import paths
 from helpers.batch import executors
 from helpers.batch.executors import JobExecutor, Running
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
-from helpers.common import resolved, utc_compact, utc_now
+from helpers.common import resolved, sigterm_interrupts, utc_compact, utc_now
 from helpers.errors import BriefError, ExecutionError, KernelStartError, UsageError
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
@@ -430,7 +428,7 @@ def run_plan(
     )
     place = executors.make_executor(request.workers, request.scheduler, executor)
     try:
-        with publish.locked(out), _sigterm_interrupts():
+        with publish.locked(out), sigterm_interrupts():
             log_path, json_path = _log_paths(out)
             with open(log_path, "a", encoding="utf-8") as log:
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
@@ -704,31 +702,6 @@ def _log_paths(out: Path) -> tuple[Path, Path]:
         number += 1
         name = f"batch-{stamp}-{number}"
     return folder / f"{name}.log", folder / f"{name}.json"
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While the batch runs, SIGTERM (``kill``, ``systemctl stop``) acts as Ctrl-C does.
-
-    The batch then stops its running jobs, so their kernels end, and releases its lock,
-    instead of leaving its workers to publish without it. A handler the program installed
-    itself is left alone.
-    """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Tee(Reporter):

@@ -14,6 +14,7 @@ Each problem names the file, the line of that file, the column and the value.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -627,12 +628,18 @@ def ensure_valid(
     sources = list(sources or [])
     marker = None
     if use_cache and data_dir.is_dir():
-        marker = paths.cache_dir() / "validated" / _cache_key(data_dir, sources)
-        if marker.exists():
-            return None
+        try:  # no home, or a read-only one (systemd's ProtectHome): no cache, no failure
+            marker = paths.cache_dir() / "validated" / _cache_key(data_dir, sources)
+            if marker.exists():
+                return None
+        except (OSError, RuntimeError):
+            marker = None
     report = validate(data_dir, sources)
     report.raise_for_problems()
     if marker is not None and not report.skipped:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(str(data_dir.resolve()) + "\n", encoding="utf-8")
+        # The cache is an optimisation: a folder that cannot be written only costs the next
+        # run a validation.
+        with contextlib.suppress(OSError):
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(data_dir.resolve()) + "\n", encoding="utf-8")
     return report

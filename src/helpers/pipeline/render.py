@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, resolved, utc_now
+from helpers.common import DEFAULT_TIMEOUT, resolved, sigterm_interrupts, utc_now
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
@@ -832,7 +832,7 @@ def render(
         preload()
         manager = _waiting_manager(zygote) if warm else None
         try:
-            with publish.locked(out):
+            with publish.locked(out), sigterm_interrupts():
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 for job in jobs:
                     results.append(render_job(job, reporter, kernel_manager_class=manager))
