@@ -260,3 +260,48 @@ def test_sigterm_stops_brief_render_with_130_as_documented_and_leaves_nothing(tm
     assert process.returncode == 130, said
     assert not (out / publish.TMP_NAME).exists()
     assert not (out / "brief" / "default").exists()
+
+
+def test_a_missing_source_text_is_said_by_validate_render_and_the_brief_itself(
+    capsys, tmp_path, data_copy
+):
+    # Issue 14: with sources.csv naming a file that is nowhere, `brief validate` said "valid"
+    # and the brief printed quotations that nothing had checked, without a word.
+    from helpers import params as P
+    from helpers.data.validation import unchecked_sources
+    from helpers.report.brief import Brief
+
+    path = data_copy / "sources.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("article-2024-03-02.txt", "nowhere.txt"),
+        encoding="utf-8",
+    )
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 0
+    assert "'nowhere.txt' not found" in said
+    assert "valid, but the evidence of 1 source(s) was not checked" in said
+    assert [n for n in unchecked_sources(data_copy) if "'nowhere.txt' not found" in n]
+    note = str(Brief(P.check(P.BriefParams, {"data_dir": str(data_copy)})).source_note())
+    assert "Quotations not checked:</strong> the source text (nowhere.txt) was not" in note
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give a checkout to another user")
+def test_the_commit_is_recorded_for_a_checkout_owned_by_another_user(tmp_path):
+    # Issue 14: the documented systemd and CI set-ups run brief as a user who does not own
+    # the checkout; git then calls it "dubious" and the manifest's commit was silently null.
+    import shutil
+    import subprocess
+
+    from helpers.pipeline.manifest import git_state
+
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], cwd=repo, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    for path in [repo, *repo.rglob("*")]:
+        shutil.chown(path, user="nobody")
+    assert git_state(repo) == {"commit": head, "dirty": False}

@@ -69,6 +69,13 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"{len(report.problems)} problem(s) in {report.data_dir}", err=True)
         raise click.exceptions.Exit(DataValidationError.exit_code)
+    if report.skipped:
+        click.echo(
+            f"{report.data_dir}: valid, but the evidence of {len(report.skipped)} source(s) "
+            "was not checked against the source text (see the notes above); briefs made from "
+            "it will say so"
+        )
+        return
     click.echo(f"{report.data_dir}: valid")
 
 

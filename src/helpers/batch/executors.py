@@ -333,6 +333,25 @@ def _init_worker(events: Any, stop: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_job)
     _die_with_parent()
+    threading.Thread(target=_watch_parent, name="brief-worker-watchdog", daemon=True).start()
+
+
+def _watch_parent() -> None:
+    """Stop this worker when its batch process is gone, whatever the death signal did.
+
+    Seen here: after SIGKILL of a batch during the PDF phase, a worker sometimes outlived it,
+    idle in the pool's queue, with the death signal spent on a job that had already ended.
+    Every second the watchdog looks at the parent; once it changed, an idle worker exits and
+    a running job is stopped as by SIGTERM (it unwinds, then the worker exits).
+    """
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != _PARENT:
+            if not _RUNNING:
+                os._exit(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)  # the job unwinds; work() exits the process after it
+            os._exit(1)
 
 
 def _stop_job(signum: int, frame: Any) -> None:
@@ -340,11 +359,11 @@ def _stop_job(signum: int, frame: Any) -> None:
     removed (:func:`~helpers.pipeline.execute.execute_notebook` and
     :func:`~helpers.pipeline.render.render_job` clean up)."""
     global _STOPPING
+    if not _RUNNING:
+        os._exit(0)  # idle (or done unwinding): nothing to clean up
     if _STOPPING:
         return  # already unwinding: let the job finish cleaning up
     _STOPPING = True  # and no job starts here any more, even if the batch process is gone
-    if not _RUNNING:
-        os._exit(0)
     raise KeyboardInterrupt
 
 

@@ -53,6 +53,7 @@ from helpers.batch.executors import JobExecutor, Running
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
 from helpers.common import resolved, sigterm_interrupts, utc_compact, utc_now
 from helpers.errors import BriefError, ExecutionError, KernelStartError, UsageError
+from helpers.pipeline import render as render_module
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
 from helpers.pipeline.request import RenderRequest, Request
@@ -433,6 +434,7 @@ def run_plan(
             with open(log_path, "a", encoding="utf-8") as log:
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
                 batch = _Batch(jobs, out, place, _Tee(reporter, PlainReporter(log, log)), log)
+                render_module._warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
                 result = BatchResult(

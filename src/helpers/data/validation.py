@@ -535,8 +535,32 @@ def _check_dates(table: RawTable, published: dict[str, dt.date]) -> list[Problem
     return out
 
 
+def unchecked_sources(data_dir: Path | str | None = None, extra: Iterable[Path] = ()) -> list[str]:
+    """Notes on the source texts a data folder names that cannot be found here: the evidence
+    of their rows cannot be checked, and the briefs made from them say so.
+
+    Cheap (it reads ``sources.csv`` and looks for the files), for commands that want to warn
+    before they render; :func:`validate` lists the same as ``skipped``.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else paths.DATA_DIR
+    path = data_dir / "sources.csv"
+    try:
+        records = read_records(path)
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not records or "file" not in records[0][1] or "source_id" not in records[0][1]:
+        return []
+    header = records[0][1]
+    files = {
+        row[header.index("source_id")]: row[header.index("file")]
+        for _, row in records[1:]
+        if len(row) == len(header)
+    }
+    return _read_sources(files, list(extra), read=False)[1]
+
+
 def _read_sources(
-    files: dict[str, str], extra: list[Path]
+    files: dict[str, str], extra: list[Path], *, read: bool = True
 ) -> tuple[dict[str, list[str] | None], list[str]]:
     lines: dict[str, list[str] | None] = {}
     skipped: list[str] = []
@@ -548,7 +572,7 @@ def _read_sources(
             skipped.append(
                 f"evidence of source {source_id!r} not checked: {name!r} not found in {searched}"
             )
-        else:
+        elif read:
             lines[source_id] = found.read_text(encoding="utf-8").splitlines()
     return lines, skipped
 

@@ -119,10 +119,15 @@ def git_state(root: Path = paths.PROJECT_ROOT) -> dict[str, Any]:
         a git work tree or git is not installed.
     """
 
+    # A checkout owned by another user (the systemd and CI set-ups) is "dubious" to git,
+    # which then answers nothing: trust this one folder for these two reads, with its file
+    # system monitor off (the one repository setting that would run a command on status).
+    safe = ["-c", f"safe.directory={Path(root).resolve()}", "-c", "core.fsmonitor=false"]
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
-                ["git", *args],
+                ["git", *safe, *args],
                 cwd=root,
                 capture_output=True,
                 text=True,

@@ -833,6 +833,7 @@ def render(
         manager = _waiting_manager(zygote) if warm else None
         try:
             with publish.locked(out), sigterm_interrupts():
+                _warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 for job in jobs:
                     results.append(render_job(job, reporter, kernel_manager_class=manager))
@@ -850,6 +851,18 @@ def render(
                 finish_warm_up()  # no thread outlives the call
     _raise_failures(results, index_error)
     return results
+
+
+def _warn_unchecked(jobs: Sequence[Job], reporter: Reporter) -> None:
+    """Say, before rendering, which source texts are missing: the briefs will be published,
+    saying in their source note that their quotations were not checked."""
+    from helpers.data.validation import unchecked_sources
+
+    for folder in dict.fromkeys(job.data_dir for job in jobs):
+        for note in unchecked_sources(folder):
+            reporter.message(
+                f"warning: {note}; the briefs will say their quotations were not checked"
+            )
 
 
 def _raise_failures(results: Sequence[RunResult], index_error: RenderError | None) -> None:

@@ -395,6 +395,18 @@ def source_note(selection: Selection, sourcing: Sourcing) -> Markup:
         count=fmt.count(len(sources), "source"),
         independent=fmt.number_word(sourcing.independent),
         view=_view_words(selection),
+        unchecked=unchecked_texts(selection, {s.source_id for s in sourcing.sources}),
+    )
+
+
+def unchecked_texts(selection: Selection, source_ids: set[str]) -> list[str]:
+    """The source texts (file names) the brief cites but that cannot be found on this machine
+    (:func:`helpers.paths.find_source_file`): its quotations were not checked against them."""
+    rows = selection.sources[selection.sources["source_id"].astype(str).isin(source_ids)]
+    return sorted(
+        str(name)
+        for name in rows["file"]
+        if isinstance(name, str) and name and paths.find_source_file(name) is None
     )
 
 
