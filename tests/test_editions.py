@@ -252,3 +252,17 @@ def test_diff_compares_two_runs_and_refuses_what_it_cannot_read(tmp_path):
     assert [c.id for c in changes.new] == ["ev-a"]
     with pytest.raises(UsageError, match="cannot compare"):
         diff(a, tmp_path / "missing")
+
+
+def test_an_edition_standing_on_too_many_facts_keeps_their_count_and_is_not_compared(tmp_path):
+    # At 1000x the shipped data, listing 42,000 facts made the notebook 47 MB and the brief
+    # five times slower (benchmarks/README.md): the ledger then keeps only the count.
+    from helpers.editions import LEDGER_LIMIT
+
+    big = Edition(date="2024-03-02", as_of="2024-03-02", facts={}, too_large=LEDGER_LIMIT + 1)
+    ledger = big.ledger()
+    assert ledger["facts"] == [] and ledger["too_large"] == LEDGER_LIMIT + 1
+    params = {"partner": "Russia", "as_of": "2024-03-02", "end": None}
+    manifest(tmp_path, "brief", "default", params, edition=ledger)
+    found = previous_edition(tmp_path, "brief", "default", params)
+    assert found.edition is None and "2,001 facts, more than the 2,000" in found.warning

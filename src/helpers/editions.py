@@ -41,6 +41,11 @@ __all__ = [
 #: Bumped when the ledger's layout or a fact's hashed values change meaning: ledgers of
 #: another version are not compared (a warning says so).
 LEDGER_VERSION = 1
+#: Most facts an edition's ledger keeps one by one. A brief standing on more (a data folder
+#: a thousand times the shipped one) keeps only their count: listing tens of thousands of
+#: facts in the notebook and the manifest made such a brief five times slower, and no box
+#: could list what changed among them anyway.
+LEDGER_LIMIT = 2000
 #: Per table, what the reader sees of a row, by kind of value: the columns each value is made
 #: of. A fact's hash covers exactly these, and its source (source, line, fragment).
 SHOWN: dict[str, dict[str, tuple[str, ...]]] = {
@@ -173,6 +178,8 @@ class Edition:
     #: published edition.
     created_at: str = ""
     run: str = ""
+    #: The number of facts, when there were more than :data:`LEDGER_LIMIT` (none are kept).
+    too_large: int = 0
 
     @classmethod
     def of(cls, ledger: Mapping[str, Any], *, created_at: str = "", run: str = "") -> Edition:
@@ -185,10 +192,21 @@ class Edition:
             set_aside={(s["table"], s["id"]): s["reason"] for s in ledger.get("set_aside", [])},
             created_at=created_at,
             run=run,
+            too_large=int(ledger.get("too_large") or 0),
         )
 
     def ledger(self) -> dict[str, Any]:
         """The JSON-safe ledger, in a stable order (the manifest's ``edition``, in part)."""
+        if self.too_large:
+            return {
+                "ledger_version": LEDGER_VERSION,
+                "date": self.date,
+                "as_of": self.as_of,
+                "too_large": self.too_large,
+                "facts": [],
+                "sources": [self.sources[key] for key in sorted(self.sources)],
+                "set_aside": [],
+            }
         return {
             "ledger_version": LEDGER_VERSION,
             "date": self.date,
@@ -252,9 +270,20 @@ def edition_of_manifest(manifest: Mapping[str, Any], where: str = "manifest") ->
         )
     run = f"{manifest.get('notebook', '?')}/{manifest.get('run', '?')}"
     try:
-        return Edition.of(ledger, created_at=str(manifest.get("created_at") or ""), run=run)
-    except (KeyError, TypeError, AttributeError) as exc:
+        edition = Edition.of(ledger, created_at=str(manifest.get("created_at") or ""), run=run)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise EditionUnreadable(f"{where} has a malformed ledger ({exc!r})") from None
+    if edition.too_large:
+        raise EditionUnreadable(too_large(where, edition.too_large))
+    return edition
+
+
+def too_large(where: str, count: int) -> str:
+    """Why an edition is not compared: it stands on more facts than the ledger keeps."""
+    return (
+        f"{where} stands on {count:,} facts, more than the {LEDGER_LIMIT:,} an edition "
+        "compares one by one"
+    )
 
 
 @dataclass(frozen=True)

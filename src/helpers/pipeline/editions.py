@@ -97,9 +97,12 @@ class Previous:
         counts = None
         if current is not None:
             try:
-                counts = compare(self.edition, Edition.of(current)).counts()
-            except (KeyError, TypeError, AttributeError):
-                counts = None
+                now = Edition.of(current)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                now = None
+            if now is None or now.too_large:  # nothing was compared
+                return {"since": None, "changes": None}
+            counts = compare(self.edition, now).counts()
         return {"since": self.edition.reference(), "changes": counts}
 
 

@@ -110,8 +110,7 @@ class Brief:
         self.selection: Selection = select(self.dataset, params)
         # The edition this brief is, and the one it follows (params.since; brief render sets
         # it): what is new is marked wherever it is cited, and on the timeline.
-        self.edition: Edition = editions.current(self.selection)
-        self.previous = editions.previous(params.since)
+        self.edition, self.previous = editions.compared(self.selection, params.since)
         self.changes = (
             compare(self.previous, self.edition) if isinstance(self.previous, Edition) else None
         )

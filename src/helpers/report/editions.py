@@ -20,6 +20,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from helpers.editions import (
+    LEDGER_LIMIT,
     SHOWN,
     WITHDRAWN,
     Change,
@@ -29,6 +30,7 @@ from helpers.editions import (
     day,
     fact,
     read_edition,
+    too_large,
 )
 from helpers.report import narrative
 from helpers.report.citations import ID_COLUMNS, Citations
@@ -67,10 +69,21 @@ def _shown_frames(selection: Selection) -> dict[str, pd.DataFrame]:
 
 
 def current(selection: Selection) -> Edition:
-    """The ledger of the brief ``selection`` makes."""
+    """The ledger of the brief ``selection`` makes (only the count of its facts when there
+    are more than :data:`~helpers.editions.LEDGER_LIMIT`)."""
+    frames = _shown_frames(selection)
+    view = selection.view
+    count = sum(len(frame) for frame in frames.values())
+    if count > LEDGER_LIMIT:
+        return Edition(
+            date=view.end.isoformat(),
+            as_of=view.known_by.isoformat(),
+            facts={},
+            too_large=count,
+        )
     facts: dict[tuple[str, str], dict] = {}
     used: set[str] = set()
-    for table, frame in _shown_frames(selection).items():
+    for table, frame in frames.items():
         id_column = ID_COLUMNS[table]
         for row in _records(frame):
             key = (table, str(row[id_column]))
@@ -97,7 +110,6 @@ def current(selection: Selection) -> Edition:
         for row in _records(selection.sources)
         if str(row["source_id"]) in used
     }
-    view = selection.view
     return Edition(
         date=view.end.isoformat(),
         as_of=view.known_by.isoformat(),
@@ -127,8 +139,14 @@ def previous(since: str | None) -> Edition | str | None:
 
 
 def compared(selection: Selection, since: str | None) -> tuple[Edition, Edition | str | None]:
-    """This brief's edition, and what it is compared with (see :func:`previous`)."""
-    return current(selection), previous(since)
+    """This brief's edition, and what it is compared with (see :func:`previous`); nothing to
+    compare with when this edition stands on too many facts to list."""
+    edition = current(selection)
+    if edition.too_large:
+        if since is not None:
+            warnings.warn(too_large("this brief", edition.too_large), stacklevel=2)
+        return edition, None
+    return edition, previous(since)
 
 
 # -- the box -------------------------------------------------------------------------------
