@@ -680,7 +680,9 @@ def test_two_overlapping_batches_the_second_exits_75_and_touches_nothing(tmp_pat
 
 WAIT_FOREVER = """
 import os, pathlib, time
-pathlib.Path({folder!r}, partner + ".pid").write_text(str(os.getpid()))
+# Written whole, then renamed: the test never reads a half-written pid file.
+pathlib.Path({folder!r}, partner + ".tmp").write_text(str(os.getpid()))
+pathlib.Path({folder!r}, partner + ".tmp").rename(pathlib.Path({folder!r}, partner + ".pid"))
 while True:
     time.sleep(0.1)
 """
