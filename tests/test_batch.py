@@ -402,7 +402,7 @@ def test_a_job_whose_kernel_failed_to_start_is_tried_again(project, kernel, capl
     assert result.exit_code == 0
     [beta] = [o for o in result.outcomes if o.job.label == "beta/default"]
     assert (beta.status, beta.attempts) == ("ran", 2)
-    assert "kernel start retried 1x" in beta.text
+    assert "attempts: 2 (1st: kernel failed to start)" in beta.text
     assert [name for name, _ in kernel.calls].count("beta") == 3  # default twice, Letter once
     log = result.log_path.read_text()
     assert "beta/default: the kernel failed to start (attempt 1 of 3); trying again" in log

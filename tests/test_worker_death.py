@@ -66,3 +66,30 @@ def test_a_worker_killed_fails_only_its_job_and_the_others_run(tmp_path):
     for label, o in outcomes.items():
         if label not in failed:
             assert (Path(o.result.path) / "alpha.html").is_file()
+
+
+def test_with_worker_retries_a_job_whose_worker_died_runs_again_and_says_so(tmp_path):
+    # The first attempt kills its worker; the second finds the mark and runs to the end.
+    kill_once = (
+        "import os, pathlib, signal\n"
+        f"mark = pathlib.Path({str(tmp_path / 'killed')!r})\n"
+        "if not mark.exists():\n"
+        "    mark.touch()\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)"
+    )
+    notebook = make_notebook(tmp_path / "nbs", "beta", kill_once, "print(partner)")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"version: 1\nformats: [html]\njobs: [{{notebook: {notebook}}}]\n")
+
+    result = batch.run_plan(
+        plan, workers=1, out_dir=tmp_path / "out", warm_kernels=False, worker_retries=1
+    )
+
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.attempts) == ("ran", 2), result.summary()
+    assert outcome.retried == ("worker died, signal 9 (SIGKILL)",)
+    assert "attempts: 2 (1st: worker died, signal 9 (SIGKILL))" in result.summary()
+    log = result.log_path.read_text()
+    assert "beta/default: its worker died, signal 9 (SIGKILL); running it again" in log
+    record = json.loads(result.json_path.read_text())["jobs"][0]
+    assert record["attempts"] == 2 and record["retried_because"] == list(outcome.retried)

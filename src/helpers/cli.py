@@ -215,6 +215,22 @@ def render(
     "see --out, the notebooks and the data at the same paths.",
 )
 @click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="With --scheduler: how long to wait for the scheduler, for a first worker, and with "
+    "no worker left, before the jobs not done fail with exit 69 (default: 90).",
+)
+@click.option(
+    "--worker-retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="How often a job whose worker process died (the OOM killer, a lost cluster worker) "
+    "runs again on another worker. Its cells may have had effects, so by default it fails.",
+)
+@click.option(
     "--only-changed",
     is_flag=True,
     help="Publish an edition only if it differs from the previous edition of its series "
@@ -229,6 +245,8 @@ def batch(
     data_dir: Path | None,
     force: bool,
     scheduler: str | None,
+    connect_timeout: float | None,
+    worker_retries: int,
     only_changed: bool,
     quiet: bool,
     cold: bool,
@@ -238,8 +256,8 @@ def batch(
     Each job renders as `brief render` would, into its own run folder; jobs run in parallel,
     each with its own kernel. The summary says why each job ran or was skipped; the log is in
     <out>/_logs/. Exit codes: 0 every job ran or was skipped, 2 bad plan, 3 invalid data,
-    4 invalid parameters, 5 or 6 a job failed (the first failure's code), 75 another run
-    holds the lock.
+    4 invalid parameters, 5 or 6 a job failed (the first failure's code), 69 the Dask cluster
+    failed the batch, 75 another run holds the lock, 130 interrupted.
     """
     from helpers.batch import runner as batch_module
     from helpers.pipeline.progress import make_reporter
@@ -253,6 +271,8 @@ def batch(
         scheduler=scheduler,
         warm_kernels=False if cold else None,
         only_changed=only_changed,
+        worker_retries=worker_retries,
+        connect_timeout=connect_timeout,
     )
     _quiet_papermill()
     with make_reporter(quiet=quiet) as reporter:

@@ -53,6 +53,13 @@ class RenderError(BriefError):
     exit_code = 6
 
 
+class ClusterError(BriefError):
+    """A Dask cluster could not run the batch: no worker joined or all were lost, the
+    scheduler went away, or a worker published where this machine cannot see."""
+
+    exit_code = 69  # EX_UNAVAILABLE (sysexits.h): a service the run needs is not there
+
+
 class LockHeldError(BriefError):
     """Another run holds the output folder's lock."""
 

@@ -10,9 +10,9 @@ zygote the kernels fork from, if any. :func:`make_executor` picks the place:
   (:func:`~helpers.pipeline.render.warm_zygote`) that starts while the workers start.
   Interrupted, it stops its workers' jobs; killed outright, its workers are told by Linux
   (``PR_SET_PDEATHSIG``) and stop too.
-* :class:`DaskCluster`: a Dask distributed scheduler, connected to when the executor is made
-  (a bad address touches nothing); phase changes come back as Dask events. Kernels start
-  normally there.
+* :class:`~helpers.batch.cluster.DaskCluster` (:mod:`helpers.batch.cluster`): a Dask
+  distributed scheduler's workers; it checks before the first job that they see what the
+  batch sees, and every result after.
 * :class:`GivenExecutor`: any executor the caller owns (tests use a thread pool).
 
 The worker side is here too: :func:`work` runs one job where it was sent, and :func:`crashed`
@@ -30,12 +30,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from helpers.common import set_parent_death_signal
-from helpers.errors import BriefError, ExecutionError, UsageError
+from helpers.errors import BriefError, ExecutionError
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import Job, RunResult, warm_zygote
 
@@ -46,11 +47,12 @@ STARTED = "started"
 
 __all__ = [
     "DASK_TOPIC",
-    "DaskCluster",
     "GivenExecutor",
     "JobExecutor",
     "ProcessPool",
     "Running",
+    "Watch",
+    "WorkerDied",
     "crashed",
     "default_workers",
     "make_executor",
@@ -64,22 +66,49 @@ OnEvent = Callable[[Mapping[str, Any]], None]
 # -- the interface -----------------------------------------------------------------------------
 
 
-def _no_deaths(token: str) -> str | None:
-    return None
+class Watch:
+    """What the runner asks the place its jobs run about them while they run. By default,
+    nothing is wrong: a local pool says how its workers died, a cluster checks far more
+    (:class:`~helpers.batch.cluster.ClusterWatch`)."""
+
+    #: Seconds between calls to :meth:`check` while jobs run; None: never called.
+    interval: float | None = None
+
+    def death(self, token: str) -> str | None:
+        """For an attempt whose future failed because its worker process was lost, how that
+        worker died (``"worker died, signal 9 (SIGKILL)"``) if it was the one running the
+        attempt; None if the attempt only went down with a pool another worker broke (it can
+        run again: the executor starts new workers on the next submit)."""
+        return None
+
+    def work_args(self) -> tuple[Any, ...]:
+        """Extra arguments :func:`work` gets on this place, after ``job, token, delay``."""
+        return ()
+
+    def explain(self, token: str, exc: Exception) -> Exception:
+        """The error to report for an attempt whose future failed with ``exc``."""
+        return exc
+
+    def lost(self, token: str) -> list[str]:
+        """The workers that started attempt ``token`` before the one that finished it, and
+        died or left (a cluster runs a lost worker's job again; see :func:`work`)."""
+        return []
+
+    def verify(self, job: Job, result: RunResult) -> BriefError | None:
+        """Why a result cannot be counted (the run it reports is not here), or None."""
+        return None
+
+    def check(self) -> None:
+        """Raise :class:`~helpers.errors.ClusterError` when no job can run any more."""
 
 
 class Running(NamedTuple):
-    """An executor open for one batch, and the zygote address its jobs' kernels fork from.
-
-    ``death(token)``: for an attempt whose future failed because its worker process was lost,
-    how that worker died (``"worker died, signal 9 (SIGKILL)"``) if it was the one running
-    the attempt; None if the attempt only went down with a pool another worker broke (it can
-    run again: the executor starts new workers on the next submit).
-    """
+    """An executor open for one batch, the zygote address its jobs' kernels fork from, and
+    the :class:`Watch` the runner asks about what happens to the jobs."""
 
     executor: Executor
     zygote: str | None = None
-    death: Callable[[str], str | None] = _no_deaths
+    watch: Watch = Watch()
 
 
 class JobExecutor(abc.ABC):
@@ -91,6 +120,11 @@ class JobExecutor(abc.ABC):
 
     workers: int | None = None
     scheduler: str | None = None
+
+    def prepare(self, out: Path, jobs: Sequence[Job], *, worker_retries: int) -> None:  # noqa: B027
+        """Before the first job is submitted: check that the jobs can run where they will,
+        and that what they publish into ``out`` will be seen here. ``worker_retries``: how
+        often a job whose worker died runs again where the executor reruns jobs itself."""
 
     @abc.abstractmethod
     def running(
@@ -120,23 +154,7 @@ class ProcessPool(JobExecutor):
                 for _ in range(size):
                     pool.submit(_preload)
                 address = zygote()
-            yield Running(pool, address, pool.death)
-
-
-class DaskCluster(JobExecutor):
-    """The workers of a Dask distributed scheduler; connects when made."""
-
-    def __init__(self, address: str) -> None:
-        self.scheduler = address
-        self._client = _connect(address)
-
-    @contextlib.contextmanager
-    def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
-        with _dask_pool(self._client, on_event) as pool:
-            yield Running(pool)
-
-    def close(self) -> None:
-        self._client.close()
+            yield Running(pool, address, _LocalWatch(pool))
 
 
 class GivenExecutor(JobExecutor):
@@ -151,10 +169,15 @@ class GivenExecutor(JobExecutor):
 
 
 def make_executor(
-    workers: int | None = None, scheduler: str | None = None, executor: Executor | None = None
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    *,
+    connect_timeout: float | None = None,
 ) -> JobExecutor:
-    """The executor a batch asked for: the given one, else a Dask cluster, else local
-    processes (``workers``, default :func:`default_workers`).
+    """The executor a batch asked for: the given one, else a Dask cluster (``scheduler``,
+    waiting up to ``connect_timeout`` seconds for it and its workers), else local processes
+    (``workers``, default :func:`default_workers`).
 
     Raises
     ------
@@ -164,7 +187,9 @@ def make_executor(
     if executor is not None:
         return GivenExecutor(executor)
     if scheduler is not None:
-        return DaskCluster(scheduler)
+        from helpers.batch.cluster import CONNECT_TIMEOUT, DaskCluster
+
+        return DaskCluster(scheduler, connect_timeout or CONNECT_TIMEOUT)
     return ProcessPool(workers or default_workers())
 
 
@@ -174,15 +199,6 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def _connect(address: str) -> Any:
-    from distributed import Client
-
-    try:
-        return Client(address)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
 
 
 # -- the places ------------------------------------------------------------------------------
@@ -257,6 +273,16 @@ class _HealingPool(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class _LocalWatch(Watch):
+    """A local pool's watch: which job's worker died, and how."""
+
+    def __init__(self, pool: _HealingPool) -> None:
+        self._pool = pool
+
+    def death(self, token: str) -> str | None:
+        return self._pool.death(token)
+
+
 @contextlib.contextmanager
 def _local_pool(workers: int, on_event: OnEvent) -> Iterator[_HealingPool]:
     """A process pool whose workers send phase changes back through a queue, and that starts
@@ -293,24 +319,6 @@ def _local_pool(workers: int, on_event: OnEvent) -> Iterator[_HealingPool]:
         reader.join(timeout=10)
         events.close()
         events.join_thread()
-
-
-@contextlib.contextmanager
-def _dask_pool(client: Any, on_event: OnEvent) -> Iterator[Executor]:
-    """The Dask cluster as an executor; workers send phase changes as Dask events."""
-    client.subscribe_topic(DASK_TOPIC, lambda event: on_event(event[1]))
-    executor = client.get_executor(pure=False)
-    try:
-        yield executor
-    except BaseException:
-        # Interrupted: Dask forgets the jobs not started; one a worker thread is running
-        # cannot be stopped from here and finishes on its own.
-        executor.shutdown(wait=False)
-        raise
-    finally:
-        executor.shutdown(wait=True)  # returns at once after the above
-        with contextlib.suppress(Exception):
-            client.unsubscribe_topic(DASK_TOPIC)
 
 
 # -- in the worker -----------------------------------------------------------------------------
@@ -408,14 +416,25 @@ def _preload() -> None:
         preload()
 
 
-def work(job: Job, token: str, delay: float = 0.0) -> RunResult:
+def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunResult:
     """Run one job in a worker, after ``delay`` seconds (a retry waits a little, so that kernels
-    that clashed do not start in step again); ``token`` names the attempt in phase events."""
+    that clashed do not start in step again); ``token`` names the attempt in phase events.
+
+    ``attempts``: on a Dask cluster, where the attempts of this batch's jobs are recorded
+    (:class:`~helpers.batch.cluster.Attempts`): Dask runs the job of a worker that died again
+    elsewhere, and this is how that is seen, and refused beyond ``--worker-retries``.
+    """
     global _RUNNING
     from helpers.pipeline import render
 
     if _STOPPING or (_STOP is not None and _STOP.is_set()):  # queued before an interrupt
         return crashed(job, KeyboardInterrupt("the batch was interrupted"), 0.0)
+    if attempts is not None:
+        from helpers.batch import cluster
+
+        refused = cluster.claim_attempt(job, token, attempts)
+        if refused is not None:
+            return refused
     _RUNNING = True
     if _EVENTS is not None:  # the local pool: say which worker runs this attempt
         with contextlib.suppress(Exception):
@@ -423,11 +442,16 @@ def work(job: Job, token: str, delay: float = 0.0) -> RunResult:
     try:
         if delay > 0:
             time.sleep(delay)
-        return render.render_job(job, _worker_reporter(token))
+        result = render.render_job(job, _worker_reporter(token))
+        return result if attempts is None else cluster.reported(result)
     finally:
         _RUNNING = False
         if _STOPPING and os.getppid() != _PARENT:
             os._exit(1)  # the job has cleaned up; with its batch gone, nothing else will come
+
+
+class WorkerDied(ExecutionError):
+    """The worker process running a job died (killed by the OOM killer, say)."""
 
 
 def crashed(job: Job, exc: BaseException, seconds: float) -> RunResult:

@@ -49,10 +49,16 @@ from typing import IO, Any
 
 from helpers import paths
 from helpers.batch import executors
-from helpers.batch.executors import JobExecutor, Running
+from helpers.batch.executors import JobExecutor, Running, WorkerDied
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
 from helpers.common import resolved, sigterm_interrupts, utc_compact, utc_now
-from helpers.errors import BriefError, ExecutionError, KernelStartError, UsageError
+from helpers.errors import (
+    BriefError,
+    ClusterError,
+    ExecutionError,
+    KernelStartError,
+    UsageError,
+)
 from helpers.pipeline import render as render_module
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
@@ -116,6 +122,14 @@ class BatchRequest(Request):
         Publish an edition only if it differs from the previous edition of its series (a
         new, changed or withdrawn fact, or a new source); one that does not is reported as
         skipped (``--only-changed``).
+    worker_retries
+        How often a job whose worker process died (the OOM killer, a lost cluster worker)
+        runs again on another worker. Default 0: its worker may have run cells with effects,
+        so it fails, saying how its worker died (``--worker-retries``).
+    connect_timeout
+        With ``scheduler``: seconds to connect, to wait for a first worker, and to go on
+        with no worker or no scheduler before the jobs not done fail (exit 69). Default:
+        :data:`helpers.batch.cluster.CONNECT_TIMEOUT` (``--connect-timeout``).
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -129,6 +143,8 @@ class BatchRequest(Request):
     scheduler: str | None = None
     warm_kernels: bool | None = None
     only_changed: bool = False
+    worker_retries: int = 0
+    connect_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -166,6 +182,8 @@ class Outcome:
     key: str
     attempts: int = 0
     result: RunResult | None = None
+    #: What ended each attempt before the last: ``("kernel failed to start",)``.
+    retried: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -178,8 +196,10 @@ class Outcome:
         if self.status == "skipped":
             return f"skipped ({self.reason})"
         result = self.result
-        retries = self.attempts - 1
-        tail = f", kernel start retried {retries}x" if retries > 0 else ""
+        tail = ""
+        if self.retried:
+            ends = "; ".join(f"{_ordinal(n)}: {why}" for n, why in enumerate(self.retried, 1))
+            tail = f", attempts: {self.attempts} ({ends})"
         if self.status == "ran" and result is not None:
             return f"ran ({self.reason}) in {result.seconds:.1f} s{tail}{edition_words(result)}"
         error = (result.error or "unknown error") if result else "unknown error"
@@ -199,6 +219,7 @@ class Outcome:
             "reason": self.reason,
             "key": self.key,
             "attempts": self.attempts,
+            "retried_because": list(self.retried),
             "seconds": round(result.seconds, 3) if result else None,
             "exit_code": self.exit_code,
             "error": result.error if result and not result.ok else None,
@@ -209,6 +230,10 @@ class Outcome:
             "command": job.command,
             "edition": result.edition if result else None,
         }
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th') }"
 
 
 def edition_words(result: RunResult) -> str:
@@ -250,8 +275,12 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """0, or the exit code of the first job that failed, in plan order (5 or 6)."""
-        return self.failed[0].exit_code if self.failed else 0
+        """0; 69 when the Dask cluster failed jobs (:class:`~helpers.errors.ClusterError`);
+        else the exit code of the first job that failed, in plan order (5 or 6)."""
+        codes = [o.exit_code for o in self.failed]
+        if ClusterError.exit_code in codes:
+            return ClusterError.exit_code
+        return codes[0] if codes else 0
 
     def summary(self) -> str:
         """One line per job saying why it ran or was skipped, then the totals and the log."""
@@ -420,6 +449,15 @@ def run_plan(
         raise UsageError(f"workers must be at least 1, not {request.workers}")
     if request.workers is not None and request.scheduler is not None:
         raise UsageError("give workers (--workers) or a scheduler (--scheduler), not both")
+    if request.worker_retries < 0:
+        raise UsageError(f"worker retries must be 0 or more, not {request.worker_retries}")
+    if request.connect_timeout is not None and (
+        request.scheduler is None or not request.connect_timeout > 0
+    ):
+        raise UsageError(
+            "a connect timeout (--connect-timeout) is a number of seconds above 0, "
+            "for a Dask scheduler (--scheduler)"
+        )
     reporter = reporter or Reporter()
     jobs = prepare_batch(request)
     out = (
@@ -427,13 +465,16 @@ def run_plan(
         if jobs
         else resolved(request.out_dir or paths.REPORTS_DIR, what="output folder")
     )
-    place = executors.make_executor(request.workers, request.scheduler, executor)
+    place = executors.make_executor(
+        request.workers, request.scheduler, executor, connect_timeout=request.connect_timeout
+    )
     try:
         with publish.locked(out), sigterm_interrupts():
             log_path, json_path = _log_paths(out)
             with open(log_path, "a", encoding="utf-8") as log:
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
-                batch = _Batch(jobs, out, place, _Tee(reporter, PlainReporter(log, log)), log)
+                tee = _Tee(reporter, PlainReporter(log, log))
+                batch = _Batch(jobs, out, place, tee, log, request.worker_retries)
                 render_module._warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
@@ -462,10 +503,15 @@ class _Batch:
     place: JobExecutor
     tee: _Tee
     log: IO[str]
+    worker_retries: int = 0
     decisions: list[Decision] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     #: Jobs run again because another worker died and took the pool down with it.
     requeued: dict[int, int] = field(default_factory=dict)
+    #: Per job, what ended each of its attempts before the last (see Outcome.retried).
+    retried: dict[int, list[str]] = field(default_factory=dict)
+    #: The attempts in flight: future -> (job index, attempt number, token, start time).
+    pending: dict[Future, tuple[int, int, str, float]] = field(default_factory=dict)
 
     def decide(self, source: str, *, force: bool) -> None:
         """Decide which jobs run (:func:`~helpers.pipeline.uptodate.decide`); say so."""
@@ -495,86 +541,147 @@ class _Batch:
             jobs = [self.jobs[i].job for i in to_run]
             self.tee.start([(job.name, job.run, job.phases) for job in jobs])
             try:
+                self.place.prepare(self.out, jobs, worker_retries=self.worker_retries)
                 with self.place.running(len(to_run), self.tee.event, warm=warm) as running:
                     for i, outcome in self._results(running, to_run):
                         self.outcomes[i] = outcome
             except BaseException as exc:
                 finished = sum(1 for i in to_run if i in self.outcomes)
-                _log_lines(
-                    self.log,
-                    [
-                        f"interrupted ({type(exc).__name__}) after {finished} of "
-                        f"{len(to_run)} job(s) to run; the running jobs were stopped"
-                    ],
+                line = (
+                    f"stopped after {finished} of {len(to_run)} job(s) to run: {exc}"
+                    if isinstance(exc, BriefError)
+                    else f"interrupted ({type(exc).__name__}) after {finished} of "
+                    f"{len(to_run)} job(s) to run; the running jobs were stopped"
                 )
+                _log_lines(self.log, [line])
                 _write_index(self.out, self.tee)
                 raise
         _write_index(self.out, self.tee)
 
     def _results(self, running: Running, to_run: Sequence[int]) -> Iterator[tuple[int, Outcome]]:
-        """Submit the jobs, retry kernel-start failures, and yield each job's final outcome."""
-        pending: dict[Future, tuple[int, int, str, float]] = {}
+        """Submit the jobs, retry what may be retried, and yield each job's final outcome.
 
-        def submit(i: int, attempt: int) -> None:
-            token = f"{i}:{attempt}"
-            clock = time.monotonic()
-            job = self.jobs[i].job
-            if running.zygote:
-                job = dataclasses.replace(job, zygote=running.zygote)
-            delay = random.uniform(*RETRY_DELAY) * (attempt - 1)
-            try:
-                future = running.executor.submit(executors.work, job, token, delay)
-            except Exception as exc:  # a broken pool, a closed client
-                future = Future()
-                future.set_exception(exc)
-            pending[future] = (i, attempt, token, clock)
-
+        While the jobs run, the place is asked every ``watch.interval`` seconds whether it
+        can still run them (a cluster with no worker left); when it cannot, the jobs not
+        done fail with its :class:`~helpers.errors.ClusterError`.
+        """
         # The editions of one series run one after another, in date order, so that each is
         # compared with the one before it (helpers.pipeline.editions); other jobs in parallel.
         following = _series_chains([(i, self.jobs[i].job) for i in to_run])
         for i in to_run:
             if i not in following.values():
-                submit(i, 1)
+                self._submit(running, i, 1)
         try:
-            while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            while self.pending:
+                done, _ = wait(
+                    list(self.pending),
+                    timeout=running.watch.interval,
+                    return_when=FIRST_COMPLETED,
+                )
+                if not done:
+                    running.watch.check()
                 for future in done:
-                    i, attempt, token, clock = pending.pop(future)
+                    i, attempt, token, clock = self.pending.pop(future)
                     self.tee.finish(token)
-                    job = self.jobs[i].job
-                    try:
-                        result = future.result()
-                    except Exception as exc:
-                        death = running.death(token) if _pool_broke(exc) else None
-                        if _pool_broke(exc) and death is None and attempt < POOL_ATTEMPTS:
-                            # Not this job's worker: another died and took the pool down.
-                            self.tee.message(
-                                f"{job.label}: stopped when another worker died; running it "
-                                "again on a new worker"
-                            )
-                            self.requeued[i] = self.requeued.get(i, 0) + 1
-                            submit(i, attempt + 1)
-                            continue
-                        if death is not None:
-                            exc = WorkerDied(f"{death} while running {job.label}")
-                        result = self._crashed(job, exc, time.monotonic() - clock)
-                    if (
-                        result.error_type == KernelStartError.__name__
-                        and attempt < KERNEL_START_ATTEMPTS
-                    ):
-                        self.tee.message(
-                            f"{job.label}: the kernel failed to start (attempt {attempt} of "
-                            f"{KERNEL_START_ATTEMPTS}); trying again: {result.error}"
-                        )
-                        submit(i, attempt + 1)
+                    result = self._result(running, future, (i, attempt, token, clock))
+                    if result is None:  # submitted again
                         continue
-                    yield i, self._outcome(i, attempt, result)
+                    yield i, self._outcome(i, result)
                     if i in following:
-                        submit(following[i], 1)
+                        self._submit(running, following[i], 1)
+        except ClusterError as exc:
+            for future in self.pending:
+                future.cancel()
+            self.tee.message(str(exc))
+            for i in to_run:
+                if i not in self.outcomes:
+                    yield i, self._outcome(i, self._crashed(self.jobs[i].job, exc, 0.0))
         except BaseException:
-            for future in pending:
+            for future in self.pending:
                 future.cancel()
             raise
+
+    def _submit(self, running: Running, i: int, attempt: int) -> None:
+        token = f"{i}:{attempt}"
+        clock = time.monotonic()
+        job = self.jobs[i].job
+        if running.zygote:
+            job = dataclasses.replace(job, zygote=running.zygote)
+        delay = random.uniform(*RETRY_DELAY) * (attempt - 1)
+        args = (job, token, delay, *running.watch.work_args())
+        try:
+            future = running.executor.submit(executors.work, *args)
+        except Exception as exc:  # a broken pool, a closed client
+            future = Future()
+            future.set_exception(exc)
+        self.pending[future] = (i, attempt, token, clock)
+
+    def _result(
+        self, running: Running, future: Future, attempt_of: tuple[int, int, str, float]
+    ) -> RunResult | None:
+        """An attempt's result; None if the job was submitted again (a kernel that failed to
+        start, a worker that died when the job may run again)."""
+        i, attempt, token, clock = attempt_of
+        job, watch = self.jobs[i].job, running.watch
+        try:
+            result = future.result()
+        except Exception as exc:
+            again = self._again_after_death(running, exc, attempt_of)
+            if again is True:
+                return None
+            exc = watch.explain(token, again if isinstance(again, Exception) else exc)
+            if isinstance(exc, ClusterError):
+                raise exc from None
+            result = self._crashed(job, exc, time.monotonic() - clock)
+        else:
+            problem = watch.verify(job, result)
+            if problem is not None:
+                result = self._crashed(job, problem, result.seconds)
+            if result.error_type != WorkerDied.__name__:
+                self.retried.setdefault(i, []).extend(
+                    f"worker {worker} died or left" for worker in watch.lost(token)
+                )
+        if result.error_type == KernelStartError.__name__ and attempt < KERNEL_START_ATTEMPTS:
+            self.tee.message(
+                f"{job.label}: the kernel failed to start (attempt {attempt} of "
+                f"{KERNEL_START_ATTEMPTS}); trying again: {result.error}"
+            )
+            self.retried.setdefault(i, []).append("kernel failed to start")
+            self._submit(running, i, attempt + 1)
+            return None
+        return result
+
+    def _again_after_death(
+        self, running: Running, exc: Exception, attempt_of: tuple[int, int, str, float]
+    ) -> bool | WorkerDied | None:
+        """For an attempt whose local worker pool broke: True if it was submitted again (its
+        pool went down with another worker, or ``--worker-retries`` allows one more), else
+        the error saying how its worker died; None if the pool did not break."""
+        i, attempt, token, _ = attempt_of
+        if not _pool_broke(exc):
+            return None
+        label = self.jobs[i].job.label
+        death = running.watch.death(token)
+        if death is None and attempt < POOL_ATTEMPTS:
+            # Not this job's worker: another died and took the pool down.
+            self.tee.message(
+                f"{label}: stopped when another worker died; running it again on a new worker"
+            )
+            self.requeued[i] = self.requeued.get(i, 0) + 1
+            self._submit(running, i, attempt + 1)
+            return True
+        if death is None:
+            return None
+        deaths = sum("worker died" in why for why in self.retried.get(i, []))
+        if deaths < self.worker_retries:
+            self.tee.message(
+                f"{label}: its {death}; running it again on a new worker "
+                f"({deaths + 1} of --worker-retries {self.worker_retries})"
+            )
+            self.retried.setdefault(i, []).append(death)
+            self._submit(running, i, attempt + 1)
+            return True
+        return WorkerDied(f"{death} while running {label}")
 
     def _crashed(self, job: Job, exc: BaseException, seconds: float) -> RunResult:
         """The failure of a job whose worker failed outside it, archived under ``_failed/``
@@ -605,7 +712,7 @@ class _Batch:
             return result
         return dataclasses.replace(result, failed_path=path)
 
-    def _outcome(self, i: int, attempts: int, result: RunResult) -> Outcome:
+    def _outcome(self, i: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
         job = self.jobs[i].job
         for warning in result.warnings:
@@ -618,16 +725,18 @@ class _Batch:
             self.tee.failed(job.name, job.run, phase=result.phase or "?", error=result.error or "")
         _write_index(self.out, self.tee)
         decision = self.decisions[i]
+        retried = tuple(self.retried.get(i, ()))
+        # A job run again only because another worker took the pool down is not counted.
+        attempts = 1 + len(retried)
         if result.status == "unchanged":
             since = ((result.edition or {}).get("since") or {}).get("date", "?")
             reason = f"nothing new since the edition of {since}; not published (--only-changed)"
-            return Outcome(self.jobs[i], "skipped", reason, decision.key, attempts, result)
+            return Outcome(self.jobs[i], "skipped", reason, decision.key, attempts, result, retried)
         status = "ran" if result.ok else "failed"
         reason = decision.reason
         if self.requeued.get(i):
             reason += "; run again on a new worker after another worker died"
-        attempts -= self.requeued.get(i, 0)  # "attempts" counts kernel starts, in the summary
-        return Outcome(self.jobs[i], status, reason, decision.key, attempts, result)
+        return Outcome(self.jobs[i], status, reason, decision.key, attempts, result, retried)
 
     def record(self, result: BatchResult, json_path: Path, *, force: bool) -> None:
         """The summary into the log, and each job's result into ``batch-<stamp>.json``."""
@@ -653,10 +762,6 @@ def _pool_broke(exc: BaseException) -> bool:
     from concurrent.futures.process import BrokenProcessPool
 
     return isinstance(exc, BrokenProcessPool)
-
-
-class WorkerDied(ExecutionError):
-    """The worker process running a job died (killed by the OOM killer, say)."""
 
 
 def _series_chains(jobs: Sequence[tuple[int, Job]]) -> dict[int, int]:

@@ -16,7 +16,7 @@ from typing import Any
 from helpers.common import reader_text, utc_now
 from helpers.errors import RenderError
 from helpers.pipeline.editions import edition_date, series_key, series_parameters
-from helpers.pipeline.manifest import sha256_file
+from helpers.pipeline.manifest import files_match, sha256_file
 from helpers.pipeline.publish import list_runs, write_atomic
 
 #: The index's file name in the output folder.
@@ -100,21 +100,13 @@ def _intact(out_dir: Path, row: dict[str, Any]) -> bool:
     no files or other files beside it, is not a run the index lists."""
     if row["status"] != "ok":
         return True
-    outputs = (row["manifest"] or {}).get("outputs")
-    if not isinstance(outputs, dict) or not outputs:
-        return False
     folder = Path(out_dir) / row["notebook"] / row["run"]
-    for name, entry in outputs.items():
-        path = folder / str(name)
-        if Path(str(name)).name != str(name) or not isinstance(entry, dict):
-            return False
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        if _sha256(str(path), stat.st_size, stat.st_mtime_ns) != entry.get("sha256"):
-            return False
-    return True
+    return files_match(folder, row["manifest"], digest=_cached_sha256)
+
+
+def _cached_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4096)

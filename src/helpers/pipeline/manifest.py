@@ -14,7 +14,7 @@ import json
 import platform
 import shlex
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "code_fingerprint",
     "command_line",
     "file_entry",
+    "files_match",
     "git_state",
     "package_versions",
     "sha256_file",
@@ -73,6 +74,24 @@ def sha256_file(path: Path) -> str:
 def file_entry(path: Path) -> dict[str, Any]:
     """``{"sha256": ..., "bytes": ...}`` for one output file."""
     return {"sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
+
+
+def files_match(folder: Path, manifest: Any, digest: Callable[[Path], str] = sha256_file) -> bool:
+    """Whether a run folder holds the output files its manifest lists, each with the sha256
+    the manifest gives. A manifest without outputs, or naming a file outside the
+    folder, matches nothing."""
+    outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
+    if not isinstance(outputs, dict) or not outputs:
+        return False
+    for name, entry in outputs.items():
+        if Path(str(name)).name != str(name) or not isinstance(entry, dict):
+            return False
+        try:
+            if digest(Path(folder) / str(name)) != entry.get("sha256"):
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def code_fingerprint(root: Path = paths.PACKAGE_DIR) -> str:

@@ -146,6 +146,9 @@ class RunResult:
     edition: dict[str, Any] | None = None
     #: Warnings for the log: a previous edition that could not be compared with.
     warnings: tuple[str, ...] = ()
+    #: On a Dask cluster, what the worker reports of a published run, for the batch to check
+    #: on its own machine: ``{"worker": address, "manifest_sha256": ...}``.
+    reported: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
