@@ -613,10 +613,13 @@ def test_killed_during_execution_leaves_the_old_report_intact(tmp_path, good_rep
         "custom",
         f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(120)",
     )
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
     proc = subprocess.Popen(
         [str(BRIEF), "render", str(notebook), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmpdir)},
     )
     try:
         deadline = time.monotonic() + 120
@@ -635,6 +638,10 @@ def test_killed_during_execution_leaves_the_old_report_intact(tmp_path, good_rep
     assert proc.returncode == -signal.SIGKILL
     _, alive = psutil.wait_procs(kernels, timeout=15)
     assert alive == [], "the kernel outlived the killed run"
+    # The kernel's connection file (its ports and HMAC key) is in the run's own folder, which
+    # the next run removes; none is left in $TMPDIR (issue 15).
+    assert [p.name for p in tmpdir.rglob("*.json")] == []
+    assert list((out / publish.TMP_NAME).rglob("*.connection.json"))
     after_kill_nothing_is_left(out, before)
 
 

@@ -320,6 +320,12 @@ def _logging_kernel_manager(
         launched: list[tuple[int, float]] = []  # noqa: RUF012  (per-run class, see above)
 
         async def start_kernel(self, **kw: Any) -> None:
+            if not self.connection_file:
+                # Beside the kernel's log (a render's own folder under <out>/.tmp/), not in
+                # $TMPDIR, where jupyter_client puts it: a run killed outright leaves its
+                # kernel's ports and HMAC key there, and the next run removes the folder.
+                name = f"{log_path.stem}.{uuid.uuid4().hex[:8]}.connection.json"
+                self.connection_file = str(log_path.with_name(name))
             with open(log_path, "ab") as log:
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
