@@ -305,3 +305,69 @@ def test_the_commit_is_recorded_for_a_checkout_owned_by_another_user(tmp_path):
     for path in [repo, *repo.rglob("*")]:
         shutil.chown(path, user="nobody")
     assert git_state(repo) == {"commit": head, "dirty": False}
+
+
+HOSTILE_HTML = (
+    "<p>ok</p>"
+    "<img src=data:image/png;base64,AA onerror=\"document.title='PWNED-onerror'\">"
+    "<a href=\"javascript:document.title='PWNED-link'\">link</a>"
+    '<a href="data:text/html,PWNED-data-link">data link</a>'
+    '<img src="data:text/html;base64,UFdORUQ=" alt="not an image">'
+    '<iframe src="https://example.org/PWNED-frame"></iframe>'
+    '<form action="https://example.org/PWNED-form"><input name=q></form>'
+    "<style>body { display: none } /* PWNED-style */</style>"
+    "<svg onload=\"document.title='PWNED-svg'\"><text>PWNED-svg-text</text></svg>"
+    '<p style="background:url(https://example.org/PWNED-css)" class="kept">styled</p>'
+)
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ" + 10 * "A"
+FIGURE = (
+    f'<figure class="brief-figure"><img src="data:image/png;base64,{PNG}" alt="a chart"></figure>'
+)
+
+
+def test_a_notebooks_own_html_is_published_only_through_the_allowlist():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+
+    from helpers.pipeline.export import render_html
+
+    cell = new_code_cell("show()")
+    cell.outputs = [
+        new_output("display_data", data={"text/html": HOSTILE_HTML}),
+        new_output(
+            "display_data",
+            data={"text/html": FIGURE},
+        ),
+        new_output(
+            "display_data", data={"text/markdown": "**md** <script>inert-md-output</script>"}
+        ),
+    ]
+    raw = new_raw_cell(
+        "<b>raw</b><script>PWNED-raw</script>", metadata={"raw_mimetype": "text/html"}
+    )
+    markdown = new_markdown_cell(
+        "Text <script>inert-text</script> <img src=data:image/png;base64,AA onerror=alert(1)>"
+    )
+    nb = new_notebook(cells=[markdown, cell, raw])
+    nb.metadata["brief"] = {"title": "Safe"}
+
+    html = render_html(nbformat.from_dict(nb))
+
+    for word in (
+        "PWNED",
+        "onerror",
+        "onload",
+        "javascript:",
+        "data:text/html",
+        "<iframe",
+        "<form",
+        "<input",
+        "<svg",
+    ):
+        assert word not in html, word
+    # What the briefs use is kept as it was.
+    assert "<p>ok</p>" in html and '<p class="kept">styled</p>' in html
+    assert '<figure class="brief-figure"><img alt="a chart"' in html
+    assert f'src="data:image/png;base64,{PNG}"/></figure>' in html
+    assert "<strong>md</strong>" in html and "<b>raw</b>" in html
+    assert html.count("<script") == 0

@@ -35,6 +35,7 @@ from traitlets.config import Config
 from helpers import paths
 from helpers.common import reader_text
 from helpers.errors import ParameterError, RenderError
+from helpers.pipeline.sanitize import clean_html
 
 __all__ = [
     "PAPER_SIZES",
@@ -163,6 +164,11 @@ class BriefHTMLExporter(HTMLExporter):
         base = super().default_config.copy()
         base.merge(c)
         return base
+
+    def default_filters(self):
+        """nbconvert's filters, and ``brief_clean``: :func:`.sanitize.clean_html`."""
+        yield from super().default_filters()
+        yield ("brief_clean", clean_html)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """Render ``nb`` to HTML; see the class docstring for what is kept and refused."""
