@@ -732,6 +732,51 @@ def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_loc
         assert not (out / publish.TMP_NAME).exists()  # the jobs cleaned up after themselves
 
 
+ONE_WAITS = """
+import os, pathlib, time
+if partner == "Russia":
+    pathlib.Path({folder!r}, "Russia.tmp").write_text(str(os.getpid()))
+    pathlib.Path({folder!r}, "Russia.tmp").rename(pathlib.Path({folder!r}, "Russia.pid"))
+    while True:
+        time.sleep(0.1)
+"""
+
+
+@pytest.mark.slow
+def test_a_batch_stopped_while_one_worker_idles_ends_with_130(tmp_path):
+    # The idle worker waits for the next job holding the pool's queue lock; stopped, it exits
+    # holding it. The worker whose job was stopped used to unwind, then wait for that lock for
+    # ever, and the batch with it (found by running the cron recipe and stopping it).
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    make_notebook(tmp_path / "nbs", "one", ONE_WAITS.format(folder=str(pids)))
+    write_plan(
+        tmp_path,
+        "version: 1\nformats: [html]\n"
+        "jobs: [{notebook: nbs/one.ipynb, grid: {partner: [Russia, China]}}]\n",
+    )
+    out = tmp_path / "out"
+    argv = [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pids / "Russia.pid").exists() or not list(out.glob("one/partner-china-*")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the jobs never got there"
+            time.sleep(0.2)
+        time.sleep(1)  # the China job's worker is back waiting for a job
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)  # it must end on its own
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == [], f"left running: {alive}"
+
+
 FLAKY_KERNEL = """
 import os, pathlib, sys
 marker = pathlib.Path({marker!r})

@@ -44,6 +44,9 @@ from helpers.pipeline.render import Job, RunResult, warm_zygote
 DASK_TOPIC = "brief-batch-progress"
 #: The message a local worker sends when an attempt begins on it, with its pid.
 STARTED = "started"
+#: Seconds an interrupted batch gives its workers to stop their jobs (kill the kernel, remove
+#: the work folder) before it kills them.
+STOP_GRACE = 30.0
 
 __all__ = [
     "DASK_TOPIC",
@@ -283,6 +286,24 @@ class _LocalWatch(Watch):
         return self._pool.death(token)
 
 
+def _stop_all(processes: list[Any]) -> None:
+    """SIGTERM each worker; kill those still there after :data:`STOP_GRACE` seconds, so that
+    an interrupted batch always ends, whatever a worker got stuck on."""
+    from multiprocessing.connection import wait as wait_for
+
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    left = {process.sentinel: process for process in processes}
+    deadline = time.monotonic() + STOP_GRACE
+    while left and (seconds := deadline - time.monotonic()) > 0:
+        for sentinel in wait_for(list(left), timeout=seconds):
+            left.pop(sentinel)
+    for process in left.values():
+        with contextlib.suppress(Exception):
+            process.kill()
+
+
 @contextlib.contextmanager
 def _local_pool(workers: int, on_event: OnEvent) -> Iterator[_HealingPool]:
     """A process pool whose workers send phase changes back through a queue, and that starts
@@ -309,9 +330,7 @@ def _local_pool(workers: int, on_event: OnEvent) -> Iterator[_HealingPool]:
     except BaseException:
         # Interrupted: jobs still queued return at once, running ones unwind and clean up.
         stop.set()
-        for process in pool.processes():
-            with contextlib.suppress(Exception):
-                process.terminate()
+        _stop_all(pool.processes())
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -446,8 +465,11 @@ def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunR
         return result if attempts is None else cluster.reported(result)
     finally:
         _RUNNING = False
-        if _STOPPING and os.getppid() != _PARENT:
-            os._exit(1)  # the job has cleaned up; with its batch gone, nothing else will come
+        if _STOPPING:
+            # The job has cleaned up. A stopped worker takes no other job: it would wait on
+            # the pool's queue, whose lock an idle worker may have held when it was stopped,
+            # for ever (and the batch with it). Its result is not wanted: the batch is stopping.
+            os._exit(1)
 
 
 class WorkerDied(ExecutionError):
