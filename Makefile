@@ -41,6 +41,14 @@ test-fast: $(STAMP)
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache test-artifacts
 
+# Runs the cron, systemd and CI recipes of docs/scheduling.md as written, on plans/daily.yaml
+# (about 2 minutes on 2 cores). The CI steps use this .venv instead of their `make setup`; to run
+# that step too (Debian packages, a new virtualenv and pip install in a clone), run the script:
+# scripts/check-scheduling.sh (--help for its options).
+.PHONY: check-scheduling
+check-scheduling: $(STAMP)
+	scripts/check-scheduling.sh --reuse-venv
+
 # The fork server (src/helpers/kernels) uses jupyter_client's, ipykernel's and pyzmq's
 # internals, so pyproject.toml bounds them below their next major versions. This runs the
 # kernel tests with the newest releases of the three, bounds ignored, in a throw-away
