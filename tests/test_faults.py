@@ -371,3 +371,33 @@ def test_a_notebooks_own_html_is_published_only_through_the_allowlist():
     assert f'src="data:image/png;base64,{PNG}"/></figure>' in html
     assert "<strong>md</strong>" in html and "<b>raw</b>" in html
     assert html.count("<script") == 0
+
+
+def test_stopped_while_weasyprint_draws_a_chart_is_an_interruption_not_a_failed_pdf(monkeypatch):
+    # WeasyPrint catches every exception while it draws an SVG image, KeyboardInterrupt too,
+    # and logs "Failed to render SVG image": a run stopped while it drew a chart used to be
+    # recorded as a failed PDF (exit 6, under _failed/), in about a third of tries (issue 15).
+    import base64
+    import os
+    import signal
+
+    import weasyprint.svg
+
+    from helpers.common import sigterm_interrupts
+    from helpers.pipeline.export import render_pdf
+
+    real = weasyprint.svg.SVG.draw
+
+    def draw(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill`, or `systemctl stop`, at this moment
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.svg.SVG, "draw", draw)
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><rect width="9"/></svg>'
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    html = f'<html><body><p>A chart:</p><img src="{src}" alt="a chart"></body></html>'
+
+    with sigterm_interrupts(), pytest.raises(KeyboardInterrupt):
+        render_pdf(html)
+    monkeypatch.undo()
+    assert render_pdf(html).startswith(b"%PDF")  # not stopped: a PDF, as ever

@@ -124,24 +124,43 @@ def resolved(path: str | Path, *, what: str, error: type[BriefError] = UsageErro
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+_INTERRUPTS = 0
+
+
+def interrupts() -> int:
+    """How often this process was told to stop (Ctrl-C, SIGTERM) through brief's handlers.
+
+    A library may swallow the ``KeyboardInterrupt`` a handler raises (WeasyPrint catches
+    every exception while it draws an SVG image, and logs an error instead); comparing this
+    count before and after a call tells an interruption from a failure.
+    """
+    return _INTERRUPTS
+
+
+def interrupt(signum: int = signal.SIGINT, frame: Any = None) -> None:
+    """A signal handler: count the interruption (:func:`interrupts`), raise
+    ``KeyboardInterrupt``."""
+    global _INTERRUPTS
+    _INTERRUPTS += 1
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
     """While a run holds its output folder, SIGTERM (``kill``, ``systemctl stop``) acts as
     Ctrl-C does: the run stops its jobs, so their kernels end, releases its lock and exits
-    130, as the README says. A handler the program installed itself is left alone.
+    130, as the README says. Both are counted (:func:`interrupts`). A handler the program
+    installed itself is left alone.
     """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
+    ours = [sig for sig, default in defaults.items() if signal.getsignal(sig) is default]
+    for sig in ours:
+        signal.signal(sig, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig in ours:
+            signal.signal(sig, defaults[sig])

@@ -35,7 +35,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from helpers.common import set_parent_death_signal
+from helpers.common import interrupt, set_parent_death_signal
 from helpers.errors import BriefError, ExecutionError
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import Job, RunResult, warm_zygote
@@ -391,7 +391,7 @@ def _stop_job(signum: int, frame: Any) -> None:
     if _STOPPING:
         return  # already unwinding: let the job finish cleaning up
     _STOPPING = True  # and no job starts here any more, even if the batch process is gone
-    raise KeyboardInterrupt
+    interrupt(signum, frame)  # counted, for a library that swallows the KeyboardInterrupt
 
 
 def _die_with_parent() -> None:

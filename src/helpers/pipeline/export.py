@@ -33,7 +33,7 @@ from traitlets import Unicode, default
 from traitlets.config import Config
 
 from helpers import paths
-from helpers.common import reader_text
+from helpers.common import interrupts, reader_text
 from helpers.errors import ParameterError, RenderError
 from helpers.pipeline.sanitize import clean_html
 
@@ -304,6 +304,7 @@ def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
     errors = _ErrorCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(errors)
+    stops = interrupts()
     try:
         page = weasyprint.CSS(string=f"@page {{ size: {size}; }}", url_fetcher=fetcher)
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
@@ -315,17 +316,26 @@ def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
             "(embed images and styles as data: URIs)"
         ) from exc
     except Exception as exc:
+        _stopped_since(stops)
         raise RenderError(
             f"WeasyPrint failed to render the PDF: {type(exc).__name__}: {exc}"
         ) from exc
     finally:
         logger.removeHandler(errors)
+    _stopped_since(stops)
     if errors.messages:
         raise RenderError(
             "WeasyPrint rendered the PDF with errors, so parts of the brief would be missing: "
             + "; ".join(errors.messages)
         )
     return pdf
+
+
+def _stopped_since(count: int) -> None:
+    """Raise the ``KeyboardInterrupt`` WeasyPrint swallowed, if the run was told to stop
+    while it rendered: an interruption is an interruption (exit 130), not a failed PDF."""
+    if interrupts() != count:
+        raise KeyboardInterrupt("interrupted while the PDF was rendered")
 
 
 def warm_up() -> None:
