@@ -196,3 +196,52 @@ def test_processes_the_notebook_started_do_not_outlive_the_run(tmp_path, then):
     pid = int(executed.cells[2].outputs[0]["data"]["text/plain"])
     assert gone(pid)
     assert no_kernels_left()
+
+
+def test_a_cell_that_prints_too_much_is_cut_and_the_brief_says_so():
+    from helpers.pipeline import execute as execute_module
+    from helpers.pipeline.export import render_html
+
+    loud = new_code_cell("print('x' * 50_000)")
+    loud.outputs = [new_output("stream", name="stdout", text="x" * 50_000)]
+    shown = new_code_cell("show()")
+    shown.outputs = [
+        new_output("display_data", data={"text/html": "<p>small</p>"}),
+        new_output("display_data", data={"text/html": "<p>" + "y" * 30_000 + "</p>"}),
+    ]
+    quiet = new_code_cell("print('ok')")
+    quiet.outputs = [new_output("stream", name="stdout", text="ok\n")]
+    nb = new_notebook(cells=[loud, shown, quiet])
+
+    cut = execute_module.cap_outputs(nb, limit=20_000)
+
+    assert cut == [
+        {"cell": 1, "bytes": 50_000, "kept": 20_000},
+        {"cell": 2, "bytes": 30_019, "kept": 12},
+    ]
+    assert nb.cells[0].outputs[0].text.startswith("x" * 20_000 + "\n[... cut: this cell's")
+    assert [o.data["text/html"] for o in nb.cells[1].outputs] == ["<p>small</p>"]
+    assert nb.cells[2].outputs[0].text == "ok\n"  # under the limit: untouched
+    assert nb.metadata["brief"][execute_module.CUT_KEY] == cut
+    html = render_html(nb)
+    assert "Output cut, so that the brief stays a brief: cell 1 produced 0.1 MB" in html
+    assert "cell 2 produced 0.0 MB of output; the notebook keeps the first 0.0 MB" in html
+
+
+@pytest.mark.slow
+def test_the_executed_notebook_keeps_at_most_the_cap_per_cell(tmp_path, monkeypatch):
+    from helpers.pipeline import execute as execute_module
+
+    monkeypatch.setattr(execute_module, "MAX_CELL_OUTPUT", 1_000)
+    notebook = write(tmp_path, "print('z' * 5_000)", "print('fine')")
+    out = tmp_path / "out.ipynb"
+
+    execute_notebook(notebook, out)
+
+    executed = nbformat.read(out, as_version=4)
+    loud, fine = [c for c in executed.cells if c.cell_type == "code"][-2:]
+    assert loud.outputs[0].text.startswith("z" * 1_000 + "\n[... cut: this cell's output came to")
+    assert len(loud.outputs[0].text) < 1_200
+    assert fine.outputs[0].text == "fine\n"
+    [cut] = executed.metadata["brief"][execute_module.CUT_KEY]
+    assert cut["bytes"] == 5_001 and cut["kept"] == 1_000

@@ -254,6 +254,28 @@ def test_only_the_newest_failed_attempts_are_kept(tmp_path, monkeypatch):
     assert kept == ["2\n", "3\n"]
 
 
+def test_failed_attempts_together_take_at_most_the_cap_and_the_newest_stays(tmp_path, monkeypatch):
+    monkeypatch.setattr(publish, "FAILED_MAX_BYTES", 25_000)
+    executed = tmp_path / "executed.ipynb"
+    runs = ["default", "partner-china-0123456789", "default", "partner-china-0123456789"]
+    for i, run in enumerate(runs):  # 10 kB each, in two runs, oldest first
+        executed.write_text(str(i) * 10_000)
+        publish.archive_failure(
+            tmp_path / "out", "brief", run, executed=executed, error_text=str(i), record={}
+        )
+    failed = tmp_path / "out" / publish.FAILED_NAME
+    kept = sorted(p.read_text()[0] for p in failed.rglob("*.ipynb"))
+    assert kept == ["2", "3"]  # the two oldest went, whichever run they belonged to
+    assert sum(p.stat().st_size for p in failed.rglob("*") if p.is_file()) <= 25_000
+    assert len(list(failed.rglob("*.error.txt"))) == 2  # a whole attempt goes, not a file
+
+    executed.write_text("9" * 40_000)  # larger than the cap alone: kept, and only it
+    publish.archive_failure(
+        tmp_path / "out", "brief", "default", executed=executed, error_text="9", record={}
+    )
+    assert sorted(p.read_text()[0] for p in failed.rglob("*.ipynb")) == ["9"]
+
+
 # -- the lock -------------------------------------------------------------------------------------
 
 

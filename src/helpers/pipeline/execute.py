@@ -23,6 +23,7 @@ process started for the run is killed if it is still alive when the run ends.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import uuid
@@ -45,7 +46,21 @@ PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
 #: nbclient skips cells with this tag; they are expected not to run.
 SKIP_TAG = "skip-execution"
 
-__all__ = ["SENTINEL_TAG", "execute_notebook", "find_failure"]
+#: The most output one cell keeps in the executed notebook, in bytes of text: a cell that
+#: prints 200 MB would otherwise be published (and archived) with all of it.
+MAX_CELL_OUTPUT = 10 * 1024 * 1024
+#: Where :func:`cap_outputs` lists the cells it cut, in ``nb.metadata["brief"]``; the house
+#: exporters say so in the brief's colophon.
+CUT_KEY = "outputs_cut"
+
+__all__ = [
+    "CUT_KEY",
+    "MAX_CELL_OUTPUT",
+    "SENTINEL_TAG",
+    "cap_outputs",
+    "execute_notebook",
+    "find_failure",
+]
 
 
 def execute_notebook(
@@ -147,6 +162,7 @@ def execute_notebook(
     _restore_metadata(executed, notebook)
     problem = find_failure(executed, token)
     executed.cells = [c for c in executed.cells if SENTINEL_TAG not in _tags(c)]
+    cap_outputs(executed)
     nbformat.write(executed, output_path)
 
     if raised is None and problem is None:
@@ -162,6 +178,58 @@ def execute_notebook(
     )
     cls = KernelStartError if start_failed else ExecutionError
     raise cls(f"{name}: {message}") from raised
+
+
+def cap_outputs(nb: NotebookNode, limit: int | None = None) -> list[dict[str, int]]:
+    """Cut each code cell's outputs to ``limit`` bytes of text (default
+    :data:`MAX_CELL_OUTPUT`), in place.
+
+    Outputs are kept in order while they fit; a stream output that crosses the limit keeps
+    its beginning and says how much was cut; any output after it goes. Each cut cell is
+    listed in ``nb.metadata["brief"][CUT_KEY]`` as ``{"cell": n, "bytes": total, "kept":
+    kept}`` (``n`` counts cells from 1, as error messages do), for the colophon.
+
+    Returns
+    -------
+    list of dict
+        The cells cut, as listed.
+    """
+    limit = MAX_CELL_OUTPUT if limit is None else limit
+    cut = []
+    for number, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "code" or not cell.get("outputs"):
+            continue
+        sizes = [_output_size(output) for output in cell.outputs]
+        total = sum(sizes)
+        if total <= limit:
+            continue
+        kept, room = [], limit
+        for output, size in zip(cell.outputs, sizes, strict=True):
+            if size <= room:
+                kept.append(output)
+                room -= size
+                continue
+            if output.output_type == "stream" and room > 0:
+                text = output.text[:room]
+                output.text = f"{text}\n[... cut: this cell's output came to {total:,} bytes; "
+                output.text += f"the executed notebook keeps {limit:,}]\n"
+                kept.append(output)
+                room = 0
+            break
+        cell.outputs = kept
+        cut.append({"cell": number, "bytes": total, "kept": limit - room})
+    if cut:
+        nb.metadata.setdefault("brief", {})[CUT_KEY] = cut
+    return cut
+
+
+def _output_size(output: NotebookNode) -> int:
+    if output.output_type == "stream":
+        return len(output.get("text", ""))
+    data = output.get("data", {})
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values()) + (
+        len(json.dumps(output.get("traceback", []))) if output.output_type == "error" else 0
+    )
 
 
 def find_failure(nb: NotebookNode, token: str | None = None) -> str | None:

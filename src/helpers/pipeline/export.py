@@ -35,6 +35,7 @@ from traitlets.config import Config
 from helpers import paths
 from helpers.common import interrupts, reader_text
 from helpers.errors import ParameterError, RenderError
+from helpers.pipeline.execute import CUT_KEY
 from helpers.pipeline.sanitize import clean_html
 
 __all__ = [
@@ -564,12 +565,25 @@ def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict
         if brief.get("generated")
         else _when(papermill.get("end_time")),
         "source": source,
+        "cut": [_cut_words(item) for item in brief.get(CUT_KEY) or [] if isinstance(item, dict)],
         "language": brief.get("language") or language,
         # The helpers' own scope rows when given; else every parameter but the masthead's.
         "parameters": [(str(k), reader_text(v)) for k, v in brief["scope"]]
         if brief.get("scope")
         else [(_label(k), reader_text(v)) for k, v in params.items() if k not in _MASTHEAD_KEYS],
     }
+
+
+def _cut_words(item: dict[str, Any]) -> str:
+    """``cell 4 produced 200.0 MB of output; the notebook keeps the first 10.0 MB``."""
+
+    def mb(value: Any) -> str:
+        return f"{int(value or 0) / 1_000_000:.1f} MB"
+
+    return (
+        f"cell {int(item.get('cell') or 0)} produced {mb(item.get('bytes'))} of output; "
+        f"the notebook keeps the first {mb(item.get('kept'))}"
+    )
 
 
 # ---- WeasyPrint plumbing --------------------------------------------------------------------

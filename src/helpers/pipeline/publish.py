@@ -59,6 +59,9 @@ SLUG_MAX = 40
 HASH_LENGTH = 10
 #: Failed attempts kept per run in ``_failed/``, newest first.
 FAILED_KEEP = 20
+#: The most bytes all failed attempts under ``_failed/`` may take together; the oldest go
+#: first, and the newest always stays (:func:`cap_failed`).
+FAILED_MAX_BYTES = 200 * 1024 * 1024
 
 #: Names in the output folder that brief keeps for itself; a notebook may not take them
 #: (``index.html.ipynb`` would publish its runs where the index is).
@@ -75,6 +78,7 @@ _NOTEBOOK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 __all__ = [
     "DEFAULT_RUN",
     "archive_failure",
+    "cap_failed",
     "check_no_links",
     "check_notebook_name",
     "clean_stale",
@@ -476,7 +480,45 @@ def archive_failure(
     full = {**record, "files": files}
     write_atomic(folder / f"{stamp}.json", json.dumps(full, indent=2, default=str) + "\n")
     prune_stamped(folder, FAILED_KEEP)
+    cap_failed(out_dir, keep=(folder, stamp))
     return error_path
+
+
+def cap_failed(
+    out_dir: Path, limit: int | None = None, *, keep: tuple[Path, str] | None = None
+) -> int:
+    """Remove the oldest failed attempts under ``<out_dir>/_failed/`` until all of them take
+    at most ``limit`` bytes (default :data:`FAILED_MAX_BYTES`); ``keep`` (a run folder and a
+    stamp: the attempt just archived) stays whatever its size. Links are passed over.
+
+    Returns
+    -------
+    int
+        The bytes the kept attempts take.
+    """
+    limit = FAILED_MAX_BYTES if limit is None else limit
+    out_dir = Path(out_dir).resolve()
+    attempts: dict[tuple[Path, str], list[Path]] = {}
+    sizes: dict[tuple[Path, str], int] = {}
+    for folder in (out_dir / FAILED_NAME).glob("*/*"):
+        if folder.is_symlink() or not folder.is_dir() or not no_links(out_dir, folder):
+            continue
+        for path in folder.iterdir():
+            if path.is_symlink() or not path.is_file():
+                continue
+            key = (folder, path.name.split(".", 1)[0])
+            attempts.setdefault(key, []).append(path)
+            sizes[key] = sizes.get(key, 0) + path.stat().st_size
+    total = sum(sizes.values())
+    for key in sorted(attempts, key=lambda k: k[1]):  # stamps sort in time order
+        if total <= limit:
+            break
+        if key == keep:
+            continue
+        for path in attempts[key]:
+            path.unlink(missing_ok=True)
+        total -= sizes[key]
+    return total
 
 
 def prune_stamped(folder: Path, keep: int, prefix: str = "") -> None:
