@@ -328,6 +328,28 @@ def test_html_only_publishes_no_pdf(tmp_path, kernel, fake_exporters, no_data_ch
     assert fake_exporters["pdf"] == []
 
 
+def test_a_stop_that_a_library_turns_into_an_error_is_an_interruption_not_a_failure(
+    tmp_path, kernel, fake_exporters, monkeypatch, no_data_check
+):
+    # Any library may catch the KeyboardInterrupt of Ctrl-C or SIGTERM and raise or log
+    # something else (WeasyPrint does); the run is then stopped, not failed, and not archived.
+    notebook = make_notebook(tmp_path / "nbs", "custom")
+    out = tmp_path / "out"
+
+    def swallowing_pdf(html, *, paper="A4", base_url=None):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # `kill` while the PDF is made
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("the PDF engine was interrupted") from None
+
+    monkeypatch.setattr(exporters, "render_pdf", swallowing_pdf)
+    with pytest.raises(KeyboardInterrupt):
+        render.render([notebook], out_dir=out)
+    assert not (out / publish.FAILED_NAME).exists()
+    assert not (out / "custom").exists()
+
+
 def test_failed_pdf_keeps_the_previous_report_byte_for_byte_and_archives_the_attempt(
     tmp_path, kernel, fake_exporters, monkeypatch, no_data_check
 ):

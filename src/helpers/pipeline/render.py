@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, resolved, sigterm_interrupts, utc_now
+from helpers.common import DEFAULT_TIMEOUT, interrupts, resolved, sigterm_interrupts, utc_now
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
@@ -447,6 +447,7 @@ def render_job(
     job.out_dir.mkdir(parents=True, exist_ok=True)
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
     attempt = _Attempt(job, reporter, work, timings={"validate": job.validate_seconds})
+    stops = interrupts()
     try:
         # A link where the run will be published is refused before a kernel starts.
         attempt.phase = "publish"
@@ -474,6 +475,8 @@ def render_job(
         stage, names = _render_outputs(attempt, nb)
         link = _publish(attempt, nb, stage, names, edition)
     except Exception as exc:
+        if interrupts() != stops:  # stopped, and a library turned it into an error: say so
+            raise KeyboardInterrupt(f"{job.label} was stopped") from exc
         return _failed(attempt, exc, time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
