@@ -37,3 +37,9 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, loaded or not: what ``dir(helpers)`` and tab completion in a
+    notebook show (PEP 562)."""
+    return sorted({*__all__, "__version__"})

@@ -40,6 +40,9 @@ PARTNERS: tuple[str, ...] = ("Russia", "China", "India")
 #: The key under which a brief's cell outputs carry data for the pipeline (the sources
 #: section's data trail, which ``brief render`` copies into the manifest).
 OUTPUT_METADATA_KEY = "myanmar-brief"
+#: Under :data:`OUTPUT_METADATA_KEY`: the title block a brief's opening cell leaves in the
+#: executed notebook for the house exporters (``helpers.report.brief.leave_title_block``).
+TITLE_BLOCK_KEY = "title_block"
 #: The source's date: what the shipped data knows up to, and the default ``as_of``.
 SOURCE_DATE = dt.date(2024, 3, 2)
 #: The parameters that move from one edition of a series to the next (see
@@ -398,16 +401,43 @@ def validate_parameters(notebook: str | Path, raw: Mapping[str, Any]) -> dict[st
     return check(model, raw, where=Path(notebook).name).injectable()
 
 
-def from_namespace(schema: str, namespace: Mapping[str, Any]) -> BaseParams:
+def from_namespace(
+    schema: str, namespace: Mapping[str, Any], *, strict: bool = False
+) -> BaseParams:
     """Build the validated parameters inside a notebook from its variables.
 
     The notebook's validation cell calls ``helpers.params.from_namespace("brief", globals())``:
     the schema's fields are picked from the namespace, so an interactive run that sets a bad
-    value fails exactly as ``brief render`` would.
+    value fails exactly as ``brief render`` would. With ``strict``, so does an unknown name:
+    a plain value (text, number, true/false, None, list, mapping, date) in the namespace that
+    is not a parameter, as a misspelt ``partnr = "China"`` in the parameters cell would be.
+    (Before the brief opens, a report notebook defines nothing but its parameters.)
     """
     model = SCHEMAS[schema]
+    where = f"{schema}.ipynb"
+    if strict:
+        unknown = sorted(
+            name
+            for name, value in namespace.items()
+            if name not in model.model_fields
+            and not name.startswith("_")
+            and name not in _KERNEL_NAMES
+            and isinstance(value, _PLAIN_VALUES)
+        )
+        if unknown:
+            names = ", ".join(repr(name) for name in unknown)
+            raise ParameterError(
+                f"{where}: unknown parameter {names}; this notebook takes: "
+                f"{', '.join(model.model_fields)}"
+            )
     raw = {name: namespace[name] for name in model.model_fields if name in namespace}
-    return check(model, raw, where=f"{schema}.ipynb")
+    return check(model, raw, where=where)
+
+
+#: Names IPython itself puts in a kernel's namespace (the input and output history).
+_KERNEL_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
+#: The values a parameters cell (or papermill's injected one) assigns.
+_PLAIN_VALUES = (str, int, float, bool, type(None), list, tuple, dict, dt.date)
 
 
 def type_name_of(annotation: Any, metadata: list | None = None) -> str:

@@ -35,6 +35,7 @@ from traitlets.config import Config
 from helpers import paths
 from helpers.common import interrupts, reader_text
 from helpers.errors import ParameterError, RenderError
+from helpers.params import OUTPUT_METADATA_KEY, TITLE_BLOCK_KEY
 from helpers.pipeline.execute import CUT_KEY
 from helpers.pipeline.sanitize import clean_html
 
@@ -65,12 +66,31 @@ TEMPLATE_NAME = "brief"
 _MASTHEAD_KEYS = frozenset({"title", "subtitle", "as_of"})
 
 
+def _title_block_of(output: Any) -> dict[str, Any] | None:
+    """The title block an output carries (``helpers.report.brief.leave_title_block``)."""
+    carried = (output.get("metadata") or {}).get(OUTPUT_METADATA_KEY)
+    block = carried.get(TITLE_BLOCK_KEY) if isinstance(carried, dict) else None
+    return block if isinstance(block, dict) else None
+
+
+def title_block(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The title block the notebook's own cells left (the last one, if a cell ran twice);
+    empty for a notebook that left none."""
+    found: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            found = _title_block_of(output) or found
+    return found
+
+
 class BriefOutputsPreprocessor(Preprocessor):
-    """Drop stream outputs, then code cells left with nothing to show.
+    """Drop stream outputs and the title block's line, then code cells left with nothing
+    to show.
 
     A brief shows what the helpers displayed, never what the code printed (progress lines,
-    library warnings on stderr). With inputs excluded, a code cell without outputs would
-    leave an empty wrapper, so it goes too. Registered in the template's ``conf.json``.
+    library warnings on stderr). The title block is shown as the masthead, not as a line.
+    With inputs excluded, a code cell without outputs would leave an empty wrapper, so it
+    goes too. Registered in the template's ``conf.json``.
     """
 
     def preprocess(self, nb, resources):
@@ -78,7 +98,11 @@ class BriefOutputsPreprocessor(Preprocessor):
         kept = []
         for cell in nb.cells:
             if cell.cell_type == "code":
-                cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "stream"]
+                cell.outputs = [
+                    o
+                    for o in cell.get("outputs", [])
+                    if o.output_type != "stream" and not _title_block_of(o)
+                ]
                 if not cell.outputs:
                     continue
             kept.append(cell)
@@ -191,8 +215,9 @@ class BriefHTMLExporter(HTMLExporter):
 class BriefPDFExporter(BriefHTMLExporter):
     """Export an executed report notebook as a PDF brief, through WeasyPrint.
 
-    The paper is the ``paper`` trait if set, else the notebook's papermill parameter
-    ``paper`` ("A4" or "Letter"), else A4. :meth:`from_notebook_node` returns the PDF bytes.
+    The paper is the ``paper`` trait if set, else the one in the notebook's title block,
+    else its papermill parameter ``paper`` ("A4" or "Letter"), else A4.
+    :meth:`from_notebook_node` returns the PDF bytes.
     """
 
     export_from_notebook = "Brief (PDF)"
@@ -216,7 +241,7 @@ class BriefPDFExporter(BriefHTMLExporter):
         """Render ``nb`` to PDF bytes; ``resources["output_extension"]`` becomes ``.pdf``."""
         html, resources = super().from_notebook_node(nb, resources=resources, **kw)
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        paper = self.paper or params.get("paper") or "A4"
+        paper = self.paper or title_block(nb).get("paper") or params.get("paper") or "A4"
         pdf = render_pdf(html, paper=paper)
         resources["output_extension"] = ".pdf"
         return pdf, resources
@@ -541,8 +566,12 @@ def _label(key: str) -> str:
 
 
 def _masthead(nb: nbformat.NotebookNode, resources: dict, language: str) -> dict[str, Any]:
-    """The values the template's masthead and colophon show; the template escapes them."""
-    brief = nb.metadata.get("brief") or {}
+    """The values the template's masthead and colophon show; the template escapes them.
+
+    Each comes from the title block the notebook's cells left (:func:`title_block`), then
+    from ``nb.metadata["brief"]``, then from papermill's parameters, then from the file name.
+    """
+    brief = {**(nb.metadata.get("brief") or {}), **title_block(nb)}
     papermill = nb.metadata.get("papermill") or {}
     params = papermill.get("parameters") or {}
     name = (resources.get("metadata") or {}).get("name") or ""

@@ -606,6 +606,10 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
     stage.mkdir()
     names = {fmt: f"{job.name}.{fmt}" for fmt in ("ipynb", *job.formats)}
     with attempt.step("html"):
+        if _fill_title_block(nb, job):  # kept in the published notebook: it renders the same
+            import nbformat
+
+            nbformat.write(nb, attempt.executed)
         html = _render_html(nb, job)
         if "html" in job.formats:
             publish.write_atomic(stage / names["html"], html)
@@ -675,13 +679,23 @@ def _carried(nb: Any, key: str, *, flatten: bool = False) -> list[Any]:
     return found
 
 
-def _render_html(nb: Any, job: Job) -> str:
+def _fill_title_block(nb: Any, job: Job) -> bool:
+    """For a notebook whose cells left no title block (one that does not open a brief with
+    ``helpers.open_brief``), put the one its validated parameters give in its metadata,
+    where the house exporters find it too. True if it did."""
     from helpers.params import check, schema_for
-    from helpers.pipeline.export import render_html
+    from helpers.pipeline.export import title_block
 
-    # The title block comes from the validated parameters (a None title names the partner).
+    if title_block(nb):
+        return False
     model = check(schema_for(job.notebook), job.parameters, where=job.name)
     nb.metadata.setdefault("brief", {}).update(model.masthead())
+    return True
+
+
+def _render_html(nb: Any, job: Job) -> str:
+    from helpers.pipeline.export import render_html
+
     resources = {"metadata": {"name": job.name, "path": str(job.notebook.parent)}}
     return render_html(nb, resources=resources)
 

@@ -13,6 +13,7 @@ import base64
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
@@ -21,7 +22,14 @@ from matplotlib.figure import Figure
 
 from helpers.data.dataset import Dataset, file_digests, load
 from helpers.editions import Edition, compare
-from helpers.params import OUTPUT_METADATA_KEY, SCHEMAS, BaseParams, from_namespace
+from helpers.errors import ParameterError
+from helpers.params import (
+    OUTPUT_METADATA_KEY,
+    SCHEMAS,
+    TITLE_BLOCK_KEY,
+    BaseParams,
+    from_namespace,
+)
 from helpers.report import charts, editions, narrative, theme
 from helpers.report import formatting as fmt
 from helpers.report.citations import Citations
@@ -117,7 +125,8 @@ class Brief:
         self._new = self.changes.keys("new") if self.changes else set()
         self.cites = Citations(self.dataset.sources, fresh=self._new)
         self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
-        self._figures = 0
+        # Figure numbers by first appearance: a cell run again keeps its figure's number.
+        self._figures: dict[str, int] = {}
         # Assessments already said (in the bottom line, the key points) are not repeated.
         self._stated: set[str] = set()
         theme.set_theme()
@@ -129,8 +138,8 @@ class Brief:
 
     # -- helpers ------------------------------------------------------------------------
     def _caption(self, text: str) -> Markup:
-        self._figures += 1
-        return Markup("<strong>Figure {}.</strong> {}").format(self._figures, text)
+        number = self._figures.setdefault(text, len(self._figures) + 1)
+        return Markup("<strong>Figure {}.</strong> {}").format(number, text)
 
     def _chart(
         self,
@@ -372,8 +381,52 @@ def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | Non
     """Validate a notebook's parameters (from its variables) and open its :class:`Brief`.
 
     Called by each report notebook's validation cell:
-    ``brief = helpers.open_brief("brief", globals())``.
+    ``brief = helpers.open_brief("brief", globals())``. As on the command line, a name in
+    the parameters cell that the notebook does not take is an error, and so is a
+    ``data_dir`` that is not a folder. In a kernel, it leaves the brief's title block in the
+    executed notebook (:func:`leave_title_block`), so that every door to the house exporters
+    gives the same brief.
+
+    Raises
+    ------
+    ParameterError
+        An unknown name, a bad value, or a ``data_dir`` that is not a folder.
     """
     if schema not in SCHEMAS:
         raise KeyError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}")
-    return Brief(from_namespace(schema, namespace), dataset)
+    params = from_namespace(schema, namespace, strict=True)
+    if params.data_dir and not Path(params.data_dir).expanduser().is_dir():
+        raise ParameterError(
+            f"data_dir = {params.data_dir!r} is not a folder (from {Path.cwd()}); set data_dir "
+            "in the parameters cell to the folder that holds the data, or None for the "
+            "package's own"
+        )
+    brief = Brief(params, dataset)
+    leave_title_block(params)
+    return brief
+
+
+def title_block(params: BaseParams) -> dict[str, Any]:
+    """What the house exporters show around the brief: the masthead (title, subtitle, time
+    view, scope) and the paper of the PDF."""
+    return {**params.masthead(), "paper": params.paper}
+
+
+def leave_title_block(params: BaseParams) -> None:
+    """In a kernel, display one plain line naming the brief, carrying :func:`title_block` in
+    its metadata: the executed notebook then holds everything the house exporters need,
+    whichever tool ran it (``brief render``, papermill, JupyterLab). The exporters read it
+    and show the line nowhere. Outside a kernel, nothing."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with every kernel
+        return
+    if get_ipython() is None:
+        return
+    block = title_block(params)
+    display(
+        {"text/plain": f"{block['title']}: {block['as_of']}"},
+        raw=True,
+        metadata={OUTPUT_METADATA_KEY: {TITLE_BLOCK_KEY: block}},
+    )
