@@ -1,33 +1,46 @@
 # Two commands do all the set-up on a fresh machine:
-#   make briefs   install, register the kernel, render every notebook into reports/
-#   make test     install with the test tools, lint, run the whole test suite
+#   make briefs   install what the briefs need, register the kernel, render every notebook
+#                 into reports/
+#   make test     install the test tools too, lint, run the whole test suite
+# Each level of install leaves a stamp in the virtualenv, so it runs once (again only when
+# pyproject.toml or scripts/system-deps.sh change); `make test` after `make briefs` adds only
+# the test level.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+TEST_STAMP    := $(VENV)/.installed-test
 
 .PHONY: briefs test test-fast lint format setup clean
 
-$(STAMP): pyproject.toml scripts/system-deps.sh
-	scripts/system-deps.sh test
+# The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel.
+$(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
+	scripts/system-deps.sh runtime
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
-	touch $(STAMP)
+	touch $@
 
-setup: $(STAMP)
+# The tests on top: Chromium and poppler-utils (Debian), the [test] extras.
+$(TEST_STAMP): $(RUNTIME_STAMP)
+	scripts/system-deps.sh test
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
 
-briefs: $(STAMP)
+# Everything, for development and for the CI recipe in docs/scheduling.md.
+setup: $(TEST_STAMP)
+
+briefs: $(RUNTIME_STAMP)
 	$(BIN)/brief render
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_notebooks.py notebooks
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/nbstripout notebooks/*.ipynb
@@ -35,7 +48,7 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/pytest -m "not slow"
 
 clean:
@@ -46,7 +59,7 @@ clean:
 # that step too (Debian packages, a new virtualenv and pip install in a clone), run the script:
 # scripts/check-scheduling.sh (--help for its options).
 .PHONY: check-scheduling
-check-scheduling: $(STAMP)
+check-scheduling: $(RUNTIME_STAMP)
 	scripts/check-scheduling.sh --reuse-venv
 
 # The fork server (src/helpers/kernels) uses jupyter_client's, ipykernel's and pyzmq's

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Debian packages the project needs beyond PyPI, installed only when missing.
-#   runtime: Pango (WeasyPrint's text layout) and the fonts the briefs use
-#   tests:   Chromium (HTML checks), poppler-utils (pdftoppm, pdffonts)
+#   runtime: Pango (WeasyPrint's text layout) and the fonts the briefs use (make briefs)
+#   test:    the runtime packages, and Chromium (HTML checks) and poppler-utils (pdffonts)
+#            for the tests only (make test, make setup)
 # Usage: scripts/system-deps.sh [runtime|test]
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core)
-if [ "${1:-runtime}" = test ]; then
-  want+=(chromium poppler-utils)
-fi
+case ${1:-runtime} in
+  runtime) ;;
+  test) want+=(chromium poppler-utils) ;;
+  *)
+    echo "usage: scripts/system-deps.sh [runtime|test], not: $1" >&2
+    exit 2
+    ;;
+esac
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

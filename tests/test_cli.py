@@ -25,6 +25,18 @@ from helpers.pipeline import progress
 from helpers.pipeline import render as render_module
 from helpers.pipeline.request import RenderRequest
 
+
+@pytest.fixture(autouse=True)
+def _no_settings(monkeypatch, tmp_path):
+    """Defaults as built in: no setting from the environment, no project file."""
+    from helpers.config import SETTINGS
+
+    for setting in SETTINGS:
+        if setting.key != "sources":
+            monkeypatch.delenv(setting.envvar, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
 # -- render: arguments reach the library unchanged (no kernel starts) ------------------------
 
 
@@ -91,6 +103,19 @@ def test_render_passes_notebooks_parameters_as_strings_and_options(calls, tmp_pa
     assert call["data_dir"] == tmp_path / "data"
     assert call["out_dir"] == tmp_path / "out"
     assert call["timeout"] == 30
+
+
+def test_render_passes_the_name_template_and_refuses_one_that_leaves_the_run_folder(calls, capsys):
+    assert main(["render", "brief", "--name", "{notebook}-{partner}-{as_of}"]) == 0
+    assert calls[-1]["name"] == "{notebook}-{partner}-{as_of}"
+    assert main(["render", "brief"]) == 0 and calls[-1]["name"] is None
+
+
+def test_a_name_template_with_a_folder_is_exit_2_before_anything_runs(tmp_path, capsys):
+    code = main(["render", "brief", "--name", "../{notebook}", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "gives '../brief', which cannot name a file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("formats", ["docx", "html,docx", ",", "HTML,Pdf,html"])
@@ -356,3 +381,150 @@ def test_cold_turns_warm_kernels_off_and_its_absence_leaves_the_choice_to_the_li
     assert main(["batch", "plan.yaml"]) == 0
     assert main(["batch", "plan.yaml", "--cold"]) == 0
     assert [c["warm_kernels"] for c in seen] == [None, False]
+
+
+# -- every command: --log-level, -v, -q ------------------------------------------------------
+
+
+@pytest.fixture
+def levels(monkeypatch, tmp_path):
+    """Patch the library call of every command; record the level of the ``helpers`` logger
+    and of papermill's while it runs. Returns the records and each command's arguments."""
+    import logging
+
+    from helpers import config as config_module
+    from helpers import editions, params
+    from helpers.data import validation
+    from helpers.pipeline import editions as pipeline_editions
+
+    seen: list[tuple[int, int]] = []
+
+    def record(result):
+        def call(*args, **kwargs):
+            seen.append((logging.getLogger("helpers").level, logging.getLogger("papermill").level))
+            return result
+
+        return call
+
+    monkeypatch.setattr(validation, "validate", record(validation.Report(tmp_path)))
+    row = {"name": "partner", "type": "str", "default": "Russia", "help": "the partner"}
+    monkeypatch.setattr(params, "describe", record([row]))
+    monkeypatch.setattr(pipeline_editions, "diff", record(None))
+    monkeypatch.setattr(editions, "as_text", lambda changes: "no change")
+    monkeypatch.setattr(config_module, "as_text", record("settings"))
+    monkeypatch.setattr(render_module, "render", record([]))
+    from helpers.batch import runner as batch_module
+
+    monkeypatch.setattr(batch_module, "run_plan", record(FakeBatchResult()))
+    commands = {
+        "validate": ["validate"],
+        "params": ["params", "brief"],
+        "render": ["render", "brief"],
+        "batch": ["batch", "plan.yaml"],
+        "diff": ["diff", "a", "b"],
+        "config": ["config"],
+    }
+    return seen, commands
+
+
+COMMANDS = ["validate", "params", "render", "batch", "diff", "config"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_takes_log_level_verbose_and_quiet_and_they_set_the_level(levels, command):
+    import logging
+
+    seen, commands = levels
+    silent = logging.CRITICAL + 1
+    for options in ([], ["-v"], ["-vv"], ["--log-level", "error"], ["-q"], ["--log-level", "INFO"]):
+        assert main([*commands[command], *options]) == 0, options
+    assert seen == [
+        (logging.WARNING, silent),
+        (logging.INFO, logging.INFO),
+        (logging.DEBUG, logging.DEBUG),
+        (logging.ERROR, silent),
+        (logging.ERROR, silent),
+        (logging.INFO, logging.INFO),
+    ]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_log_options_given_twice_or_before_the_command_are_usage_errors(levels, command, capsys):
+    seen, commands = levels
+    argv = commands[command]
+    assert main([*argv, "-v", "-q"]) == 2
+    assert "give one of --log-level, -v and -q, not -v and -q" in capsys.readouterr().err
+    assert main([*argv, "--log-level", "debug", "-v"]) == 2
+    assert main([*argv, "--log-level", "loud"]) == 2
+    assert main(["-v", *argv]) == 2
+    assert "-v goes after the command's name, as in: brief render -v" in capsys.readouterr().err
+    assert main(["--log-level", "INFO", *argv]) == 2
+    assert seen == []
+
+
+def test_verbose_render_logs_plain_timestamped_lines_on_stderr(monkeypatch, capsys):
+    import logging
+    import re
+
+    def fake_render(request, *, reporter=None):
+        logging.getLogger("helpers.pipeline.render").info("warm zygote ready")
+        return []
+
+    monkeypatch.setattr(render_module, "render", fake_render)
+    assert main(["render"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["render", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO helpers\.pipeline\.render: warm zygote ready\n",
+        err,
+    )
+    helpers_log = logging.getLogger("helpers")
+    assert (helpers_log.level, helpers_log.handlers, helpers_log.propagate) == (0, [], True)
+
+
+def test_quiet_validate_prints_nothing_when_the_data_is_valid(monkeypatch, capsys, tmp_path):
+    from helpers.data import validation
+
+    report = validation.Report(tmp_path, skipped=["source text article.txt not found"])
+    monkeypatch.setattr(validation, "validate", lambda data_dir=None, sources=None: report)
+    assert main(["validate"]) == 0
+    out, err = capsys.readouterr()
+    assert "valid, but the evidence of 1 source(s)" in out and "note: " in err
+    assert main(["validate", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_quiet_commands_that_exist_to_print_still_print(levels, capsys):
+    _, commands = levels
+    assert main([*commands["params"], "-q"]) == 0
+    assert "partner" in capsys.readouterr().out
+    assert main([*commands["config"], "-q"]) == 0
+    assert capsys.readouterr().out == "settings\n"
+
+
+# -- batch --dry-run: the CLI is thin over plan_batch ----------------------------------------
+
+
+def test_batch_dry_run_calls_plan_batch_not_run_plan_and_prints_its_summary(
+    batch_calls, monkeypatch, capsys
+):
+    from helpers.batch import runner as batch_module
+
+    calls, _ = batch_calls
+    planned = []
+
+    class Preview:
+        def summary(self) -> str:
+            return "plan.yaml: 2 job(s): 1 would run, 1 would be skipped"
+
+    def fake_plan_batch(request, *, reporter=None):
+        planned.append(request)
+        return Preview()
+
+    monkeypatch.setattr(batch_module, "plan_batch", fake_plan_batch)
+    assert main(["batch", "plan.yaml", "--dry-run", "--force", "--workers", "2", "-q"]) == 0
+    assert calls == []
+    [request] = planned
+    assert (request.plan, request.force, request.workers) == (Path("plan.yaml"), True, 2)
+    assert capsys.readouterr().out == "plan.yaml: 2 job(s): 1 would run, 1 would be skipped\n"

@@ -360,3 +360,24 @@ def test_checked_parameters_are_what_validate_parameters_gives_for_the_same_valu
     notebook = Path(paths.NOTEBOOKS_DIR / "brief.ipynb")
     assert checked == validate_parameters(notebook, {"partner": "china", "themes": ["energy"]})
     assert checked["partner"] == "China"
+
+
+def test_a_plan_names_the_output_files_per_entry_or_for_all():
+    from helpers.batch.runner import prepare_batch
+
+    text = """
+        version: 1
+        name: "{notebook}-{partner}"
+        jobs:
+          - notebook: brief
+            grid: {partner: [China]}
+          - notebook: defence
+            name: "defence-{as_of}"
+        """
+    jobs = jobs_of(text)
+    assert [job.file_name for job in jobs] == ["{notebook}-{partner}", "defence-{as_of}"]
+    built = prepare_batch(parse(text))
+    assert [item.job.file_stem for item in built] == ["brief-China", "defence-2024-03-02"]
+    said = r"jobs\[0\] \(brief, partner=China\): --name '\{notebook\}/x'.*folder separator"
+    with pytest.raises(UsageError, match=said):
+        prepare_batch(parse(text.replace("{notebook}-{partner}", "{notebook}/x")))

@@ -713,3 +713,64 @@ def test_kernels_are_forked_from_a_warm_zygote_unless_turned_off(
     parent = int(executed.cells[-1].outputs[0]["text"])
     assert (parent != os.getpid()) is forked
     assert [p for p in child_processes() if p.pid == parent] == []  # the zygote has stopped
+
+
+# -- --name: the output files' name ----------------------------------------------------------------
+
+
+def test_output_files_take_the_name_the_template_gives_and_a_new_name_runs_again(
+    tmp_path, kernel, fake_exporters, no_data_check
+):
+    from helpers.pipeline.uptodate import decide_all
+
+    notebook = make_notebook(tmp_path / "nbs", "custom")
+    out = tmp_path / "out"
+    template = "{notebook}-{partner}-{as_of}"
+
+    china = {"partner": "China"}
+    [result] = render.render([notebook], out_dir=out, parameters=china, name=template)
+
+    stem = "custom-China-2024-03-02"
+    assert sorted(p.name for p in result.path.iterdir()) == [
+        f"{stem}.html",
+        f"{stem}.ipynb",
+        f"{stem}.pdf",
+        "manifest.json",
+    ]
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert sorted(manifest["outputs"]) == [f"{stem}.html", f"{stem}.ipynb", f"{stem}.pdf"]
+    assert f"--name '{template}'" in manifest["command"]
+    index = (out / "index.html").read_text()
+    assert f"custom/{result.path.name}/{stem}.pdf" in index
+
+    same = render.prepare([notebook], out_dir=out, parameters={"partner": "China"}, name=template)
+    assert [d.run for d in decide_all(same, out)] == [False]
+    other = render.prepare([notebook], out_dir=out, parameters={"partner": "China"})
+    assert [(d.run, d.reason) for d in decide_all(other, out)] == [(True, "file names changed")]
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("{partnr}", "unknown field {partnr}; the fields are: as_of, "),
+        ("{partner.__class__}", "{partner.__class__} is not a plain field"),
+        ("{partner!r}", "is not a plain field"),
+        ("../{notebook}", "it has a folder separator"),
+        ("{data_dir}", "it has a folder separator"),  # a value may hold one too
+        (".{notebook}", "it starts with a dot"),
+        ("{notebook", "--name '{notebook': "),
+        ("x" * 200, "it is longer than 120 characters"),
+    ],
+)
+def test_a_name_template_that_could_leave_the_run_folder_is_a_usage_error(
+    tmp_path, template, said, no_data_check
+):
+    notebook = make_notebook(tmp_path / "nbs", "custom")
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(UsageError) as caught:
+        render.prepare(
+            [notebook], out_dir=tmp_path / "out", name=template, data_dir=data, check_data=False
+        )
+    assert said in str(caught.value)
+    assert not (tmp_path / "out").exists()

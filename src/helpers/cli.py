@@ -3,24 +3,56 @@
 Each subcommand parses its options and calls one library function: ``brief render`` builds a
 :class:`~helpers.pipeline.request.RenderRequest` for :func:`helpers.pipeline.render.render`,
 ``brief batch`` a :class:`~helpers.batch.runner.BatchRequest` for
-:func:`helpers.batch.runner.run_plan`. Failures are raised as
-:class:`~helpers.errors.BriefError` subclasses whose ``exit_code`` becomes the process's exit
-status (see the README's table).
+:func:`helpers.batch.runner.run_plan` (or :func:`~helpers.batch.runner.plan_batch` with
+``--dry-run``). Failures are raised as :class:`~helpers.errors.BriefError` subclasses whose
+``exit_code`` becomes the process's exit status (see the README's table).
+
+An option that a setting can give (:data:`helpers.config.SETTINGS`) takes its value from the
+command line, else its environment variable (the option's ``envvar``), else the project file
+(the context's ``default_map``, which :func:`cli` fills from
+:func:`helpers.config.find_project_file`), else its default: click's own order.
+``ParameterSource`` says which, for ``brief config``.
+Every command takes ``--log-level``, ``-v`` and ``-q`` after its name (:class:`BriefCommand`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from helpers import config, paths
 from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import BriefError, DataValidationError, UsageError
 
-DATA_OPTION = click.option(
+
+def _setting(*decls: str, key: str, **attrs: Any) -> Any:
+    """An option for the setting ``key``, read from its environment variable when the command
+    line does not give it; ``--help`` names the variable, and click names it in the message
+    when its value is bad."""
+    return click.option(*decls, envvar=config.ENVIRONMENT[key], show_envvar=True, **attrs)
+
+
+#: Setting key -> the name of the option's parameter; ``sources`` is a search path, set apart
+#: (:func:`helpers.config.sources_exported`).
+PARAMETERS = {
+    "out": "out_dir",
+    "data": "data_dir",
+    "workers": "workers",
+    "formats": "formats",
+    "timeout": "timeout",
+    "log_level": "log_level",
+}
+
+DATA_OPTION = _setting(
     "--data",
     "data_dir",
+    key="data",
     type=click.Path(path_type=Path),
     default=None,
     help="Data folder (default: the package's data/).",
@@ -30,14 +62,51 @@ SOURCES_OPTION = click.option(
     "sources",
     type=click.Path(path_type=Path),
     multiple=True,
-    help="Folder holding source texts, searched before $BRIEF_SOURCES and ../shared/source.",
+    help="Folder holding source texts (repeatable), searched before $BRIEF_SOURCES, the "
+    "project file's sources and ../shared/source.",
 )
-OUT_OPTION = click.option(
+OUT_OPTION = _setting(
     "--out",
     "out_dir",
+    key="out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Output folder (default: reports/).",
+)
+WORKERS_OPTION = _setting(
+    "--workers",
+    key="workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Jobs rendered at once on this machine (default: the number of cores).",
+)
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from helpers.common import parse_formats
+
+    try:
+        return parse_formats(value)
+    except UsageError:
+        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf") from None
+
+
+FORMATS_OPTION = _setting(
+    "--to",
+    "formats",
+    key="formats",
+    default="html,pdf",
+    show_default=True,
+    callback=_formats,
+    help="Output formats, comma-separated: html, pdf.",
+)
+TIMEOUT_OPTION = _setting(
+    "--timeout",
+    key="timeout",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds any one cell may run.",
 )
 
 COLD_OPTION = click.option(
@@ -47,28 +116,175 @@ COLD_OPTION = click.option(
     "BRIEF_WARM_KERNELS=0 does).",
 )
 
+#: Where :class:`BriefCommand` keeps a command's log level, and where it came from.
+LEVEL_KEY = "brief.log_level"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class BriefCommand(click.Command):
+    """A ``brief`` command: it takes ``--log-level``, ``-v`` and ``-q`` after its name, and runs
+    with the ``helpers`` (and papermill's and nbconvert's) loggers at that level.
+
+    ``-v`` is ``--log-level INFO``, ``-vv`` ``DEBUG``, ``-q`` ``ERROR``; giving two of them is
+    a usage error. ``quiet_help`` is the command's own help for ``-q``.
+    """
+
+    def __init__(self, *args: Any, quiet_help: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [
+            click.Option(
+                ["--log-level"],
+                envvar=config.ENVIRONMENT["log_level"],
+                show_envvar=True,
+                type=click.Choice(config.LEVELS, case_sensitive=False),
+                metavar="LEVEL",
+                default=config.DEFAULT_LEVEL,
+                show_default=True,
+                help="Log level of brief, papermill and nbconvert: DEBUG, INFO, WARNING, ERROR "
+                "or CRITICAL (any case).",
+            ),
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                help="Log more: -v is --log-level INFO, -vv DEBUG.",
+            ),
+            click.Option(
+                ["-q", "--quiet"],
+                is_flag=True,
+                help=quiet_help or "Print only errors (--log-level ERROR).",
+            ),
+        ]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        level, origin = _level(ctx)
+        ctx.meta[LEVEL_KEY] = (level, origin)
+        ctx.with_resource(config.logging_to_stderr(level))
+        return super().invoke(ctx)
+
+
+def _level(ctx: click.Context) -> tuple[str, str]:
+    """The command's log level from ``--log-level``, ``-v`` or ``-q``, and where it came from;
+    the three are taken out of the parameters the command's function receives."""
+    level = ctx.params.pop("log_level")
+    verbose = ctx.params.pop("verbose")
+    quiet = ctx.params.pop("quiet")
+    given = [
+        opt
+        for opt, on in (
+            ("--log-level", ctx.get_parameter_source("log_level") is ParameterSource.COMMANDLINE),
+            ("-v", verbose > 0),
+            ("-q", quiet),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise click.UsageError(
+            f"give one of --log-level, -v and -q, not {' and '.join(given)}", ctx
+        )
+    if verbose:
+        return ("INFO" if verbose == 1 else "DEBUG"), "command line"
+    if quiet:
+        return "ERROR", "command line"
+    return level, _origin(ctx, "log_level")
+
+
+def _origin(ctx: click.Context, name: str) -> str:
+    """Where a parameter's value came from, as ``brief config`` says it."""
+    source = ctx.get_parameter_source(name)
+    if source is ParameterSource.COMMANDLINE:
+        return "command line"
+    if source is ParameterSource.ENVIRONMENT:
+        key = next(k for k, p in PARAMETERS.items() if p == name)
+        return f"${config.ENVIRONMENT[key]}"
+    if source is ParameterSource.DEFAULT_MAP:
+        project = _project(ctx)
+        return project.label if project is not None else "project file"
+    return "default"
+
+
+def _quiet(ctx: click.Context | None = None) -> bool:
+    """Whether the command's level is ERROR or above: print failures only."""
+    ctx = ctx or click.get_current_context()
+    level, _ = ctx.meta.get(LEVEL_KEY, (config.DEFAULT_LEVEL, "default"))
+    return config.level_number(level) >= logging.ERROR
+
+
+def _project(ctx: click.Context) -> config.ProjectFile | None:
+    return ctx.find_root().meta.get("brief.project")
+
+
+def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """``brief -v render``: the log options go after the command's name."""
+    if value and ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE:
+        opt = param.opts[0]
+        raise click.UsageError(
+            f"{opt} goes after the command's name, as in: brief render {opt} ...", ctx
+        )
+
+
+def _default_map(project: config.ProjectFile | None) -> dict[str, dict[str, Any]]:
+    """Per command, the project file's value of each option a setting gives."""
+    if project is None or not project.settings:
+        return {}
+    given: dict[str, Any] = {}
+    for key, value in project.settings.items():
+        if key in PARAMETERS:
+            given[PARAMETERS[key]] = ",".join(value) if key == "formats" else value
+    return {
+        name: {p.name: given[p.name] for p in command.params if p.name in given}
+        for name, command in cli.commands.items()
+    }
+
+
+class BriefGroup(click.Group):
+    """The ``brief`` group: its commands are :class:`BriefCommand`."""
+
+    command_class = BriefCommand
+
+
+@click.group(cls=BriefGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="myanmar-brief")
-def cli() -> None:
-    """Validate the data, inspect notebook parameters, render briefs and compare editions."""
+@click.option("-v", "--verbose", count=True, hidden=True, callback=_after_the_command)
+@click.option("-q", "--quiet", is_flag=True, hidden=True, callback=_after_the_command)
+@click.option("--log-level", hidden=True, callback=_after_the_command)
+@click.pass_context
+def cli(ctx: click.Context, **_: Any) -> None:
+    """Validate the data, inspect notebook parameters, render briefs and compare editions.
+
+    Options take their defaults from the environment ($BRIEF_OUT, $BRIEF_DATA, ...), then
+    from the project file (brief.toml, or [tool.myanmar-brief] in pyproject.toml, here or in
+    the nearest folder above); the command line wins over both. `brief config` shows the
+    settings in force and where each came from (docs/config.md).
+
+    Every command takes --log-level LEVEL, -v (-vv) and -q after its name:
+    `brief render -v brief`.
+    """
+    project = config.find_project_file()
+    ctx.meta["brief.project"] = project
+    # brief config names $BRIEF_SOURCES's own folders, before the project file's join them.
+    ctx.meta["brief.sources_env"] = os.environ.get(paths.SOURCES_ENV)
+    ctx.default_map = _default_map(project)
+    ctx.with_resource(config.sources_exported(project))
 
 
-@cli.command()
+@cli.command(quiet_help="Print only the problems: nothing when the data is valid.")
 @DATA_OPTION
 @SOURCES_OPTION
 def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
     """Check a data folder; print every problem; exit 3 if there is any."""
     from helpers.data.validation import validate as run_validation
 
+    quiet = _quiet()
     report = run_validation(data_dir, list(sources))
-    for note in report.skipped:
-        click.echo(f"note: {note}", err=True)
+    if not quiet:
+        for note in report.skipped:
+            click.echo(f"note: {note}", err=True)
     if not report.valid:
         for problem in report.problems:
             click.echo(str(problem), err=True)
         click.echo(f"{len(report.problems)} problem(s) in {report.data_dir}", err=True)
         raise click.exceptions.Exit(DataValidationError.exit_code)
+    if quiet:
+        return
     if report.skipped:
         click.echo(
             f"{report.data_dir}: valid, but the evidence of {len(report.skipped)} source(s) "
@@ -79,7 +295,7 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
     click.echo(f"{report.data_dir}: valid")
 
 
-@cli.command()
+@cli.command(quiet_help="Print only errors (the parameters are printed all the same).")
 @click.argument("notebook")
 def params(notebook: str) -> None:
     """Print each parameter of NOTEBOOK with its type, default and help."""
@@ -99,16 +315,7 @@ def params(notebook: str) -> None:
         click.echo(f"  {'':<{width}}  {row['help']}")
 
 
-def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from helpers.common import parse_formats
-
-    try:
-        return parse_formats(value)
-    except UsageError:
-        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf") from None
-
-
-@cli.command()
+@cli.command(quiet_help="Print only failures (as --log-level ERROR).")
 @click.argument("notebooks", nargs=-1)
 @click.option(
     "-p",
@@ -126,23 +333,10 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     default=None,
     help="YAML file with a mapping of parameter names to values; -p overrides it.",
 )
-@click.option(
-    "--to",
-    "formats",
-    default="html,pdf",
-    show_default=True,
-    callback=_formats,
-    help="Output formats, comma-separated: html, pdf.",
-)
+@FORMATS_OPTION
 @DATA_OPTION
 @OUT_OPTION
-@click.option(
-    "--timeout",
-    type=click.IntRange(min=1),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Seconds any one cell may run.",
-)
+@TIMEOUT_OPTION
 @click.option(
     "--since",
     metavar="RUN|DATE",
@@ -151,7 +345,15 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     "(YYYY-MM-DD) of an edition of the series in --out (default: the previous published "
     "edition of the series; see docs/editions.md).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+@click.option(
+    "--name",
+    "name",
+    metavar="TEMPLATE",
+    default=None,
+    help="Name of the output files, from the run's values: '{notebook}-{partner}-{as_of}' "
+    "gives brief-China-2024-03-02.pdf (default: the notebook's name). Fields: notebook, run "
+    "and every parameter.",
+)
 @COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
@@ -162,7 +364,7 @@ def render(
     out_dir: Path | None,
     timeout: int,
     since: str | None,
-    quiet: bool,
+    name: str | None,
     cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
@@ -176,10 +378,10 @@ def render(
     from helpers.pipeline.request import RenderRequest
 
     given: dict[str, str] = {}
-    for name, value in parameters:
-        if name in given and given[name] != value:
-            raise UsageError(f"parameter {name!r} given twice: {given[name]!r} and {value!r}")
-        given[name] = value
+    for key, value in parameters:
+        if key in given and given[key] != value:
+            raise UsageError(f"parameter {key!r} given twice: {given[key]!r} and {value!r}")
+        given[key] = value
     request = RenderRequest(
         notebooks=notebooks,
         parameters=given,
@@ -190,23 +392,24 @@ def render(
         timeout=timeout,
         warm_kernels=False if cold else None,
         since=since,
+        name=name,
     )
-    _quiet_papermill()
-    with make_reporter(quiet=quiet) as reporter:
+    with make_reporter(quiet=_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
 
 
-@cli.command()
+@cli.command(quiet_help="Print nothing unless a job fails (as --log-level ERROR).")
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Jobs rendered at once on this machine (default: the number of cores).",
-)
+@WORKERS_OPTION
 @OUT_OPTION
 @DATA_OPTION
 @click.option("--force", is_flag=True, help="Render every job, also those that are unchanged.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print whether each job would run or be skipped, and why, and the counts; run "
+    "nothing and write nothing (no lock, log, index or output folder).",
+)
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -236,32 +439,39 @@ def render(
     help="Publish an edition only if it differs from the previous edition of its series "
     "(what a mailing list wants); the others are reported as skipped.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless a job fails.")
 @COLD_OPTION
+@click.pass_context
 def batch(
+    ctx: click.Context,
     plan: Path,
     workers: int | None,
     out_dir: Path | None,
     data_dir: Path | None,
     force: bool,
+    dry_run: bool,
     scheduler: str | None,
     connect_timeout: float | None,
     worker_retries: int,
     only_changed: bool,
-    quiet: bool,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
 
     Each job renders as `brief render` would, into its own run folder; jobs run in parallel,
     each with its own kernel. The summary says why each job ran or was skipped; the log is in
-    <out>/_logs/. Exit codes: 0 every job ran or was skipped, 2 bad plan, 3 invalid data,
-    4 invalid parameters, 5 or 6 a job failed (the first failure's code), 69 the Dask cluster
-    failed the batch, 75 another run holds the lock, 130 interrupted.
+    <out>/_logs/. With --dry-run, only says what would run. Exit codes: 0 every job ran or
+    was skipped, 2 bad plan, 3 invalid data, 4 invalid parameters, 5 or 6 a job failed (the
+    first failure's code), 69 the Dask cluster failed the batch, 75 another run holds the
+    lock, 130 interrupted.
     """
     from helpers.batch import runner as batch_module
     from helpers.pipeline.progress import make_reporter
 
+    if scheduler is not None and ctx.get_parameter_source("workers") in (
+        ParameterSource.ENVIRONMENT,
+        ParameterSource.DEFAULT_MAP,
+    ):
+        workers = None  # a setting for local runs; --scheduler places the jobs
     request = batch_module.BatchRequest(
         plan=plan,
         workers=workers,
@@ -274,7 +484,12 @@ def batch(
         worker_retries=worker_retries,
         connect_timeout=connect_timeout,
     )
-    _quiet_papermill()
+    quiet = _quiet()
+    if dry_run:
+        with make_reporter(quiet=quiet) as reporter:
+            preview = batch_module.plan_batch(request, reporter=reporter)
+        click.echo(preview.summary())
+        return
     with make_reporter(quiet=quiet) as reporter:
         result = batch_module.run_plan(request, reporter=reporter)
     if not quiet or not result.ok:
@@ -283,7 +498,7 @@ def batch(
         raise click.exceptions.Exit(result.exit_code)
 
 
-@cli.command()
+@cli.command(quiet_help="Print only errors (the comparison is printed all the same).")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
@@ -305,11 +520,66 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
         click.echo(as_text(changes))
 
 
-def _quiet_papermill() -> None:
-    """papermill logs kernel deaths and timeouts itself; the error we raise says it better."""
-    import logging
+@cli.command("config", quiet_help="Print only errors (the settings are printed all the same).")
+@OUT_OPTION
+@DATA_OPTION
+@SOURCES_OPTION
+@WORKERS_OPTION
+@FORMATS_OPTION
+@TIMEOUT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_context
+def config_command(
+    ctx: click.Context,
+    out_dir: Path | None,
+    data_dir: Path | None,
+    sources: tuple[Path, ...],
+    workers: int | None,
+    formats: tuple[str, ...],
+    timeout: int,
+    as_json: bool,
+) -> None:
+    """Print the setting each option starts from here, and where it came from.
 
-    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    Each comes from the command line (these options, as the other commands take them), an
+    environment variable ($BRIEF_OUT ...), the project file, or the built-in default; see
+    docs/config.md. Exit code 0; 2 for a malformed project file.
+    """
+    from helpers.batch.executors import default_workers
+
+    project = _project(ctx)
+    level, level_origin = ctx.meta[LEVEL_KEY]
+    root = ctx.find_root().meta
+    folders = config.source_origins(
+        sources, project, environ={paths.SOURCES_ENV: root.get("brief.sources_env") or ""}
+    )
+    cores = workers is None
+    settings = [
+        config.Effective("out", out_dir or paths.REPORTS_DIR, _origin(ctx, "out_dir")),
+        config.Effective("data", data_dir or paths.DATA_DIR, _origin(ctx, "data_dir")),
+        config.Effective(
+            "sources", tuple(p for p, _ in folders), tuple(origin for _, origin in folders)
+        ),
+        config.Effective(
+            "workers",
+            default_workers() if cores else workers,
+            "default" if cores else _origin(ctx, "workers"),
+        ),
+        config.Effective("formats", formats, _origin(ctx, "formats")),
+        config.Effective("timeout", timeout, _origin(ctx, "timeout")),
+        config.Effective("log_level", level, level_origin),
+        config.Effective(
+            "cache",
+            paths.cache_dir(),
+            f"${config.CACHE_ENV}" if os.environ.get(config.CACHE_ENV) else "default",
+        ),
+    ]
+    if as_json:
+        import json
+
+        click.echo(json.dumps(config.as_json(settings, project), indent=2, ensure_ascii=False))
+    else:
+        click.echo(config.as_text(settings, project))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ A plan is a YAML file (the format is documented in ``docs/plans.md``)::
     defaults: {paper: A4}          # optional: parameters of every job
     formats: [html, pdf]           # optional, as `brief render --to`
     timeout: 600                   # optional: seconds any one cell may run
+    name: "{notebook}-{partner}"   # optional: the output files' name, as `brief render --name`
     jobs:
       - notebook: brief            # explicit parameter sets
         parameters: [{}, {partner: China}]
@@ -69,6 +70,7 @@ class _Entry(BaseModel):
     notebook: Annotated[str, Field(min_length=1, strict=True)]
     parameters: list[dict[str, Any]] | None = None
     grid: dict[str, list[Any]] | None = None
+    name: Annotated[str, Field(min_length=1, strict=True)] | None = None
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -105,6 +107,7 @@ class _Plan(BaseModel):
     defaults: dict[str, Any] = Field(default_factory=dict)
     formats: Annotated[list[Literal["html", "pdf"]], Field(min_length=1)] = ["html", "pdf"]
     timeout: Annotated[int, Field(gt=0, strict=True)] | None = DEFAULT_TIMEOUT
+    name: Annotated[str, Field(min_length=1, strict=True)] | None = None
     jobs: Annotated[list[_Entry], Field(min_length=1)]
 
 
@@ -131,7 +134,10 @@ class Plan:
     timeout
         Seconds any one cell may run; ``None`` for no limit.
     entries
-        The ``jobs`` entries as written: ``notebook``, ``parameters``, ``grid``.
+        The ``jobs`` entries as written: ``notebook``, ``parameters``, ``grid``, ``name``.
+    name
+        The output files' name template of every entry that gives none (``brief render
+        --name``); ``None`` for the notebook's name.
     """
 
     source: str
@@ -141,6 +147,7 @@ class Plan:
     timeout: int | None
     entries: tuple[dict[str, Any], ...]
     version: int = PLAN_VERSION
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,12 +166,16 @@ class PlanJob:
     shown
         The values that tell this job apart from the others of its entry (the parameter set
         and grid combination, not ``defaults``), for :attr:`label`.
+    file_name
+        The template that names its output files (``name`` in its entry, else in the plan);
+        ``None`` for the notebook's name.
     """
 
     entry: int
     notebook: Path
     given: dict[str, Any]
     shown: dict[str, Any] = field(default_factory=dict)
+    file_name: str | None = None
 
     @property
     def name(self) -> str:
@@ -249,6 +260,7 @@ def parse_plan(text: str, *, source: str = "<plan>", base_dir: Path | None = Non
         timeout=model.timeout,
         entries=tuple(entry.model_dump() for entry in model.jobs),
         version=model.version,
+        name=model.name,
     )
 
 
@@ -339,6 +351,7 @@ def expand(plan: Plan) -> list[PlanJob]:
                         notebook=notebook,
                         given={**plan.defaults, **shown},
                         shown=shown,
+                        file_name=entry.get("name") or plan.name,
                     )
                 )
     if problems:

@@ -27,6 +27,9 @@
    written as the batch goes, the per-job results (``batch-<stamp>.json``) at the end, and
    the summary is returned as :class:`BatchResult`.
 
+:func:`plan_batch` is the dry run (``brief batch --dry-run``): steps 1 and 4 only, saying for
+each job whether it would run or be skipped and why, and writing nothing.
+
 Stopped by Ctrl-C or SIGTERM, the batch stops its running jobs (each kills its kernel and
 removes its work folder), notes it in the log and releases the lock. Killed outright, its
 worker processes are told by Linux (``PR_SET_PDEATHSIG``) and do the same, so no kernel or
@@ -85,7 +88,10 @@ __all__ = [
     "BatchJob",
     "BatchRequest",
     "BatchResult",
+    "DryRun",
     "Outcome",
+    "Planned",
+    "plan_batch",
     "prepare_batch",
     "run_plan",
 ]
@@ -353,6 +359,7 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
             data_dir=request.data_dir,
             out_dir=request.out_dir,
             timeout=plan.timeout,
+            name=source.file_name,
         )
         try:
             [job] = render.prepare(job_request, check_data=False)
@@ -445,26 +452,10 @@ def run_plan(
 
     started = time.monotonic()
     request = BatchRequest.of(request, **fields)
-    if request.workers is not None and request.workers < 1:
-        raise UsageError(f"workers must be at least 1, not {request.workers}")
-    if request.workers is not None and request.scheduler is not None:
-        raise UsageError("give workers (--workers) or a scheduler (--scheduler), not both")
-    if request.worker_retries < 0:
-        raise UsageError(f"worker retries must be 0 or more, not {request.worker_retries}")
-    if request.connect_timeout is not None and (
-        request.scheduler is None or not request.connect_timeout > 0
-    ):
-        raise UsageError(
-            "a connect timeout (--connect-timeout) is a number of seconds above 0, "
-            "for a Dask scheduler (--scheduler)"
-        )
+    _check_request(request)
     reporter = reporter or Reporter()
     jobs = prepare_batch(request)
-    out = (
-        jobs[0].job.out_dir
-        if jobs
-        else resolved(request.out_dir or paths.REPORTS_DIR, what="output folder")
-    )
+    out = _out_dir(request, jobs)
     place = executors.make_executor(
         request.workers, request.scheduler, executor, connect_timeout=request.connect_timeout
     )
@@ -492,6 +483,145 @@ def run_plan(
             return result
     finally:
         place.close()
+
+
+def _check_request(request: BatchRequest) -> None:
+    """The usage errors of a request's own fields, before the plan is read."""
+    if request.workers is not None and request.workers < 1:
+        raise UsageError(f"workers must be at least 1, not {request.workers}")
+    if request.workers is not None and request.scheduler is not None:
+        raise UsageError("give workers (--workers) or a scheduler (--scheduler), not both")
+    if request.worker_retries < 0:
+        raise UsageError(f"worker retries must be 0 or more, not {request.worker_retries}")
+    if request.connect_timeout is not None and (
+        request.scheduler is None or not request.connect_timeout > 0
+    ):
+        raise UsageError(
+            "a connect timeout (--connect-timeout) is a number of seconds above 0, "
+            "for a Dask scheduler (--scheduler)"
+        )
+
+
+def _out_dir(request: BatchRequest, jobs: Sequence[BatchJob]) -> Path:
+    """The batch's output folder, absolute: its jobs' (one for all), else the request's."""
+    if jobs:
+        return jobs[0].job.out_dir
+    return resolved(request.out_dir or paths.REPORTS_DIR, what="output folder")
+
+
+# -- the dry run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a batch would do with one job: run it or skip it, and why (the words of
+    :func:`~helpers.pipeline.uptodate.decide`, as the batch's summary gives them)."""
+
+    job: BatchJob
+    run: bool
+    reason: str
+    key: str
+
+    @property
+    def label(self) -> str:
+        """``notebook/run``, as the batch names the job."""
+        return self.job.label
+
+    @property
+    def text(self) -> str:
+        """``would run (data changed)`` or ``would be skipped (unchanged since ...)``."""
+        return f"would run ({self.reason})" if self.run else f"would be skipped ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A batch not run: for each job, in plan order, whether it would run and why."""
+
+    plan: str
+    out_dir: Path
+    jobs: tuple[Planned, ...]
+    only_changed: bool = False
+    scheduler: str | None = None
+
+    @property
+    def to_run(self) -> list[Planned]:
+        """The jobs that would run."""
+        return [p for p in self.jobs if p.run]
+
+    @property
+    def to_skip(self) -> list[Planned]:
+        """The jobs that would be skipped."""
+        return [p for p in self.jobs if not p.run]
+
+    def summary(self) -> str:
+        """The counts, then a line per job with what it would do and why, as
+        :meth:`BatchResult.summary` lays them out."""
+        head = (
+            f"{self.plan}: {len(self.jobs)} job(s): {len(self.to_run)} would run, "
+            f"{len(self.to_skip)} would be skipped (dry run: nothing was run or written)"
+        )
+        width = max((len(p.label) for p in self.jobs), default=0)
+        lines = [head]
+        for planned in self.jobs:
+            tail = ""
+            if planned.run and self.only_changed:
+                tail = "; published only if it has something new (--only-changed)"
+            lines.append(f"  {planned.label:<{width}}  {planned.text}{tail}")
+        lines.append(f"out: {self.out_dir}")
+        if self.scheduler:
+            lines.append(f"the Dask scheduler at {self.scheduler} was not contacted")
+        return "\n".join(lines)
+
+
+def plan_batch(
+    request: BatchRequest | Plan | Path | str,
+    /,
+    *,
+    reporter: Reporter | None = None,
+    **fields: Any,
+) -> DryRun:
+    """What :func:`run_plan` would do, job by job, without doing any of it: a dry run.
+
+    The plan, the parameters and the data are checked as :func:`run_plan` checks them, and
+    each job is decided as it decides them (:func:`~helpers.pipeline.uptodate.decide_all`,
+    against the runs in the output folder), but nothing is run and nothing is written under
+    the output folder: no lock, no log, no index, no ``.tmp/``, and a missing output folder
+    is not made. A Dask scheduler is not contacted. (Checking the data may record a valid
+    data folder in the validation cache, :func:`helpers.paths.cache_dir`, as any render does.)
+
+    Parameters
+    ----------
+    request
+        A :class:`BatchRequest`, or its plan with its other fields as keyword arguments, as
+        for :func:`run_plan`.
+    reporter
+        Receives the warnings the batch would give before its jobs (source texts not found).
+
+    Returns
+    -------
+    DryRun
+        Its :meth:`~DryRun.summary` is what ``brief batch --dry-run`` prints.
+
+    Raises
+    ------
+    UsageError, ParameterError, DataValidationError
+        As :func:`run_plan` raises them, before any job.
+    """
+    request = BatchRequest.of(request, **fields)
+    _check_request(request)
+    jobs = prepare_batch(request)
+    out = _out_dir(request, jobs)
+    render_module._warn_unchecked([item.job for item in jobs], reporter or Reporter())
+    decisions = decide_all([item.job for item in jobs], out, force=request.force)
+    return DryRun(
+        plan=request.source,
+        out_dir=out,
+        jobs=tuple(
+            Planned(item, d.run, d.reason, d.key) for item, d in zip(jobs, decisions, strict=True)
+        ),
+        only_changed=request.only_changed,
+        scheduler=request.scheduler,
+    )
 
 
 @dataclass

@@ -172,6 +172,7 @@ def command_line(
     out_dir: Path | None = None,
     formats: Iterable[str] = FORMATS,
     timeout: int | None = None,
+    name: str | None = None,
 ) -> str:
     """The shell-quoted ``brief render`` command that reproduces a run.
 
@@ -182,15 +183,15 @@ def command_line(
     overrides
         Parameters that differ from the notebook's defaults. ``data_dir`` is given as
         ``--data``.
-    data_dir, out_dir, formats, timeout
+    data_dir, out_dir, formats, timeout, name
         Options; each is left out when it has its default value (``None``, ``reports/``,
-        ``html,pdf``, ``None``).
+        ``html,pdf``, ``None``, ``None``).
     """
     words = ["brief", "render", notebook]
-    for name, value in sorted(overrides.items()):
-        if name == "data_dir":
+    for key, value in sorted(overrides.items()):
+        if key == "data_dir":
             continue
-        words += ["-p", name, cli_text(value)]
+        words += ["-p", key, cli_text(value)]
     if data_dir is not None:
         words += ["--data", str(data_dir)]
     formats = tuple(formats)
@@ -198,6 +199,8 @@ def command_line(
         words += ["--to", ",".join(formats)]
     if timeout is not None:
         words += ["--timeout", str(timeout)]
+    if name:
+        words += ["--name", name]
     if out_dir is not None and Path(out_dir).resolve() != paths.REPORTS_DIR.resolve():
         words += ["--out", str(out_dir)]
     return shlex.join(words)

@@ -2,7 +2,8 @@
 
 :class:`Reporter` is the interface and also the silent default. :func:`make_reporter` picks:
 
-* :class:`RichReporter` on a terminal: a live line per notebook showing its phase;
+* :class:`RichReporter` on a terminal: a live area with the overall count, the time elapsed
+  and left, and every running job with its phase, above a line per finished job;
 * :class:`PlainReporter` otherwise (cron, CI, a pipe): one timestamped line per event,
   ``2026-11-29T10:00:00Z brief/default execute``;
 * :class:`QuietReporter` for ``--quiet``: failures only.
@@ -12,8 +13,13 @@ Failures always go to the error stream; everything else to the output stream.
 
 from __future__ import annotations
 
+import heapq
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,91 +122,283 @@ class QuietReporter(PlainReporter):
 
 
 class RichReporter(Reporter):
-    """A live display on a terminal: one line per notebook with its phase and elapsed time.
+    """A live display on a terminal: the whole run at a glance, the running jobs always in view.
+
+    The live area (a :class:`rich.live.Live`) is never taller than the terminal
+    (:attr:`rich.console.Console.size`, read at every refresh, so it follows a resized
+    window). From the top:
+
+    * the overall line: a bar, ``done``, ``failed`` and the number of jobs, the time since
+      the first job was announced, and an estimate of the time left (``estimating...`` until
+      a job has finished);
+    * every running job, with its phase (``html 2/4``) and its time in that phase;
+    * as many waiting jobs as fit, in the order they were announced, then finished ones, the
+      latest first;
+    * ``... and N more waiting`` when waiting jobs did not fit.
+
+    Each job's end is also printed above the live area, once, with its path or error, so the
+    scrollback keeps a line per job; messages too. When the reporter closes, the live area
+    shrinks to its overall line.
+
+    The estimate is the reporter's own, not rich's (rich's measures the speed of the last
+    30 seconds, which jobs that finish in bursts make jump): each job is assumed to take the
+    mean duration of the jobs finished so far (done or failed); the running jobs keep their
+    worker for the rest of that mean, and the waiting jobs go, one by one, to the worker free
+    first. The number of workers is the most jobs seen running at once (one for
+    ``brief render``). The time left is when the last worker would be free.
 
     Parameters
     ----------
     console
-        A :class:`rich.console.Console`; default: one on standard output. Failures are
-        printed above the live lines, so they stay on screen.
+        A :class:`rich.console.Console`; default: one on standard output.
+    clock
+        Seconds on a monotonic clock, for the elapsed times (for tests).
+    refresh_per_second
+        How often the live area is redrawn between events (for the times in it).
     """
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(
+        self,
+        console: Any = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        refresh_per_second: float = 2,
+    ) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from rich.live import Live
 
         self.console = console or Console()
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=20),
-            TextColumn("{task.fields[phase]}"),
-            TimeElapsedColumn(),
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple[str, str], _Job] = {}
+        self._finished: list[tuple[str, str]] = []  # in the order they finished
+        self._started_at: float | None = None
+        self._most_running = 0
+        self._closing = False
+        self._live = Live(
+            self,
             console=self.console,
+            refresh_per_second=refresh_per_second,
             transient=False,
         )
-        self._tasks: dict[tuple[str, str], Any] = {}
-        self._phases: dict[tuple[str, str], list[str]] = {}
-        self._started = False
+        self._live_on = False
 
-    def _ensure_started(self) -> None:
-        if not self._started:
-            self._progress.start()
-            self._started = True
-
-    def _task(self, notebook: str, run: str) -> Any:
-        key = (notebook, run)
-        if key not in self._tasks:
-            phases = self._phases.setdefault(key, list(PHASES))
-            self._tasks[key] = self._progress.add_task(
-                f"{notebook}/{run}", total=len(phases), phase="waiting", start=False
-            )
-        return self._tasks[key]
+    # -- events ------------------------------------------------------------------------------
 
     def start(self, jobs: Sequence[tuple[str, str, Sequence[str]]]) -> None:
-        self._ensure_started()
-        for notebook, run, phases in jobs:
-            self._phases[(notebook, run)] = list(phases)
-            self._task(notebook, run)
+        with self._lock:
+            for notebook, run, phases in jobs:
+                self._job(notebook, run).phases = tuple(phases)
+        self._show()
 
     def phase(self, notebook: str, run: str, phase: str) -> None:
-        self._ensure_started()
-        task = self._task(notebook, run)
-        self._progress.start_task(task)
-        phases = self._phases[(notebook, run)]
-        completed = phases.index(phase) if phase in phases else 0
-        self._progress.update(task, completed=completed, phase=phase)
+        from rich.spinner import Spinner
+
+        now = self._clock()
+        with self._lock:
+            job = self._job(notebook, run)
+            if job.state in ("done", "failed"):
+                return  # a late event from a job already reported
+            if job.state == "waiting":
+                job.state, job.started_at, job.spinner = "running", now, Spinner("dots")
+            job.phase, job.phase_at = phase, now
+            running = sum(1 for each in self._jobs.values() if each.state == "running")
+            self._most_running = max(self._most_running, running)
+        self._show()
 
     def done(self, notebook: str, run: str, *, seconds: float, path: Path | None = None) -> None:
-        self._ensure_started()
-        task = self._task(notebook, run)
-        total = len(self._phases[(notebook, run)])
-        self._progress.update(task, completed=total, phase=f"[green]done[/] {seconds:.1f}s")
-        self._progress.stop_task(task)
+        from rich.text import Text
+
+        where = f" {path}" if path is not None else ""
+        line = Text.assemble(("✓", "green"), f" {notebook}/{run} done {seconds:.1f}s{where}")
+        self._finish(notebook, run, "done", seconds, line)
 
     def failed(self, notebook: str, run: str, *, phase: str, error: str) -> None:
-        from rich.markup import escape
+        from rich.text import Text
 
-        self._ensure_started()
-        task = self._task(notebook, run)
-        self._progress.update(task, phase=f"[red]failed in {phase}[/]")
-        self._progress.stop_task(task)
-        self._progress.console.print(f"[red]{escape(f'{notebook}/{run}')}:[/] {escape(error)}")
+        line = Text.assemble((f"✗ {notebook}/{run} failed in {phase}:", "red"), f" {error}")
+        self._finish(notebook, run, "failed", None, line, phase=phase)
 
     def message(self, text: str) -> None:
-        self._ensure_started()
-        self._progress.console.print(text, markup=False, highlight=False)
+        from rich.text import Text
+
+        # Text, not markup=False: the live area is drawn again in this print, with its options.
+        # soft_wrap: the terminal wraps a long line, so a path in it stays one string to copy.
+        self.console.print(Text(text), soft_wrap=True)
 
     def close(self) -> None:
-        if self._started:
-            self._progress.stop()
-            self._started = False
+        if self._live_on:
+            with self._lock:
+                self._closing = True
+            self._live.stop()  # draws the overall line one last time
+            self._live_on = False
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _job(self, notebook: str, run: str) -> _Job:
+        """The job, added (waiting) if new; call with the lock held."""
+        key = (notebook, run)
+        if key not in self._jobs:
+            self._jobs[key] = _Job(f"{notebook}/{run}")
+            if self._started_at is None:
+                self._started_at = self._clock()
+        return self._jobs[key]
+
+    def _finish(
+        self,
+        notebook: str,
+        run: str,
+        state: str,
+        seconds: float | None,
+        line: Any,
+        *,
+        phase: str | None = None,
+    ) -> None:
+        now = self._clock()
+        with self._lock:
+            # A failure of something that is no job (the index, say) is printed, not counted.
+            job = self._jobs.get((notebook, run))
+            if job is not None and job.state not in ("done", "failed"):
+                if seconds is None and job.started_at is not None:
+                    seconds = now - job.started_at
+                job.state, job.seconds, job.phase = state, seconds, phase or job.phase
+                self._finished.append((notebook, run))
+        self.console.print(line, soft_wrap=True)
+        self._show()
+
+    def _show(self) -> None:
+        if not self._live_on and self._jobs:
+            self._live.start()
+            self._live_on = True
+        if self._live_on:
+            self._live.refresh()
+
+    # -- the live area -----------------------------------------------------------------------
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        now = self._clock()
+        with self._lock:
+            jobs = list(self._jobs.values())
+            finished = [self._jobs[key] for key in reversed(self._finished)]
+            closing = self._closing
+            header = self._header(jobs, now)
+        if closing:
+            yield header
+            return
+        running = [job for job in jobs if job.state == "running"]
+        waiting = [job for job in jobs if job.state == "waiting"]
+        rows: list[tuple[Any, ...]] = []
+        room = max(options.size.height - 1, 2)  # the overall line takes one
+        if len(running) > room:  # more workers than lines: say how many do not fit
+            shown, room = running[: room - 1], 0
+            more = f"... and {len(running) - len(shown)} more running, {len(waiting)} waiting"
+        else:
+            shown, room, more = running, room - len(running), ""
+        rows += [job.running_row(now) for job in shown]
+        if len(waiting) > room > 0:
+            rows += [job.row() for job in waiting[: room - 1]]
+            more = f"... and {len(waiting) - (room - 1)} more waiting"
+        elif room > 0:
+            rows += [job.row() for job in (waiting + finished)[:room]]
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=1, no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis")
+        table.add_column(no_wrap=True, overflow="ellipsis")
+        table.add_column(no_wrap=True, justify="right", min_width=7)
+        for row in rows:
+            table.add_row(*row)
+        yield header
+        if rows:
+            yield table
+        if more:
+            yield Text(more, style="dim")
+
+    def _header(self, jobs: Sequence[_Job], now: float) -> Any:
+        """The overall line; call with the lock held."""
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        done = sum(1 for job in jobs if job.state == "done")
+        failed = sum(1 for job in jobs if job.state == "failed")
+        elapsed = now - self._started_at if self._started_at is not None else 0.0
+        text = Text.assemble(
+            (f"{done} done", "bold"),
+            " · ",
+            (f"{failed} failed", "red" if failed else ""),
+            f" · {len(jobs)} jobs · elapsed {_hms(elapsed)}",
+        )
+        if done + failed < len(jobs) and not self._closing:
+            left = self._left(jobs, now)
+            text.append(" · " + ("left estimating..." if left is None else f"left ~{_hms(left)}"))
+        line = Table.grid(padding=(0, 1))
+        line.add_column(width=10, no_wrap=True)
+        line.add_column(no_wrap=True, overflow="ellipsis")
+        line.add_row(ProgressBar(total=max(len(jobs), 1), completed=done + failed), text)
+        return line
+
+    def _left(self, jobs: Sequence[_Job], now: float) -> float | None:
+        """Seconds until the last job ends, by the class's estimate; None before any ended."""
+        took = [job.seconds for job in jobs if job.seconds is not None]
+        if not took:
+            return None
+        mean = sum(took) / len(took)
+        running = [job for job in jobs if job.state == "running"]
+        workers = max(self._most_running, len(running), 1)
+        free = [
+            max(mean - (now - job.started_at), 0.0) for job in running if job.started_at is not None
+        ]
+        free += [0.0] * (workers - len(free))
+        heapq.heapify(free)
+        for _ in range(sum(1 for job in jobs if job.state == "waiting")):
+            heapq.heappush(free, heapq.heappop(free) + mean)
+        return max(free)
+
+
+@dataclass
+class _Job:
+    """What the live area knows of one job."""
+
+    label: str
+    phases: tuple[str, ...] = PHASES
+    state: str = "waiting"  # running, done, failed
+    phase: str = ""
+    started_at: float | None = None
+    phase_at: float = 0.0
+    seconds: float | None = None  # how long it took, once it ended
+    spinner: Any = None
+
+    def running_row(self, now: float) -> tuple[Any, ...]:
+        from rich.text import Text
+
+        where = ""
+        if self.phase in self.phases:
+            where = f" {self.phases.index(self.phase) + 1}/{len(self.phases)}"
+        return (
+            self.spinner,
+            Text(self.label),
+            Text(f"{self.phase}{where}"),
+            Text(_hms(now - self.phase_at)),
+        )
+
+    def row(self) -> tuple[Any, ...]:
+        from rich.text import Text
+
+        if self.state == "done":
+            took = f"{self.seconds:.1f}s" if self.seconds is not None else ""
+            return (Text("✓", "green"), Text(self.label), Text("done", "green"), Text(took))
+        if self.state == "failed":
+            failed = Text(f"failed in {self.phase}", "red")
+            return (Text("✗", "red"), Text(self.label), failed, Text(""))
+        return (Text("·", "dim"), Text(self.label, "dim"), Text("waiting", "dim"), Text(""))
+
+
+def _hms(seconds: float) -> str:
+    """``0:01:23``, as rich's elapsed column writes it."""
+    return str(timedelta(seconds=max(int(seconds), 0)))
 
 
 def make_reporter(

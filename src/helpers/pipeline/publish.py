@@ -41,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import string
 import tempfile
 import unicodedata
 import uuid
@@ -55,6 +56,8 @@ from helpers.pipeline.manifest import canonical_json
 DEFAULT_RUN = "default"
 #: Most characters of the readable part of a run folder name.
 SLUG_MAX = 40
+#: Most characters of a file name a ``--name`` template gives (before its suffix).
+STEM_MAX = 120
 #: Hex digits of the parameters' hash in a run folder name.
 HASH_LENGTH = 10
 #: Failed attempts kept per run in ``_failed/``, newest first.
@@ -82,6 +85,7 @@ __all__ = [
     "check_no_links",
     "check_notebook_name",
     "clean_stale",
+    "file_stem",
     "list_runs",
     "locked",
     "no_links",
@@ -136,6 +140,59 @@ def _plain(value: Any) -> str:
     if isinstance(value, dict):
         return " ".join(f"{k} {_plain(v)}" for k, v in value.items())
     return str(value)
+
+
+def file_stem(template: str, values: Mapping[str, Any]) -> str:
+    """The name (without suffix) of a run's output files, from a ``--name`` template such as
+    ``"{notebook}-{partner}-{as_of}"`` and the run's values (``notebook``, ``run`` and every
+    parameter).
+
+    Only plain ``{field}`` substitutions are allowed, and the result must be a plain file
+    name: no folder separator, no leading dot, no control character, at most
+    :data:`STEM_MAX` characters; so every output stays in its run folder, inside ``--out``.
+
+    Raises
+    ------
+    UsageError
+        Naming the template, the field or the name it gave, and what is allowed.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise UsageError(f"--name {template!r}: {exc}") from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise UsageError(
+                f"--name {template!r}: {{{field}}} is not a plain field; write {{name}} with "
+                f"one of: {', '.join(sorted(values))}"
+            )
+        if field not in values:
+            raise UsageError(
+                f"--name {template!r}: unknown field {{{field}}}; the fields are: "
+                f"{', '.join(sorted(values))}"
+            )
+    stem = template.format_map({k: _plain(v) for k, v in values.items()})
+    bad = (
+        "it is empty"
+        if not stem.strip()
+        else "it has a folder separator"
+        if "/" in stem or "\\" in stem
+        else "it starts with a dot"
+        if stem.startswith(".")
+        else "it has a control character"
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in stem)
+        else f"it is longer than {STEM_MAX} characters"
+        if len(stem) > STEM_MAX
+        else None
+    )
+    if bad:
+        raise UsageError(
+            f"--name {template!r} gives {stem[:80]!r}, which cannot name a file in the run's "
+            f"folder: {bad}"
+        )
+    return stem
 
 
 def check_notebook_name(name: str) -> str:

@@ -114,6 +114,8 @@ class Job:
     since: str | None = None
     #: Publish only an edition that differs from the previous one (``--only-changed``).
     only_changed: bool = False
+    #: The name of its output files, without suffix (``--name``); "": the notebook's name.
+    stem: str = ""
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -124,6 +126,12 @@ class Job:
     def label(self) -> str:
         """``notebook/run``, as progress lines show it."""
         return f"{self.name}/{self.run}"
+
+    @property
+    def file_stem(self) -> str:
+        """The name of the run's output files without their suffix: ``brief`` in
+        ``brief.html``, unless ``--name`` chose another."""
+        return self.stem or self.name
 
 
 @dataclass(frozen=True)
@@ -223,7 +231,7 @@ def prepare(
     """
     from helpers.data.package import fingerprint
     from helpers.data.validation import ensure_valid
-    from helpers.pipeline.publish import run_name
+    from helpers.pipeline.publish import file_stem, run_name
 
     started = time.monotonic()
     request = RenderRequest.of(request, **fields)
@@ -258,12 +266,20 @@ def prepare(
             out_dir=out,
             formats=request.formats,
             timeout=request.timeout if request.timeout != DEFAULT_TIMEOUT else None,
+            name=request.name,
+        )
+        run = run_name(values, defaults)
+        stem = (
+            file_stem(request.name, {**values, "notebook": path.stem, "run": run})
+            if request.name
+            else ""
         )
         jobs.append(
             Job(
                 notebook=path,
                 name=path.stem,
-                run=run_name(values, defaults),
+                run=run,
+                stem=stem,
                 parameters=values,
                 overrides=overrides,
                 formats=tuple(request.formats),
@@ -551,7 +567,7 @@ class _Attempt:
     @property
     def executed(self) -> Path:
         """Where papermill writes the executed notebook."""
-        return self.work / f"{self.job.name}.ipynb"
+        return self.work / f"{self.job.file_stem}.ipynb"
 
     @property
     def kernel_log(self) -> Path:
@@ -604,7 +620,7 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
     job = attempt.job
     stage = attempt.work / "run"
     stage.mkdir()
-    names = {fmt: f"{job.name}.{fmt}" for fmt in ("ipynb", *job.formats)}
+    names = {fmt: f"{job.file_stem}.{fmt}" for fmt in ("ipynb", *job.formats)}
     with attempt.step("html"):
         if _fill_title_block(nb, job):  # kept in the published notebook: it renders the same
             import nbformat

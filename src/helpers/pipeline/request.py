@@ -103,6 +103,10 @@ class RenderRequest(Request):
         ``manifest.json``, or the date (YYYY-MM-DD) of an edition of the series in
         ``out_dir``. Default: the previous published edition of the series
         (:mod:`helpers.pipeline.editions`).
+    name
+        The name of each run's output files, as a template of the run's values:
+        ``"{notebook}-{partner}-{as_of}"`` gives ``brief-China-2024-03-02.pdf``
+        (:func:`helpers.pipeline.publish.file_stem`). Default: the notebook's name.
 
     Raises
     ------
@@ -119,6 +123,7 @@ class RenderRequest(Request):
     timeout: int | None = DEFAULT_TIMEOUT
     warm_kernels: bool | None = None
     since: str | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         notebooks = self.notebooks

@@ -96,7 +96,8 @@ def decide(
         To run: ``--force``, ``new``, ``previous run failed``, what changed
         (``notebook changed``, ``parameters changed: as_of``, ``data changed``,
         ``package version changed: pandas``, ``package code changed``, ``formats changed``),
-        or ``outputs missing or changed: brief.pdf``. To skip: ``unchanged since <time>``.
+        ``file names changed`` (``--name``), or ``outputs missing or changed: brief.pdf``.
+        To skip: ``unchanged since <time>``.
     """
     from helpers.pipeline.publish import run_path
 
@@ -111,6 +112,9 @@ def decide(
     reasons = _changes(inputs, _manifest_inputs(manifest))
     if reasons:
         return Decision(True, ", ".join(reasons), key)
+    wanted = {f"{job.file_stem}.{fmt}" for fmt in ("ipynb", *job.formats)}
+    if not wanted <= set(manifest.get("outputs") or {}):
+        return Decision(True, "file names changed", key)
     changed = _changed_output(run_path(job.out_dir, job.name, job.run), manifest)
     if changed is not None:
         return Decision(True, f"outputs missing or changed: {changed}", key)
