@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: briefs test test-fast lint format setup clean
+.PHONY: briefs test test-fast test-soak lint format setup clean
 
 # The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel.
 $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
@@ -45,8 +45,13 @@ format: $(TEST_STAMP)
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/nbstripout notebooks/*.ipynb
 
+# The whole suite but the soak tests (100 jobs in a row, ~4 minutes; their 20-job versions
+# run): `make test-soak` runs those.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
+
+test-soak: $(TEST_STAMP)
+	$(BIN)/pytest -m soak
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/pytest -m "not slow"

@@ -252,8 +252,12 @@ class _HealingPool(Executor):
             process = self._processes.get(self._pids.get(token, -1))
         if process is None:
             return None
+        # The pool's own thread reaps its dead workers too; when it does first, this thread's
+        # wait finds no child and reads no exit code, until that thread has stored it.
+        deadline = time.monotonic() + 5
         process.join(timeout=5)
-        code = process.exitcode
+        while (code := process.exitcode) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         if code is None or code == -signal.SIGTERM or code == 0:
             return None
         if code < 0:
@@ -468,8 +472,12 @@ def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunR
         if _STOPPING:
             # The job has cleaned up. A stopped worker takes no other job: it would wait on
             # the pool's queue, whose lock an idle worker may have held when it was stopped,
-            # for ever (and the batch with it). Its result is not wanted: the batch is stopping.
-            os._exit(1)
+            # for ever (and the batch with it). Its result is not wanted: the pool or the
+            # batch is stopping. It ends as stopped by SIGTERM, which _HealingPool.death
+            # tells from a death (an exit code would read as one).
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(1)  # not reached
 
 
 class WorkerDied(ExecutionError):
