@@ -904,3 +904,16 @@ def test_the_cron_line_and_the_systemd_service_run_the_example_plan_under_a_lock
     assert "ExecStart=/srv/myanmar-brief/.venv/bin/brief batch plans/daily.yaml" in page
     assert "OnCalendar=" in page and "WantedBy=timers.target" in page
     assert (paths.PLANS_DIR / "daily.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_a_verbose_batch_logs_from_its_workers_too(tmp_path):
+    make_notebook(tmp_path / "nbs", "talk", "print(partner)")
+    write_plan(tmp_path, "version: 1\nformats: [html]\njobs: [{notebook: nbs/talk.ipynb}]\n")
+    argv = [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "-v", "--workers", "1"]
+    done = subprocess.run(
+        [*argv, "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    # papermill speaks in the worker process, at the level the batch was given.
+    assert re.search(r"Z INFO papermill: Executing notebook with kernel", done.stderr), done.stderr

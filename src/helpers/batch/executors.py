@@ -229,11 +229,13 @@ class _HealingPool(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         workers, context, events, stop = self._args
+        # The workers log at the batch's level (brief batch -v): papermill's lines included.
+        level = logging.getLogger("helpers").level
         return ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(events, stop),
+            initargs=(events, stop, level),
         )
 
     def started(self, token: str, pid: int) -> None:
@@ -353,13 +355,21 @@ _STOP: Any = None
 _RUNNING = False
 _STOPPING = False
 _PARENT = 0
+_LOGGING: Any = None
 
 
-def _init_worker(events: Any, stop: Any) -> None:
+def _init_worker(events: Any, stop: Any, level: int = logging.NOTSET) -> None:
     global _EVENTS, _STOP, _PARENT
     _EVENTS, _STOP, _PARENT = events, stop, os.getppid()
-    # papermill logs kernel deaths and timeouts itself; the job's error says it better.
-    logging.getLogger("papermill").addHandler(logging.NullHandler())
+    if level:  # the batch's --log-level / -v / -q, for the worker's whole life
+        from helpers.config import logging_to_stderr
+
+        global _LOGGING
+        _LOGGING = logging_to_stderr(level)  # kept: a collected one would undo itself
+        _LOGGING.__enter__()
+    else:
+        # papermill logs kernel deaths and timeouts itself; the job's error says it better.
+        logging.getLogger("papermill").addHandler(logging.NullHandler())
     # The batch process decides when to stop: Ctrl-C reaches it alone, and it sends SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_job)
