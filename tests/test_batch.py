@@ -676,14 +676,23 @@ def test_two_overlapping_batches_the_second_exits_75_and_touches_nothing(tmp_pat
     assert len(list((out / "_logs").glob("*.log"))) == 1
 
 
-WAIT_FOREVER = """
+# The kernel's pid, written whole, then renamed: a test never reads a half-written pid file.
+SAY_PID = """
 import os, pathlib, time
-# Written whole, then renamed: the test never reads a half-written pid file.
 pathlib.Path({folder!r}, partner + ".tmp").write_text(str(os.getpid()))
 pathlib.Path({folder!r}, partner + ".tmp").rename(pathlib.Path({folder!r}, partner + ".pid"))
-while True:
-    time.sleep(0.1)
 """
+WAIT_FOREVER = SAY_PID + "while True:\n    time.sleep(0.1)\n"
+
+
+def until(condition, proc: subprocess.Popen, what: str) -> None:
+    """Wait for ``condition()`` while the batch ``proc`` runs; fail saying ``what`` did not
+    happen if it ends first or two minutes pass."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -705,11 +714,7 @@ def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_loc
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while len(list(pids.glob("*.pid"))) < 2:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the jobs never started"
-            time.sleep(0.2)
+        until(lambda: len(list(pids.glob("*.pid"))) == 2, proc, "the jobs never started")
         kernels = [psutil.Process(int(p.read_text())) for p in pids.glob("*.pid")]
         workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(how)
@@ -730,14 +735,8 @@ def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_loc
         assert not (out / publish.TMP_NAME).exists()  # the jobs cleaned up after themselves
 
 
-ONE_WAITS = """
-import os, pathlib, time
-if partner == "Russia":
-    pathlib.Path({folder!r}, "Russia.tmp").write_text(str(os.getpid()))
-    pathlib.Path({folder!r}, "Russia.tmp").rename(pathlib.Path({folder!r}, "Russia.pid"))
-    while True:
-        time.sleep(0.1)
-"""
+# Russia's job waits for ever; China's ends at once.
+ONE_WAITS = "if partner == 'Russia':\n" + textwrap.indent(WAIT_FOREVER.strip(), "    ") + "\n"
 
 
 @pytest.mark.slow
@@ -757,11 +756,11 @@ def test_a_batch_stopped_while_one_worker_idles_ends_with_130(tmp_path):
     argv = [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "--out", str(out), "--workers", "2"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (pids / "Russia.pid").exists() or not list(out.glob("one/partner-china-*")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the jobs never got there"
-            time.sleep(0.2)
+        until(
+            lambda: (pids / "Russia.pid").exists() and list(out.glob("one/partner-china-*")),
+            proc,
+            "the jobs never got there",
+        )
         time.sleep(1)  # the China job's worker is back waiting for a job
         workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGTERM)
