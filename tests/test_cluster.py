@@ -14,12 +14,13 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from test_batch import make_notebook, write_plan
+from test_batch import SAY_PID, make_notebook, write_plan
 
 from helpers.batch import cluster as cluster_module
 from helpers.errors import ClusterError
@@ -28,27 +29,26 @@ from helpers.pipeline.render import RunResult
 BRIEF = Path(sys.executable).with_name("brief")
 DASK = Path(sys.executable).with_name("dask")
 
-# The kernel says who it is, then waits until the test lets it go, or for ever.
-WAIT = """
-import os, pathlib, time
-folder = pathlib.Path({folder!r})
-(folder / (partner + ".tmp")).write_text(str(os.getpid()))
-(folder / (partner + ".tmp")).rename(folder / (partner + ".pid"))
-while not (folder / "go").exists():
+# The kernel says who it is (test_batch.SAY_PID), then waits until the test lets it go.
+WAIT = (
+    SAY_PID
+    + """
+while not pathlib.Path({folder!r}, "go").exists():
     time.sleep(0.1)
 """
+)
 # The first attempt waits (for its worker to be killed); a second one ends at once.
-FIRST_WAITS = """
-import os, pathlib, time
-folder = pathlib.Path({folder!r})
-if not (folder / "first").exists():
-    (folder / "first").touch()
-    (folder / (partner + ".tmp")).write_text(str(os.getpid()))
-    (folder / (partner + ".tmp")).rename(folder / (partner + ".pid"))
-    while True:
-        time.sleep(0.1)
+FIRST_WAITS = (
+    """
+import pathlib, time
+if not pathlib.Path({folder!r}, "first").exists():
+    pathlib.Path({folder!r}, "first").touch()
+"""
+    + textwrap.indent(SAY_PID.strip() + "\nwhile True:\n    time.sleep(0.1)", "    ")
+    + """
 print("second attempt")
 """
+)
 
 
 class Cluster:
