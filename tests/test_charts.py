@@ -22,7 +22,7 @@ from helpers.report.charts import timelines as timeline_module
 from helpers.report.selection import select
 from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
 
-SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
+SOURCE_TITLE = "Report of 2 March 2024"
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -95,21 +95,17 @@ def day(text: str) -> float:
 
 def test_source_line_names_the_source_its_lines_and_the_table(dataset):
     line = charts.source_line(dataset.projects, "projects", dataset.sources)
-    assert line == f"Source: {SOURCE_TITLE}, lines 7, 17 — data/projects.csv"
+    # By the source's label, date and paragraphs, as the notes name it: no file or line.
+    assert line == "Source: Report of 2 March 2024, paras 2 and 4"
 
 
 def test_source_line_falls_back_to_the_source_id_without_a_sources_table(dataset):
     one = dataset.supplies.iloc[:1]
-    assert (
-        charts.source_line(one, "supplies") == "Source: art-2024-03-02, line 13 — data/supplies.csv"
-    )
+    assert charts.source_line(one, "supplies") == "Source: art-2024-03-02"
 
 
 def test_source_line_for_no_rows_says_so(dataset):
-    assert (
-        charts.source_line(dataset.events.iloc[0:0], "events")
-        == "Source: no rows — data/events.csv"
-    )
+    assert charts.source_line(dataset.events.iloc[0:0], "events") == "Source: none"
 
 
 # -- timeline -------------------------------------------------------------------------------
@@ -119,7 +115,7 @@ def test_timeline_title_states_the_busiest_month_of_the_shipped_data(dataset):
     ax = charts.timeline(dataset.events, ax=new_ax(), sources=dataset.sources)
     assert title_of(ax) == "3 of 5 dated events began in October 2023; 6 more are undated"
     assert ax.get_xlabel() == "Date"
-    assert text_of(ax, "source") == (f"Source: {SOURCE_TITLE}, lines 7, 13, 17 — data/events.csv")
+    assert text_of(ax, "source") == "Source: Report of 2 March 2024, paras 2, 3 and 4"
 
 
 def test_timeline_title_says_one_undated_event_is_undated(dataset):

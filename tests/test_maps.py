@@ -23,7 +23,7 @@ from matplotlib.patches import FancyArrowPatch, PathPatch
 from helpers.errors import ParameterError
 from helpers.report.charts import maps
 
-SOURCE_TITLE = "News article: Myanmar junta seeks Russian ties to reduce reliance on China"
+SOURCE_TITLE = "Report of 2 March 2024"
 LABEL_GIDS = ("place-label", "country-label", "arrow-label")
 SITTWE = "place:sittwe,sittwe-port,sittwe-naval-base"
 

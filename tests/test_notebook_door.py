@@ -66,13 +66,15 @@ def test_opening_a_brief_in_a_kernel_leaves_its_title_block_in_the_notebook(data
     shown = []
     shell.display_pub.publish = lambda data, metadata=None, **kw: shown.append((data, metadata))
     try:
-        open_brief("brief", namespace(partner="India", paper="Letter"), dataset)
+        brief = open_brief("brief", namespace(partner="India", paper="Letter"), dataset)
     finally:
         InteractiveShell.clear_instance()
     [(data, metadata)] = shown
     block = metadata[P.OUTPUT_METADATA_KEY][P.TITLE_BLOCK_KEY]
-    expected = title_block(P.check(P.BriefParams, {"partner": "India", "paper": "Letter"}))
+    expected = title_block(brief)
     assert block == expected and block["paper"] == "Letter"
+    # The scope line lists the sections the brief shows, from its content.
+    assert ["Sections", "defence, energy and infrastructure, trade, the region"] in block["scope"]
     assert block["title"] == "Myanmar's junta and India"
     assert block["as_of"] == "Known by 2 March 2024"
     assert data == {"text/plain": "Myanmar's junta and India: Known by 2 March 2024"}

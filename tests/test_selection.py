@@ -32,6 +32,7 @@ def test_the_partner_decides_emphasis_not_existence(dataset):
     assert set(china.assessments.query("focus == 'partner'")["assessment_id"]) == {
         "as-thesis",
         "as-lessen-dependence",
+        "as-border-conflict",  # the fighting along the borders with India and China
     }
 
 
@@ -84,7 +85,12 @@ def test_a_judgment_goes_when_every_row_it_rests_on_is_out(dataset):
     ("end", "in_window", "possibly_outside"),
     [
         # A cut inside October: October's events may have happened after it.
-        ("2023-10-15", set(), {"ev-naval-visit", "ev-defence-agreement", "ev-escalation"}),
+        # The undated procurement linked to the visit goes with it (a fact follows its event).
+        (
+            "2023-10-15",
+            set(),
+            {"ev-naval-visit", "ev-defence-agreement", "ev-escalation", "ev-naval-procurement"},
+        ),
         # The last day of October: they certainly happened by then.
         ("2023-10-31", {"ev-naval-visit", "ev-defence-agreement", "ev-escalation"}, set()),
     ],

@@ -129,8 +129,8 @@ BROKEN = {
 BROKEN_SOURCING = {
     "second thesis for one source": (
         "assessments.csv",
-        "false,possible,,art-2024-03-02,17,could alter",
-        "true,possible,,art-2024-03-02,17,could alter",
+        'false,possible,,art-2024-03-02,17,"could alter',
+        'true,possible,,art-2024-03-02,17,"could alter',
         ("assessments.csv", 12, "thesis"),
         "already has its thesis on line 2",
     ),

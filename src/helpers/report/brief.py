@@ -30,9 +30,10 @@ from helpers.params import (
     BaseParams,
     from_namespace,
 )
-from helpers.report import charts, editions, narrative, theme
+from helpers.report import charts, editions, masthead, narrative, theme
 from helpers.report import formatting as fmt
 from helpers.report.citations import Citations
+from helpers.report.masthead import theme_rows
 from helpers.report.selection import Selection, select
 from helpers.report.sourcing import Sourcing, assess
 
@@ -125,10 +126,19 @@ class Brief:
         self._new = self.changes.keys("new") if self.changes else set()
         self.cites = Citations(self.dataset.sources, fresh=self._new)
         self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
+        # The sections the brief shows: the themes it holds rows on (the scope line and the
+        # title promise no more).
+        self.shown_themes: list[str] = (
+            []
+            if self.selection.is_empty()
+            else [t for t in params.selected_themes if not theme_rows(self.selection, t).empty]
+        )
         # Figure numbers by first appearance: a cell run again keeps its figure's number.
         self._figures: dict[str, int] = {}
         # Assessments already said (in the bottom line, the key points) are not repeated.
         self._stated: set[str] = set()
+        # Figures the key points give: the sections do not tell them again.
+        self._figured: set[tuple[str, str]] = set()
         theme.set_theme()
 
     def _used_sources(self) -> set[str]:
@@ -162,12 +172,13 @@ class Brief:
             height=height,
         )
 
-    def _wants(self, name: str) -> bool:
-        return name in self.params.selected_themes
-
     @property
     def title(self) -> str:
-        return self.params.display_title
+        return self.masthead()["title"]
+
+    def masthead(self) -> dict[str, Any]:
+        """Title, subtitle, time view and scope, from what the brief holds."""
+        return masthead.masthead(self.params, self.selection, self.sourcing, self.shown_themes)
 
     # -- the opening ------------------------------------------------------------------------
     def since_last_edition(self) -> Block:
@@ -187,7 +198,10 @@ class Brief:
         return section("Bottom line", text, css="bluf")
 
     def source_note(self) -> Block:
-        """What the brief rests on: the sources, their grades, the confidence, the time view."""
+        """What the brief rests on: the sources, their grades, the confidence, the time view.
+        Nothing for a brief that knows no source: its bottom line says so."""
+        if self.selection.sources.empty:
+            return Block(Markup(""))
         return Block(
             Markup('<aside class="source-note">{}</aside>').format(
                 narrative.source_note(self.selection, self.sourcing)
@@ -198,7 +212,9 @@ class Brief:
         """Up to five key points, one sentence each and attributed; then the source's figures."""
         if self.selection.is_empty():
             return Block(Markup(""))
-        html, said = narrative.key_points(self.selection, self.cites, stated=self._stated)
+        html, said = narrative.key_points(
+            self.selection, self.cites, stated=self._stated, figured=self._figured
+        )
         self._stated |= said
         return section("Key points", html, css="key")
 
@@ -250,9 +266,15 @@ class Brief:
     def _theme(self, name: str, *extras: Callable[[], Markup]) -> Block:
         """A theme's section: its text, then each of ``extras`` (drawn after the text, so that
         notes keep their reading order)."""
-        if not self._wants(name) or self.selection.is_empty():
+        if name not in self.shown_themes:
             return Block(Markup(""))
-        text, said = narrative.theme_section(self.selection, self.cites, name, stated=self._stated)
+        text, said = narrative.theme_section(
+            self.selection,
+            self.cites,
+            name,
+            stated=self._stated,
+            figured=frozenset(self._figured),
+        )
         self._stated |= said
         parts = [extra() for extra in extras]
         if not text and not any(parts):
@@ -312,16 +334,18 @@ class Brief:
         return self._theme("regional", *extra)
 
     def actors(self) -> Block:
-        """Where the three powers stand, and the war at home, as the source describes them."""
+        """Where the three powers stand, and the conflict at home, as the source describes them."""
         table = narrative.actor_table(self.selection, self.cites)
         return (
-            section("The powers and the war", table, css="actors") if table else Block(Markup(""))
+            section("The powers and the conflict at home", table, css="actors")
+            if table
+            else Block(Markup(""))
         )
 
     def _places(self) -> Markup:
         from helpers.report.charts import maps
 
-        places = self.dataset.places
+        places = self.selection.places
         partner = self.params.partner_id
         highlight = partner if partner in set(places["place_id"]) else None
         return figure_html(
@@ -356,6 +380,12 @@ class Brief:
 
     def sources(self) -> Block:
         """The reader's notes, then (in the HTML only) the annex with the data trail."""
+        metadata = {
+            OUTPUT_METADATA_KEY: {"trail": self.cites.trail(), "edition": self.edition.ledger()}
+        }
+        if self.selection.sources.empty:
+            # A notice, not a brief: no notes to list, but the ledger all the same.
+            return Block(Markup(""), metadata=metadata)
         notes = section(
             "Sources", narrative.sources(self.cites, self.selection, self.sourcing), css="sources"
         )
@@ -368,12 +398,7 @@ class Brief:
             Markup("{}\n{}").format(notes.html, annex.html),
             # The data trail and the edition's ledger, which brief render copies into the
             # manifest (the next edition is compared with the ledger).
-            metadata={
-                OUTPUT_METADATA_KEY: {
-                    "trail": self.cites.trail(),
-                    "edition": self.edition.ledger(),
-                }
-            },
+            metadata=metadata,
         )
 
 
@@ -402,17 +427,17 @@ def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | Non
             "package's own"
         )
     brief = Brief(params, dataset)
-    leave_title_block(params)
+    leave_title_block(brief)
     return brief
 
 
-def title_block(params: BaseParams) -> dict[str, Any]:
+def title_block(brief: Brief) -> dict[str, Any]:
     """What the house exporters show around the brief: the masthead (title, subtitle, time
-    view, scope) and the paper of the PDF."""
-    return {**params.masthead(), "paper": params.paper}
+    view, scope, from what the brief holds) and the paper of the PDF."""
+    return {**brief.masthead(), "paper": brief.params.paper}
 
 
-def leave_title_block(params: BaseParams) -> None:
+def leave_title_block(brief: Brief) -> None:
     """In a kernel, display one plain line naming the brief, carrying :func:`title_block` in
     its metadata: the executed notebook then holds everything the house exporters need,
     whichever tool ran it (``brief render``, papermill, JupyterLab). The exporters read it
@@ -424,7 +449,7 @@ def leave_title_block(params: BaseParams) -> None:
         return
     if get_ipython() is None:
         return
-    block = title_block(params)
+    block = title_block(brief)
     display(
         {"text/plain": f"{block['title']}: {block['as_of']}"},
         raw=True,

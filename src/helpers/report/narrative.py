@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from helpers import paths
 from helpers.report import formatting as fmt
+from helpers.report import grammar
 from helpers.report.citations import ID_COLUMNS, Citations, quote
 from helpers.report.selection import Selection, emphasis_order, rests_on
 from helpers.report.sourcing import CREDIBILITY, RELIABILITY, Sourcing, source_rows
@@ -110,13 +111,15 @@ MODALITY_WORDS = {
 @cache
 def environment() -> Environment:
     """The Jinja environment for narrative templates (autoescaped, strict about names)."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(paths.TEMPLATES_DIR / "narrative"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["capitalize_first"] = fmt.sentence_case
+    return env
 
 
 def render(template: str, **facts) -> Markup:
@@ -254,9 +257,30 @@ def _assessment_item(selection: Selection, cites: Citations, row: pd.Series | di
     return {
         "says": _says(selection, row),
         "statement": str(row["statement"]).rstrip("."),
-        "qualifier": _qualifier(selection, row),
+        "qualifier": _qualifier(selection, row) + _undated_flag(selection, row),
         "cite": cites.marker("assessments", row),
     }
+
+
+def _undated_flag(selection: Selection, row: pd.Series | dict) -> str:
+    """' (date unknown)' for a judgment in a windowed brief whose every shown basis is
+    undated: it may rest on things outside the window, as the body flags them."""
+    if not selection.view.windowed:
+        return ""
+    ids = set(rests_on(row))
+    basis = [
+        frame[frame[ID_COLUMNS[table]].astype(str).isin(ids)]
+        for table, frame in (
+            ("events", selection.events),
+            ("supplies", selection.supplies),
+            ("projects", selection.projects),
+        )
+    ]
+    basis = [b for b in basis if not b.empty]
+    if not basis:
+        return ""
+    flags = pd.concat([b["date_unknown"].fillna(False).astype(bool) for b in basis])
+    return " (date unknown)" if flags.all() else ""
 
 
 # -- opening: bottom line, source note, key points ---------------------------------------
@@ -312,10 +336,18 @@ def bottom_line(selection: Selection, cites: Citations, sourcing: Sourcing) -> M
                 "kind": _kind_words(first["kind"]),
                 "published": fmt.day(first["published"]),
                 "count": len(later),
+                "holds": next(
+                    (
+                        e["kinds"]
+                        for e in omissions(selection)
+                        if e["reason"] == "published after the cut"
+                    ),
+                    "",
+                ),
             },
             partner=selection.params.partner,
             rests="",
-            hindsight="",
+            window="",
         )
     rows = opening_rows(selection)
     items = []
@@ -341,8 +373,18 @@ def bottom_line(selection: Selection, cites: Citations, sourcing: Sourcing) -> M
         later=None,
         partner=selection.params.partner,
         rests=_rests_sentence(sourcing),
-        hindsight=fmt.day(view.end) if view.hindsight else "",
+        window=window_words(view) if view.windowed else "",
     )
+
+
+def window_words(view) -> str:
+    """The window of events as a phrase: 'from 5 November 2023 to 20 November 2023', 'up to
+    15 October 2023', 'from 1 October 2023 on'."""
+    if view.start and view.end < view.known_by:
+        return f"from {fmt.day(view.start)} to {fmt.day(view.end)}"
+    if view.start:
+        return f"from {fmt.day(view.start)} on"
+    return f"up to {fmt.day(view.end)}"
 
 
 def _kind_words(kind) -> str:
@@ -429,7 +471,12 @@ def _view_words(selection: Selection) -> str:
 
 
 def key_points(
-    selection: Selection, cites: Citations, *, stated: set[str], limit: int | None = None
+    selection: Selection,
+    cites: Citations,
+    *,
+    stated: set[str],
+    limit: int | None = None,
+    figured: set[tuple[str, str]] | None = None,
 ) -> tuple[Markup, set[str]]:
     """Key points, one sentence each: the source's main judgment on each theme, attributed
     (at least three, at most :data:`KEY_POINTS`; by default one per theme), then the figures
@@ -453,9 +500,13 @@ def key_points(
     for theme, group in picked:
         item = _assessment_item(selection, cites, group.iloc[0])
         item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
-        points.append(item | {"head": THEME_HEADS.get(theme, theme.title())})
+        # A run-in head tells themes apart; a one-theme brief needs none.
+        head = THEME_HEADS.get(theme, theme.title()) if len(themes) > 1 else ""
+        points.append(item | {"head": head})
     said = {str(i) for _, g in picked for i in g["assessment_id"]}
     figures, more = _figures(selection, cites)
+    if figured is not None:
+        figured |= {f["key"] for f in figures}
     html = render(
         "key_points",
         points=points,
@@ -491,6 +542,7 @@ def _figures(selection: Selection, cites: Citations) -> tuple[list[dict], int]:
                 "label": _lower_first(str(row["title"]), names.values()),
                 "when": when(row, selection),
                 "cite": cites.marker("events", row),
+                "key": ("events", str(row["event_id"])),
             }
         )
     for row in supplies.head(KEY_FIGURES).to_dict("records"):
@@ -510,6 +562,7 @@ def _figures(selection: Selection, cites: Citations) -> tuple[list[dict], int]:
                 "label": f"of {row['item']} {how}",
                 "when": when(row, selection),
                 "cite": cites.marker("supplies", row),
+                "key": ("supplies", str(row["supply_id"])),
             }
         )
     for row in projects.head(KEY_FIGURES).to_dict("records"):
@@ -519,8 +572,9 @@ def _figures(selection: Selection, cites: Citations) -> tuple[list[dict], int]:
                 "focus": row["focus"],
                 "value": fmt.capacity(row["capacity"], row["capacity_unit"]),
                 "label": f"{row['name']}, {status} with {_name(selection, row['partner_id'])}",
-                "when": "",
+                "when": "date unknown" if _flag(row.get("date_unknown")) else "",
                 "cite": cites.marker("projects", row),
+                "key": ("projects", str(row["project_id"])),
             }
         )
     order = {"partner": 0, "other": 1, "home": 2}
@@ -533,50 +587,87 @@ def _figures(selection: Selection, cites: Citations) -> tuple[list[dict], int]:
 
 
 def timeline_summary(selection: Selection, events: pd.DataFrame) -> Markup:
-    """How many of the events are dated, over which span, and what the undated ones are."""
+    """How many of the events are dated, over which span, and what the undated ones are.
+
+    Every count goes through :mod:`helpers.report.grammar`: 'the report dates neither
+    event', 'both events', 'all five events', 'one of the two events'."""
     dated = events[events["date_start"].notna()]
-    undated = events[events["date_start"].isna()]
-    first = last = ""
-    if not dated.empty:
-        first_row = dated.loc[dated["date_start"].idxmin()]
-        last_row = dated.loc[dated["shown_end"].idxmax()]
-        first = (fmt.day if first_row["date_precision"] == "day" else fmt.month)(
-            first_row["date_start"]
+    n, d = len(events), len(dated)
+    u = n - d
+    span = _span(dated) if d else ""
+    whole = f"{grammar.counted(n, 'event')} in this brief"
+    if d == 0:
+        sentence = (
+            "The report does not date the one event in this brief"
+            if n == 1
+            else f"The report dates {grammar.of_all(0, n, 'event')} in this brief"
         )
-        precise = last_row["date_precision"] == "day" or last_row["cut_at_end"]
-        last = (fmt.day if precise else fmt.month)(last_row["shown_end"])
+    elif d == 1:
+        only = f"{dated['title'].iloc[0]}, {when(dated.iloc[0], selection)}"
+        sentence = (
+            f"The report dates the one event in this brief: {only}"
+            if n == 1
+            else f"Of the {whole}, the report dates one: {only}"
+        )
+    elif d == n:
+        sentence = f"The report dates {grammar.of_all(n, n, 'event')} in this brief, {span}"
+    else:
+        sentence = f"Of the {whole}, the report dates {fmt.number_word(d)}, {span}"
     source_date = _source_date(selection)
+    clause = ""
+    if u and selection.view.windowed:
+        who = "it" if n == 1 else ("the other one" if u == 1 else f"the other {fmt.number_word(u)}")
+        if d == 0:
+            who = "it" if n == 1 else ("both" if n == 2 else "all of them")
+        clause = f"{who} {grammar.agree(u, 'has')} no date and may fall outside the window"
+    elif u and source_date is not None:
+        known = f"known only to precede {fmt.day(source_date)}"
+        if d == 0:
+            clause = f"{'it is' if n == 1 else ('both are' if n == 2 else 'all are')} {known}"
+        else:
+            others = "the other event" if u == 1 else f"the other {grammar.counted(u, 'event')}"
+            clause = f"it gives no date for {others}, {known}"
     return render(
         "timeline",
-        total=fmt.count(len(events), "event"),
-        dated=f"{fmt.number_word(len(dated))} of them"
-        if len(dated) < len(events)
-        else "all of them",
-        n_dated=len(dated),
-        n_undated=len(undated),
-        first=first,
-        last=last,
-        undated=fmt.count(len(undated), "event"),
-        others=fmt.number_word(len(undated)),
-        only=f"{dated['title'].iloc[0]}, {when(dated.iloc[0], selection)}"
-        if len(dated) == 1
-        else "",
-        windowed=selection.view.windowed,
-        source_date=fmt.day(source_date) if source_date is not None else "",
+        dated_sentence=sentence,
+        undated_clause=clause,
         cut=bool(dated["cut_at_end"].any()) if not dated.empty else False,
         end=fmt.day(selection.view.end),
     )
+
+
+def _span(dated: pd.DataFrame) -> str:
+    """'between March 2023 and 2 March 2024', or 'in October 2023' when the dated events all
+    fall in one month (never 'between October 2023 and 31 October 2023')."""
+    first_row = dated.loc[dated["date_start"].idxmin()]
+    last_row = dated.loc[dated["shown_end"].idxmax()]
+    start, stop = pd.Timestamp(first_row["date_start"]), pd.Timestamp(last_row["shown_end"])
+    day_first = first_row["date_precision"] == "day"
+    first = (fmt.day if day_first else fmt.month)(start)
+    if (start.year, start.month) == (stop.year, stop.month) and not day_first:
+        return f"in {first}"
+    precise = last_row["date_precision"] == "day" or bool(last_row["cut_at_end"])
+    last = (fmt.day if precise else fmt.month)(stop)
+    if first == last:
+        return f"on {first}" if day_first else f"in {first}"
+    return f"between {first} and {last}"
 
 
 # -- sections by theme ---------------------------------------------------------------------
 
 
 def theme_section(
-    selection: Selection, cites: Citations, theme: str, *, stated: set[str]
+    selection: Selection,
+    cites: Citations,
+    theme: str,
+    *,
+    stated: set[str],
+    figured: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[Markup, set[str]]:
     """A theme's section: its bottom line (the source's lead judgment, attributed), the
-    events, the supplies or projects, then what else the source judges. Returns the HTML and
-    the assessments it stated."""
+    events, the supplies or projects, then what else the source judges. Notes are numbered in
+    that reading order. An event whose figure the key figures give (``figured``) is listed
+    without it: a figure is told once. Returns the HTML and the assessments it stated."""
     most = selection.params.max_rows
     assessments = _unstated(selection, selection.on_themes("assessments", (theme,)), stated)
     groups = _distinct_statements(_ordered_assessments(assessments))
@@ -585,14 +676,7 @@ def theme_section(
     projects = selection.on_themes("projects") if theme == "energy" else selection.projects.head(0)
     if not groups and events.empty and supplies.empty and projects.empty:
         return Markup(""), set()
-    lead = []
-    for group in groups[:most]:
-        item = _assessment_item(selection, cites, group.iloc[0])
-        item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
-        if lead:
-            subject, verb = item["says"].rsplit(" ", 1)
-            item["says"] = f"{subject} also {verb}" if len(lead) == 1 else f"It {verb}"
-        lead.append(item)
+    lead = _lead_items(selection, cites, groups[:1])
     said = {str(i) for g in groups[:most] for i in g["assessment_id"]}
     # Said of the partner anywhere on this theme (the thesis and key points included)?
     every = (
@@ -610,22 +694,39 @@ def theme_section(
     # behind a supply) is cited there, not listed again.
     told = told_events(selection)
     events = events[~events["event_id"].astype(str).isin(told)]
-    items = _event_items(selection, cites, events, most)
+    items = _event_items(selection, cites, events, most, figured)
+    facts = supplies_text(selection, cites, supplies) + projects_text(selection, cites, projects)
+    also = _lead_items(selection, cites, groups[1:most], first=False)
     return (
         render(
             "section",
             opening=opening,
-            lead=lead[:1],
-            also=lead[1:],
+            lead=lead,
+            also=also,
             events=items,
             more_events=fmt.count(len(events) - len(items), "more event")
             if len(events) > len(items)
             else "",
-            facts=supplies_text(selection, cites, supplies)
-            + projects_text(selection, cites, projects),
+            facts=facts,
         ),
         said,
     )
+
+
+def _lead_items(
+    selection: Selection, cites: Citations, groups: list[pd.DataFrame], *, first: bool = True
+) -> list[dict]:
+    """Assessments as a section states them: the first attributed in full, the next ones
+    going on from it ('The report also says', 'It says')."""
+    items = []
+    for group in groups:
+        item = _assessment_item(selection, cites, group.iloc[0])
+        item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
+        if items or not first:
+            subject, verb = item["says"].rsplit(" ", 1)
+            item["says"] = f"{subject} also {verb}" if not items else f"It {verb}"
+        items.append(item)
+    return items
 
 
 def told_events(selection: Selection) -> set[str]:
@@ -654,7 +755,11 @@ def _no_partner_sentence(selection: Selection, theme: str, frames) -> str:
 
 
 def _event_items(
-    selection: Selection, cites: Citations, frame: pd.DataFrame, limit: int
+    selection: Selection,
+    cites: Citations,
+    frame: pd.DataFrame,
+    limit: int,
+    figured: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[dict]:
     places = selection.dataset.place_names()
     dated = frame[frame["date_start"].notna()].sort_values("date_start", kind="stable")
@@ -666,7 +771,9 @@ def _event_items(
             {
                 "when": _date_head(row, selection),
                 "title": row["title"],
-                "value": fmt.money(row["value"], row["currency"]),
+                "value": ""
+                if ("events", str(row["event_id"])) in figured
+                else fmt.money(row["value"], row["currency"]),
                 "place": place if place and place not in str(row["title"]) else "",
                 "cite": cites.marker("events", row),
             }
@@ -731,7 +838,7 @@ def supplies_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -
                 # The first sentence names who says it; the next ones go on from it.
                 "says": "It also says"
                 if sentences
-                else fmt.sentence_case(reporter(selection, str(row["source_id"]))) + " says",
+                else f"According to {reporter(selection, str(row['source_id']))},",
                 "modality": str(row["modality"]),
                 "including": _flag(row["including"]),
                 "supplier": _name(selection, row["supplier_id"]),
@@ -799,7 +906,9 @@ def projects_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -
             items.append(fmt.count(len(group) - len(shown), "more project"))
         with_capacity = group[group["capacity"].notna()]
         total = ""
-        if len(with_capacity) > 1 and with_capacity["capacity_unit"].nunique() == 1:
+        # A sum only of things the report says exist: never of plants under discussion.
+        exists = STATUS_STRENGTH.get(str(status), 0) >= STATUS_STRENGTH["under_construction"]
+        if exists and len(with_capacity) > 1 and with_capacity["capacity_unit"].nunique() == 1:
             total = fmt.capacity(
                 with_capacity["capacity"].sum(), with_capacity["capacity_unit"].iloc[0]
             )
@@ -812,6 +921,7 @@ def projects_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -
         groups.append(
             {
                 "says": fmt.sentence_case(reporter(selection, str(group["source_id"].iloc[0]))),
+                "reporter": reporter(selection, str(group["source_id"].iloc[0])),
                 "status": str(status),
                 "status_words": STATUS_WORDS.get(str(status), str(status).replace("_", " ")),
                 "including": bool(group["including"].fillna(False).astype(bool).any()),
@@ -827,6 +937,9 @@ def projects_text(selection: Selection, cites: Citations, frame: pd.DataFrame) -
                 "total": total,
                 "with_capacity": fmt.count(len(with_capacity), "plant"),
                 "date_unknown": bool(group["date_unknown"].fillna(False).astype(bool).all()),
+                "them": grammar.agree(len(group), "it"),
+                "they": "it" if len(group) == 1 else "they",
+                "any_of_them": "it" if len(group) == 1 else "any of them",
             }
         )
     return render("projects", groups=groups)
@@ -955,7 +1068,7 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
         if not selection.judgments.empty
         else []
     )
-    if not silent and not left and not watch:
+    if selection.sources.empty or (not silent and not left and not watch):
         return Markup("")
     return render("gaps", silent=silent, left=left, watch=watch)
 
@@ -970,9 +1083,8 @@ def _silences(selection: Selection, names: dict[str, str], events: pd.DataFrame)
     silent: list[str] = []
     undated = events[events["date_start"].isna()]
     if not events.empty and not undated.empty:
-        silent.append(
-            f"It gives no date for {_of(len(undated), len(events), 'event')} in this brief."
-        )
+        which = grammar.of_all(len(undated), len(events), "event")
+        silent.append(f"It gives no date for {which} in this brief.")
     no_quantity = supplies[supplies["quantity"].isna()]
     if not no_quantity.empty:
         items = list(dict.fromkeys(no_quantity["item"].astype(str)))
@@ -1017,87 +1129,150 @@ def _missing_capacities(selection: Selection, projects: pd.DataFrame) -> list[st
     return sentences
 
 
+#: How "What this brief leaves out" words each reason the selection sets rows aside for.
+LEFT_OUT_LEADS = {
+    "published after the cut": "Published after {known_by}, so unknown to this brief",
+    "outside the window": "Dated outside the window",
+    "possibly outside the window": (
+        "Dated only to a month or period that runs past the window's edge, so left out as "
+        "possibly outside it"
+    ),
+    "undated, left out": "Not dated by the report, and left out because this brief shows "
+    "only dated items",
+}
+#: The kinds of row a view can drop, in the order the ledger names them, with their nouns.
+LEDGER_KINDS = {
+    "events": "event",
+    "supplies": "supply",
+    "projects": "project",
+    "relations": "tie between actors",
+    "places": "place",
+}
+#: The topic of each table without a theme column.
+TABLE_THEMES = {"projects": "energy"}
+
+
+def _on_brief_themes(frame: pd.DataFrame, table: str, themes: Iterable[str]) -> pd.DataFrame:
+    """The rows of ``frame`` on the brief's themes (places belong to every theme)."""
+    themes = set(themes)
+    if "theme" in frame:
+        return frame[frame["theme"].isin(themes)]
+    if table in TABLE_THEMES:
+        return frame if TABLE_THEMES[table] in themes else frame.head(0)
+    return frame
+
+
+def omissions(selection: Selection) -> list[dict]:
+    """The omission ledger as the brief prints it: for each reason a view drops rows, how many
+    of each kind (events, supplies, projects, ties, places) on the brief's themes, and the
+    events by name. Every view that drops something fills it."""
+    themes = selection.params.selected_themes
+    names = _names(selection)
+    ledger = []
+    for reason, lead in LEFT_OUT_LEADS.items():
+        tables = selection.left_out.get(reason, {})
+        counts = {}
+        for table, noun in LEDGER_KINDS.items():
+            rows = tables.get(table)
+            if rows is not None:
+                counts[noun] = len(_on_brief_themes(rows, table, themes))
+        if not any(counts.values()):
+            continue
+        events = _on_brief_themes(tables.get("events", pd.DataFrame()), "events", themes)
+        # By name only those that may yet fall inside the window; the others are counted
+        # (a brief names nothing outside its view).
+        if reason != "possibly outside the window":
+            events = events.head(0)
+        listed = [
+            f"{_lower_first(str(r['title']), names.values())} ({_plain_when(r, selection)})"
+            for r in events.head(3).to_dict("records")
+        ]
+        if len(events) > 3:
+            listed.append(grammar.counted(len(events) - 3, "more event"))
+        ledger.append(
+            {
+                "reason": reason,
+                "lead": lead.format(known_by=fmt.day(selection.view.known_by)),
+                "counts": counts,
+                "kinds": grammar.kinds(counts),
+                "events": listed,
+            }
+        )
+    return ledger
+
+
+def _plain_when(row: dict, selection: Selection) -> str:
+    """A set-aside row's own date phrase ('October 2023', 'undated'), never 'date unknown'."""
+    return when({**row, "date_unknown": False}, selection)
+
+
 def _left_out_sentences(
     selection: Selection, names: dict[str, str], events: pd.DataFrame
 ) -> list[str]:
-    """What this brief leaves out of what the report says, and why."""
+    """What this brief leaves out of what the report says, and why: the omission ledger
+    (:func:`omissions`), the judgments that go with what it drops, the undated items a window
+    keeps, and the themes it does not cover."""
     themes = selection.params.selected_themes
     left: list[str] = []
-    possibly = selection.left_out.get("possibly outside the window", {})
-    flagged = pd.concat([f for t, f in possibly.items() if t == "events"] or [pd.DataFrame()])
-    if not flagged.empty:
-        flagged = flagged[flagged["theme"].isin(themes)]
-        listed = [
-            f"{_lower_first(str(r['title']), names.values())} ({when(r, selection)})"
-            for r in flagged.head(4).to_dict("records")
-        ]
-        if listed:
-            left.append(
-                f"Dated only to a month or period that runs past the window's edge, so left "
-                f"out as possibly outside it: {'; '.join(listed)}."
-            )
-    left += _left_out_counts(selection, themes)
+    for entry in omissions(selection):
+        named = f" — {'; '.join(entry['events'])}" if entry["events"] else ""
+        left.append(f"{entry['lead']}: {entry['kinds']}{named}.")
+    judged = selection.left_out.get("evidence not in the brief", {})
+    gone = _on_brief_themes(judged.get("assessments", pd.DataFrame()), "assessments", themes)
+    analyst = judged.get("judgments", pd.DataFrame())
+    parts = [
+        grammar.counted(len(gone), "judgment") + " of the report" if len(gone) else "",
+        grammar.counted(len(analyst), "analyst judgment") if len(analyst) else "",
+    ]
+    n = len(gone) + len(analyst)
+    if n:
+        left.append(
+            f"With them {grammar.agree(n, 'goes')} {grammar.listing(parts)}, which "
+            f"{grammar.agree(n, 'rests')} only on items left out here."
+        )
     undated_shown = events[events["date_unknown"].fillna(False).astype(bool)]
     if selection.view.windowed and not undated_shown.empty:
+        phrase, agree_n = grammar.subject_of_all(len(undated_shown), len(events), "event")
         left.append(
-            f"{fmt.sentence_case(_of(len(undated_shown), len(events), 'event'))} "
-            f"{'has' if len(undated_shown) == 1 else 'have'} no date and may fall outside the "
-            "window; they are marked “date unknown”."
+            f"{fmt.sentence_case(phrase)} {grammar.agree(agree_n, 'has')} no date and may fall "
+            f"outside the window; {'it is' if agree_n == 1 else 'they are'} marked "
+            "“date unknown”."
         )
-    other_themes = selection.left_out.get("other themes", {})
-    topics = [
-        THEME_TOPICS[t]
-        for t in ("defence", "energy", "economy", "regional")
-        if t not in themes
-        and any(
-            ("theme" in f and (f["theme"] == t).any()) or (t == "energy" and n == "projects")
-            for n, f in other_themes.items()
-        )
-    ]
-    if topics:
-        left.append(
-            f"The report's items on {fmt.join(topics)} are not in this brief; "
-            "the main brief covers them."
-        )
+    left += _other_themes(selection, themes)
     return left
 
 
-def _left_out_counts(selection: Selection, themes: Iterable[str]) -> list[str]:
-    """How many events fall outside the window, and how many judgments went with them."""
-    sentences = []
-    for reason, table, words in (
-        (
-            "outside the window",
-            "events",
-            "{n} the report dates outside the window {verb} left out.",
-        ),
-        (
-            "evidence not in the brief",
-            "assessments",
-            "{n} of the report {rests} only on events left out here, and {verb} left out "
-            "with them.",
-        ),
-    ):
-        frame = selection.left_out.get(reason, {}).get(table)
-        frame = frame[frame["theme"].isin(themes)] if frame is not None else None
-        if frame is not None and not frame.empty:
-            noun = "event" if table == "events" else "judgment"
-            one = len(frame) == 1
-            sentences.append(
-                words.format(
-                    n=fmt.sentence_case(fmt.count(len(frame), noun)),
-                    rests="rests" if one else "rest",
-                    verb="is" if one else "are",
-                )
-            )
-    return sentences
-
-
-def _of(part: int, whole: int, noun: str) -> str:
-    """'three of the seven events', 'the one event', 'all four events'."""
-    if part == whole:
-        return f"the {noun}" if whole == 1 else f"all {fmt.count(whole, noun)}"
-    return f"{fmt.number_word(part)} of the {fmt.count(whole, noun)}"
+def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
+    """The report's items on themes this brief does not cover, counted by kind."""
+    other_themes = selection.left_out.get("other themes", {})
+    topics: list[str] = []
+    counts = {noun: 0 for noun in (*LEDGER_KINDS.values(), "judgment")}
+    for theme in ("defence", "energy", "economy", "regional"):
+        if theme in themes:
+            continue
+        found = False
+        for table, noun in (*LEDGER_KINDS.items(), ("assessments", "judgment")):
+            rows = other_themes.get(table)
+            if rows is None or rows.empty:
+                continue
+            on = _on_brief_themes(rows, table, (theme,))
+            if table == "places" or on.empty:
+                continue
+            counts[noun] += len(on)
+            found = True
+        if found:
+            topics.append(THEME_TOPICS[theme])
+    if not topics:
+        return []
+    covers = (
+        "a version of this brief with those sections covers them"
+        if selection.params.notebook == "brief"
+        else "the main brief covers them"
+    )
+    return [
+        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)} "
+        f"of the report; {covers}."
+    ]
 
 
 def sources(cites: Citations, selection: Selection, sourcing: Sourcing) -> Markup:
@@ -1105,6 +1280,7 @@ def sources(cites: Citations, selection: Selection, sourcing: Sourcing) -> Marku
     documents = [
         {
             "label": s.label,
+            "kind": s.kind_words,
             "title": s.title,
             "published": fmt.day(s.published),
             "outlet": s.outlet or "",

@@ -93,6 +93,9 @@ class Selection:
     judgments: pd.DataFrame
     #: Each source's thesis (assessments marked ``thesis``), whatever the brief's themes.
     thesis: pd.DataFrame
+    #: The places the brief may show: every place the data names, less those named only by
+    #: rows the brief sets aside (a place follows the facts that put it on the map).
+    places: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Rows set aside, by reason (one of :data:`REASONS`) and table.
     left_out: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 
@@ -261,6 +264,7 @@ def select(dataset: Dataset, params: BaseParams) -> Selection:
     assessments, judgments = _evidence(cut, kept)
     thesis = assessments[assessments["thesis"].fillna(False).astype(bool)]
     _set_aside_other_themes(cut, kept, assessments)
+    places = _places(cut, kept)
     return Selection(
         params=params,
         dataset=dataset,
@@ -273,6 +277,7 @@ def select(dataset: Dataset, params: BaseParams) -> Selection:
         relations=kept["relations"],
         judgments=judgments.reset_index(drop=True),
         thesis=thesis.reset_index(drop=True),
+        places=places,
         left_out={reason: tables for reason, tables in cut.left.items() if tables},
     )
 
@@ -317,10 +322,65 @@ def _dated_tables(cut: _Cut) -> dict[str, pd.DataFrame]:
         frame = cut.known(name, getattr(cut.dataset, name).copy())
         if name in ("events", "supplies"):
             frame = _in_window(frame, cut.linked_start, cut.view, cut.params, name, cut.set_aside)
+            frame = _follow_linked(frame, name, cut)
         elif name == "projects":
             frame = _follow_events(frame, kept["events"], cut.view, name, cut.set_aside, cut.left)
+        elif name == "relations":
+            frame = _follow_evidence(frame, cut)
         kept[name] = frame.reset_index(drop=True)
     return kept
+
+
+def _left_ids(cut: _Cut, table: str) -> dict[str, str]:
+    """Row id -> the reason it was set aside, for the rows of ``table`` set aside so far."""
+    reasons: dict[str, str] = {}
+    for reason, tables in cut.left.items():
+        if table in tables:
+            for row_id in tables[table][ID_COLUMNS[table]].astype(str):
+                reasons.setdefault(row_id, reason)
+    return reasons
+
+
+def _follow_linked(frame: pd.DataFrame, name: str, cut: _Cut) -> pd.DataFrame:
+    """An undated row linked to an event the brief sets aside (``related_event_id``, followed
+    along the chain) goes with that event, for the same reason: a procurement tied to an
+    October visit is not kept as 'date unknown' in a brief that leaves October out."""
+    while not frame.empty:
+        gone = _left_ids(cut, "events")
+        related = frame["related_event_id"].astype(object)
+        follows = frame["date_start"].isna() & related.isin(set(gone))
+        if not follows.any():
+            return frame
+        for reason in dict.fromkeys(gone[str(r)] for r in related[follows]):
+            mask = follows & related.map(lambda r, why=reason, g=gone: g.get(str(r)) == why)
+            cut.set_aside(reason, name, frame[mask.astype(bool)])
+        frame = frame[~follows]
+        if name != "events":
+            return frame
+    return frame
+
+
+#: The columns that say where in a source a row's words stand.
+CITED = ("source_id", "line", "evidence")
+
+
+def _follow_evidence(frame: pd.DataFrame, cut: _Cut) -> pd.DataFrame:
+    """A tie (relation) quoting the very words of a fact the brief sets aside goes with that
+    fact: its note would otherwise cite the fact left out."""
+    gone: dict[tuple, str] = {}
+    for reason, tables in cut.left.items():
+        for table in ("events", "supplies", "projects"):
+            rows = tables.get(table)
+            if rows is not None and not rows.empty:
+                for key in rows[list(CITED)].astype(str).itertuples(index=False, name=None):
+                    gone.setdefault(key, reason)
+    if not gone or frame.empty:
+        return frame
+    keys = [tuple(k) for k in frame[list(CITED)].astype(str).itertuples(index=False, name=None)]
+    reasons = pd.Series([gone.get(k) for k in keys], index=frame.index, dtype=object)
+    for reason in dict.fromkeys(r for r in reasons if r is not None):
+        cut.set_aside(reason, "relations", frame[reasons == reason])
+    return frame[reasons.isna()]
 
 
 def _evidence(cut: _Cut, kept: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -341,6 +401,27 @@ def _evidence(cut: _Cut, kept: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, p
     supported = _supported(judgments, shown_ids | set(assessments["assessment_id"].astype(str)))
     cut.set_aside("evidence not in the brief", "judgments", judgments[~supported])
     return assessments, judgments[supported]
+
+
+def _places(cut: _Cut, kept: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The places the brief may show; a place named only by rows set aside goes with them
+    (for the first reason one of them was set aside)."""
+    places = cut.dataset.places
+    shown = {str(p) for name in ("events", "projects") for p in kept[name]["place_id"].dropna()}
+    gone: dict[str, str] = {}
+    for reason, tables in cut.left.items():
+        if reason == "other themes":
+            continue
+        for name in ("events", "projects"):
+            rows = tables.get(name)
+            if rows is not None and not rows.empty:
+                for place in rows["place_id"].dropna().astype(str):
+                    gone.setdefault(place, reason)
+    ids = places["place_id"].astype(str)
+    dropped = ids.isin(set(gone) - shown)
+    for reason in dict.fromkeys(gone[i] for i in ids[dropped]):
+        cut.set_aside(reason, "places", places[dropped & ids.map(gone.get).eq(reason)])
+    return places[~dropped].reset_index(drop=True)
 
 
 def _set_aside_other_themes(

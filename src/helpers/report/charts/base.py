@@ -31,7 +31,6 @@ from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import NullLocator
 
-from helpers import paths
 from helpers.errors import DataValidationError
 from helpers.report import formatting as fmt
 from helpers.report.theme import MUTED
@@ -472,42 +471,42 @@ def _nothing(ax: Axes, message: str) -> None:
     ax.set_ylim(0, 1)
 
 
-def _table_path(table_name: str) -> str:
-    return f"{paths.DATA_DIR.name}/{table_name}.csv"
+def _paragraphs(row: dict) -> dict[int, int]:
+    """Line -> paragraph number, from a source row's ``paragraph_lines`` ('1;7;13;17')."""
+    listed = row.get("paragraph_lines")
+    if listed is None or pd.isna(listed):
+        return {}
+    lines = [int(part) for part in str(listed).split(";") if part.strip().isdigit()]
+    return {line: i + 1 for i, line in enumerate(lines)}
 
 
 def source_line(
     frame: pd.DataFrame | None, table_name: str, sources: pd.DataFrame | None = None
 ) -> str:
-    """The source line printed under a chart, built from its rows' ``source_id`` and ``line``.
+    """The source line printed under a chart: each source by its label and date, and the
+    paragraphs its rows come from, as the brief's notes name them (no file, line or table:
+    the HTML annex holds that trail).
 
     Parameters
     ----------
     frame
         The rows the chart draws; needs ``source_id`` and ``line`` columns.
     table_name
-        The table the rows come from (``"projects"``), printed as ``data/projects.csv``.
+        The table the rows come from (kept for callers; not printed).
     sources
-        The ``sources`` table; its ``title`` replaces the source id when given.
+        The ``sources`` table: its ``label``, ``published`` and ``paragraph_lines``.
 
     Returns
     -------
     str
-        For example ``"Source: News article: ..., lines 7, 17 — data/projects.csv"``.
-
-    Examples
-    --------
-    >>> source_line(dataset.projects, "projects", dataset.sources)  # doctest: +SKIP
-    'Source: News article: Myanmar junta seeks Russian ties ..., lines 7, 17 — data/projects.csv'
+        For example ``"Source: Report of 2 March 2024, paras 2 and 4"``.
     """
-    where = _table_path(table_name)
+    del table_name
     if frame is None or frame.empty or "source_id" not in frame.columns:
-        return f"Source: no rows — {where}"
-    titles: dict[str, str] = {}
+        return "Source: none"
+    rows: dict[str, dict] = {}
     if sources is not None and not sources.empty:
-        titles = {
-            str(k): str(v) for k, v in zip(sources["source_id"], sources["title"], strict=True)
-        }
+        rows = {str(r["source_id"]): r for r in sources.to_dict("records")}
     lines_by_source: dict[str, set[int]] = {}
     pairs = frame[["source_id"] + (["line"] if "line" in frame.columns else [])]
     pairs = pairs.drop_duplicates()  # each (source, line) once, in order of first use
@@ -519,11 +518,19 @@ def source_line(
         if line is not None and not pd.isna(line):
             seen.add(int(line))
     parts = []
-    for source_id, lines in lines_by_source.items():
-        label = titles.get(source_id, source_id)
-        if lines:
-            ordered = sorted(lines)
-            word = "line" if len(ordered) == 1 else "lines"
-            label += f", {word} {', '.join(str(n) for n in ordered)}"
+    for source_id, found in lines_by_source.items():
+        row = rows.get(source_id, {})
+        label = str(row.get("label") or source_id)
+        published = row.get("published")
+        if published is not None and not pd.isna(published):
+            stamp = pd.Timestamp(published)
+            label += f" of {stamp.day} {stamp:%B %Y}"
+        paragraphs = _paragraphs(row)
+        numbers = sorted({paragraphs.get(line) for line in found} - {None})
+        if numbers and len(numbers) == len({paragraphs.get(line) for line in found}):
+            word = "para." if len(numbers) == 1 else "paras"
+            listed = [str(n) for n in numbers]
+            text = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+            label += f", {word} {text}"
         parts.append(label)
-    return f"Source: {'; '.join(parts)} — {where}"
+    return f"Source: {'; '.join(parts)}"
