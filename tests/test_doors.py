@@ -86,7 +86,7 @@ def test_the_published_notebook_renders_the_published_brief_from_any_folder(door
     assert html.read_bytes() == (door_one / "brief.html").read_bytes()  # the same notebook
     assert pdf_text(pdf) == pdf_text(door_one / "brief.pdf")
     page = html.read_text(encoding="utf-8")
-    assert "<title>Myanmar's junta and China</title>" in page  # not the file name
+    assert "<title>Myanmar\u2019s junta and China</title>" in page  # not the file name
     assert "Known by 2 March 2024" in page and "Focus" in page and "China" in page
 
 

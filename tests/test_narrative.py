@@ -11,6 +11,7 @@ introduced before use; figures the brief computes say so; time is honest.
 from __future__ import annotations
 
 import ast
+import base64
 import dataclasses
 import functools
 import html as htmllib
@@ -60,10 +61,13 @@ class Built:
 
 
 def plain(html: str) -> str:
+    """The text a reader sees, apostrophes read as straight ones (the brief prints curly
+    quotes: test_every_quote_is_curly checks them)."""
     text = re.sub(r'<sup class="cite">.*?</sup>', "", html)
     text = re.sub(r"<img [^>]*>", " ", text)
     text = re.sub(r"<[^>]+>", " ", text)
-    return re.sub(r"\s+", " ", htmllib.unescape(text))
+    text = htmllib.unescape(text).replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\s+", " ", text)
 
 
 def build(dataset, name: str = "brief", **raw) -> Built:
@@ -604,3 +608,16 @@ def test_two_independent_sources_one_fairly_reliable_give_moderate_confidence(da
     assert "Wire report, a news report of 20 November 2023 (A wire service), graded C3" in note
     # Each claim names its source when there are several.
     assert "Report says" in built.text() and "The report says" not in built.text()
+
+
+@pytest.mark.parametrize(("name", "partner"), EVERY_BRIEF)
+def test_every_quote_is_curly(name, partner):
+    # One style, in the text and in the charts' own words (the SVG text nodes).
+    built = shipped(name, partner)
+    text = re.sub(r"<[^>]+>", " ", built.html)
+    assert "'" not in htmllib.unescape(text) and '"' not in htmllib.unescape(text)
+    for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', built.html):
+        svg = base64.b64decode(data).decode("utf-8")
+        words = htmllib.unescape(" ".join(re.findall(r">([^<]+)<", svg)))
+        assert "'" not in words and '"' not in words
+    assert "Myanmar\u2019s junta" in built.html

@@ -75,6 +75,6 @@ def test_opening_a_brief_in_a_kernel_leaves_its_title_block_in_the_notebook(data
     assert block == expected and block["paper"] == "Letter"
     # The scope line lists the sections the brief shows, from its content.
     assert ["Sections", "defence, energy and infrastructure, trade, the region"] in block["scope"]
-    assert block["title"] == "Myanmar's junta and India"
+    assert block["title"] == "Myanmar\u2019s junta and India"
     assert block["as_of"] == "Known by 2 March 2024"
-    assert data == {"text/plain": "Myanmar's junta and India: Known by 2 March 2024"}
+    assert data == {"text/plain": "Myanmar\u2019s junta and India: Known by 2 March 2024"}

@@ -36,6 +36,7 @@ from helpers.report.citations import Citations
 from helpers.report.masthead import theme_rows
 from helpers.report.selection import Selection, select
 from helpers.report.sourcing import Sourcing, assess
+from helpers.report.typography import curly, curly_markup
 
 FIGURE_WIDTH = 6.6  # inches: the text width of an A4 or Letter page with 2 cm margins
 #: A chart earns its place with at least this many things to show; fewer make a sentence.
@@ -52,6 +53,10 @@ class Block:
 
     html: Markup
     metadata: dict | None = None
+
+    def __post_init__(self) -> None:
+        # One style of quotation marks in everything a reader sees (report.typography).
+        object.__setattr__(self, "html", Markup(curly_markup(str(self.html))))
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"text/html": str(self.html)}
@@ -85,7 +90,9 @@ def figure_html(draw: Callable[[Any], Any], *, alt: str, caption: str, height: f
     # A fixed hash salt and no date keep the SVG byte-identical for identical data.
     with mpl.rc_context({"svg.hashsalt": "myanmar-brief", "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    svg = curly_markup(buffer.getvalue().decode("utf-8"))
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = curly(alt)
     return Markup(
         '<figure class="brief-figure"><img src="data:image/svg+xml;base64,{data}" alt="{alt}">'
         "<figcaption>{caption}</figcaption></figure>"
@@ -123,7 +130,7 @@ class Brief:
         self.changes = (
             compare(self.previous, self.edition) if isinstance(self.previous, Edition) else None
         )
-        self._new = self.changes.keys("new") if self.changes else set()
+        self._new = editions.badged(self.changes, self.edition)
         self.cites = Citations(self.dataset.sources, fresh=self._new)
         self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
         # The sections the brief shows: the themes it holds rows on (the scope line and the
@@ -185,7 +192,7 @@ class Brief:
         """What changed since the previous edition: new facts, corrections, facts no longer
         shown, new sources. The first edition of a series says so; nothing at all when the
         brief is compared with no edition (``since`` is None)."""
-        html = editions.box(self.selection, self.cites, self.previous, self.changes)
+        html = editions.box(self.selection, self.cites, self.previous, self.changes, self.edition)
         if not html:
             return Block(Markup(""))
         return Block(Markup('<aside class="since-box">{}</aside>').format(html))

@@ -182,13 +182,61 @@ def _label(change: Change) -> str:
     return text[0].upper() + text[1:] if text else f"{change.table} {change.id}"
 
 
-#: The order the box lists facts in: what happened first, then the source's views.
-TABLE_ORDER = ("events", "supplies", "projects", "relations", "assessments", "judgments")
+#: The order the box lists facts in: the judgments first (what a reader weighs), then what
+#: happened.
+TABLE_ORDER = ("assessments", "judgments", "events", "supplies", "projects", "relations")
+#: Why a fact the previous edition held back may now be shown without anything being learned:
+#: the view moved (a later window), not the knowledge.
+VIEW_REASONS = frozenset(
+    {
+        "outside the window",
+        "possibly outside the window",
+        "undated, left out",
+        "evidence not in the brief",
+    }
+)
+
+
+#: Past this share of an edition's facts being new, marking each one marks nearly
+#: everything: the box says it once instead.
+BADGE_SHARE = 0.5
+
+
+def badged(changes: Changes | None, edition: Edition) -> set[tuple[str, str]]:
+    """The new facts to mark ``new`` where they appear: none when most of the brief is new
+    (an all-new list badged item by item says nothing)."""
+    if changes is None or not changes.new:
+        return set()
+    if len(changes.new) > BADGE_SHARE * max(1, len(edition.facts)):
+        return set()
+    return changes.keys("new")
+
+
+def learned(changes: Changes) -> list[Change]:
+    """The new facts that were learned (a new source, a row the previous edition's data did
+    not hold), as against those a wider view brought in from what it already knew."""
+    held = changes.since.set_aside
+    return [c for c in changes.new if held.get((c.table, c.id)) not in VIEW_REASONS]
+
+
+def one_per_fact(rows: _Rows, changes: Iterable[Change]) -> list[Change]:
+    """New facts as a reader counts them: a supply or project hanging on a new event
+    (``related_event_id``) is that event, told once."""
+    changes = list(changes)
+    new_events = {c.id for c in changes if c.table == "events"}
+    kept = []
+    for change in changes:
+        row = rows.get(change.table, change.id) or {}
+        related = row.get("related_event_id") if change.table != "events" else None
+        if related is not None and not pd.isna(related) and str(related) in new_events:
+            continue
+        kept.append(change)
+    return kept
 
 
 def _order(rows: _Rows, changes: Iterable[Change]) -> list[Change]:
-    """Events by date (undated last), then supplies, projects, ties, the source's views and
-    the analyst's judgments."""
+    """The source's views and the analyst's judgments first, then events by date (undated
+    last), supplies, projects and ties."""
 
     def key(change: Change) -> tuple:
         row = rows.get(change.table, change.id) or {}
@@ -243,7 +291,11 @@ def _correction(change: Change, since: str, reporter: str) -> str:
 
 
 def box(
-    selection: Selection, cites: Citations, against: Edition | str | None, changes: Changes | None
+    selection: Selection,
+    cites: Citations,
+    against: Edition | str | None,
+    changes: Changes | None,
+    current_edition: Edition | None = None,
 ) -> Markup:
     """The "Since the edition of ..." box; empty markup when there is nothing to compare."""
     if against is None:
@@ -254,17 +306,32 @@ def box(
     when = day(since.date)
     published = since.created_at[:16].replace("T", " ") + " UTC" if since.created_at else ""
     rows = _Rows(selection)
-    new, more_new = _listed(_order(rows, changes.new))
+    facts = one_per_fact(rows, _order(rows, changes.new))
+    new, more_new = _listed(facts)
     gone = [c for c in changes.dropped if not c.correction]
     gone_listed, more_gone = _listed(gone)
     reporter = narrative.reporter(selection)
+    fresh = {(c.table, c.id) for c in learned(changes)}
+    n_learned = sum((c.table, c.id) in fresh for c in facts)
+    counts = {**changes.counts(), "new": len(facts)}
     return narrative.render(
         "since",
         first=False,
         when=when,
         published=published,
         empty=changes.empty,
-        counts=changes.counts(),
+        counts=counts,
+        # Which of the two happened: something learned, or the view widened on the same
+        # knowledge (or both).
+        widened_only=bool(facts)
+        and n_learned == 0
+        and not changes.new_sources
+        and not changes.changed,
+        n_learned=n_learned,
+        n_widened=len(facts) - n_learned,
+        window=day(selection.view.end.isoformat()),
+        reporter=reporter,
+        badged=bool(badged(changes, current_edition)) if current_edition else True,
         new=[{"label": _item(selection, rows, c), "cite": _cite(rows, cites, c)} for c in new],
         more_new=more_new,
         corrections=[

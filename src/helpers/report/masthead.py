@@ -20,6 +20,7 @@ from helpers.report import formatting as fmt
 from helpers.report import grammar
 from helpers.report.selection import Selection
 from helpers.report.sourcing import Sourcing
+from helpers.report.typography import curly
 
 #: Section names as the scope line prints them, by theme.
 SECTION_NAMES = {
@@ -201,7 +202,7 @@ def masthead(
         scope.append(["Note", fmt.sentence_case(note)])
     return {
         **base,
-        "title": params.title or default_title(params, selection, shown),
-        "subtitle": subtitle(params, selection, sourcing, shown),
-        "scope": scope,
+        "title": curly(params.title or default_title(params, selection, shown)),
+        "subtitle": curly(subtitle(params, selection, sourcing, shown)),
+        "scope": [[label, curly(value)] for label, value in scope],
     }
