@@ -539,7 +539,13 @@ def test_end_to_end_with_defaults_renders_every_notebook(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "parameters",
-    [{"partner": "China"}, {"partner": "India"}, {"end": "2023-09-30"}],
+    [
+        {"partner": "China"},
+        {"partner": "India"},
+        {"end": "2023-09-30"},
+        # The longest brief found by the proof run: a window holding the naval events.
+        {"partner": "India", "start": "2023-10-01", "end": "2023-11-30"},
+    ],
 )
 def test_the_main_brief_fits_four_a4_pages_for_every_partner_and_view(tmp_path, parameters):
     """Russia, known by the source's date, is checked in the end-to-end run above."""
