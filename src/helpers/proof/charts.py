@@ -5,8 +5,9 @@ Each chart is the SVG matplotlib wrote (text kept as ``<text>``: ``svg.fonttype`
 the brief embeds as a data URI. Debian's Chromium, driven by Playwright through
 ``executable_path`` (no browser download), lays each one out as a reader's browser would, and
 ``getBoundingClientRect()`` gives each ``<text>``'s and each mark's box as drawn, in CSS
-pixels. Marks are the filled shapes of matplotlib's patches and collections (bars, markers,
-spans), less the white or unfilled ones (the figure's and axes' backgrounds, legend frames).
+pixels. Marks are the drawn shapes (bars, markers, spans, and lines 2 px wide or more) outside
+the legend and the axes' ticks, less the white or unfilled ones (the figure's and axes'
+backgrounds, a label's white box).
 One browser serves every chart of a proof run.
 """
 
@@ -55,13 +56,13 @@ _MEASURE_JS = r"""
     out.push({kind: "text", text: el.textContent, fill, group: group(el), ...box(el)});
   }
   const shapes = document.querySelectorAll(
-    "svg g[id^='patch'] path, svg g[id^='PathCollection'] use, svg g[id^='PathCollection'] path," +
-    "svg g[id^='PolyCollection'] path, svg g[id^='LineCollection'] path," +
-    "svg g[id^='line2d'] use"
+    "svg path, svg use, svg rect, svg circle, svg ellipse, svg polygon"
   );
   for (const el of shapes) {
-    if (el.closest("g[id^='legend']")) continue;
-    const fill = rgb(getComputedStyle(el).fill);
+    if (el.closest("text, defs, clipPath, g[id^='legend'], g[id^='matplotlib.axis']")) continue;
+    const style = getComputedStyle(el);
+    let fill = rgb(style.fill);
+    if (!fill && parseFloat(style.strokeWidth) >= 2) fill = rgb(style.stroke);
     if (!fill) continue;
     if (fill[0] > 242 && fill[1] > 242 && fill[2] > 242) continue;
     const b = box(el);

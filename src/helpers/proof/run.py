@@ -125,13 +125,7 @@ class ProofResult:
 
 def points_for(request: ProofRequest, echo: Callable[[str], None] = lambda _: None) -> tuple:
     """The points to render for ``request``: ``(points, grid size, distinct)``."""
-    notebooks = request.notebooks or grid.NOTEBOOKS
-    unknown = [n for n in notebooks if n not in grid.NOTEBOOKS]
-    if unknown:
-        raise UsageError(
-            f"unknown notebook {', '.join(map(repr, unknown))}; the proof knows: "
-            + ", ".join(grid.NOTEBOOKS)
-        )
+    notebooks = _check_notebooks(request.notebooks)
     if request.sample:
         points = [p for p in grid.sample() if p.notebook in notebooks]
         echo(f"sample: {len(points)} briefs")
@@ -145,6 +139,16 @@ def points_for(request: ProofRequest, echo: Callable[[str], None] = lambda _: No
         f"and a stratified subset on Letter)"
     )
     return list(pruned.points), pruned.full, pruned.distinct
+
+
+def _check_notebooks(notebooks: Sequence[str]) -> tuple[str, ...]:
+    unknown = [n for n in notebooks if n not in grid.NOTEBOOKS]
+    if unknown:
+        raise UsageError(
+            f"unknown notebook {', '.join(map(repr, unknown))}; the proof knows: "
+            + ", ".join(grid.NOTEBOOKS)
+        )
+    return tuple(notebooks) or grid.NOTEBOOKS
 
 
 def proof_dir(out_dir: Path | None) -> Path:
@@ -198,8 +202,9 @@ def run_proof(
     from helpers.proof.report import write_report
 
     request = request or ProofRequest()
-    points, full, distinct = points_for(request, echo)
+    _check_notebooks(request.notebooks)
     out = proof_dir(request.out_dir)
+    points, full, distinct = points_for(request, echo)
     started = time.monotonic()
     batch = run_plan(
         BatchRequest(plan=make_plan(points), workers=request.workers, out_dir=out),
