@@ -477,3 +477,15 @@ def test_chart_labels_stay_quiet_on_a_light_label_on_a_dark_bar_and_apart_labels
 def test_every_rule_is_listed_once_with_a_docstring():
     assert len(rules.RULES) == 13
     assert all(rule.__doc__ for rule in rules.RULES.values())
+
+
+def test_agreement_does_not_read_a_year_as_a_count():
+    html = brief_html(sections=paragraph("The October 2023 agreement and the 2023 visit."))
+    assert fired(rules.rule_agreement, doc_of(html)) == []
+
+
+def test_stranded_heading_fires_on_a_letter_spaced_heading_at_a_page_foot():
+    doc = doc_of(brief_html())
+    doc.pages = (_page(1, *_body(30), "E N E RGY"), _page(2, "The report says talks.", *_body(8)))
+    [found] = fired(rules.rule_stranded_heading, doc)
+    assert found.page == 1

@@ -59,7 +59,8 @@ def _sentences(text: str) -> list[str]:
 
 # -- 1. number and pronoun agreement ------------------------------------------------------------
 
-_NUMBER = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[2-9]|[1-9][0-9]+)"
+# Up to three digits: a year ("the October 2023 visit") is not a count.
+_NUMBER = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[2-9]|[1-9][0-9]{1,2})"
 _NOUNS = (
     "event",
     "project",
@@ -641,9 +642,10 @@ def rule_stranded_heading(doc: Document) -> list[Violation]:
         body = page.body
         if not body or page.number == len(doc.pages):
             continue
-        last = _squash_words(body[-1].text)
+        # Letters only: a letter-spaced heading ("K EY POINTS") is still the heading.
+        last = _letters(body[-1].text)
         for heading in headings:
-            if last == _squash_words(heading):
+            if last == _letters(heading):
                 found.append(
                     _found(
                         doc,
