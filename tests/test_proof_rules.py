@@ -489,3 +489,17 @@ def test_stranded_heading_fires_on_a_letter_spaced_heading_at_a_page_foot():
     doc.pages = (_page(1, *_body(30), "E N E RGY"), _page(2, "The report says talks.", *_body(8)))
     [found] = fired(rules.rule_stranded_heading, doc)
     assert found.page == 1
+
+
+def test_view_fires_on_a_chart_drawing_an_event_outside_the_window():
+    sections = {
+        "timeline": "<figure><img alt='Timeline chart. Dated events: First maritime security "
+        "exercise: November 2023.' src=''></figure>",
+    }
+    expected = Expected(
+        outside={"events:ev-maritime-exercise"},
+        outside_labels={"events:ev-maritime-exercise": "First maritime security exercise"},
+    )
+    html = brief_html(sections=sections, scope="")
+    [found] = fired(rules.rule_view, doc_of(html, manifest=_MANIFEST, expected=expected))
+    assert found.part == "chart" and "ev-maritime-exercise" in found.why

@@ -132,6 +132,9 @@ class Expected:
     #: ``table:id`` of rows outside the view: set aside by the window, the knowledge cut or the
     #: undated switch, linked to such an event, or judgments resting only on such rows.
     outside: set[str] = field(default_factory=set)
+    #: For rows outside the view that a chart could draw: ``table:id`` -> the label it would
+    #: carry (an event's title, a project's name, a supply's item).
+    outside_labels: dict[str, str] = field(default_factory=dict)
     #: ``table:id`` of rows the brief may show only flagged "date unknown".
     date_unknown: set[str] = field(default_factory=set)
     #: Per theme: rows of the brief on that theme that involve the partner.

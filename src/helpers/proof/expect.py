@@ -98,9 +98,16 @@ def expected(dataset: Dataset, params: BaseParams, selection: Selection | None =
         for table in ("events", "projects", "supplies", "assessments", "relations")
         for v in getattr(dataset, table)["evidence"].dropna()
     )
+    labels = {}
+    for table, column in (("events", "title"), ("projects", "name"), ("supplies", "item")):
+        frame = getattr(dataset, table)
+        for row_id, label in zip(frame[ID_COLUMNS[table]], frame[column], strict=True):
+            if f"{table}:{row_id}" in outside and isinstance(label, str):
+                labels[f"{table}:{row_id}"] = label
     return Expected(
         dropped=dropped,
         outside=outside,
+        outside_labels=labels,
         date_unknown=date_unknown - outside,
         partner_rows=partner_rows,
         sources=len(sel.sources),

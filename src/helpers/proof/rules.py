@@ -323,6 +323,7 @@ def rule_view(doc: Document) -> list[Violation]:
                 )
         if problems:
             found.append(_found(doc, "view", block.text, "; ".join(problems), part=block.part))
+    found += _charts_outside(doc)
     leaked = sorted(doc.ledger & expected.outside)
     if leaked:
         found.append(
@@ -334,6 +335,32 @@ def rule_view(doc: Document) -> list[Violation]:
                 part="ledger",
             )
         )
+    return found
+
+
+def _charts_outside(doc: Document) -> list[Violation]:
+    """Charts (their alt text, generated from the same rows as the drawing) naming a row
+    outside the view."""
+    found = []
+    for block in doc.body_texts():
+        if block.element != "img.alt":
+            continue
+        text = block.text.lower()
+        named = [
+            f"{key} (“{label}”)"
+            for key, label in sorted(doc.expected.outside_labels.items())
+            if label.lower() in text
+        ]
+        if named:
+            found.append(
+                _found(
+                    doc,
+                    "view",
+                    block.text[:200],
+                    "a chart shows rows outside the view: " + ", ".join(named),
+                    part="chart",
+                )
+            )
     return found
 
 
