@@ -503,3 +503,19 @@ def test_view_fires_on_a_chart_drawing_an_event_outside_the_window():
     html = brief_html(sections=sections, scope="")
     [found] = fired(rules.rule_view, doc_of(html, manifest=_MANIFEST, expected=expected))
     assert found.part == "chart" and "ev-maritime-exercise" in found.why
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The report dates three events, between October 2023 and October 2023.",
+        "The event has no date and may fall outside the window; they are marked.",
+    ],
+)
+def test_agreement_fires_on_a_span_within_one_month_and_they_of_one(sentence):
+    assert fired(rules.rule_agreement, doc_of(brief_html(sections=paragraph(sentence))))
+
+
+def test_agreement_reads_them_after_a_plural_in_the_same_sentence_as_agreeing():
+    sentence = "One judgment rests only on events left out here, and is left out with them."
+    assert fired(rules.rule_agreement, doc_of(brief_html(sections=paragraph(sentence)))) == []

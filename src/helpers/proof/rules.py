@@ -110,6 +110,18 @@ AGREEMENT: tuple[tuple[re.Pattern[str], str], ...] = (
         "a span from a month to a day of that same month",
     ),
     (
+        re.compile(rf"\bbetween ({_MONTHS}) (\d{{4}}) and \1 \2\b"),
+        "a span from a month to the same month",
+    ),
+    (
+        re.compile(
+            rf"\b(?:the|one|this|a single) (?:dated |undated )?(?:{_SINGULAR}) (?:has|is|was)\b"
+            r"[^.;]*; they\b",
+            re.I,
+        ),
+        "'they' of one thing",
+    ),
+    (
         re.compile(rf"\b(?:1|one|a single) (?:dated |undated |other )?(?:{_PLURAL})\b", re.I),
         "one, then a plural noun",
     ),
@@ -174,6 +186,8 @@ def _around(text: str, match: re.Match[str], width: int = 70) -> str:
     """The sentence holding a match (cut to about ``width`` characters either side)."""
     stop = text.rfind(". ", 0, match.start())
     start = max(stop + 2 if stop >= 0 else 0, match.start() - width, 0)
+    if start > stop + 2 and start > 0:  # cut inside the sentence: start at a word
+        start = text.find(" ", start) + 1
     end = text.find(". ", match.end())
     end = len(text) if end < 0 else end + 1
     end = min(end, match.end() + width)
@@ -267,6 +281,20 @@ def stated_counts(texts: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+_SINGULAR_OF = {
+    "events": "event",
+    "projects": "project",
+    "supplies": "supply",
+    "judgments": "judgment",
+    "places": "place",
+}
+
+
+def _count(n: int, kind: str) -> str:
+    """'1 event', '3 events'."""
+    return f"{n} {_SINGULAR_OF.get(kind, kind) if n == 1 else kind}"
+
+
 def rule_omissions(doc: Document) -> list[Violation]:
     """3. Every kind of row the parameters drop (events, projects, supplies, judgments,
     places) is named in "What this brief leaves out", with a count matching what the data
@@ -280,7 +308,7 @@ def rule_omissions(doc: Document) -> list[Violation]:
     for kind, ids in sorted(dropped.items()):
         listed = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
         if kind not in stated:
-            problems.append(f"{len(ids)} {kind} dropped ({listed}), none named with a count")
+            problems.append(f"{_count(len(ids), kind)} dropped ({listed}), none named with a count")
         elif stated[kind] != len(ids):
             problems.append(f"{kind}: counts {stated[kind]}, the parameters drop {len(ids)}")
     if not problems:
