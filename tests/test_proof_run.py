@@ -83,3 +83,19 @@ def test_the_report_lists_violations_by_rule_and_shows_every_first_page(tmp_path
     assert result.exit_code == 1
     assert result.summary().startswith("proof: 2 briefs, 1 violations (agreement 1)")
     assert thumbnail(tmp_path / "a.pdf")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_links_each_brief_and_each_thumbnail_to_its_run(tmp_path):
+    run = tmp_path / "defence" / "partner-china-abc"
+    run.mkdir(parents=True)
+    (run / "defence.html").write_text("<html></html>")
+    brief = Checked(
+        grid.Point.of("defence", {"partner": "China"}),
+        run_dir=run,
+        pdf=_pdf(run / "defence.pdf"),
+        violations=[Violation("quotes", "defence partner=China", "'x'", "straight", 1)],
+    )
+    result = ProofResult(tmp_path, tmp_path / "proof.html", 1, 1, [brief], 1, 1)
+    html = write_report(result).read_text()
+    assert "href='defence/partner-china-abc/defence.html'" in html
+    assert "href='defence/partner-china-abc/defence.pdf'" in html

@@ -50,6 +50,24 @@ def thumbnail(pdf: Path) -> bytes | None:
         return prefix.with_suffix(".png").read_bytes()
 
 
+def _link(result: ProofResult, path: Path | None, label: str) -> Markup:
+    """``label`` linking to ``path`` relative to the report (as is when it is elsewhere)."""
+    if path is None:
+        return Markup("{}").format(label)
+    try:
+        href = path.relative_to(result.report.parent).as_posix()
+    except ValueError:
+        href = path.as_uri()
+    return Markup("<a href='{}'>{}</a>").format(href, label)
+
+
+def _html_of(run_dir: Path | None) -> Path | None:
+    if run_dir is None:
+        return None
+    found = sorted(run_dir.glob("*.html"))
+    return found[0] if found else run_dir
+
+
 def _rows(result: ProofResult, rule: str) -> Markup:
     rows = []
     for brief in result.briefs:
@@ -61,7 +79,7 @@ def _rows(result: ProofResult, rule: str) -> Markup:
                     "<tr><td class='brief'>{brief}</td><td>{page}</td><td>{part}</td>"
                     "<td>{text}</td><td>{why}</td></tr>"
                 ).format(
-                    brief=v.brief,
+                    brief=_link(result, _html_of(brief.run_dir), v.brief),
                     page=v.page if v.page is not None else "",
                     part=v.part,
                     text=v.text,
@@ -126,8 +144,12 @@ def write_report(result: ProofResult) -> Path:
     for brief in result.briefs:
         png = thumbnail(brief.pdf) if brief.pdf else None
         image = (
-            Markup("<img alt='First page of {}' src='data:image/png;base64,{}'>").format(
-                brief.point.label, base64.b64encode(png).decode("ascii")
+            _link(
+                result,
+                brief.pdf,
+                Markup("<img alt='First page of {}' src='data:image/png;base64,{}'>").format(
+                    brief.point.label, base64.b64encode(png).decode("ascii")
+                ),
             )
             if png
             else Markup("<p class='bad'>no PDF</p>")
