@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: briefs test test-fast test-soak lint format setup clean
+.PHONY: briefs test test-fast test-soak lint format setup clean proof
 
 # The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel.
 $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
@@ -55,6 +55,11 @@ test-soak: $(TEST_STAMP)
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/pytest -m "not slow"
+
+# The proof over the whole parameter grid, pruned (docs/proof.md): renders into reports/_proof/
+# and checks every brief; exit 1 on any violation. `brief proof --sample` runs the CI sample.
+proof: $(TEST_STAMP)
+	$(BIN)/brief proof
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache test-artifacts

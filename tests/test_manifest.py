@@ -144,3 +144,15 @@ def test_build_manifest_records_everything_the_issue_asks_for(tmp_path):
     assert result["outputs"]["brief.html"]["sha256"] == manifest.sha256_file(html)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result["created_at"])
     assert result["command"] == "brief render brief"
+
+
+def test_code_fingerprint_sees_brief_code_but_not_the_proof_s_rules(tmp_path):
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "narrative.py").write_text("A = 1\n")
+    (tmp_path / "proof").mkdir()
+    (tmp_path / "proof" / "rules.py").write_text("RULES = {}\n")
+    before = manifest.code_fingerprint(tmp_path)
+    (tmp_path / "proof" / "rules.py").write_text("RULES = {'new': None}\n")
+    assert manifest.code_fingerprint(tmp_path) == before
+    (tmp_path / "report" / "narrative.py").write_text("A = 2\n")
+    assert manifest.code_fingerprint(tmp_path) != before

@@ -498,6 +498,58 @@ def batch(
         raise click.exceptions.Exit(result.exit_code)
 
 
+@cli.command(quiet_help="Print nothing but the summary line (as --log-level ERROR).")
+@click.argument("notebooks", nargs=-1)
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="Render and check the fixed CI sample (about 20 briefs) instead of the whole grid.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The proof's own folder (default: reports/_proof/); never the published editions.",
+)
+@WORKERS_OPTION
+@click.option(
+    "--every-signature",
+    is_flag=True,
+    help="Render every distinct brief of the grid, not only the pairwise cover (slower).",
+)
+def proof(
+    notebooks: tuple[str, ...],
+    sample: bool,
+    out_dir: Path | None,
+    workers: int | None,
+    every_signature: bool,
+) -> None:
+    """Render the briefs the parameters can make and check each against the proof's rules.
+
+    NOTEBOOK names limit the proof to those notebooks (default: brief, defence,
+    energy_trade). Prints the grid's size before and after pruning, then one summary line;
+    the report is <out>/proof.html (violations by rule, and a contact sheet of every first
+    page). Exit codes: 0 no violation, 1 violations (or a brief that did not render), 2 usage.
+    See docs/proof.md.
+    """
+    from helpers.pipeline.progress import make_reporter
+    from helpers.proof import run as proof_module
+
+    request = proof_module.ProofRequest(
+        notebooks=notebooks,
+        sample=sample,
+        out_dir=out_dir,
+        workers=workers,
+        every_signature=every_signature,
+    )
+    with make_reporter(quiet=_quiet(), out=sys.stderr) as reporter:
+        result = proof_module.run_proof(request, reporter=reporter, echo=click.echo)
+    click.echo(result.summary())
+    if result.exit_code:
+        raise click.exceptions.Exit(result.exit_code)
+
+
 @cli.command(quiet_help="Print only errors (the comparison is printed all the same).")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))

@@ -40,6 +40,8 @@ DATA_DIR = PROJECT_ROOT / "data"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 #: Where ``brief render`` and ``brief batch`` publish by default.
 REPORTS_DIR = PROJECT_ROOT / "reports" if IS_CHECKOUT else Path.cwd() / "reports"
+#: Where ``brief proof`` renders and reports by default: apart from the user's editions.
+PROOF_DIR = REPORTS_DIR / "_proof"
 #: nbconvert templates owned by the package.
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 #: Public-domain geodata the locator map draws (see ``geodata/README.md``).

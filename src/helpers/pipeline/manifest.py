@@ -94,11 +94,16 @@ def files_match(folder: Path, manifest: Any, digest: Callable[[Path], str] = sha
     return True
 
 
+#: Subpackages that read briefs and never make one: a change to them leaves every brief as
+#: it was, so it is not part of :func:`code_fingerprint` (``brief proof``'s rules).
+NOT_BRIEF_CODE = ("proof",)
+
+
 def code_fingerprint(root: Path = paths.PACKAGE_DIR) -> str:
     """SHA-256 over the package's own files (code and templates), each named by its path.
 
     An editable install keeps its version number when its code changes; this does not.
-    Byte-code caches and hidden files are left out.
+    Byte-code caches, hidden files and :data:`NOT_BRIEF_CODE` are left out.
     """
     digest = hashlib.sha256()
     files = sorted(
@@ -109,6 +114,7 @@ def code_fingerprint(root: Path = paths.PACKAGE_DIR) -> str:
         and not any(
             part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts
         )
+        and p.relative_to(root).parts[0] not in NOT_BRIEF_CODE
     )
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
