@@ -466,7 +466,7 @@ def test_a_thematic_brief_says_what_it_leaves_to_the_main_brief():
         "On energy or infrastructure projects, trade, currencies or oil and the region, outside "
         "this brief's sections: six events, one supply, six projects" in gaps
     )
-    assert gaps.rstrip().endswith("of the report; the main brief covers them.")
+    assert gaps.rstrip().endswith("judgments of the report; the main brief covers them.")
 
 
 # -- units --------------------------------------------------------------------------------------

@@ -60,13 +60,18 @@ SUBTITLE_WORDS = {
 ENERGY_SECTORS = frozenset({"thermal_power", "nuclear_power", "refinery", "hydropower", "pipeline"})
 
 
-def theme_rows(selection: Selection, theme: str) -> pd.DataFrame:
+#: The tables of reported facts (not the source's views): what a title may promise.
+FACT_TABLES = ("events", "supplies", "relations")
+
+
+def theme_rows(
+    selection: Selection,
+    theme: str,
+    tables: tuple[str, ...] = ("events", "supplies", "assessments", "relations"),
+) -> pd.DataFrame:
     """The ``focus`` of every row a theme's section stands on (events, supplies, projects,
-    assessments and ties on that theme)."""
-    frames = [
-        selection.on_themes(table, (theme,))[["focus"]]
-        for table in ("events", "supplies", "assessments", "relations")
-    ]
+    assessments and ties on that theme; only ``tables`` and projects)."""
+    frames = [selection.on_themes(table, (theme,))[["focus"]] for table in tables]
     if theme == "energy":
         frames.append(selection.projects[["focus"]])
     frames = [f for f in frames if not f.empty]
@@ -74,8 +79,11 @@ def theme_rows(selection: Selection, theme: str) -> pd.DataFrame:
 
 
 def partner_themes(selection: Selection, themes: tuple[str, ...]) -> list[str]:
-    """The themes among ``themes`` on which the brief holds a row involving the partner."""
-    return [t for t in themes if (theme_rows(selection, t)["focus"] == "partner").any()]
+    """The themes among ``themes`` on which the brief reports a fact involving the partner
+    (an event, supply, project or tie: the source's views alone promise no topic)."""
+    return [
+        t for t in themes if (theme_rows(selection, t, FACT_TABLES)["focus"] == "partner").any()
+    ]
 
 
 def _reporter(sourcing: Sourcing) -> str:
@@ -97,7 +105,7 @@ def default_title(params: BaseParams, selection: Selection, shown: list[str]) ->
     if params.notebook == "brief":
         return f"Myanmar's junta and {partner}"
     if not involved:
-        nothing = grammar.listing([NOTHING_ON[t] for t in themes], "or")
+        nothing = grammar.listing([NOTHING_ON[t] for t in themes])
         return f"Myanmar's junta and {partner}: the report records {nothing}"
     topics = [
         word

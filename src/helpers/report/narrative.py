@@ -336,14 +336,6 @@ def bottom_line(selection: Selection, cites: Citations, sourcing: Sourcing) -> M
                 "kind": _kind_words(first["kind"]),
                 "published": fmt.day(first["published"]),
                 "count": len(later),
-                "holds": next(
-                    (
-                        e["kinds"]
-                        for e in omissions(selection)
-                        if e["reason"] == "published after the cut"
-                    ),
-                    "",
-                ),
             },
             partner=selection.params.partner,
             rests="",
@@ -997,10 +989,11 @@ def actor_table(selection: Selection, cites: Citations) -> Markup:
                     *others[:TIES_PER_POWER],
                     fmt.count(len(others) - TIES_PER_POWER, "other"),
                 ]
+            flag = " (date unknown)" if _tied_to_undated(selection, group) else ""
             sentences.append(
                 {
                     "text": f"{names.get(str(first['actor_id']), first['actor_id'])} "
-                    f"{first['phrase']} {fmt.join(others)}",
+                    f"{first['phrase']} {fmt.join(others)}{flag}",
                     "cite": cites.markers("relations", group, limit=CITE_LIMIT),
                 }
             )
@@ -1017,6 +1010,22 @@ def actor_table(selection: Selection, cites: Citations) -> Markup:
             }
         )
     return render("actor_table", rows=rows, says=fmt.sentence_case(reporter(selection)))
+
+
+def _tied_to_undated(selection: Selection, relations: pd.DataFrame) -> bool:
+    """True in a windowed brief when the ties quote the very words of a shown fact marked
+    'date unknown': their note cites it, so they carry its flag."""
+    if not selection.view.windowed or relations.empty:
+        return False
+    cited = ["source_id", "line", "evidence"]
+    keys = set(relations[cited].astype(str).itertuples(index=False, name=None))
+    for frame in (selection.events, selection.supplies, selection.projects):
+        if frame.empty or "date_unknown" not in frame:
+            continue
+        undated = frame[frame["date_unknown"].fillna(False).astype(bool)]
+        if keys & set(undated[cited].astype(str).itertuples(index=False, name=None)):
+            return True
+    return False
 
 
 # -- analyst judgments, gaps, sources ------------------------------------------------------
@@ -1068,7 +1077,10 @@ def gaps(selection: Selection, sourcing: Sourcing) -> Markup:
         if not selection.judgments.empty
         else []
     )
-    if selection.sources.empty or (not silent and not left and not watch):
+    if selection.sources.empty:
+        # A notice: what the cut leaves unknown, counted, and nothing else.
+        silent, watch = [], []
+    if not silent and not left and not watch:
         return Markup("")
     return render("gaps", silent=silent, left=left, watch=watch)
 
@@ -1083,8 +1095,15 @@ def _silences(selection: Selection, names: dict[str, str], events: pd.DataFrame)
     silent: list[str] = []
     undated = events[events["date_start"].isna()]
     if not events.empty and not undated.empty:
-        which = grammar.of_all(len(undated), len(events), "event")
-        silent.append(f"It gives no date for {which} in this brief.")
+        if len(undated) == len(events):
+            silent.append(
+                "It does not date the one event in this brief."
+                if len(events) == 1
+                else f"It dates {grammar.of_all(0, len(events), 'event')} in this brief."
+            )
+        else:
+            which = grammar.of_all(len(undated), len(events), "event")
+            silent.append(f"It gives no date for {which} in this brief.")
     no_quantity = supplies[supplies["quantity"].isna()]
     if not no_quantity.empty:
         items = list(dict.fromkeys(no_quantity["item"].astype(str)))
@@ -1147,6 +1166,7 @@ LEDGER_KINDS = {
     "projects": "project",
     "relations": "tie between actors",
     "places": "place",
+    "assessments": "judgment of the report",
 }
 #: The topic of each table without a theme column.
 TABLE_THEMES = {"projects": "energy"}
@@ -1246,12 +1266,12 @@ def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
     """The report's items on themes this brief does not cover, counted by kind."""
     other_themes = selection.left_out.get("other themes", {})
     topics: list[str] = []
-    counts = {noun: 0 for noun in (*LEDGER_KINDS.values(), "judgment")}
+    counts = dict.fromkeys(LEDGER_KINDS.values(), 0)
     for theme in ("defence", "energy", "economy", "regional"):
         if theme in themes:
             continue
         found = False
-        for table, noun in (*LEDGER_KINDS.items(), ("assessments", "judgment")):
+        for table, noun in LEDGER_KINDS.items():
             rows = other_themes.get(table)
             if rows is None or rows.empty:
                 continue
@@ -1270,8 +1290,8 @@ def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
         else "the main brief covers them"
     )
     return [
-        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)} "
-        f"of the report; {covers}."
+        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)}; "
+        f"{covers}."
     ]
 
 
