@@ -1290,8 +1290,7 @@ def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
         else "the main brief covers them"
     )
     return [
-        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)}; "
-        f"{covers}."
+        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)}; {covers}."
     ]
 
 
