@@ -489,8 +489,12 @@ def key_points(
                 picked.append((theme, by_theme[theme][depth]))
         depth += 1
     points = []
-    for theme, group in picked:
+    for i, (theme, group) in enumerate(picked):
         item = _assessment_item(selection, cites, group.iloc[0])
+        # Attributed after the statement, in turn two ways, so that no list reads as one
+        # refrain; a view the source argues says so.
+        if item["says"].endswith("says") and i % 2:
+            item["says"] = f"according to {reporter(selection, str(group.iloc[0]['source_id']))}"
         item["cite"] = cites.markers("assessments", group, limit=CITE_LIMIT)
         # A run-in head tells themes apart; a one-theme brief needs none.
         head = THEME_HEADS.get(theme, theme.title()) if len(themes) > 1 else ""
@@ -1151,13 +1155,13 @@ def _missing_capacities(selection: Selection, projects: pd.DataFrame) -> list[st
 #: How "What this brief leaves out" words each reason the selection sets rows aside for.
 LEFT_OUT_LEADS = {
     "published after the cut": "Published after {known_by}, so unknown to this brief",
-    "outside the window": "Dated outside the window",
+    "outside the window": "Left out as dated outside the window",
     "possibly outside the window": (
-        "Dated only to a month or period that runs past the window's edge, so left out as "
-        "possibly outside it"
+        "Left out as possibly outside the window, dated only to a month or period that runs "
+        "past its edge"
     ),
-    "undated, left out": "Not dated by the report, and left out because this brief shows "
-    "only dated items",
+    "undated, left out": "Left out because the report does not date them and this brief "
+    "shows only dated items",
 }
 #: The kinds of row a view can drop, in the order the ledger names them, with their nouns.
 LEDGER_KINDS = {
@@ -1247,7 +1251,7 @@ def _left_out_sentences(
     n = len(gone) + len(analyst)
     if n:
         left.append(
-            f"With them {grammar.agree(n, 'goes')} {grammar.listing(parts)}, which "
+            f"Left out with them: {grammar.listing(parts)}, which "
             f"{grammar.agree(n, 'rests')} only on items left out here."
         )
     undated_shown = events[events["date_unknown"].fillna(False).astype(bool)]
@@ -1263,34 +1267,38 @@ def _left_out_sentences(
 
 
 def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
-    """The report's items on themes this brief does not cover, counted by kind."""
-    other_themes = selection.left_out.get("other themes", {})
-    topics: list[str] = []
+    """The report's items on themes this brief does not cover. The main brief, whose themes
+    are a parameter, counts every row on them by kind (whatever else set it aside: each
+    row is counted once in the ledger); a notebook of fixed themes names the topics only."""
+    themes = tuple(themes)
+    others = [t for t in ("defence", "energy", "economy", "regional") if t not in themes]
+    dataset = selection.dataset
     counts = dict.fromkeys(LEDGER_KINDS.values(), 0)
-    for theme in ("defence", "energy", "economy", "regional"):
-        if theme in themes:
-            continue
+    topics = []
+    for theme in others:
         found = False
         for table, noun in LEDGER_KINDS.items():
-            rows = other_themes.get(table)
-            if rows is None or rows.empty:
+            if table == "places":
                 continue
-            on = _on_brief_themes(rows, table, (theme,))
-            if table == "places" or on.empty:
+            rows = _on_brief_themes(getattr(dataset, table), table, (theme,))
+            if table == "assessments":
+                rows = rows[~rows["thesis"].fillna(False).astype(bool)]
+            if table == "projects" and theme != "energy":
                 continue
-            counts[noun] += len(on)
-            found = True
+            counts[noun] += len(rows)
+            found = found or not rows.empty
         if found:
             topics.append(THEME_TOPICS[theme])
     if not topics:
         return []
-    covers = (
-        "a version of this brief with those sections covers them"
-        if selection.params.notebook == "brief"
-        else "the main brief covers them"
-    )
+    if selection.params.notebook != "brief":
+        return [
+            f"The report’s items on {fmt.join(topics)} are outside this brief’s sections; the "
+            "main brief covers them."
+        ]
     return [
-        f"On {fmt.join(topics)}, outside this brief's sections: {grammar.kinds(counts)}; {covers}."
+        f"Left out as outside this brief’s sections, on {fmt.join(topics)}: "
+        f"{grammar.kinds(counts)}; a version of this brief with those sections covers them."
     ]
 
 

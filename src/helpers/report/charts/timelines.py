@@ -980,9 +980,9 @@ def _place_row_label(
 ) -> _RowLabel:
     """Put a dated row's label on one line beside its mark, inside it, or above it.
 
-    In order: right of the mark, left of it, inside a stretch of the bar of one colour
-    (``segments``: ``(from, to, colour)``) where dark, black or white text reads on it at
-    4.5:1; else on a line of its own above the mark, which makes the row taller. Only a
+    In order: right of the mark, left of it, else on a line of its own above the mark, which
+    makes the row taller; never over the bar (``segments``, the bar's stretches, are no
+    longer used for labels). Only a
     label wider than the axes is wrapped there; none is shortened. ``mark_from`` and
     ``mark_to`` bound everything drawn on the row ("ongoing" included).
     """
@@ -995,34 +995,15 @@ def _place_row_label(
         return _RowLabel(text, mark_to + pad, "left", _TEXT_DARK)
     if needed <= room_left:
         return _RowLabel(text, mark_from - pad, "right", _TEXT_DARK)
-    for start, stop, fill in sorted(segments, key=lambda s: s[0] - s[1]):  # longest first
-        ink = _ink_on(fill)
-        if ink is not None and needed <= (stop - start) / per_inch - 2 * _PAD_IN:
-            return _RowLabel(text, start + pad, "left", ink, inside=True)
+    # Never on the bar itself: a label printed over a mark reads as clutter on a dark bar
+    # and hides the bar's extent; a line of its own above the mark keeps both legible.
+    del segments
     room = axes_width - 2 * _PAD_IN
     text = _wrap_to(text, room, size)
     needed = _measure(text, size)
     # Start where the mark starts, moved left as far as the label needs to end in the axes.
     x = max(min(mark_from, xlim[1] - pad - needed * per_inch), xlim[0] + pad)
     return _RowLabel(text, x, "left", _TEXT_DARK, above=True)
-
-
-def _luminance(color: Any) -> float:
-    """WCAG relative luminance of ``color`` as printed on a white page."""
-    r, g, b, a = mpl.colors.to_rgba(color)
-    channels = [a * c + (1 - a) for c in (r, g, b)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def _ink_on(fill: Any) -> str | None:
-    """The house dark grey, black or white: the first that reads on ``fill`` at 4.5:1."""
-    background = _luminance(fill)
-    for ink in (_TEXT_DARK, "black", "white"):
-        lighter, darker = sorted((background, _luminance(ink)), reverse=True)
-        if (lighter + 0.05) / (darker + 0.05) >= 4.5:
-            return ink
-    return None
 
 
 def _undated_columns(
