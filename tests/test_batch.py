@@ -25,6 +25,7 @@ from helpers.batch import runner as batch
 from helpers.cli import main
 from helpers.data import package as data_module
 from helpers.errors import (
+    ClusterError,
     DataValidationError,
     ExecutionError,
     KernelStartError,
@@ -240,17 +241,24 @@ def test_workers_must_be_positive_and_not_given_with_a_scheduler(project, option
     assert not (project / "out").exists()
 
 
-def test_an_unreachable_scheduler_is_a_usage_error_and_touches_nothing(project, kernel):
+def test_an_unreachable_scheduler_exits_69_in_one_line_and_is_logged(project, kernel, capsys):
     pytest.importorskip("distributed")
-    with pytest.raises(
-        UsageError, match=re.escape("cannot use the Dask scheduler at 'tcp://127.0.0.1:9'")
-    ):
-        batch.run_plan(
-            project / "plan.yaml",
-            out_dir=project / "out",
-            scheduler="tcp://127.0.0.1:9",
-            connect_timeout=1.5,  # --connect-timeout bounds the wait to connect too
-        )
+    argv = ["batch", str(project / "plan.yaml"), "--out", str(project / "out")]
+    # --connect-timeout bounds the wait to connect too
+    code = main([*argv, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1.5"])
+
+    assert code == ClusterError.exit_code == 69  # as --help promises; it used to be 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 1.5 s" in line
+    [log] = (project / "out" / "_logs").glob("*.log")
+    assert "stopped after 0 of 4 job(s) to run: cannot reach the Dask scheduler" in log.read_text()
+    assert not kernel.calls
+
+
+def test_a_malformed_scheduler_address_is_a_usage_error_and_touches_nothing(project, kernel):
+    pytest.importorskip("distributed")
+    with pytest.raises(UsageError, match=re.escape("cannot use the Dask scheduler at 'foo://x'")):
+        batch.run_plan(project / "plan.yaml", out_dir=project / "out", scheduler="foo://x")
     assert not (project / "out").exists()
 
 

@@ -4,8 +4,9 @@ A Dask worker publishes its job's run folder itself, so a batch on a cluster cou
 storage it cannot see from here; and Dask hides what happens to workers. So
 :class:`DaskCluster`:
 
-* connects within ``connect_timeout`` seconds (``--connect-timeout``), and waits as long for a
-  first worker, or stops with :class:`~helpers.errors.ClusterError` (exit 69);
+* connects within ``connect_timeout`` seconds (``--connect-timeout``) once the batch holds the
+  lock and writes its log, and waits as long for a first worker, or stops with
+  :class:`~helpers.errors.ClusterError` (exit 69; a malformed address is a usage error, 2);
 * before the first job, has every worker read a probe file the batch wrote under ``--out``,
   write beside it, and hash the notebooks and the data (:func:`probe`); a worker that sees
   less, or something else, stops the batch with a usage error (exit 2) naming the worker;
@@ -84,18 +85,23 @@ class Attempts(NamedTuple):
 
 
 class DaskCluster(JobExecutor):
-    """The workers of a Dask distributed scheduler; connects when made."""
+    """The workers of a Dask distributed scheduler. A malformed address is refused when made;
+    the scheduler is reached in :meth:`prepare`, once the batch holds the lock and writes its
+    log, so that an unreachable one is logged (and a batch with nothing to run needs none)."""
 
     def __init__(self, address: str, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.scheduler = address
         self.connect_timeout = connect_timeout
-        self._client = _connect(address, connect_timeout)
+        _check_address(address)
+        self._client: Any = None
         self._attempts: Attempts | None = None
 
     def prepare(self, out: Path, jobs: Sequence[Job], *, worker_retries: int) -> None:
-        """Wait for a worker, then have every worker probe what the jobs need."""
+        """Connect, wait for a worker, then have every worker probe what the jobs need."""
         from helpers.pipeline import publish
 
+        if self._client is None:
+            self._client = _connect(self.scheduler, self.connect_timeout)
         try:
             self._client.wait_for_workers(1, timeout=self.connect_timeout)
         except (TimeoutError, OSError) as exc:
@@ -142,8 +148,9 @@ class DaskCluster(JobExecutor):
                 shutil.rmtree(attempts.folder, ignore_errors=True)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._client.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
 
 
 class ClusterWatch(Watch):
@@ -236,13 +243,31 @@ def _unseen(folder: Path, digest: str | None) -> str | None:
     return None
 
 
+def _check_address(address: str) -> None:
+    """Refuse an address Dask cannot read (a usage error, exit 2) before anything is done."""
+    from distributed.comm import parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        get_backend(parse_address(address)[0])
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
+
+
 def _connect(address: str, timeout: float) -> Any:
+    """A client of the scheduler at ``address``; one that cannot be reached within
+    ``timeout`` seconds is a cluster failure (exit 69), as ``--connect-timeout`` promises."""
     from distributed import Client
 
     try:
         return Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except ValueError as exc:
         raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+            f"(--connect-timeout): {exc}; start it with `dask scheduler`, or check the address"
+        ) from None
 
 
 @contextlib.contextmanager

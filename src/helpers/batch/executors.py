@@ -185,7 +185,8 @@ def make_executor(
     Raises
     ------
     UsageError
-        The Dask scheduler cannot be reached.
+        The Dask scheduler's address is malformed (one that cannot be reached fails the
+        batch later, with :class:`~helpers.errors.ClusterError`, once its log is open).
     """
     if executor is not None:
         return GivenExecutor(executor)
