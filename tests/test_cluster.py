@@ -348,3 +348,40 @@ def test_the_probe_names_what_a_worker_does_not_see(tmp_path):
     assert cluster_module.probe(str(folder), "other", {}, {}) == [
         f"sees another folder at {folder} than this machine does"
     ]
+
+
+@pytest.mark.slow
+def test_losing_the_scheduler_is_a_cluster_failure_and_nothing_is_published_after(
+    tmp_path, dask_cli
+):
+    pids = a_plan(tmp_path, WAIT)
+    worker = dask_cli.worker()
+    dask_cli.wait_for_workers(1)
+    out = tmp_path / "out"
+
+    proc = batch(tmp_path, dask_cli, "--connect-timeout", "5")
+    try:
+        kernel = kernel_of(pids, "Russia", proc)
+        scheduler = dask_cli.processes[0]
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=180)  # it must end on its own
+    finally:
+        proc.kill()
+
+    assert proc.returncode == ClusterError.exit_code, stdout + stderr
+    # one clear line, not a worker or notebook failure with an empty reason (before: exit 5)
+    assert "CancelledError" not in stdout + stderr
+    [line] = [x for x in stderr.splitlines() if "Dask scheduler" in x]
+    assert f"lost the Dask scheduler at {dask_cli.address}" in line
+    record = json.loads(next((out / "_logs").glob("*.json")).read_text())
+    assert [j["exit_code"] for j in record["jobs"]] == [69]
+
+    # The job goes on on its worker, which no longer hears from anyone; once it ends, the
+    # batch has released the lock, and it must not publish.
+    (pids / "go").touch()
+    kernel.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while any(out.glob(".tmp/remote-*")) and worker.poll() is None:
+        assert time.monotonic() < deadline, "the worker's job never ended"
+        time.sleep(0.2)
+    assert not (out / "remote").exists()

@@ -15,6 +15,10 @@ storage it cannot see from here; and Dask hides what happens to workers. So
 * fails the jobs not yet done with :class:`~helpers.errors.ClusterError` when the cluster has
   had no worker for ``connect_timeout`` seconds, or the scheduler went away
   (:meth:`ClusterWatch.check`): a batch never hangs on a cluster;
+* has no job publish once the batch has ended: each job's worker checks, just before it
+  switches its run in, that the batch's shared folder in ``.tmp/`` is still there (the batch
+  removes it before it releases the lock), so a job left running by a lost scheduler or an
+  interrupted batch is not published outside the lock (:attr:`Job.publish_gate`);
 * sees a job run again because its worker died (Dask does that on its own): each attempt
   records itself in a shared folder before it starts (:func:`claim_attempt`), and one beyond
   ``--worker-retries`` (default 0: never, since the first worker may have run cells) fails
@@ -26,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -95,6 +100,8 @@ class DaskCluster(JobExecutor):
         _check_address(address)
         self._client: Any = None
         self._attempts: Attempts | None = None
+        #: The scheduler went away while the batch ran.
+        self.lost = False
 
     def prepare(self, out: Path, jobs: Sequence[Job], *, worker_retries: int) -> None:
         """Connect, wait for a worker, then have every worker probe what the jobs need."""
@@ -148,9 +155,14 @@ class DaskCluster(JobExecutor):
                 shutil.rmtree(attempts.folder, ignore_errors=True)
 
     def close(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                self._client.close()
+        if self._client is None:
+            return
+        if self.lost:
+            # The batch has said it in one line; a client closed while it tries to reconnect
+            # would log a traceback of its own.
+            logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+        with contextlib.suppress(Exception):
+            self._client.close()
 
 
 class ClusterWatch(Watch):
@@ -167,8 +179,12 @@ class ClusterWatch(Watch):
         return (self._attempts,)
 
     def explain(self, token: str, exc: Exception) -> Exception:
+        from concurrent.futures import CancelledError
+
         client = self._cluster._client
-        if client.status in ("closing", "closed"):
+        # The batch cancels no future whose result it reads: a cancelled job is the
+        # scheduler's doing, which is what Dask does to every job when it is lost.
+        if isinstance(exc, CancelledError) or client.status in ("connecting", "closing", "closed"):
             return self._gone()
         if type(exc).__name__ == "KilledWorker":  # Dask gave up after workers died under it
             lost = ", ".join(self.lost(token)) or "?"
@@ -221,9 +237,11 @@ class ClusterWatch(Watch):
             )
 
     def _gone(self) -> ClusterError:
+        self._cluster.lost = True
         return ClusterError(
-            f"lost the connection to the Dask scheduler at {self._cluster.scheduler}; "
-            "the jobs not done are failed"
+            f"lost the Dask scheduler at {self._cluster.scheduler} (it stopped, or cannot be "
+            "reached from here); the jobs not done are failed, and a job still running on a "
+            "worker will not publish"
         )
 
 

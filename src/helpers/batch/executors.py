@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -469,6 +470,7 @@ def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunR
         refused = cluster.claim_attempt(job, token, attempts)
         if refused is not None:
             return refused
+        job = dataclasses.replace(job, publish_gate=attempts.folder)
     _RUNNING = True
     if _EVENTS is not None:  # the local pool: say which worker runs this attempt
         with contextlib.suppress(Exception):

@@ -36,7 +36,14 @@ from typing import Any
 
 from helpers import paths
 from helpers.common import DEFAULT_TIMEOUT, interrupts, resolved, sigterm_interrupts, utc_now
-from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
+from helpers.errors import (
+    BriefError,
+    ClusterError,
+    ExecutionError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
 from helpers.pipeline.manifest import build_manifest, command_line
@@ -116,6 +123,10 @@ class Job:
     only_changed: bool = False
     #: The name of its output files, without suffix (``--name``); "": the notebook's name.
     stem: str = ""
+    #: A path that must still exist when the run is switched in, else the run is not
+    #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
+    #: job still running on a worker then (a lost scheduler) publishes nothing.
+    publish_gate: str | None = None
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -667,14 +678,26 @@ def _publish(
         edition=edition,
     )
     publish.write_atomic(stage / "manifest.json", _json(manifest))
+    _check_gate(job)
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
+
+
+def _check_gate(job: Job) -> None:
+    """Refuse to publish once the batch that sent the job has ended (:attr:`Job.publish_gate`)."""
+    if job.publish_gate is not None and not os.path.lexists(job.publish_gate):
+        raise ClusterError(
+            f"{job.label}: not published: the batch that sent it has ended (and released the "
+            f"lock of {job.out_dir}) before it finished"
+        )
 
 
 def _failed(attempt: _Attempt, exc: Exception, seconds: float) -> RunResult:
     """Archive and report a failed attempt; its result."""
     job, phase = attempt.job, attempt.phase
     error = _as_brief_error(exc, phase, job)
-    failed_path = _archive(attempt, error, exc, seconds)
+    # Nothing is written under --out once the batch has ended, not even a failed attempt.
+    gone = job.publish_gate is not None and not os.path.lexists(job.publish_gate)
+    failed_path = None if gone else _archive(attempt, error, exc, seconds)
     attempt.reporter.failed(job.name, job.run, phase=phase, error=str(error))
     result = RunResult.failure(job, error, phase=phase, seconds=seconds, failed_path=failed_path)
     return dataclasses.replace(result, warnings=attempt.warnings)
