@@ -924,3 +924,42 @@ def test_a_verbose_batch_logs_from_its_workers_too(tmp_path):
     assert done.returncode == 0, done.stderr
     # papermill speaks in the worker process, at the level the batch was given.
     assert re.search(r"Z INFO papermill: Executing notebook with kernel", done.stderr), done.stderr
+
+
+# -- the index shows what a batch tried, and that it stopped ------------------------------------
+
+
+class _Refusing(executors.GivenExecutor):
+    """A place that refuses the batch before its first job, as a cluster with no worker does."""
+
+    def __init__(self, executor):
+        super().__init__(executor)
+        self.scheduler = "tcp://127.0.0.1:1"
+
+    def prepare(self, out, jobs, *, worker_retries):
+        raise ClusterError("no worker joined the Dask scheduler at tcp://127.0.0.1:1 within 3 s")
+
+
+def test_a_batch_that_stops_before_its_jobs_says_so_at_the_top_of_the_index(project, kernel):
+    first = run(project)  # four published runs
+    assert first.exit_code == 0
+    (project / "nbs" / "alpha.ipynb").touch()
+    make_notebook(project / "nbs", "alpha", "print(partner, 'v2')")  # two jobs to run again
+
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(ClusterError):
+        batch.run_plan(project / "plan.yaml", out_dir=project / "out", executor=_Refusing(pool))
+
+    index = (project / "out" / "index.html").read_text()
+    head = index.split("<table>")[0]
+    assert "The last batch stopped" in head
+    assert "no worker joined the Dask scheduler at tcp://127.0.0.1:1 within 3 s" in head
+    assert "2 job(s) it was to run did not run" in head
+    assert "<code>alpha/default</code>" in head
+    records = (project / "out" / "_logs").glob("*.json")
+    record = json.loads(max(records, key=lambda p: p.stat().st_mtime_ns).read_text())
+    assert [j["status"] for j in record["jobs"]] == ["not run", "not run", "skipped", "skipped"]
+    assert record["exit_code"] == 69
+
+    # The next batch that finishes takes the banner away.
+    assert run(project).exit_code == 0
+    assert "The last batch stopped" not in (project / "out" / "index.html").read_text()

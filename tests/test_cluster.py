@@ -170,6 +170,10 @@ def test_a_cluster_without_workers_fails_within_the_connect_timeout(tmp_path, da
     [log] = (tmp_path / "out" / "_logs").glob("*.log")
     assert "stopped after 0 of 1 job(s) to run: no worker joined" in log.read_text()
     assert not (tmp_path / "out" / "remote").exists()
+    # The index says so at its top, with the job that did not run (before: "0 run(s)").
+    head = (tmp_path / "out" / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "no worker joined the Dask scheduler" in head
+    assert "1 job(s) it was to run did not run: <code>remote/default</code>" in head
 
 
 @pytest.mark.slow
@@ -222,6 +226,10 @@ def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
         assert job["status"] == "failed" and job["attempts"] == 1
         assert "the worker running it died or left the cluster (tcp://" in job["error"]
         assert "not run again once a worker running it died (--worker-retries 0)" in stderr
+        # Refused on the second worker, it is kept and listed as failed like any failed job.
+        index = (tmp_path / "out" / "index.html").read_text()
+        assert index.count('class="failed"') == 1 and "remote/default" in stderr
+        assert job["failed_path"] and Path(job["failed_path"]).is_file()
     else:
         assert proc.returncode == 0, stderr
         assert job["status"] == "ran" and job["attempts"] == 2

@@ -175,13 +175,13 @@ class GivenExecutor(JobExecutor):
 def make_executor(
     workers: int | None = None,
     scheduler: str | None = None,
-    executor: Executor | None = None,
+    executor: Executor | JobExecutor | None = None,
     *,
     connect_timeout: float | None = None,
 ) -> JobExecutor:
-    """The executor a batch asked for: the given one, else a Dask cluster (``scheduler``,
-    waiting up to ``connect_timeout`` seconds for it and its workers), else local processes
-    (``workers``, default :func:`default_workers`).
+    """The executor a batch asked for: the given one (a :class:`JobExecutor` as it is),
+    else a Dask cluster (``scheduler``, waiting up to ``connect_timeout`` seconds for it and
+    its workers), else local processes (``workers``, default :func:`default_workers`).
 
     Raises
     ------
@@ -189,6 +189,8 @@ def make_executor(
         The Dask scheduler's address is malformed (one that cannot be reached fails the
         batch later, with :class:`~helpers.errors.ClusterError`, once its log is open).
     """
+    if isinstance(executor, JobExecutor):
+        return executor
     if executor is not None:
         return GivenExecutor(executor)
     if scheduler is not None:
