@@ -203,6 +203,61 @@ def test_a_worker_that_does_not_see_out_stops_the_batch_before_any_job(tmp_path,
     assert not (out / "remote").exists() and not list(private.iterdir())
 
 
+def needs_mount_namespace() -> None:
+    if subprocess.run(["unshare", "-m", "--map-root-user", "true"], check=False).returncode:
+        pytest.skip("needs a mount namespace (unshare -m --map-root-user) for a private --out")
+
+
+def unshared_worker(cluster: Cluster, out: Path, private: Path) -> subprocess.Popen:
+    """A worker with its own empty folder where --out is: as on a machine without the share."""
+    private.mkdir(exist_ok=True)
+    return cluster.worker(
+        wrap=("unshare", "-m", "--map-root-user", "sh", "-c", f"mount --bind {private} {out} &&")
+    )
+
+
+@pytest.mark.slow
+def test_a_late_worker_that_cannot_see_out_gets_one_job_which_runs_again_elsewhere(
+    tmp_path, dask_cli
+):
+    needs_mount_namespace()
+    # Russia waits until the test lets it go; China and India end at once.
+    pids = a_plan(
+        tmp_path,
+        "import pathlib, time\nif partner == 'Russia':\n" + textwrap.indent(WAIT.strip(), "    "),
+        "[Russia, China, India]",
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    dask_cli.worker()
+    dask_cli.wait_for_workers(1)
+
+    proc = batch(tmp_path, dask_cli)
+    try:
+        kernel_of(pids, "Russia", proc)  # the probe passed; the good worker is busy
+        unshared_worker(dask_cli, out, tmp_path / "private")  # joins after the probe
+        deadline = time.monotonic() + 120
+        while "cannot write to the output folder" not in next(out.glob("_logs/*.log")).read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no job went to the late worker"
+            time.sleep(0.2)
+        (pids / "go").touch()
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 0, stdout + stderr  # before: 69, the job failed on that worker
+    record = json.loads(next((out / "_logs").glob("*.json")).read_text())
+    assert [j["status"] for j in record["jobs"]] == ["ran", "ran", "ran"]
+    refused = [why for j in record["jobs"] for why in j["retried_because"]]
+    # One job went to the late worker, which then got no other: before, each job it was
+    # sent failed at once.
+    [why] = refused
+    assert why.startswith("worker tcp://") and why.endswith("cannot use the output folder")
+    assert "gets no more jobs of this batch; running it again on another worker" in stdout
+    assert not list((tmp_path / "private").iterdir())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("retries", [0, 1])
 def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(

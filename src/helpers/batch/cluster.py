@@ -19,6 +19,9 @@ storage it cannot see from here; and Dask hides what happens to workers. So
   switches its run in, that the batch's shared folder in ``.tmp/`` is still there (the batch
   removes it before it releases the lock), so a job left running by a lost scheduler or an
   interrupted batch is not published outside the lock (:attr:`Job.publish_gate`);
+* runs a job again on another worker when its worker refused it before it started, because
+  it cannot write under ``--out`` (a worker that joined after the probe): that worker asks
+  the scheduler to send it no more work, and no longer counts as a worker of the batch;
 * sees a job run again because its worker died (Dask does that on its own): each attempt
   records itself in a shared folder before it starts (:func:`claim_attempt`), and one beyond
   ``--worker-retries`` (default 0: never, since the first worker may have run cells) fails
@@ -174,6 +177,8 @@ class ClusterWatch(Watch):
         self._cluster = cluster
         self._attempts = attempts
         self._alone_since: float | None = None
+        #: Workers that refused a job because they cannot see the shared folders.
+        self.refused: set[str] = set()
 
     def work_args(self) -> tuple[Any, ...]:
         return (self._attempts,)
@@ -190,6 +195,14 @@ class ClusterWatch(Watch):
             lost = ", ".join(self.lost(token)) or "?"
             return WorkerDied(f"the workers running it died, each in turn ({lost}): {exc}")
         return exc
+
+    def refusal(self, result: RunResult) -> str | None:
+        reported = result.reported or {}
+        if result.status != "failed" or not reported.get("refused"):
+            return None
+        worker = str(reported.get("worker", "?"))
+        self.refused.add(worker)
+        return worker
 
     def lost(self, token: str) -> list[str]:
         if self._attempts is None:
@@ -218,8 +231,9 @@ class ClusterWatch(Watch):
         if client.status in ("closing", "closed"):
             raise self._gone()
         try:
-            identity = client.sync(client.scheduler.identity, n_workers=0, callback_timeout=10)
-            workers: int | None = int(identity.get("n_workers") or 0)
+            identity = client.sync(client.scheduler.identity, callback_timeout=10)
+            usable = set(identity.get("workers") or ()) - self.refused
+            workers: int | None = len(usable)
         except Exception:  # reconnecting; the client closes itself after its timeout
             workers = None
         if workers:
@@ -229,7 +243,13 @@ class ClusterWatch(Watch):
         self._alone_since = self._alone_since or now
         waited = now - self._alone_since
         if waited >= self._cluster.connect_timeout:
-            what = "no worker" if workers == 0 else "no answer from the scheduler"
+            what = (
+                "no answer from the scheduler"
+                if workers is None
+                else "no worker that can run its jobs"
+                if self.refused
+                else "no worker"
+            )
             raise ClusterError(
                 f"the Dask scheduler at {self._cluster.scheduler} has had {what} for "
                 f"{waited:.0f} s (--connect-timeout {self._cluster.connect_timeout:g}); "
@@ -370,7 +390,10 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
             number += 1
             continue
         except OSError as exc:
-            return crashed(
+            # Nothing ran here: the job can run on another worker, and this one, which does
+            # not see the shared folders, steps aside so that it is sent no more jobs.
+            _step_aside()
+            refused = crashed(
                 job,
                 ClusterError(
                     f"worker {me} cannot write to the output folder {job.out_dir} "
@@ -378,6 +401,7 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
                 ),
                 0.0,
             )
+            return dataclasses.replace(refused, reported={"worker": me, "refused": "unshared"})
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(me)
         break
@@ -391,6 +415,26 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
         died = WorkerDied(f"the worker running it died or left the cluster ({before}); {allowed}")
         return crashed(job, died, 0.0)
     return None
+
+
+def _step_aside() -> None:
+    """On a worker that cannot run this batch's jobs: have the scheduler send it no more
+    work (it retires the worker without closing it: the worker stays, idle, until an
+    operator fixes its mounts and restarts it)."""
+    try:
+        from distributed import get_worker
+        from distributed.utils import sync
+
+        worker = get_worker()
+        sync(
+            worker.loop,
+            worker.scheduler.retire_workers,
+            workers=[worker.address],
+            close_workers=False,
+            remove=False,
+        )
+    except Exception:  # the batch avoids it all the same; this only spares it jobs
+        pass
 
 
 def reported(result: RunResult) -> RunResult:

@@ -93,6 +93,12 @@ class Watch:
         """The error to report for an attempt whose future failed with ``exc``."""
         return exc
 
+    def refusal(self, result: RunResult) -> str | None:
+        """The worker that refused ``result``'s job before any of it ran, because it cannot
+        run the batch's jobs (a cluster worker that does not see ``--out``), so that the job
+        runs again elsewhere; None for any other result."""
+        return None
+
     def lost(self, token: str) -> list[str]:
         """The workers that started attempt ``token`` before the one that finished it, and
         died or left (a cluster runs a lost worker's job again; see :func:`work`)."""

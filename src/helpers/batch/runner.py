@@ -73,6 +73,8 @@ from helpers.pipeline.uptodate import Decision, decide_all
 KERNEL_START_ATTEMPTS = 3
 #: Runs a job may get when other workers dying take the pool down under it.
 POOL_ATTEMPTS = 3
+#: Attempts a job gets when workers refuse it before it starts (they cannot see ``--out``).
+REFUSED_ATTEMPTS = 3
 #: Seconds a retry waits, drawn from this range and multiplied by the retry's number, so that
 #: kernels that clashed do not start in step again.
 RETRY_DELAY = (0.5, 1.5)
@@ -780,6 +782,18 @@ class _Batch:
                 raise exc from None
             result = self._crashed(job, exc, time.monotonic() - clock)
         else:
+            refused_by = watch.refusal(result)
+            if refused_by is not None and attempt < REFUSED_ATTEMPTS:
+                self.tee.message(
+                    f"{job.label}: worker {refused_by} cannot use the output folder, so it "
+                    "gets no more jobs of this batch; running it again on another worker: "
+                    f"{result.error}"
+                )
+                self.retried.setdefault(i, []).append(
+                    f"worker {refused_by} cannot use the output folder"
+                )
+                self._submit(running, i, attempt + 1)
+                return None
             problem = watch.verify(job, result)
             if problem is not None:
                 result = self._crashed(job, problem, result.seconds)
