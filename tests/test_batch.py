@@ -963,3 +963,58 @@ def test_a_batch_that_stops_before_its_jobs_says_so_at_the_top_of_the_index(proj
     # The next batch that finishes takes the banner away.
     assert run(project).exit_code == 0
     assert "The last batch stopped" not in (project / "out" / "index.html").read_text()
+
+
+# -- quotations checked or not ------------------------------------------------------------------
+
+
+@pytest.fixture
+def late_source(project, data_copy, monkeypatch):
+    """The project's plan on a data folder whose source text is not there yet; returns the
+    data folder and where the text will appear."""
+    path = data_copy / "sources.csv"
+    text = path.read_text(encoding="utf-8")
+    [name] = re.findall(r"[\w.-]+\.txt", text)
+    path.write_text(text.replace(name, "late-article.txt"), encoding="utf-8")
+    folder = project / "sources"
+    folder.mkdir()
+    monkeypatch.setenv(paths.SOURCES_ENV, str(folder))
+    real = paths.find_source_file(name)
+    assert real is not None
+    return data_copy, lambda: (folder / "late-article.txt").write_bytes(real.read_bytes())
+
+
+def test_a_brief_made_without_its_source_text_says_so_and_is_made_again_once_it_is_there(
+    project, kernel, late_source, capsys
+):
+    data, appear = late_source
+    argv = ["batch", str(project / "plan.yaml"), "--out", str(project / "out")]
+    argv += ["--data", str(data), "--workers", "1"]
+
+    first = run(project, data_dir=data)
+    assert first.exit_code == 0
+    published = project / "out" / first.outcomes[0].job.label / "manifest.json"
+    manifest = json.loads(published.read_text())
+    assert manifest["quotations"]["checked"] is False
+    assert "'late-article.txt' not found" in manifest["quotations"]["unchecked"][0]
+    index = (project / "out" / "index.html").read_text()
+    assert index.count("quotations not checked") == 4
+    assert "the briefs will say their quotations were not checked" in first.log_path.read_text()
+    # Nothing changed: nothing runs again (the quotations are still not checkable).
+    assert [o.status for o in run(project, data_dir=data).outcomes] == ["skipped"] * 4
+
+    # --require-sources refuses before anything runs, with the data's exit code, even -q.
+    before = sorted(p.name for p in (project / "out" / "_logs").iterdir())
+    assert main([*argv, "-q", "--require-sources"]) == DataValidationError.exit_code
+    said = capsys.readouterr().err
+    assert "'late-article.txt' not found" in said and "--require-sources" in said
+    assert sorted(p.name for p in (project / "out" / "_logs").iterdir()) == before
+
+    appear()
+    again = run(project, data_dir=data, require_sources=True)
+    assert [o.reason for o in again.outcomes] == [
+        "source text found: the quotations can be checked now"
+    ] * 4
+    manifest = json.loads(published.read_text())
+    assert manifest["quotations"] == {"checked": True, "unchecked": []}
+    assert "quotations not checked" not in (project / "out" / "index.html").read_text()

@@ -115,6 +115,12 @@ COLD_OPTION = click.option(
     help="Start each kernel from its kernelspec instead of forking a warm one (as "
     "BRIEF_WARM_KERNELS=0 does).",
 )
+REQUIRE_SOURCES_OPTION = click.option(
+    "--require-sources",
+    is_flag=True,
+    help="Refuse (exit 3, before any kernel) when a source text the data names is not found, "
+    "instead of publishing briefs that say their quotations were not checked.",
+)
 
 #: Where :class:`BriefCommand` keeps a command's log level, and where it came from.
 LEVEL_KEY = "brief.log_level"
@@ -354,6 +360,7 @@ def params(notebook: str) -> None:
     "gives brief-China-2024-03-02.pdf (default: the notebook's name). Fields: notebook, run "
     "and every parameter.",
 )
+@REQUIRE_SOURCES_OPTION
 @COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
@@ -365,6 +372,7 @@ def render(
     timeout: int,
     since: str | None,
     name: str | None,
+    require_sources: bool,
     cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
@@ -393,6 +401,7 @@ def render(
         warm_kernels=False if cold else None,
         since=since,
         name=name,
+        require_sources=require_sources,
     )
     with make_reporter(quiet=_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
@@ -439,6 +448,7 @@ def render(
     help="Publish an edition only if it differs from the previous edition of its series "
     "(what a mailing list wants); the others are reported as skipped.",
 )
+@REQUIRE_SOURCES_OPTION
 @COLD_OPTION
 @click.pass_context
 def batch(
@@ -453,6 +463,7 @@ def batch(
     connect_timeout: float | None,
     worker_retries: int,
     only_changed: bool,
+    require_sources: bool,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
@@ -483,6 +494,7 @@ def batch(
         only_changed=only_changed,
         worker_retries=worker_retries,
         connect_timeout=connect_timeout,
+        require_sources=require_sources,
     )
     quiet = _quiet()
     if dry_run:

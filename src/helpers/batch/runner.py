@@ -140,6 +140,10 @@ class BatchRequest(Request):
         With ``scheduler``: seconds to connect, to wait for a first worker, and to go on
         with no worker or no scheduler before the jobs not done fail (exit 69). Default:
         :data:`helpers.batch.cluster.CONNECT_TIMEOUT` (``--connect-timeout``).
+    require_sources
+        Refuse the batch, before anything runs, when a source text its data names cannot be
+        found here (``--require-sources``, exit 3), instead of publishing briefs whose
+        quotations were not checked.
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -155,6 +159,7 @@ class BatchRequest(Request):
     only_changed: bool = False
     worker_retries: int = 0
     connect_timeout: float | None = None
+    require_sources: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -378,6 +383,8 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
 
     for folder in dict.fromkeys(item.job.data_dir for item in jobs):
         ensure_valid(folder)
+        if request.require_sources:
+            render.require_sources(folder)
     return jobs
 
 

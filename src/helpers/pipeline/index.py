@@ -71,7 +71,8 @@ with its editions, latest first. Updated {{ updated }}.</p>
 <tr>
   <td>{{ row.notebook }}</td>
   <td><code>{{ row.run }}</code></td>
-  <td class="{{ row.status }}">{{ row.status }}</td>
+  <td class="{{ row.status }}">{{ row.status }}
+    {%- if row.unchecked %}<div class="error">quotations not checked</div>{% endif %}</td>
   <td>{{ row.as_of }}</td>
   <td>{{ row.changes }}</td>
   <td>{% if row.overrides %}<ul>{% for name, value in row.overrides %}
@@ -194,7 +195,14 @@ def _index_row(row: dict[str, Any]) -> dict[str, Any]:
         "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
         "error": error,
         "changes": _changes(row["manifest"]) if row["status"] == "ok" else "",
+        # A run made without a source text says so, here as in the brief's source note.
+        "unchecked": row["status"] == "ok" and _unchecked(row["manifest"]),
     }
+
+
+def _unchecked(manifest: dict[str, Any] | None) -> bool:
+    quotations = (manifest or {}).get("quotations")
+    return isinstance(quotations, dict) and quotations.get("checked") is False
 
 
 def _time_view(parameters: dict[str, Any]) -> str:

@@ -258,6 +258,8 @@ def prepare(
     checked = _check_parameters(notebook_paths, raw)
     if check_data:
         ensure_valid(data_path)
+    if request.require_sources:
+        require_sources(data_path)
     data_fingerprint = fingerprint(data_path)
 
     out = (
@@ -677,6 +679,7 @@ def _publish(
         citations=_carried(nb, "trail", flatten=True),
         edition=edition,
     )
+    manifest["quotations"] = quotations(job.data_dir)
     publish.write_atomic(stage / "manifest.json", _json(manifest))
     _check_gate(job)
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
@@ -910,6 +913,39 @@ def render(
                 finish_warm_up()  # no thread outlives the call
     _raise_failures(results, index_error)
     return results
+
+
+def require_sources(data_dir: Path | None) -> None:
+    """``--require-sources``: refuse a data folder whose source texts are not all found here.
+
+    Raises
+    ------
+    DataValidationError
+        Naming each source text that is missing and where it was looked for (exit 3).
+    """
+    from helpers.data.validation import unchecked_sources
+    from helpers.errors import DataValidationError
+
+    notes = unchecked_sources(data_dir)
+    if notes:
+        raise DataValidationError(
+            [
+                f"{note}; --require-sources publishes no brief whose quotations were not "
+                "checked: give the folder with --sources or $BRIEF_SOURCES"
+                for note in notes
+            ]
+        )
+
+
+def quotations(data_dir: Path | None) -> dict[str, Any]:
+    """What a manifest records of the check of the brief's quotations against the source
+    texts: ``{"checked": bool, "unchecked": [note, ...]}``. Whether they were checked is an
+    input of the run (:func:`helpers.pipeline.uptodate.job_inputs`): a brief made without a
+    source text is made again once the text is there."""
+    from helpers.data.validation import unchecked_sources
+
+    notes = unchecked_sources(data_dir)
+    return {"checked": not notes, "unchecked": notes}
 
 
 def _warn_unchecked(jobs: Sequence[Job], reporter: Reporter) -> None:
