@@ -1018,3 +1018,39 @@ def test_a_brief_made_without_its_source_text_says_so_and_is_made_again_once_it_
     manifest = json.loads(published.read_text())
     assert manifest["quotations"] == {"checked": True, "unchecked": []}
     assert "quotations not checked" not in (project / "out" / "index.html").read_text()
+
+
+# -- worker processes that cannot start ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        (0o644, "cannot be run by this user (root)"),  # a Python this user may not run
+        (0o755, "-c 'import helpers' ends with exit code 127"),  # starts, fails at once
+    ],
+)
+def test_a_batch_whose_workers_cannot_start_says_why_in_one_line(tmp_path, mode, said):
+    make_notebook(tmp_path / "nbs", "tiny", "print(partner)")
+    write_plan(tmp_path, "version: 1\nformats: [html]\njobs: [{notebook: nbs/tiny.ipynb}]\n")
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'python: cannot open shared object file' >&2\nexit 127\n")
+    python.chmod(mode)
+    # The workers are started with the virtualenv's Python unless told otherwise; this is
+    # multiprocessing's own way to tell it.
+    code = (
+        "import multiprocessing, sys; multiprocessing.set_executable(sys.argv[1]); "
+        "from helpers.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    argv = [sys.executable, "-c", code, str(python), "batch", str(tmp_path / "plan.yaml")]
+    argv += ["--out", str(tmp_path / "out"), "--workers", "1", "--cold", "-q"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == ExecutionError.exit_code, done.stderr  # before: 5 or 1, muddled
+    [line] = done.stderr.splitlines()  # one line, even with -q; no traceback
+    assert line.startswith("error: the batch's worker processes ") and said in line
+    if mode == 0o755:
+        assert "exit code 127: python: cannot open shared object file" in line
+    assert "build the virtualenv as this user" in line
+    head = (tmp_path / "out" / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "worker processes" in head
