@@ -1026,9 +1026,10 @@ def test_a_brief_made_without_its_source_text_says_so_and_is_made_again_once_it_
 @pytest.mark.parametrize(
     ("mode", "said"),
     [
-        (0o644, "cannot be run by this user (root)"),  # a Python this user may not run
+        (0o644, "cannot be run by this user ("),  # a Python this user may not run
         (0o755, "-c 'import helpers' ends with exit code 127"),  # starts, fails at once
     ],
+    ids=["not-runnable", "fails-at-once"],
 )
 def test_a_batch_whose_workers_cannot_start_says_why_in_one_line(tmp_path, mode, said):
     make_notebook(tmp_path / "nbs", "tiny", "print(partner)")
