@@ -596,9 +596,12 @@ def config_command(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
+    from helpers.common import ipython_dir_if_homeless
+
     try:
         # Without standalone mode click returns the code of ``Exit`` rather than exiting.
-        code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
+        with ipython_dir_if_homeless():  # a service user's cron mail stays quiet
+            code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
