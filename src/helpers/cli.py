@@ -532,6 +532,37 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
         click.echo(as_text(changes))
 
 
+@cli.command("list", quiet_help="Print only errors (the list is printed all the same).")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_command(as_json: bool) -> None:
+    """List what this installation ships and where: the notebooks `brief render` takes by
+    name, the example plans for `brief batch`, the data, the documentation, the folders
+    searched for source texts (and whether each exists) and the default output folder.
+    Exit code 0.
+    """
+    shipped = paths.shipped()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(shipped, indent=2, default=str, ensure_ascii=False))
+        return
+    kind = "installed package" if shipped["installed"] else "source checkout"
+    lines = [f"{kind}: {shipped['root']}", "notebooks (brief render NAME):"]
+    lines += [f"  {name:<14} {path}" for name, path in shipped["notebooks"].items()]
+    lines.append("plans (brief batch PLAN):")
+    lines += [f"  {path}" for path in shipped["plans"].values()]
+    lines.append(f"data: {shipped['data']}")
+    lines.append("docs:")
+    lines += [f"  {path}" for path in shipped["docs"].values()]
+    lines.append("source texts, searched in this order (--sources, $BRIEF_SOURCES, default):")
+    lines += [
+        f"  {folder}{'' if Path(folder).is_dir() else '  (not there)'}"
+        for folder in shipped["sources"]
+    ]
+    lines.append(f"reports (default --out): {shipped['reports']}")
+    click.echo("\n".join(lines))
+
+
 @cli.command("config", quiet_help="Print only errors (the settings are printed all the same).")
 @OUT_OPTION
 @DATA_OPTION

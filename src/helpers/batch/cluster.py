@@ -44,6 +44,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from helpers import paths
 from helpers.batch.executors import (
     DASK_TOPIC,
     JobExecutor,
@@ -70,7 +71,7 @@ PROBE_NAME = "probe"
 #: What the docs say about where things must be; every message about a worker ends with it.
 SHARED = (
     "--out, the notebooks and the data folder must be on storage shared by this machine and "
-    "every worker, mounted at the same paths (docs/plans.md, 'On a Dask cluster')"
+    f"every worker, mounted at the same paths ({paths.doc('plans.md', 'On a Dask cluster')})"
 )
 
 __all__ = [

@@ -36,6 +36,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from helpers import paths
 from helpers.common import interrupt, set_parent_death_signal
 from helpers.errors import BriefError, ExecutionError
 from helpers.pipeline.progress import Reporter
@@ -340,7 +341,7 @@ def check_workers_can_start() -> None:
 
 _START_ADVICE = (
     "Run brief as a user who may run the virtualenv's Python, or build the virtualenv as this "
-    "user (README, 'Opening the notebooks in JupyterLab': not as root)"
+    f"user ({paths.doc('README.md', 'Opening the notebooks in JupyterLab')}: not as root)"
 )
 
 
