@@ -285,6 +285,17 @@ def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
         index = (tmp_path / "out" / "index.html").read_text()
         assert index.count('class="failed"') == 1 and "remote/default" in stderr
         assert job["failed_path"] and Path(job["failed_path"]).is_file()
+        # The killed worker's work folder, with its kernel's connection file, is removed by
+        # the batch; the next run says why the job runs again (before: "new").
+        out = tmp_path / "out"
+        assert not list(out.glob(".tmp/remote-*")) and not list(out.rglob("*.connection.json"))
+        dry = subprocess.run(
+            [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "--out", str(out), "--dry-run"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "would run (previous run failed)" in dry.stdout
     else:
         assert proc.returncode == 0, stderr
         assert job["status"] == "ran" and job["attempts"] == 2

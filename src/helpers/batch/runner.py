@@ -42,6 +42,7 @@ import dataclasses
 import itertools
 import json
 import random
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -890,6 +891,10 @@ class _Batch:
     def _outcome(self, i: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
         job = self.jobs[i].job
+        if result.error_type == WorkerDied.__name__ or any(
+            "died" in why for why in self.retried.get(i, ())
+        ):
+            self._remove_dead_work(i)
         for warning in result.warnings:
             self.tee.message(warning)
         if result.status == "unchanged":
@@ -912,6 +917,34 @@ class _Batch:
         if self.requeued.get(i):
             reason += "; run again on a new worker after another worker died"
         return Outcome(self.jobs[i], status, reason, decision.key, attempts, result, retried)
+
+    def _remove_dead_work(self, i: int) -> None:
+        """Remove the work folders a dead worker left for job ``i`` (its executed notebook so
+        far, its kernel's connection file with ports and HMAC key) now, not at the next run.
+        Called with the job's final result, when no attempt of it runs any more; a folder
+        whose name another job in flight could share is left to the next run."""
+        from helpers.pipeline import publish
+
+        def prefix(k: int) -> str:
+            job = self.jobs[k].job
+            return publish.staging_prefix(f"{job.name}-{job.run}")
+
+        mine = prefix(i)
+        if any(
+            prefix(k).startswith(mine) or mine.startswith(prefix(k))
+            for k, *_ in (self.pending.values())
+            if k != i
+        ):
+            return
+        tmp = self.out / publish.TMP_NAME
+        try:
+            leftovers = [p for p in tmp.iterdir() if p.name.startswith(mine)]
+        except OSError:
+            return
+        for folder in leftovers:
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+                _log_lines(self.log, [f"removed {folder}, left by a worker that died"])
 
     def record(self, result: BatchResult, json_path: Path, *, force: bool) -> None:
         """The summary into the log, and each job's result into ``batch-<stamp>.json``."""
