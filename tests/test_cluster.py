@@ -449,6 +449,8 @@ def test_losing_the_scheduler_is_a_cluster_failure_and_nothing_is_published_afte
     assert f"lost the Dask scheduler at {dask_cli.address}" in line
     record = json.loads(next((out / "_logs").glob("*.json")).read_text())
     assert [j["exit_code"] for j in record["jobs"]] == [69]
+    head = (out / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "lost the Dask scheduler" in head
 
     # The job goes on on its worker, which no longer hears from anyone; once it ends, the
     # batch has released the lock, and it must not publish.
