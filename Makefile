@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: briefs test test-fast test-soak lint format setup clean proof
+.PHONY: briefs install test test-fast test-soak lint format setup clean proof
 
 # The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel.
 $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
@@ -28,7 +28,11 @@ $(TEST_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-# Everything, for development and for the CI recipe in docs/scheduling.md.
+# What rendering needs and nothing else (no Chromium, no test tools): for the CI recipe in
+# docs/scheduling.md and any machine that only renders.
+install: $(RUNTIME_STAMP)
+
+# Everything, for development.
 setup: $(TEST_STAMP)
 
 briefs: $(RUNTIME_STAMP)
@@ -65,12 +69,12 @@ clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache test-artifacts
 
 # Runs the cron, systemd and CI recipes of docs/scheduling.md as written, on plans/daily.yaml
-# (about 2 minutes on 2 cores). The CI steps use this .venv instead of their `make setup`; to run
-# that step too (Debian packages, a new virtualenv and pip install in a clone), run the script:
-# scripts/check-scheduling.sh (--help for its options).
+# (about 2 minutes on 2 cores). The CI steps use this VENV instead of their `make install`; to
+# run that step too (Debian packages, a new virtualenv and pip install in a clone), run the
+# script: scripts/check-scheduling.sh (--help for its options).
 .PHONY: check-scheduling
 check-scheduling: $(RUNTIME_STAMP)
-	scripts/check-scheduling.sh --reuse-venv
+	VENV="$(abspath $(VENV))" scripts/check-scheduling.sh --reuse-venv
 
 # The fork server (src/helpers/kernels) uses jupyter_client's, ipykernel's and pyzmq's
 # internals, so pyproject.toml bounds them below their next major versions. This runs the

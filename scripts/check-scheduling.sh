@@ -17,8 +17,8 @@
 #                                    [--doc FILE] [--workflow FILE] [--keep]
 #   --plan FILE      render FILE wherever a recipe names plans/daily.yaml (the tests give a
 #                    one-job plan: the 8 jobs of plans/daily.yaml take ~45 s per recipe)
-#   --reuse-venv     in the CI steps, link this checkout's .venv instead of running
-#                    `make setup` (Debian packages and a pip install of everything)
+#   --reuse-venv     in the CI steps, link this checkout's virtualenv ($VENV, default .venv)
+#                    instead of running `make install` (Debian packages and a pip install)
 #   --only NAME      extract, systemd, cron or ci; repeatable. Default: all of them
 #   --doc FILE       the scheduling page (default: docs/scheduling.md)
 #   --workflow FILE  the workflow (default: docs/examples/brief-daily.yml)
@@ -30,7 +30,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 helper=$root/scripts/scheduling_recipes.py
-py=$root/.venv/bin/python
+# The virtualenv: the Makefile's VENV (make check-scheduling passes it), else .venv; a
+# relative one is taken from the checkout, as make takes it.
+venv=${VENV:-.venv}
+[[ $venv == /* ]] || venv=$root/$venv
+py=$venv/bin/python
 doc=$root/docs/scheduling.md
 workflow=$root/docs/examples/brief-daily.yml
 plan=""
@@ -99,7 +103,7 @@ cron_cmd="" # the cron command with this check's paths (check_cron)
 # -- the recipes, from the docs --------------------------------------------------------------
 
 if [ ! -x "$py" ]; then
-  failed "extract: no $py; run make setup first"
+  failed "extract: no $py; run make install first (or give the virtualenv as VENV=...)"
   exit 1
 fi
 if ! "$py" "$helper" extract "$doc" "$workflow" >"$work/recipes.sh" 2>"$work/extract.err"; then
@@ -134,24 +138,11 @@ if wanted extract; then
   ok "extract: CI steps from $workflow: ${#ci_label[@]} steps, $runs with run:"
 fi
 
-# A recipe's text with the paths of this check: the checkout, an output folder, the plan.
-# Fails (and prints why) if the recipe does not name what is to be replaced.
+# A recipe's text with the paths of this check: the checkout, its virtualenv, an output
+# folder, the plan; in one pass, so that a checkout whose path holds an example path stays
+# whole. Fails (and prints why) if the recipe does not name what is to be replaced.
 substitute() {
-  local text=$1 out=$2
-  if [[ $text != *"/srv/briefs"* ]]; then
-    echo "it does not publish into /srv/briefs, so it cannot be pointed elsewhere: $text" >&2
-    return 1
-  fi
-  text=${text//"/srv/myanmar-brief"/"$root"}
-  text=${text//"/srv/briefs"/"$out"}
-  if [ -n "$plan" ]; then
-    if [[ $text != *"plans/daily.yaml"* ]]; then
-      echo "it does not render plans/daily.yaml, so --plan cannot replace it: $text" >&2
-      return 1
-    fi
-    text=${text//"plans/daily.yaml"/"$plan"}
-  fi
-  printf '%s\n' "$text"
+  printf '%s\n' "$1" | "$py" "$helper" substitute "$root" "$venv" "$2" "$plan"
 }
 
 # -- systemd ---------------------------------------------------------------------------------
@@ -168,9 +159,11 @@ check_systemd() {
         return
       fi
     fi
+    if [ "${unit_names[i]}" != "$service" ]; then
+      text=${text//"/srv/myanmar-brief"/"$root"}
+    fi
     printf '%s\n' "$text" |
-      sed -e "s/^User=.*/User=$user/" -e "s/^Group=.*/Group=$group/" \
-        -e "s|/srv/myanmar-brief|$root|g" >"$dir/units/${unit_names[i]}"
+      sed -e "s/^User=.*/User=$user/" -e "s/^Group=.*/Group=$group/" >"$dir/units/${unit_names[i]}"
     units+=("$dir/units/${unit_names[i]}")
   done
 
@@ -370,10 +363,10 @@ check_ci() {
     esac
 
     script=${ci_run[i]}
-    if [ -n "$reuse_venv" ] && [[ $script =~ ^[[:space:]]*make[[:space:]]+setup[[:space:]]*$ ]]; then
-      ln -s "$root/.venv" "$ws/.venv"
+    if [ -n "$reuse_venv" ] && [[ $script =~ ^[[:space:]]*make[[:space:]]+(install|setup)[[:space:]]*$ ]]; then
+      ln -s "$venv" "$ws/.venv"
       setup_replaced=1
-      ok "$label: make setup replaced by a link to $root/.venv (--reuse-venv)"
+      ok "$label: make ${BASH_REMATCH[1]} replaced by a link to $venv (--reuse-venv)"
       continue
     fi
     if [ -n "$plan" ] && [[ $script == *"plans/daily.yaml"* ]]; then
@@ -406,7 +399,7 @@ check_ci() {
     failed "CI: no step renders plans/daily.yaml, so --plan cannot replace it"
   fi
   if [ -n "$reuse_venv" ] && [ -z "$setup_replaced" ]; then
-    failed "CI: no step runs make setup, so --reuse-venv cannot replace it"
+    failed "CI: no step runs make install, so --reuse-venv cannot replace it"
   fi
 }
 

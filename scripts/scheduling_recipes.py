@@ -8,6 +8,8 @@ docs/examples/brief-daily.yml), never from copies, so the check runs what the do
                                                  ExecStart, as bash assignments
     scheduling_recipes.py artifacts DIR PATHS    how many files each upload path matches in DIR
     scheduling_recipes.py published OUT          the runs the last batch in OUT published
+    scheduling_recipes.py substitute ROOT VENV OUT PLAN   (recipe on stdin) the recipe with
+                                                 this check's paths; PLAN "" keeps the plan
 
 Every command prints one problem a line on stderr and exits 1 when it finds any.
 """
@@ -263,7 +265,56 @@ def published(out: Path) -> list[str]:
     return [f"{len(jobs)} run{'s' * (len(jobs) != 1)} published in {out}"]
 
 
+#: What the recipes name, and stand-ins for it while it is replaced.
+EXAMPLE_ROOT = "/srv/myanmar-brief"
+EXAMPLE_OUT = "/srv/briefs"
+EXAMPLE_PLAN = "plans/daily.yaml"
+EXAMPLE_VENV = ".venv/bin/"
+
+
+def substitute(text: str, root: str, venv: str, out: str, plan: str = "") -> str:
+    """A recipe's text with this check's paths: the checkout for ``/srv/myanmar-brief``, the
+    virtualenv ``venv`` for ``.venv`` in it, ``out`` for ``/srv/briefs`` and, if given,
+    ``plan`` for ``plans/daily.yaml``.
+
+    Each example path is replaced in one pass (by a regular expression that matches all of
+    them at once), so a replacement is never searched again: a checkout whose own path holds
+    ``/srv/briefs`` or ``plans/daily.yaml`` stays whole.
+
+    Raises
+    ------
+    RecipeError
+        The recipe does not publish into ``/srv/briefs``, or (with ``plan``) does not render
+        ``plans/daily.yaml``: it could not be pointed at this check's folders.
+    """
+    if EXAMPLE_OUT not in text:
+        raise RecipeError(
+            f"it does not publish into {EXAMPLE_OUT}, so it cannot be pointed elsewhere: {text}"
+        )
+    if plan and EXAMPLE_PLAN not in text:
+        raise RecipeError(f"it does not render {EXAMPLE_PLAN}, so --plan cannot replace it: {text}")
+    venv_bin = venv.rstrip("/") + "/bin/"
+    replacements = {
+        f"{EXAMPLE_ROOT}/{EXAMPLE_VENV}": venv_bin,
+        EXAMPLE_ROOT: root,
+        EXAMPLE_OUT: out,
+        **({EXAMPLE_PLAN: plan} if plan else {}),
+    }
+    # A relative .venv/bin/ (after `cd /srv/myanmar-brief`) is the virtualenv too, unless it
+    # is part of a longer path.
+    pattern = "|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True))
+    pattern += rf"|(?<![\w./-]){re.escape(EXAMPLE_VENV)}"
+    return re.sub(pattern, lambda m: replacements.get(m[0], venv_bin), text)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["substitute"] and len(argv) == 5:
+        try:
+            print(substitute(sys.stdin.read().rstrip("\n"), *argv[1:]))
+        except RecipeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
     commands = {
         "extract": (2, lambda a: extract(Path(a[0]), Path(a[1]))),
         "service": (1, lambda a: service(Path(a[0]))),

@@ -25,6 +25,7 @@ from helpers.batch import runner as batch
 from helpers.cli import main
 from helpers.data import package as data_module
 from helpers.errors import (
+    ClusterError,
     DataValidationError,
     ExecutionError,
     KernelStartError,
@@ -240,17 +241,24 @@ def test_workers_must_be_positive_and_not_given_with_a_scheduler(project, option
     assert not (project / "out").exists()
 
 
-def test_an_unreachable_scheduler_is_a_usage_error_and_touches_nothing(project, kernel):
+def test_an_unreachable_scheduler_exits_69_in_one_line_and_is_logged(project, kernel, capsys):
     pytest.importorskip("distributed")
-    with pytest.raises(
-        UsageError, match=re.escape("cannot use the Dask scheduler at 'tcp://127.0.0.1:9'")
-    ):
-        batch.run_plan(
-            project / "plan.yaml",
-            out_dir=project / "out",
-            scheduler="tcp://127.0.0.1:9",
-            connect_timeout=1.5,  # --connect-timeout bounds the wait to connect too
-        )
+    argv = ["batch", str(project / "plan.yaml"), "--out", str(project / "out")]
+    # --connect-timeout bounds the wait to connect too
+    code = main([*argv, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1.5"])
+
+    assert code == ClusterError.exit_code == 69  # as --help promises; it used to be 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 1.5 s" in line
+    [log] = (project / "out" / "_logs").glob("*.log")
+    assert "stopped after 0 of 4 job(s) to run: cannot reach the Dask scheduler" in log.read_text()
+    assert not kernel.calls
+
+
+def test_a_malformed_scheduler_address_is_a_usage_error_and_touches_nothing(project, kernel):
+    pytest.importorskip("distributed")
+    with pytest.raises(UsageError, match=re.escape("cannot use the Dask scheduler at 'foo://x'")):
+        batch.run_plan(project / "plan.yaml", out_dir=project / "out", scheduler="foo://x")
     assert not (project / "out").exists()
 
 
@@ -884,7 +892,7 @@ def test_the_ci_example_sets_up_renders_the_plan_and_keeps_the_pdfs():
     workflow = yaml.safe_load(text)
     steps = workflow["jobs"]["render"]["steps"]
     commands = [step.get("run", "") for step in steps]
-    assert "make setup" in commands
+    assert "make install" in commands  # what rendering needs: no Chromium, no test tools
     assert ".venv/bin/brief batch plans/daily.yaml --out reports" in commands
     uploads = [s["with"]["path"] for s in steps if s.get("uses", "").startswith("actions/upload")]
     assert "briefs/**/*.pdf" in uploads
@@ -916,3 +924,134 @@ def test_a_verbose_batch_logs_from_its_workers_too(tmp_path):
     assert done.returncode == 0, done.stderr
     # papermill speaks in the worker process, at the level the batch was given.
     assert re.search(r"Z INFO papermill: Executing notebook with kernel", done.stderr), done.stderr
+
+
+# -- the index shows what a batch tried, and that it stopped ------------------------------------
+
+
+class _Refusing(executors.GivenExecutor):
+    """A place that refuses the batch before its first job, as a cluster with no worker does."""
+
+    def __init__(self, executor):
+        super().__init__(executor)
+        self.scheduler = "tcp://127.0.0.1:1"
+
+    def prepare(self, out, jobs, *, worker_retries):
+        raise ClusterError("no worker joined the Dask scheduler at tcp://127.0.0.1:1 within 3 s")
+
+
+def test_a_batch_that_stops_before_its_jobs_says_so_at_the_top_of_the_index(project, kernel):
+    first = run(project)  # four published runs
+    assert first.exit_code == 0
+    (project / "nbs" / "alpha.ipynb").touch()
+    make_notebook(project / "nbs", "alpha", "print(partner, 'v2')")  # two jobs to run again
+
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(ClusterError):
+        batch.run_plan(project / "plan.yaml", out_dir=project / "out", executor=_Refusing(pool))
+
+    index = (project / "out" / "index.html").read_text()
+    head = index.split("<table>")[0]
+    assert "The last batch stopped" in head
+    assert "no worker joined the Dask scheduler at tcp://127.0.0.1:1 within 3 s" in head
+    assert "2 job(s) it was to run did not run" in head
+    assert "<code>alpha/default</code>" in head
+    records = (project / "out" / "_logs").glob("*.json")
+    record = json.loads(max(records, key=lambda p: p.stat().st_mtime_ns).read_text())
+    assert [j["status"] for j in record["jobs"]] == ["not run", "not run", "skipped", "skipped"]
+    assert record["exit_code"] == 69
+
+    # The next batch that finishes takes the banner away.
+    assert run(project).exit_code == 0
+    assert "The last batch stopped" not in (project / "out" / "index.html").read_text()
+
+
+# -- quotations checked or not ------------------------------------------------------------------
+
+
+@pytest.fixture
+def late_source(project, data_copy, monkeypatch):
+    """The project's plan on a data folder whose source text is not there yet; returns the
+    data folder and where the text will appear."""
+    path = data_copy / "sources.csv"
+    text = path.read_text(encoding="utf-8")
+    [name] = re.findall(r"[\w.-]+\.txt", text)
+    path.write_text(text.replace(name, "late-article.txt"), encoding="utf-8")
+    folder = project / "sources"
+    folder.mkdir()
+    monkeypatch.setenv(paths.SOURCES_ENV, str(folder))
+    real = paths.find_source_file(name)
+    assert real is not None
+    return data_copy, lambda: (folder / "late-article.txt").write_bytes(real.read_bytes())
+
+
+def test_a_brief_made_without_its_source_text_says_so_and_is_made_again_once_it_is_there(
+    project, kernel, late_source, capsys
+):
+    data, appear = late_source
+    argv = ["batch", str(project / "plan.yaml"), "--out", str(project / "out")]
+    argv += ["--data", str(data), "--workers", "1"]
+
+    first = run(project, data_dir=data)
+    assert first.exit_code == 0
+    published = project / "out" / first.outcomes[0].job.label / "manifest.json"
+    manifest = json.loads(published.read_text())
+    assert manifest["quotations"]["checked"] is False
+    assert "'late-article.txt' not found" in manifest["quotations"]["unchecked"][0]
+    index = (project / "out" / "index.html").read_text()
+    assert index.count("quotations not checked") == 4
+    assert "the briefs will say their quotations were not checked" in first.log_path.read_text()
+    # Nothing changed: nothing runs again (the quotations are still not checkable).
+    assert [o.status for o in run(project, data_dir=data).outcomes] == ["skipped"] * 4
+
+    # --require-sources refuses before anything runs, with the data's exit code, even -q.
+    before = sorted(p.name for p in (project / "out" / "_logs").iterdir())
+    assert main([*argv, "-q", "--require-sources"]) == DataValidationError.exit_code
+    said = capsys.readouterr().err
+    assert "'late-article.txt' not found" in said and "--require-sources" in said
+    assert sorted(p.name for p in (project / "out" / "_logs").iterdir()) == before
+
+    appear()
+    again = run(project, data_dir=data, require_sources=True)
+    assert [o.reason for o in again.outcomes] == [
+        "source text found: the quotations can be checked now"
+    ] * 4
+    manifest = json.loads(published.read_text())
+    assert manifest["quotations"] == {"checked": True, "unchecked": []}
+    assert "quotations not checked" not in (project / "out" / "index.html").read_text()
+
+
+# -- worker processes that cannot start ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        (0o644, "cannot be run by this user ("),  # a Python this user may not run
+        (0o755, "-c 'import helpers' ends with exit code 127"),  # starts, fails at once
+    ],
+    ids=["not-runnable", "fails-at-once"],
+)
+def test_a_batch_whose_workers_cannot_start_says_why_in_one_line(tmp_path, mode, said):
+    make_notebook(tmp_path / "nbs", "tiny", "print(partner)")
+    write_plan(tmp_path, "version: 1\nformats: [html]\njobs: [{notebook: nbs/tiny.ipynb}]\n")
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'python: cannot open shared object file' >&2\nexit 127\n")
+    python.chmod(mode)
+    # The workers are started with the virtualenv's Python unless told otherwise; this is
+    # multiprocessing's own way to tell it.
+    code = (
+        "import multiprocessing, sys; multiprocessing.set_executable(sys.argv[1]); "
+        "from helpers.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    argv = [sys.executable, "-c", code, str(python), "batch", str(tmp_path / "plan.yaml")]
+    argv += ["--out", str(tmp_path / "out"), "--workers", "1", "--cold", "-q"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == ExecutionError.exit_code, done.stderr  # before: 5 or 1, muddled
+    [line] = done.stderr.splitlines()  # one line, even with -q; no traceback
+    assert line.startswith("error: the batch's worker processes ") and said in line
+    if mode == 0o755:
+        assert "exit code 127: python: cannot open shared object file" in line
+    assert "build the virtualenv as this user" in line
+    head = (tmp_path / "out" / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "worker processes" in head

@@ -261,6 +261,26 @@ def test_failed_rendering_exits_6(tmp_path, capsys):
     assert "example.org" in err
 
 
+@pytest.mark.slow
+def test_a_user_without_a_writable_home_gets_a_quiet_run_and_no_temporary_folders(tmp_path):
+    # A service user (systemd's ProtectHome, a CI runner): IPython warned on standard error,
+    # through -q into every cron mail, and left a temporary folder per warning.
+    import os
+
+    notebook = notebook_with(tmp_path, "print(partner)")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("IPYTHONDIR", "BRIEF_CACHE")}
+    env.update(HOME="/proc/no-such-home", TMPDIR=str(tmp))  # not even root can create it
+    argv = [str(Path(sys.executable).with_name("brief")), "render", "-q", str(notebook)]
+    argv += ["--to", "html", "--out", str(tmp_path / "out")]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert "IPython" not in done.stderr and "writable" not in done.stderr
+    assert not [p for p in tmp.iterdir() if p.name.startswith(("brief-ipython-", "tmp"))]
+
+
 # -- batch: arguments reach the library unchanged (no kernel starts) -------------------------
 
 

@@ -170,6 +170,10 @@ def test_a_cluster_without_workers_fails_within_the_connect_timeout(tmp_path, da
     [log] = (tmp_path / "out" / "_logs").glob("*.log")
     assert "stopped after 0 of 1 job(s) to run: no worker joined" in log.read_text()
     assert not (tmp_path / "out" / "remote").exists()
+    # The index says so at its top, with the job that did not run (before: "0 run(s)").
+    head = (tmp_path / "out" / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "no worker joined the Dask scheduler" in head
+    assert "1 job(s) it was to run did not run: <code>remote/default</code>" in head
 
 
 @pytest.mark.slow
@@ -199,6 +203,61 @@ def test_a_worker_that_does_not_see_out_stops_the_batch_before_any_job(tmp_path,
     assert not (out / "remote").exists() and not list(private.iterdir())
 
 
+def needs_mount_namespace() -> None:
+    if subprocess.run(["unshare", "-m", "--map-root-user", "true"], check=False).returncode:
+        pytest.skip("needs a mount namespace (unshare -m --map-root-user) for a private --out")
+
+
+def unshared_worker(cluster: Cluster, out: Path, private: Path) -> subprocess.Popen:
+    """A worker with its own empty folder where --out is: as on a machine without the share."""
+    private.mkdir(exist_ok=True)
+    return cluster.worker(
+        wrap=("unshare", "-m", "--map-root-user", "sh", "-c", f"mount --bind {private} {out} &&")
+    )
+
+
+@pytest.mark.slow
+def test_a_late_worker_that_cannot_see_out_gets_one_job_which_runs_again_elsewhere(
+    tmp_path, dask_cli
+):
+    needs_mount_namespace()
+    # Russia waits until the test lets it go; China and India end at once.
+    pids = a_plan(
+        tmp_path,
+        "import pathlib, time\nif partner == 'Russia':\n" + textwrap.indent(WAIT.strip(), "    "),
+        "[Russia, China, India]",
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    dask_cli.worker()
+    dask_cli.wait_for_workers(1)
+
+    proc = batch(tmp_path, dask_cli)
+    try:
+        kernel_of(pids, "Russia", proc)  # the probe passed; the good worker is busy
+        unshared_worker(dask_cli, out, tmp_path / "private")  # joins after the probe
+        deadline = time.monotonic() + 120
+        while "cannot write to the output folder" not in next(out.glob("_logs/*.log")).read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no job went to the late worker"
+            time.sleep(0.2)
+        (pids / "go").touch()
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 0, stdout + stderr  # before: 69, the job failed on that worker
+    record = json.loads(next((out / "_logs").glob("*.json")).read_text())
+    assert [j["status"] for j in record["jobs"]] == ["ran", "ran", "ran"]
+    refused = [why for j in record["jobs"] for why in j["retried_because"]]
+    # One job went to the late worker, which then got no other: before, each job it was
+    # sent failed at once.
+    [why] = refused
+    assert why.startswith("worker tcp://") and why.endswith("cannot use the output folder")
+    assert "gets no more jobs of this batch; running it again on another worker" in stdout
+    assert not list((tmp_path / "private").iterdir())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("retries", [0, 1])
 def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
@@ -222,6 +281,21 @@ def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
         assert job["status"] == "failed" and job["attempts"] == 1
         assert "the worker running it died or left the cluster (tcp://" in job["error"]
         assert "not run again once a worker running it died (--worker-retries 0)" in stderr
+        # Refused on the second worker, it is kept and listed as failed like any failed job.
+        index = (tmp_path / "out" / "index.html").read_text()
+        assert index.count('class="failed"') == 1 and "remote/default" in stderr
+        assert job["failed_path"] and Path(job["failed_path"]).is_file()
+        # The killed worker's work folder, with its kernel's connection file, is removed by
+        # the batch; the next run says why the job runs again (before: "new").
+        out = tmp_path / "out"
+        assert not list(out.glob(".tmp/remote-*")) and not list(out.rglob("*.connection.json"))
+        dry = subprocess.run(
+            [str(BRIEF), "batch", str(tmp_path / "plan.yaml"), "--out", str(out), "--dry-run"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "would run (previous run failed)" in dry.stdout
     else:
         assert proc.returncode == 0, stderr
         assert job["status"] == "ran" and job["attempts"] == 2
@@ -348,3 +422,42 @@ def test_the_probe_names_what_a_worker_does_not_see(tmp_path):
     assert cluster_module.probe(str(folder), "other", {}, {}) == [
         f"sees another folder at {folder} than this machine does"
     ]
+
+
+@pytest.mark.slow
+def test_losing_the_scheduler_is_a_cluster_failure_and_nothing_is_published_after(
+    tmp_path, dask_cli
+):
+    pids = a_plan(tmp_path, WAIT)
+    worker = dask_cli.worker()
+    dask_cli.wait_for_workers(1)
+    out = tmp_path / "out"
+
+    proc = batch(tmp_path, dask_cli, "--connect-timeout", "5")
+    try:
+        kernel = kernel_of(pids, "Russia", proc)
+        scheduler = dask_cli.processes[0]
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=180)  # it must end on its own
+    finally:
+        proc.kill()
+
+    assert proc.returncode == ClusterError.exit_code, stdout + stderr
+    # one clear line, not a worker or notebook failure with an empty reason (before: exit 5)
+    assert "CancelledError" not in stdout + stderr
+    [line] = [x for x in stderr.splitlines() if "Dask scheduler" in x]
+    assert f"lost the Dask scheduler at {dask_cli.address}" in line
+    record = json.loads(next((out / "_logs").glob("*.json")).read_text())
+    assert [j["exit_code"] for j in record["jobs"]] == [69]
+    head = (out / "index.html").read_text().split("<table>")[0]
+    assert "The last batch stopped" in head and "lost the Dask scheduler" in head
+
+    # The job goes on on its worker, which no longer hears from anyone; once it ends, the
+    # batch has released the lock, and it must not publish.
+    (pids / "go").touch()
+    kernel.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while any(out.glob(".tmp/remote-*")) and worker.poll() is None:
+        assert time.monotonic() < deadline, "the worker's job never ended"
+        time.sleep(0.2)
+    assert not (out / "remote").exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,13 +24,34 @@ def test_a_checkout_finds_its_data_notebooks_and_reports_beside_src():
     assert paths.REPORTS_DIR == paths.PROJECT_ROOT / "reports"
 
 
+def test_brief_list_names_the_shipped_notebooks_plans_docs_and_where_sources_are_looked_for(
+    capsys,
+):
+    from helpers.cli import main
+
+    assert main(["list"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"source checkout: {paths.PROJECT_ROOT}\n")
+    for notebook in paths.report_notebooks():
+        assert f"  {notebook.stem:<14} {notebook}" in said
+    assert f"  {paths.PLANS_DIR / 'daily.yaml'}" in said
+    assert f"  {paths.DOCS_DIR / 'plans.md'}" in said
+    assert f"reports (default --out): {paths.REPORTS_DIR}" in said
+    assert main(["list", "--json"]) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert shipped["sources"][-1] == str(paths.DEFAULT_SOURCES_DIR)
+    assert paths.doc("plans.md", "On a Dask cluster") == (
+        f"{paths.DOCS_DIR / 'plans.md'}, 'On a Dask cluster'"
+    )
+
+
 def _shipped_tree(target: Path) -> Path:
     """What a source distribution holds: enough to build the wheel, nothing of the venv."""
     root = paths.PROJECT_ROOT
     target.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(root / name, target / name)
-    for name in ("src", "data", "notebooks", "plans"):
+    for name in ("src", "data", "notebooks", "plans", "docs"):
         shutil.copytree(
             root / name,
             target / name,
@@ -74,7 +97,37 @@ def test_an_installed_package_renders_the_shipped_notebooks_from_another_directo
         cwd=elsewhere,
         env=env,
     ).stdout.split()
-    assert found == ["False", str(venv / "share" / "myanmar-brief")]
+    share = venv / "share" / "myanmar-brief"
+    assert found == ["False", str(share)]
+    # Finding one's way: what is shipped, and where (before: no command said it, the
+    # source texts were looked for in <prefix>/share/shared/source, and messages named
+    # docs/*.md files the wheel did not hold).
+    listed = subprocess.run(
+        [venv / "bin" / "brief", "list", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    )
+    shipped = json.loads(listed.stdout)
+    assert shipped["installed"] is True
+    assert sorted(shipped["notebooks"]) == ["brief", "defence", "energy_trade"]
+    assert all(Path(p).is_file() for p in shipped["notebooks"].values())
+    assert [Path(p).name for p in shipped["plans"].values()] == ["daily.yaml"]
+    assert {"README.md", "plans.md", "scheduling.md"} <= set(shipped["docs"])
+    assert all(Path(p).is_file() for p in shipped["docs"].values())
+    assert shipped["sources"][-1] == str(share / "source")
+    pointed = subprocess.run(
+        [python, "-c", "from helpers.batch.cluster import SHARED; print(SHARED)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    ).stdout
+    page = re.search(r"\((\S+\.md), 'On a Dask cluster'\)", pointed)
+    assert page is not None and Path(page[1]).is_file(), pointed
     run = subprocess.run(
         [venv / "bin" / "brief", "render", "--to", "html"],
         capture_output=True,

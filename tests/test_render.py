@@ -232,6 +232,24 @@ def test_invalid_data_is_refused_before_any_kernel_starts(tmp_path, data_copy, n
     assert not out.exists()
 
 
+def test_require_sources_refuses_a_missing_source_text_before_any_kernel_starts(
+    tmp_path, data_copy, no_kernel, no_data_check, monkeypatch, capsys
+):
+    from helpers.cli import main
+
+    path = data_copy / "sources.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(".txt,", "-gone.txt,", 1), encoding="utf-8")
+    monkeypatch.setenv(paths.SOURCES_ENV, str(tmp_path / "nothing-here"))
+    notebook = make_notebook(tmp_path / "nbs", "custom")
+    out = tmp_path / "out"
+    argv = ["render", str(notebook), "--data", str(data_copy), "--out", str(out)]
+
+    assert main([*argv, "--require-sources"]) == DataValidationError.exit_code
+    assert "--require-sources publishes no brief" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_defaults_make_the_default_run_and_data_dir_is_passed_to_the_notebook(
     tmp_path, no_data_check
 ):

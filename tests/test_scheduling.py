@@ -7,7 +7,10 @@ only) and in full with a one-job plan and the checkout's virtualenv.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +20,24 @@ SCRIPT = ROOT / "scripts" / "check-scheduling.sh"
 DOC = ROOT / "docs" / "scheduling.md"
 
 
-def check(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def check(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
     )
+
+
+def recipes():
+    spec = importlib.util.spec_from_file_location(
+        "recipes", ROOT / "scripts" / "scheduling_recipes.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def ok_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -48,6 +65,44 @@ def test_a_doc_without_its_cron_block_fails_the_extraction_and_says_so(tmp_path)
     assert "FAILED extract:" in result.stdout and "expected one ```cron block" in result.stdout
 
 
+def test_a_checkout_whose_path_holds_the_recipes_example_paths_is_left_whole():
+    # Before: /srv/myanmar-brief was replaced by the checkout, then /srv/briefs by the output
+    # folder, also inside the checkout's own path.
+    root = "/home/ci/srv/briefs/plans/daily.yaml-work/srv/myanmar-brief"
+    venv = "/opt/venvs/brief"
+    line = (
+        "cd /srv/myanmar-brief && flock -n -E 75 /tmp/l .venv/bin/brief batch plans/daily.yaml"
+        " --out /srv/briefs --quiet; see /srv/myanmar-brief/docs/scheduling.md"
+    )
+    assert recipes().substitute(line, root, venv, "/tmp/out", "/tmp/plan.yaml") == (
+        f"cd {root} && flock -n -E 75 /tmp/l {venv}/bin/brief batch /tmp/plan.yaml"
+        f" --out /tmp/out --quiet; see {root}/docs/scheduling.md"
+    )
+    unit = "WorkingDirectory=/srv/myanmar-brief\nExecStart=/srv/myanmar-brief/.venv/bin/brief "
+    unit += "batch plans/daily.yaml --out /srv/briefs"
+    assert recipes().substitute(unit, root, venv, "/tmp/out") == (
+        f"WorkingDirectory={root}\nExecStart={venv}/bin/brief batch plans/daily.yaml --out /tmp/out"
+    )
+    module = recipes()
+    with pytest.raises(module.RecipeError, match="does not publish into /srv/briefs"):
+        module.substitute("brief batch plans/daily.yaml", root, venv, "/tmp/out")
+
+
+def test_the_check_uses_the_virtualenv_the_makefile_names(tmp_path):
+    # Before: scripts/check-scheduling.sh always took .venv, whatever VENV make was given.
+    link = tmp_path / "elsewhere"
+    link.symlink_to(Path(sys.prefix))
+    env = {**os.environ, "VENV": str(link)}
+    result = check("--only", "extract", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    env["VENV"] = str(tmp_path / "nowhere")
+    result = check("--only", "extract", env=env)
+    assert result.returncode == 1
+    assert f"FAILED extract: no {tmp_path / 'nowhere' / 'bin' / 'python'}" in result.stdout
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert 'VENV="$(abspath $(VENV))" scripts/check-scheduling.sh --reuse-venv' in makefile
+
+
 @pytest.mark.slow
 def test_cron_systemd_and_ci_recipes_run_publish_and_report_a_held_lock(tmp_path):
     plan = tmp_path / "plan.yaml"
@@ -64,7 +119,7 @@ def test_cron_systemd_and_ci_recipes_run_publish_and_report_a_held_lock(tmp_path
         "ok cron: with the flock lock held: exit 75, stderr: brief-daily: skipped",
         "ok cron: with brief's lock held: exit 75",
         "ok CI step 1 'actions/checkout@v4'",
-        "make setup replaced by a link",
+        "make install replaced by a link",
         "ok CI step 3 'Render the plan': exit 0",
         "ok CI step 5 'Keep the PDFs': briefs/**/*.pdf matches 1 file",
         "ok CI step 6 'Keep the HTML, the index and the logs': briefs/ matches",

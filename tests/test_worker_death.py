@@ -67,6 +67,15 @@ def test_a_worker_killed_fails_only_its_job_and_the_others_run(tmp_path):
         if label not in failed:
             assert (Path(o.result.path) / "alpha.html").is_file()
 
+    # The dead workers' work folders (each with its kernel's connection file: ports and HMAC
+    # key) are removed by the batch, not left until the next run; and the next run knows why
+    # it runs those jobs again.
+    assert not [p for p in (out / ".tmp").rglob("*") if "china" in p.name], "left behind"
+    assert not list(out.rglob("*.connection.json"))
+    again = batch.plan_batch(plan, out_dir=out)
+    reasons = {p.label: p.reason for p in again.jobs}
+    assert {reasons[label] for label in failed} == {"previous run failed"}
+
 
 def test_with_worker_retries_a_job_whose_worker_died_runs_again_and_says_so(tmp_path):
     # The first attempt kills its worker; the second finds the mark and runs to the end.

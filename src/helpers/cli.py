@@ -115,6 +115,12 @@ COLD_OPTION = click.option(
     help="Start each kernel from its kernelspec instead of forking a warm one (as "
     "BRIEF_WARM_KERNELS=0 does).",
 )
+REQUIRE_SOURCES_OPTION = click.option(
+    "--require-sources",
+    is_flag=True,
+    help="Refuse (exit 3, before any kernel) when a source text the data names is not found, "
+    "instead of publishing briefs that say their quotations were not checked.",
+)
 
 #: Where :class:`BriefCommand` keeps a command's log level, and where it came from.
 LEVEL_KEY = "brief.log_level"
@@ -354,6 +360,7 @@ def params(notebook: str) -> None:
     "gives brief-China-2024-03-02.pdf (default: the notebook's name). Fields: notebook, run "
     "and every parameter.",
 )
+@REQUIRE_SOURCES_OPTION
 @COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
@@ -365,6 +372,7 @@ def render(
     timeout: int,
     since: str | None,
     name: str | None,
+    require_sources: bool,
     cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
@@ -393,6 +401,7 @@ def render(
         warm_kernels=False if cold else None,
         since=since,
         name=name,
+        require_sources=require_sources,
     )
     with make_reporter(quiet=_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
@@ -439,6 +448,7 @@ def render(
     help="Publish an edition only if it differs from the previous edition of its series "
     "(what a mailing list wants); the others are reported as skipped.",
 )
+@REQUIRE_SOURCES_OPTION
 @COLD_OPTION
 @click.pass_context
 def batch(
@@ -453,6 +463,7 @@ def batch(
     connect_timeout: float | None,
     worker_retries: int,
     only_changed: bool,
+    require_sources: bool,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
@@ -483,6 +494,7 @@ def batch(
         only_changed=only_changed,
         worker_retries=worker_retries,
         connect_timeout=connect_timeout,
+        require_sources=require_sources,
     )
     quiet = _quiet()
     if dry_run:
@@ -572,6 +584,37 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
         click.echo(as_text(changes))
 
 
+@cli.command("list", quiet_help="Print only errors (the list is printed all the same).")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_command(as_json: bool) -> None:
+    """List what this installation ships and where: the notebooks `brief render` takes by
+    name, the example plans for `brief batch`, the data, the documentation, the folders
+    searched for source texts (and whether each exists) and the default output folder.
+    Exit code 0.
+    """
+    shipped = paths.shipped()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(shipped, indent=2, default=str, ensure_ascii=False))
+        return
+    kind = "installed package" if shipped["installed"] else "source checkout"
+    lines = [f"{kind}: {shipped['root']}", "notebooks (brief render NAME):"]
+    lines += [f"  {name:<14} {path}" for name, path in shipped["notebooks"].items()]
+    lines.append("plans (brief batch PLAN):")
+    lines += [f"  {path}" for path in shipped["plans"].values()]
+    lines.append(f"data: {shipped['data']}")
+    lines.append("docs:")
+    lines += [f"  {path}" for path in shipped["docs"].values()]
+    lines.append("source texts, searched in this order (--sources, $BRIEF_SOURCES, default):")
+    lines += [
+        f"  {folder}{'' if Path(folder).is_dir() else '  (not there)'}"
+        for folder in shipped["sources"]
+    ]
+    lines.append(f"reports (default --out): {shipped['reports']}")
+    click.echo("\n".join(lines))
+
+
 @cli.command("config", quiet_help="Print only errors (the settings are printed all the same).")
 @OUT_OPTION
 @DATA_OPTION
@@ -636,9 +679,12 @@ def config_command(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
+    from helpers.common import ipython_dir_if_homeless
+
     try:
         # Without standalone mode click returns the code of ``Exit`` rather than exiting.
-        code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
+        with ipython_dir_if_homeless():  # a service user's cron mail stays quiet
+            code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

@@ -164,3 +164,45 @@ def sigterm_interrupts() -> Iterator[None]:
     finally:
         for sig in ours:
             signal.signal(sig, defaults[sig])
+
+
+#: The variable IPython (and jupyter_client's kernel search) takes its folder from.
+IPYTHONDIR_ENV = "IPYTHONDIR"
+
+
+@contextlib.contextmanager
+def ipython_dir_if_homeless() -> Iterator[str | None]:
+    """For a user whose home cannot be written (a service user, systemd's ``ProtectHome``),
+    point ``$IPYTHONDIR`` at a private temporary folder until the block ends, removed after.
+
+    Without it, every process that looks for Jupyter kernels (``brief`` itself, the batch's
+    workers) warns ``IPython parent '/home/x' is not a writable location, using a temp
+    directory`` on standard error, through ``--quiet`` into every cron mail, and leaves that
+    temporary folder behind. Workers, the zygote and kernels inherit the variable. Yields the
+    folder, or None when ``$IPYTHONDIR`` is set or the home is writable (nothing changes).
+    """
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get(IPYTHONDIR_ENV) or _ipython_home_writable():
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="brief-ipython-")
+    os.environ[IPYTHONDIR_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if os.environ.get(IPYTHONDIR_ENV) == folder:
+            del os.environ[IPYTHONDIR_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ipython_home_writable() -> bool:
+    """Whether IPython can use ``~/.ipython`` (as :func:`IPython.paths.get_ipython_dir`
+    decides: the folder is writable, or it is missing and its parent is writable)."""
+    import os
+
+    folder = Path(os.path.expanduser("~")) / ".ipython"
+    target = folder if folder.exists() else folder.parent
+    return target.is_dir() and os.access(target, os.W_OK)

@@ -48,6 +48,13 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 GEODATA_DIR = PACKAGE_DIR / "geodata"
 #: Example batch plans.
 PLANS_DIR = PROJECT_ROOT / "plans"
+#: The documentation messages point to (shipped with an installed package too).
+DOCS_DIR = PROJECT_ROOT / "docs"
+#: The folder of source texts searched last: ``../shared/source`` beside a checkout;
+#: ``<prefix>/share/myanmar-brief/source`` beside the shipped data of an installed package.
+DEFAULT_SOURCES_DIR = (
+    PROJECT_ROOT.parent / "shared" / "source" if IS_CHECKOUT else SHARE_DIR / "source"
+)
 
 #: Environment variable naming extra folders (``os.pathsep``-separated) that hold source texts.
 SOURCES_ENV = "BRIEF_SOURCES"
@@ -75,14 +82,48 @@ def source_dirs(extra: list[Path] | None = None) -> list[Path]:
     Returns
     -------
     list of Path
-        ``extra``, then the folders in ``$BRIEF_SOURCES``, then ``../shared/source`` beside the
-        project checkout. Folders that do not exist are kept; callers test for the file.
+        ``extra``, then the folders in ``$BRIEF_SOURCES``, then :data:`DEFAULT_SOURCES_DIR`
+        (``../shared/source`` beside a checkout, ``<prefix>/share/myanmar-brief/source`` for
+        an installed package). Folders that do not exist are kept; callers test for the file.
     """
     dirs: list[Path] = [Path(p) for p in extra or []]
     env = os.environ.get(SOURCES_ENV, "")
     dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    dirs.append(PROJECT_ROOT.parent / "shared" / "source")
+    dirs.append(DEFAULT_SOURCES_DIR)
     return dirs
+
+
+def doc(name: str, section: str | None = None) -> str:
+    """How a message names a page of the documentation: its path where this installation
+    keeps it (``<prefix>/share/myanmar-brief/docs/plans.md`` for an installed package), and
+    the section, as ``.../plans.md, 'On a Dask cluster'``."""
+    where = str(DOCS_DIR / name) if name != "README.md" else str(PROJECT_ROOT / name)
+    return f"{where}, {section!r}" if section else where
+
+
+def shipped() -> dict[str, object]:
+    """What this installation ships and where: for ``brief list``.
+
+    Returns
+    -------
+    dict
+        ``root`` (a checkout or ``<prefix>/share/myanmar-brief``), ``installed`` (bool),
+        ``notebooks`` and ``plans`` (name -> path), ``data``, ``docs`` (name -> path),
+        ``sources`` (the folders searched for source texts, in order) and ``reports`` (the
+        default output folder).
+    """
+    readme = PROJECT_ROOT / "README.md"
+    docs = {p.name: p for p in [readme, *sorted(DOCS_DIR.glob("*.md"))] if p.is_file()}
+    return {
+        "root": PROJECT_ROOT,
+        "installed": not IS_CHECKOUT,
+        "notebooks": {p.stem: p for p in report_notebooks()},
+        "plans": {p.name: p for p in sorted(PLANS_DIR.glob("*.yaml"))},
+        "data": DATA_DIR,
+        "docs": docs,
+        "sources": source_dirs(),
+        "reports": REPORTS_DIR,
+    }
 
 
 def find_source_file(name: str, extra: list[Path] | None = None) -> Path | None:

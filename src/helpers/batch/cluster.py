@@ -4,8 +4,9 @@ A Dask worker publishes its job's run folder itself, so a batch on a cluster cou
 storage it cannot see from here; and Dask hides what happens to workers. So
 :class:`DaskCluster`:
 
-* connects within ``connect_timeout`` seconds (``--connect-timeout``), and waits as long for a
-  first worker, or stops with :class:`~helpers.errors.ClusterError` (exit 69);
+* connects within ``connect_timeout`` seconds (``--connect-timeout``) once the batch holds the
+  lock and writes its log, and waits as long for a first worker, or stops with
+  :class:`~helpers.errors.ClusterError` (exit 69; a malformed address is a usage error, 2);
 * before the first job, has every worker read a probe file the batch wrote under ``--out``,
   write beside it, and hash the notebooks and the data (:func:`probe`); a worker that sees
   less, or something else, stops the batch with a usage error (exit 2) naming the worker;
@@ -14,6 +15,13 @@ storage it cannot see from here; and Dask hides what happens to workers. So
 * fails the jobs not yet done with :class:`~helpers.errors.ClusterError` when the cluster has
   had no worker for ``connect_timeout`` seconds, or the scheduler went away
   (:meth:`ClusterWatch.check`): a batch never hangs on a cluster;
+* has no job publish once the batch has ended: each job's worker checks, just before it
+  switches its run in, that the batch's shared folder in ``.tmp/`` is still there (the batch
+  removes it before it releases the lock), so a job left running by a lost scheduler or an
+  interrupted batch is not published outside the lock (:attr:`Job.publish_gate`);
+* runs a job again on another worker when its worker refused it before it started, because
+  it cannot write under ``--out`` (a worker that joined after the probe): that worker asks
+  the scheduler to send it no more work, and no longer counts as a worker of the batch;
 * sees a job run again because its worker died (Dask does that on its own): each attempt
   records itself in a shared folder before it starts (:func:`claim_attempt`), and one beyond
   ``--worker-retries`` (default 0: never, since the first worker may have run cells) fails
@@ -25,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -35,6 +44,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from helpers import paths
 from helpers.batch.executors import (
     DASK_TOPIC,
     JobExecutor,
@@ -61,7 +71,7 @@ PROBE_NAME = "probe"
 #: What the docs say about where things must be; every message about a worker ends with it.
 SHARED = (
     "--out, the notebooks and the data folder must be on storage shared by this machine and "
-    "every worker, mounted at the same paths (docs/plans.md, 'On a Dask cluster')"
+    f"every worker, mounted at the same paths ({paths.doc('plans.md', 'On a Dask cluster')})"
 )
 
 __all__ = [
@@ -84,18 +94,25 @@ class Attempts(NamedTuple):
 
 
 class DaskCluster(JobExecutor):
-    """The workers of a Dask distributed scheduler; connects when made."""
+    """The workers of a Dask distributed scheduler. A malformed address is refused when made;
+    the scheduler is reached in :meth:`prepare`, once the batch holds the lock and writes its
+    log, so that an unreachable one is logged (and a batch with nothing to run needs none)."""
 
     def __init__(self, address: str, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.scheduler = address
         self.connect_timeout = connect_timeout
-        self._client = _connect(address, connect_timeout)
+        _check_address(address)
+        self._client: Any = None
         self._attempts: Attempts | None = None
+        #: The scheduler went away while the batch ran.
+        self.lost = False
 
     def prepare(self, out: Path, jobs: Sequence[Job], *, worker_retries: int) -> None:
-        """Wait for a worker, then have every worker probe what the jobs need."""
+        """Connect, wait for a worker, then have every worker probe what the jobs need."""
         from helpers.pipeline import publish
 
+        if self._client is None:
+            self._client = _connect(self.scheduler, self.connect_timeout)
         try:
             self._client.wait_for_workers(1, timeout=self.connect_timeout)
         except (TimeoutError, OSError) as exc:
@@ -142,6 +159,12 @@ class DaskCluster(JobExecutor):
                 shutil.rmtree(attempts.folder, ignore_errors=True)
 
     def close(self) -> None:
+        if self._client is None:
+            return
+        if self.lost:
+            # The batch has said it in one line; a client closed while it tries to reconnect
+            # would log a traceback of its own.
+            logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
         with contextlib.suppress(Exception):
             self._client.close()
 
@@ -155,18 +178,32 @@ class ClusterWatch(Watch):
         self._cluster = cluster
         self._attempts = attempts
         self._alone_since: float | None = None
+        #: Workers that refused a job because they cannot see the shared folders.
+        self.refused: set[str] = set()
 
     def work_args(self) -> tuple[Any, ...]:
         return (self._attempts,)
 
     def explain(self, token: str, exc: Exception) -> Exception:
+        from concurrent.futures import CancelledError
+
         client = self._cluster._client
-        if client.status in ("closing", "closed"):
+        # The batch cancels no future whose result it reads: a cancelled job is the
+        # scheduler's doing, which is what Dask does to every job when it is lost.
+        if isinstance(exc, CancelledError) or client.status in ("connecting", "closing", "closed"):
             return self._gone()
         if type(exc).__name__ == "KilledWorker":  # Dask gave up after workers died under it
             lost = ", ".join(self.lost(token)) or "?"
             return WorkerDied(f"the workers running it died, each in turn ({lost}): {exc}")
         return exc
+
+    def refusal(self, result: RunResult) -> str | None:
+        reported = result.reported or {}
+        if result.status != "failed" or not reported.get("refused"):
+            return None
+        worker = str(reported.get("worker", "?"))
+        self.refused.add(worker)
+        return worker
 
     def lost(self, token: str) -> list[str]:
         if self._attempts is None:
@@ -195,8 +232,9 @@ class ClusterWatch(Watch):
         if client.status in ("closing", "closed"):
             raise self._gone()
         try:
-            identity = client.sync(client.scheduler.identity, n_workers=0, callback_timeout=10)
-            workers: int | None = int(identity.get("n_workers") or 0)
+            identity = client.sync(client.scheduler.identity, callback_timeout=10)
+            usable = set(identity.get("workers") or ()) - self.refused
+            workers: int | None = len(usable)
         except Exception:  # reconnecting; the client closes itself after its timeout
             workers = None
         if workers:
@@ -206,7 +244,13 @@ class ClusterWatch(Watch):
         self._alone_since = self._alone_since or now
         waited = now - self._alone_since
         if waited >= self._cluster.connect_timeout:
-            what = "no worker" if workers == 0 else "no answer from the scheduler"
+            what = (
+                "no answer from the scheduler"
+                if workers is None
+                else "no worker that can run its jobs"
+                if self.refused
+                else "no worker"
+            )
             raise ClusterError(
                 f"the Dask scheduler at {self._cluster.scheduler} has had {what} for "
                 f"{waited:.0f} s (--connect-timeout {self._cluster.connect_timeout:g}); "
@@ -214,9 +258,11 @@ class ClusterWatch(Watch):
             )
 
     def _gone(self) -> ClusterError:
+        self._cluster.lost = True
         return ClusterError(
-            f"lost the connection to the Dask scheduler at {self._cluster.scheduler}; "
-            "the jobs not done are failed"
+            f"lost the Dask scheduler at {self._cluster.scheduler} (it stopped, or cannot be "
+            "reached from here); the jobs not done are failed, and a job still running on a "
+            "worker will not publish"
         )
 
 
@@ -236,13 +282,31 @@ def _unseen(folder: Path, digest: str | None) -> str | None:
     return None
 
 
+def _check_address(address: str) -> None:
+    """Refuse an address Dask cannot read (a usage error, exit 2) before anything is done."""
+    from distributed.comm import parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        get_backend(parse_address(address)[0])
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
+
+
 def _connect(address: str, timeout: float) -> Any:
+    """A client of the scheduler at ``address``; one that cannot be reached within
+    ``timeout`` seconds is a cluster failure (exit 69), as ``--connect-timeout`` promises."""
     from distributed import Client
 
     try:
         return Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except ValueError as exc:
         raise UsageError(f"cannot use the Dask scheduler at {address!r}: {exc}") from None
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+            f"(--connect-timeout): {exc}; start it with `dask scheduler`, or check the address"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -327,7 +391,10 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
             number += 1
             continue
         except OSError as exc:
-            return crashed(
+            # Nothing ran here: the job can run on another worker, and this one, which does
+            # not see the shared folders, steps aside so that it is sent no more jobs.
+            _step_aside()
+            refused = crashed(
                 job,
                 ClusterError(
                     f"worker {me} cannot write to the output folder {job.out_dir} "
@@ -335,6 +402,7 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
                 ),
                 0.0,
             )
+            return dataclasses.replace(refused, reported={"worker": me, "refused": "unshared"})
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(me)
         break
@@ -348,6 +416,26 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
         died = WorkerDied(f"the worker running it died or left the cluster ({before}); {allowed}")
         return crashed(job, died, 0.0)
     return None
+
+
+def _step_aside() -> None:
+    """On a worker that cannot run this batch's jobs: have the scheduler send it no more
+    work (it retires the worker without closing it: the worker stays, idle, until an
+    operator fixes its mounts and restarts it)."""
+    try:
+        from distributed import get_worker
+        from distributed.utils import sync
+
+        worker = get_worker()
+        sync(
+            worker.loop,
+            worker.scheduler.retire_workers,
+            workers=[worker.address],
+            close_workers=False,
+            remove=False,
+        )
+    except Exception:  # the batch avoids it all the same; this only spares it jobs
+        pass
 
 
 def reported(result: RunResult) -> RunResult:

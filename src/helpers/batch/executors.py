@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -35,6 +36,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from helpers import paths
 from helpers.common import interrupt, set_parent_death_signal
 from helpers.errors import BriefError, ExecutionError
 from helpers.pipeline.progress import Reporter
@@ -56,6 +58,8 @@ __all__ = [
     "Running",
     "Watch",
     "WorkerDied",
+    "WorkerStartError",
+    "check_workers_can_start",
     "crashed",
     "default_workers",
     "make_executor",
@@ -91,6 +95,12 @@ class Watch:
     def explain(self, token: str, exc: Exception) -> Exception:
         """The error to report for an attempt whose future failed with ``exc``."""
         return exc
+
+    def refusal(self, result: RunResult) -> str | None:
+        """The worker that refused ``result``'s job before any of it ran, because it cannot
+        run the batch's jobs (a cluster worker that does not see ``--out``), so that the job
+        runs again elsewhere; None for any other result."""
+        return None
 
     def lost(self, token: str) -> list[str]:
         """The workers that started attempt ``token`` before the one that finished it, and
@@ -151,6 +161,7 @@ class ProcessPool(JobExecutor):
     def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
         size = min(self.workers or 1, jobs)
         # The zygote imports while the workers start and import; it outlives the pool.
+        check_workers_can_start()
         with warm_zygote(warm) as zygote, _local_pool(size, on_event) as pool:
             address = None
             if warm:
@@ -174,19 +185,22 @@ class GivenExecutor(JobExecutor):
 def make_executor(
     workers: int | None = None,
     scheduler: str | None = None,
-    executor: Executor | None = None,
+    executor: Executor | JobExecutor | None = None,
     *,
     connect_timeout: float | None = None,
 ) -> JobExecutor:
-    """The executor a batch asked for: the given one, else a Dask cluster (``scheduler``,
-    waiting up to ``connect_timeout`` seconds for it and its workers), else local processes
-    (``workers``, default :func:`default_workers`).
+    """The executor a batch asked for: the given one (a :class:`JobExecutor` as it is),
+    else a Dask cluster (``scheduler``, waiting up to ``connect_timeout`` seconds for it and
+    its workers), else local processes (``workers``, default :func:`default_workers`).
 
     Raises
     ------
     UsageError
-        The Dask scheduler cannot be reached.
+        The Dask scheduler's address is malformed (one that cannot be reached fails the
+        batch later, with :class:`~helpers.errors.ClusterError`, once its log is open).
     """
+    if isinstance(executor, JobExecutor):
+        return executor
     if executor is not None:
         return GivenExecutor(executor)
     if scheduler is not None:
@@ -290,6 +304,79 @@ class _LocalWatch(Watch):
 
     def death(self, token: str) -> str | None:
         return self._pool.death(token)
+
+
+def _worker_executable() -> str:
+    """The Python the local pool's worker processes are started with (``spawn``)."""
+    from multiprocessing import spawn
+
+    executable = spawn.get_executable()
+    return os.fsdecode(executable)
+
+
+def check_workers_can_start() -> None:
+    """Refuse, before any worker starts, a Python the worker processes could not be started
+    with: a service user who may not run the virtualenv's Python (one under a root-only
+    home), say, which ``brief batch`` would otherwise find out job by job.
+
+    Raises
+    ------
+    WorkerStartError
+        Naming the program, the user and what to do (exit 5).
+    """
+    executable = _worker_executable()
+    if os.path.isfile(executable) and os.access(executable, os.X_OK):
+        problem = _start_problem(executable)  # ~0.1 s: a Python that starts and finds us
+        if problem is not None:
+            raise WorkerStartError(f"the batch's worker processes cannot start: {problem}")
+        return
+    real = os.path.realpath(executable)
+    where = f" (that is {real})" if real != executable else ""
+    raise WorkerStartError(
+        f"the batch's worker processes cannot start: {executable}{where} "
+        f"{'cannot be run' if os.path.exists(real) else 'is not there, or cannot be reached'} "
+        f"by this user ({_user()}). {_START_ADVICE}"
+    )
+
+
+_START_ADVICE = (
+    "Run brief as a user who may run the virtualenv's Python, or build the virtualenv as this "
+    f"user ({paths.doc('README.md', 'Opening the notebooks in JupyterLab')}: not as root)"
+)
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def _start_problem(executable: str) -> str | None:
+    """Why ``executable`` cannot run a worker (its own last words when it imports the
+    package, with its exit status), or None if it can."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [executable, "-c", "import helpers.errors"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{executable} cannot be started by this user ({_user()}): {exc}. {_START_ADVICE}"
+    said = [line for line in done.stderr.splitlines() if line.strip()]
+    last = f": {said[-1].strip()}" if said else ""
+    status = (
+        f"exit code {done.returncode}" if done.returncode >= 0 else f"signal {-done.returncode}"
+    )
+    if done.returncode == 0:
+        return None
+    return f"{executable} -c 'import helpers' ends with {status}{last}. {_START_ADVICE}"
 
 
 def _stop_all(processes: list[Any]) -> None:
@@ -468,6 +555,7 @@ def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunR
         refused = cluster.claim_attempt(job, token, attempts)
         if refused is not None:
             return refused
+        job = dataclasses.replace(job, publish_gate=attempts.folder)
     _RUNNING = True
     if _EVENTS is not None:  # the local pool: say which worker runs this attempt
         with contextlib.suppress(Exception):
@@ -492,6 +580,10 @@ def work(job: Job, token: str, delay: float = 0.0, attempts: Any = None) -> RunR
 
 class WorkerDied(ExecutionError):
     """The worker process running a job died (killed by the OOM killer, say)."""
+
+
+class WorkerStartError(ExecutionError):
+    """The batch's worker processes cannot start (a Python this user may not run)."""
 
 
 def crashed(job: Job, exc: BaseException, seconds: float) -> RunResult:

@@ -42,6 +42,7 @@ import dataclasses
 import itertools
 import json
 import random
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,6 +63,7 @@ from helpers.errors import (
     KernelStartError,
     UsageError,
 )
+from helpers.pipeline import index as index_module
 from helpers.pipeline import render as render_module
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
@@ -72,11 +74,14 @@ from helpers.pipeline.uptodate import Decision, decide_all
 KERNEL_START_ATTEMPTS = 3
 #: Runs a job may get when other workers dying take the pool down under it.
 POOL_ATTEMPTS = 3
+#: Attempts a job gets when workers refuse it before it starts (they cannot see ``--out``).
+REFUSED_ATTEMPTS = 3
 #: Seconds a retry waits, drawn from this range and multiplied by the retry's number, so that
 #: kernels that clashed do not start in step again.
 RETRY_DELAY = (0.5, 1.5)
-#: The folder under the output folder that holds each batch's log and results.
-LOGS_NAME = "_logs"
+#: The folder under the output folder that holds each batch's log and results (the index
+#: reads the newest results to say whether the batch stopped).
+LOGS_NAME = index_module.LOGS_NAME
 #: Batch runs whose log and summary are kept in ``_logs/``, newest first.
 LOGS_KEEP = 50
 
@@ -136,6 +141,10 @@ class BatchRequest(Request):
         With ``scheduler``: seconds to connect, to wait for a first worker, and to go on
         with no worker or no scheduler before the jobs not done fail (exit 69). Default:
         :data:`helpers.batch.cluster.CONNECT_TIMEOUT` (``--connect-timeout``).
+    require_sources
+        Refuse the batch, before anything runs, when a source text its data names cannot be
+        found here (``--require-sources``, exit 3), instead of publishing briefs whose
+        quotations were not checked.
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -151,6 +160,7 @@ class BatchRequest(Request):
     only_changed: bool = False
     worker_retries: int = 0
     connect_timeout: float | None = None
+    require_sources: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -374,6 +384,8 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
 
     for folder in dict.fromkeys(item.job.data_dir for item in jobs):
         ensure_valid(folder)
+        if request.require_sources:
+            render.require_sources(folder)
     return jobs
 
 
@@ -413,7 +425,7 @@ def run_plan(
     /,
     *,
     reporter: Reporter | None = None,
-    executor: Executor | None = None,
+    executor: Executor | JobExecutor | None = None,
     **fields: Any,
 ) -> BatchResult:
     """Render every job of a plan that is not up to date; see the module's description.
@@ -427,7 +439,8 @@ def run_plan(
         Receives progress; the log file receives it too. Default: none.
     executor
         Any :class:`concurrent.futures.Executor` to run the jobs on instead (it is not shut
-        down); its workers must be able to import this package.
+        down); its workers must be able to import this package. A
+        :class:`~helpers.batch.executors.JobExecutor` is used as it is.
     warm_kernels
         On the local process pool, fork each job's kernel from a warm zygote that the batch
         starts once, and only if a job is to run (:mod:`helpers.kernels`): every job still
@@ -466,6 +479,7 @@ def run_plan(
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
                 tee = _Tee(reporter, PlainReporter(log, log))
                 batch = _Batch(jobs, out, place, tee, log, request.worker_retries)
+                batch.json_path, batch.plan = json_path, request.source
                 render_module._warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
@@ -480,6 +494,7 @@ def run_plan(
                     scheduler=place.scheduler,
                 )
                 batch.record(result, json_path, force=request.force)
+                _write_index(out, tee)  # after the record: it says whether the batch stopped
             return result
     finally:
         place.close()
@@ -642,6 +657,11 @@ class _Batch:
     retried: dict[int, list[str]] = field(default_factory=dict)
     #: The attempts in flight: future -> (job index, attempt number, token, start time).
     pending: dict[Future, tuple[int, int, str, float]] = field(default_factory=dict)
+    #: Where the batch's results go, and its plan, as the record names it.
+    json_path: Path | None = None
+    plan: str = ""
+    #: Why the batch stopped before every job ran (the log's line), if it did.
+    stopped: str | None = None
 
     def decide(self, source: str, *, force: bool) -> None:
         """Decide which jobs run (:func:`~helpers.pipeline.uptodate.decide`); say so."""
@@ -684,9 +704,10 @@ class _Batch:
                     f"{len(to_run)} job(s) to run; the running jobs were stopped"
                 )
                 _log_lines(self.log, [line])
+                self.stopped = line
+                self._record_stop(exc)
                 _write_index(self.out, self.tee)
                 raise
-        _write_index(self.out, self.tee)
 
     def _results(self, running: Running, to_run: Sequence[int]) -> Iterator[tuple[int, Outcome]]:
         """Submit the jobs, retry what may be retried, and yield each job's final outcome.
@@ -723,6 +744,11 @@ class _Batch:
             for future in self.pending:
                 future.cancel()
             self.tee.message(str(exc))
+            done = sum(1 for i in to_run if i in self.outcomes)
+            self.stopped = (
+                f"stopped after {done} of {len(to_run)} job(s) to run: {exc}; "
+                "the jobs not done are failed"
+            )
             for i in to_run:
                 if i not in self.outcomes:
                     yield i, self._outcome(i, self._crashed(self.jobs[i].job, exc, 0.0))
@@ -764,9 +790,25 @@ class _Batch:
                 raise exc from None
             result = self._crashed(job, exc, time.monotonic() - clock)
         else:
+            refused_by = watch.refusal(result)
+            if refused_by is not None and attempt < REFUSED_ATTEMPTS:
+                self.tee.message(
+                    f"{job.label}: worker {refused_by} cannot use the output folder, so it "
+                    "gets no more jobs of this batch; running it again on another worker: "
+                    f"{result.error}"
+                )
+                self.retried.setdefault(i, []).append(
+                    f"worker {refused_by} cannot use the output folder"
+                )
+                self._submit(running, i, attempt + 1)
+                return None
             problem = watch.verify(job, result)
             if problem is not None:
                 result = self._crashed(job, problem, result.seconds)
+            elif result.status == "failed" and result.failed_path is None:
+                # Refused on its worker before it ran (a worker that died, one that cannot
+                # write --out): kept here, so that the index shows every job tried.
+                result = self._archived(job, result)
             if result.error_type != WorkerDied.__name__:
                 self.retried.setdefault(i, []).extend(
                     f"worker {worker} died or left" for worker in watch.lost(token)
@@ -816,9 +858,13 @@ class _Batch:
     def _crashed(self, job: Job, exc: BaseException, seconds: float) -> RunResult:
         """The failure of a job whose worker failed outside it, archived under ``_failed/``
         like any failed job, so that the index shows it."""
+        return self._archived(job, executors.crashed(job, exc, seconds))
+
+    def _archived(self, job: Job, result: RunResult) -> RunResult:
+        """A failed result, archived under ``_failed/`` by the batch (its worker did not)."""
         from helpers.pipeline import publish
 
-        result = executors.crashed(job, exc, seconds)
+        seconds = result.seconds
         record = {
             "status": "failed",
             "notebook": job.name,
@@ -845,6 +891,10 @@ class _Batch:
     def _outcome(self, i: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
         job = self.jobs[i].job
+        if result.error_type == WorkerDied.__name__ or any(
+            "died" in why for why in self.retried.get(i, ())
+        ):
+            self._remove_dead_work(i)
         for warning in result.warnings:
             self.tee.message(warning)
         if result.status == "unchanged":
@@ -868,6 +918,34 @@ class _Batch:
             reason += "; run again on a new worker after another worker died"
         return Outcome(self.jobs[i], status, reason, decision.key, attempts, result, retried)
 
+    def _remove_dead_work(self, i: int) -> None:
+        """Remove the work folders a dead worker left for job ``i`` (its executed notebook so
+        far, its kernel's connection file with ports and HMAC key) now, not at the next run.
+        Called with the job's final result, when no attempt of it runs any more; a folder
+        whose name another job in flight could share is left to the next run."""
+        from helpers.pipeline import publish
+
+        def prefix(k: int) -> str:
+            job = self.jobs[k].job
+            return publish.staging_prefix(f"{job.name}-{job.run}")
+
+        mine = prefix(i)
+        if any(
+            prefix(k).startswith(mine) or mine.startswith(prefix(k))
+            for k, *_ in (self.pending.values())
+            if k != i
+        ):
+            return
+        tmp = self.out / publish.TMP_NAME
+        try:
+            leftovers = [p for p in tmp.iterdir() if p.name.startswith(mine)]
+        except OSError:
+            return
+        for folder in leftovers:
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+                _log_lines(self.log, [f"removed {folder}, left by a worker that died"])
+
     def record(self, result: BatchResult, json_path: Path, *, force: bool) -> None:
         """The summary into the log, and each job's result into ``batch-<stamp>.json``."""
         from helpers.pipeline import publish
@@ -882,9 +960,50 @@ class _Batch:
             "seconds": round(result.seconds, 3),
             "exit_code": result.exit_code,
             "finished_at": utc_now(millis=False),
+            "stopped": self.stopped,
             "jobs": [o.record() for o in result.outcomes],
         }
         publish.write_atomic(json_path, json.dumps(record, indent=2, default=str) + "\n")
+
+    def _record_stop(self, exc: BaseException) -> None:
+        """``batch-<stamp>.json`` for a batch that stopped before it could finish (the
+        cluster refused it, Ctrl-C): each job's outcome so far, the others ``not run``; the
+        index reads it to say at its top that the batch stopped."""
+        from helpers.pipeline import publish
+
+        if self.json_path is None:
+            return
+        jobs = []
+        for i, item in enumerate(self.jobs):
+            if i in self.outcomes:
+                jobs.append(self.outcomes[i].record())
+                continue
+            decision = self.decisions[i] if i < len(self.decisions) else None
+            jobs.append(
+                {
+                    "entry": item.source.label,
+                    "notebook": item.job.name,
+                    "run": item.job.run,
+                    "status": "not run",
+                    "reason": decision.reason if decision else "",
+                    "parameters": item.job.parameters,
+                    "command": item.job.command,
+                }
+            )
+        record = {
+            "plan": self.plan,
+            "out_dir": str(self.out),
+            "workers": self.place.workers,
+            "scheduler": self.place.scheduler,
+            "exit_code": exc.exit_code if isinstance(exc, BriefError) else 130,
+            "finished_at": utc_now(millis=False),
+            "stopped": self.stopped,
+            "jobs": jobs,
+        }
+        try:
+            publish.write_atomic(self.json_path, json.dumps(record, indent=2, default=str) + "\n")
+        except OSError as error:  # the stop is what matters; it is in the log already
+            _log_lines(self.log, [f"could not write {self.json_path}: {error}"])
 
 
 def _pool_broke(exc: BaseException) -> bool:

@@ -22,7 +22,7 @@ from helpers.pipeline.publish import list_runs, write_atomic
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
 
-__all__ = ["INDEX_NAME", "update_index", "write_index"]
+__all__ = ["INDEX_NAME", "stopped_batch", "update_index", "write_index"]
 
 _INDEX_TEMPLATE = """\
 <!DOCTYPE html>
@@ -44,12 +44,19 @@ _INDEX_TEMPLATE = """\
   code { font-size: 0.85rem; }
   .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
   ul { margin: 0; padding-left: 1rem; }
+  .stopped { border: 2px solid #b2182b; padding: 0 0.8rem; margin-bottom: 1rem; }
   tr.series-head th { background: #fff; border-bottom: 2px solid #1a1a1a;
                       padding-top: 1.2rem; font-size: 0.95rem; }
 </style>
 </head>
 <body>
 <h1>Myanmar briefs: every run</h1>
+{% if stopped %}<div class="stopped" role="alert"><p><strong>The last batch stopped</strong>
+({{ stopped.plan }}, {{ stopped.when }}, exit {{ stopped.exit_code }}): {{ stopped.why }}</p>
+{% if stopped.not_run %}<p>{{ stopped.not_run|length }} job(s) it was to run did not run:
+{{- " " }}{% for label in stopped.not_run %}<code>{{ label }}</code>
+{%- if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}</div>
+{% endif %}
 <p>{{ rows|length }} run(s) in {{ groups|length }} series; the series last run first, each
 with its editions, latest first. Updated {{ updated }}.</p>
 <table>
@@ -64,7 +71,8 @@ with its editions, latest first. Updated {{ updated }}.</p>
 <tr>
   <td>{{ row.notebook }}</td>
   <td><code>{{ row.run }}</code></td>
-  <td class="{{ row.status }}">{{ row.status }}</td>
+  <td class="{{ row.status }}">{{ row.status }}
+    {%- if row.unchecked %}<div class="error">quotations not checked</div>{% endif %}</td>
   <td>{{ row.as_of }}</td>
   <td>{{ row.changes }}</td>
   <td>{% if row.overrides %}<ul>{% for name, value in row.overrides %}
@@ -187,7 +195,14 @@ def _index_row(row: dict[str, Any]) -> dict[str, Any]:
         "links": [(label, row["href"][key]) for key, label in _LINK_LABELS if key in row["href"]],
         "error": error,
         "changes": _changes(row["manifest"]) if row["status"] == "ok" else "",
+        # A run made without a source text says so, here as in the brief's source note.
+        "unchecked": row["status"] == "ok" and _unchecked(row["manifest"]),
     }
+
+
+def _unchecked(manifest: dict[str, Any] | None) -> bool:
+    quotations = (manifest or {}).get("quotations")
+    return isinstance(quotations, dict) and quotations.get("checked") is False
 
 
 def _time_view(parameters: dict[str, Any]) -> str:
@@ -200,6 +215,54 @@ def _time_view(parameters: dict[str, Any]) -> str:
     events = f"events {start} to {end or as_of}" if start else f"events to {end}"
     hindsight = " (hindsight)" if end and end < as_of else ""
     return f"{events}, known by {as_of}{hindsight}"
+
+
+#: The folder of batch logs and results under the output folder (``helpers.batch.runner``).
+LOGS_NAME = "_logs"
+#: A batch's results file larger than this is not read for the index.
+RECORD_MAX_BYTES = 4 * 1024 * 1024
+
+
+def stopped_batch(out_dir: Path) -> dict[str, Any] | None:
+    """The newest batch's stop, if it stopped before every job ran (a cluster that refused
+    it, no worker, Ctrl-C): ``{"plan", "when", "exit_code", "why", "not_run"}``, from its
+    ``_logs/batch-<stamp>.json``; None if the newest batch finished, or there is none."""
+    import json
+    import stat
+
+    folder = Path(out_dir) / LOGS_NAME
+    try:
+        records = [
+            (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, entry)
+            for entry in folder.iterdir()
+            if entry.name.startswith("batch-") and entry.name.endswith(".json")
+        ]
+    except OSError:
+        return None
+    if not records:
+        return None
+    *_, newest = max(records)
+    try:
+        info = newest.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > RECORD_MAX_BYTES:
+            return None
+        record = json.loads(newest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or not record.get("stopped"):
+        return None
+    jobs = record.get("jobs") if isinstance(record.get("jobs"), list) else []
+    return {
+        "plan": str(record.get("plan", "")),
+        "when": str(record.get("finished_at", "")),
+        "exit_code": record.get("exit_code"),
+        "why": str(record["stopped"]),
+        "not_run": [
+            f"{job.get('notebook')}/{job.get('run')}"
+            for job in jobs
+            if isinstance(job, dict) and job.get("status") == "not run"
+        ],
+    }
 
 
 def write_index(out_dir: Path) -> Path:
@@ -219,7 +282,12 @@ def write_index(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
     rows = [row for row in list_runs(out_dir) if _intact(out_dir, row)]
-    html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False))
+    html = template.render(
+        rows=rows,
+        groups=_groups(rows),
+        updated=utc_now(millis=False),
+        stopped=stopped_batch(out_dir),
+    )
     return write_atomic(out_dir / INDEX_NAME, html)
 
 

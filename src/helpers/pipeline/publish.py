@@ -332,8 +332,12 @@ def staging_dir(out_dir: Path, label: str) -> Path:
     tmp = Path(out_dir).resolve() / TMP_NAME
     tmp.mkdir(parents=True, exist_ok=True)
     check_no_links(Path(out_dir), tmp)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)[:60]
-    return Path(tempfile.mkdtemp(prefix=f"{safe}-", dir=tmp))
+    return Path(tempfile.mkdtemp(prefix=staging_prefix(label), dir=tmp))
+
+
+def staging_prefix(label: str) -> str:
+    """How the names of the folders :func:`staging_dir` makes for ``label`` begin."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label)[:60] + "-"
 
 
 def clean_stale(out_dir: Path) -> list[Path]:

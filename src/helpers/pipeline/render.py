@@ -36,7 +36,14 @@ from typing import Any
 
 from helpers import paths
 from helpers.common import DEFAULT_TIMEOUT, interrupts, resolved, sigterm_interrupts, utc_now
-from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
+from helpers.errors import (
+    BriefError,
+    ClusterError,
+    ExecutionError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
 from helpers.pipeline.manifest import build_manifest, command_line
@@ -116,6 +123,10 @@ class Job:
     only_changed: bool = False
     #: The name of its output files, without suffix (``--name``); "": the notebook's name.
     stem: str = ""
+    #: A path that must still exist when the run is switched in, else the run is not
+    #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
+    #: job still running on a worker then (a lost scheduler) publishes nothing.
+    publish_gate: str | None = None
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -247,6 +258,8 @@ def prepare(
     checked = _check_parameters(notebook_paths, raw)
     if check_data:
         ensure_valid(data_path)
+    if request.require_sources:
+        require_sources(data_path)
     data_fingerprint = fingerprint(data_path)
 
     out = (
@@ -666,15 +679,28 @@ def _publish(
         citations=_carried(nb, "trail", flatten=True),
         edition=edition,
     )
+    manifest["quotations"] = quotations(job.data_dir)
     publish.write_atomic(stage / "manifest.json", _json(manifest))
+    _check_gate(job)
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
+
+
+def _check_gate(job: Job) -> None:
+    """Refuse to publish once the batch that sent the job has ended (:attr:`Job.publish_gate`)."""
+    if job.publish_gate is not None and not os.path.lexists(job.publish_gate):
+        raise ClusterError(
+            f"{job.label}: not published: the batch that sent it has ended (and released the "
+            f"lock of {job.out_dir}) before it finished"
+        )
 
 
 def _failed(attempt: _Attempt, exc: Exception, seconds: float) -> RunResult:
     """Archive and report a failed attempt; its result."""
     job, phase = attempt.job, attempt.phase
     error = _as_brief_error(exc, phase, job)
-    failed_path = _archive(attempt, error, exc, seconds)
+    # Nothing is written under --out once the batch has ended, not even a failed attempt.
+    gone = job.publish_gate is not None and not os.path.lexists(job.publish_gate)
+    failed_path = None if gone else _archive(attempt, error, exc, seconds)
     attempt.reporter.failed(job.name, job.run, phase=phase, error=str(error))
     result = RunResult.failure(job, error, phase=phase, seconds=seconds, failed_path=failed_path)
     return dataclasses.replace(result, warnings=attempt.warnings)
@@ -887,6 +913,39 @@ def render(
                 finish_warm_up()  # no thread outlives the call
     _raise_failures(results, index_error)
     return results
+
+
+def require_sources(data_dir: Path | None) -> None:
+    """``--require-sources``: refuse a data folder whose source texts are not all found here.
+
+    Raises
+    ------
+    DataValidationError
+        Naming each source text that is missing and where it was looked for (exit 3).
+    """
+    from helpers.data.validation import unchecked_sources
+    from helpers.errors import DataValidationError
+
+    notes = unchecked_sources(data_dir)
+    if notes:
+        raise DataValidationError(
+            [
+                f"{note}; --require-sources publishes no brief whose quotations were not "
+                "checked: give the folder with --sources or $BRIEF_SOURCES"
+                for note in notes
+            ]
+        )
+
+
+def quotations(data_dir: Path | None) -> dict[str, Any]:
+    """What a manifest records of the check of the brief's quotations against the source
+    texts: ``{"checked": bool, "unchecked": [note, ...]}``. Whether they were checked is an
+    input of the run (:func:`helpers.pipeline.uptodate.job_inputs`): a brief made without a
+    source text is made again once the text is there."""
+    from helpers.data.validation import unchecked_sources
+
+    notes = unchecked_sources(data_dir)
+    return {"checked": not notes, "unchecked": notes}
 
 
 def _warn_unchecked(jobs: Sequence[Job], reporter: Reporter) -> None:

@@ -107,6 +107,10 @@ class RenderRequest(Request):
         The name of each run's output files, as a template of the run's values:
         ``"{notebook}-{partner}-{as_of}"`` gives ``brief-China-2024-03-02.pdf``
         (:func:`helpers.pipeline.publish.file_stem`). Default: the notebook's name.
+    require_sources
+        Refuse, before any kernel starts, when a source text the data names cannot be found
+        here, instead of publishing briefs that say their quotations were not checked
+        (``--require-sources``; :class:`~helpers.errors.DataValidationError`, exit 3).
 
     Raises
     ------
@@ -124,6 +128,7 @@ class RenderRequest(Request):
     warm_kernels: bool | None = None
     since: str | None = None
     name: str | None = None
+    require_sources: bool = False
 
     def __post_init__(self) -> None:
         notebooks = self.notebooks

@@ -66,7 +66,16 @@ def job_inputs(
         "packages": dict(packages if packages is not None else manifests.package_versions()),
         "code_sha256": code if code is not None else manifests.code_fingerprint(),
         "formats": sorted(job.formats),
+        "quotations_checked": _quotations_checked(job),
     }
+
+
+def _quotations_checked(job: Job) -> bool:
+    """Whether every source text the job's data names is found here (see
+    :func:`helpers.pipeline.render.quotations`)."""
+    from helpers.pipeline.render import quotations
+
+    return bool(quotations(job.data_dir)["checked"])
 
 
 def decide(
@@ -95,7 +104,8 @@ def decide(
     Decision
         To run: ``--force``, ``new``, ``previous run failed``, what changed
         (``notebook changed``, ``parameters changed: as_of``, ``data changed``,
-        ``package version changed: pandas``, ``package code changed``, ``formats changed``),
+        ``package version changed: pandas``, ``package code changed``, ``formats changed``,
+        ``source text found: the quotations can be checked now``),
         ``file names changed`` (``--name``), or ``outputs missing or changed: brief.pdf``.
         To skip: ``unchanged since <time>``.
     """
@@ -148,6 +158,7 @@ def _manifest_inputs(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "packages": manifest.get("packages"),
         "code_sha256": manifest.get("code_sha256"),
         "formats": sorted(manifest.get("formats") or []),
+        "quotations_checked": (manifest.get("quotations") or {}).get("checked"),
     }
 
 
@@ -160,6 +171,7 @@ _REASONS = {
     "packages": ("package version changed", True),
     "code_sha256": ("package code changed", False),
     "formats": ("formats changed", False),
+    "quotations_checked": ("source texts changed", False),
 }
 
 
@@ -169,6 +181,12 @@ def _changes(now: Mapping[str, Any], then: Mapping[str, Any]) -> list[str]:
     for name, (reason, by_name) in _REASONS.items():
         if now[name] == then[name]:
             continue
+        if name == "quotations_checked":
+            reason = (
+                "source text found: the quotations can be checked now"
+                if now[name]
+                else "source text missing: the quotations cannot be checked"
+            )
         if by_name:
             old = then[name] if isinstance(then[name], dict) else {}
             names = sorted(k for k in {*now[name], *old} if now[name].get(k) != old.get(k))
