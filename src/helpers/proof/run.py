@@ -123,8 +123,11 @@ class ProofResult:
         )
 
 
-def points_for(request: ProofRequest, echo: Callable[[str], None] = lambda _: None) -> tuple:
-    """The points to render for ``request``: ``(points, grid size, distinct)``."""
+def points_for(
+    request: ProofRequest, echo: Callable[[str], None] = lambda _: None
+) -> tuple[list[grid.Point], int, int]:
+    """The points to render for ``request``: ``(points, grid size, distinct)``; ``echo``
+    receives the line saying how large the grid is before and after pruning."""
     notebooks = _check_notebooks(request.notebooks)
     if request.sample:
         points = [p for p in grid.sample() if p.notebook in notebooks]
