@@ -252,11 +252,17 @@ def run_proof(
         notes=notes,
     )
     write_report(result)
-    (out / "proof.json").write_text(
+    _write_json(result)
+    return result
+
+
+def _write_json(result: ProofResult) -> None:
+    """``proof.json``: every brief with its parameters, run folder, error and violations."""
+    (result.out_dir / "proof.json").write_text(
         json.dumps(
             {
-                "grid": full,
-                "distinct": distinct,
+                "grid": result.grid_size,
+                "distinct": result.distinct,
                 "briefs": [
                     {
                         "brief": b.point.label,
@@ -266,14 +272,13 @@ def run_proof(
                         "error": b.error,
                         "violations": [v.as_json() for v in b.violations],
                     }
-                    for b in briefs
+                    for b in result.briefs
                 ],
                 "rules": list(RULES),
-                "notes": notes,
+                "notes": result.notes,
             },
             indent=1,
             ensure_ascii=False,
         ),
         encoding="utf-8",
     )
-    return result
