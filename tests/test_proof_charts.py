@@ -41,6 +41,10 @@ def _bad(ax):
 
 def _good(ax):
     ax.barh([0, 1], [660, 330], color="#003060")
+    # Dark text on a light, translucent bar of a dark colour reads well: what counts is
+    # the colour shown.
+    ax.barh([2], [500], color="#d55e00", alpha=0.35)
+    ax.text(20, 2, "Agreement signed during a visit", color="#262626", va="center")
     ax.text(50, 0, "660 MW", color="white", va="center")
     ax.text(350, 1, "330 MW", color="#262626", va="center")
 

@@ -519,3 +519,20 @@ def test_agreement_fires_on_a_span_within_one_month_and_they_of_one(sentence):
 def test_agreement_reads_them_after_a_plural_in_the_same_sentence_as_agreeing():
     sentence = "One judgment rests only on events left out here, and is left out with them."
     assert fired(rules.rule_agreement, doc_of(brief_html(sections=paragraph(sentence)))) == []
+
+
+def test_letter_spacing_fires_on_a_word_spelt_out_by_spaces():
+    doc = doc_of(brief_html())
+    doc.pages = (_page(1, *_body(10), "M Y A N M A R"),)
+    [found] = fired(rules.rule_letter_spacing, doc)
+    assert "letter by letter" in found.why
+
+
+def test_chart_labels_hold_areas_to_the_graphics_contrast_and_marks_to_text_contrast():
+    # Grey text on a light land area (3.9:1) is fine; the same on a small bar is not.
+    land = _box("mark", 0, 0, 400, 300, (230, 230, 230))
+    label = _box("text", 10, 10, 80, 20, (110, 110, 110), "Coordinates are approximate")
+    assert fired(rules.rule_chart_labels, _chart_doc(land, label)) == []
+    bar = _box("mark", 0, 5, 100, 25, (230, 230, 230))
+    [found] = fired(rules.rule_chart_labels, _chart_doc(bar, label))
+    assert "a mark" in found.why

@@ -5,9 +5,10 @@ Each chart is the SVG matplotlib wrote (text kept as ``<text>``: ``svg.fonttype`
 the brief embeds as a data URI. Debian's Chromium, driven by Playwright through
 ``executable_path`` (no browser download), lays each one out as a reader's browser would, and
 ``getBoundingClientRect()`` gives each ``<text>``'s and each mark's box as drawn, in CSS
-pixels. Marks are the drawn shapes (bars, markers, spans, and lines 2 px wide or more) outside
-the legend and the axes' ticks, less the white or unfilled ones (the figure's and axes'
-backgrounds, a label's white box).
+pixels (a mark's cut to the clip rectangle it is drawn through: its axes). Marks are the
+drawn shapes (bars, markers, spans, and lines 2 px wide or more) outside the legend and the
+axes' ticks, less the white or unfilled ones (the figure's and axes' backgrounds, a label's
+white box); a translucent one counts with the colour it shows on the white page.
 One browser serves every chart of a proof run.
 """
 
@@ -50,6 +51,23 @@ _MEASURE_JS = r"""
     const r = el.getBoundingClientRect();
     return {x0: r.left, y0: r.top, x1: r.right, y1: r.bottom};
   };
+  // The box of the clip rectangle an element (or an ancestor) is drawn through, on screen:
+  // matplotlib clips marks to their axes, and a clipped shape's own box ignores that.
+  const clipBox = (el) => {
+    for (let node = el; node && node.getAttribute; node = node.parentNode) {
+      const ref = /url\(#([^)]+)\)/.exec(node.getAttribute("clip-path") || "");
+      const rect = ref && document.getElementById(ref[1])?.querySelector("rect");
+      if (!rect) continue;
+      const m = node.getScreenCTM();
+      const [x, y] = [+rect.getAttribute("x"), +rect.getAttribute("y")];
+      const [w, h] = [+rect.getAttribute("width"), +rect.getAttribute("height")];
+      const a = new DOMPoint(x, y).matrixTransform(m);
+      const b = new DOMPoint(x + w, y + h).matrixTransform(m);
+      return {x0: Math.min(a.x, b.x), y0: Math.min(a.y, b.y),
+              x1: Math.max(a.x, b.x), y1: Math.max(a.y, b.y)};
+    }
+    return null;
+  };
   const out = [];
   for (const el of document.querySelectorAll("svg text")) {
     const fill = rgb(getComputedStyle(el).fill) || [0, 0, 0];
@@ -62,10 +80,25 @@ _MEASURE_JS = r"""
     if (el.closest("text, defs, clipPath, g[id^='legend'], g[id^='matplotlib.axis']")) continue;
     const style = getComputedStyle(el);
     let fill = rgb(style.fill);
-    if (!fill && parseFloat(style.strokeWidth) >= 2) fill = rgb(style.stroke);
+    let alpha = parseFloat(style.fillOpacity);
+    if (!fill && parseFloat(style.strokeWidth) >= 2) {
+      fill = rgb(style.stroke);
+      alpha = parseFloat(style.strokeOpacity);
+    }
     if (!fill) continue;
+    // A translucent mark shows the white page through it: the colour a reader sees.
+    for (let node = el; node && node.nodeType === 1; node = node.parentNode) {
+      alpha *= parseFloat(getComputedStyle(node).opacity);
+    }
+    if (!(alpha >= 0)) alpha = 1;
+    fill = fill.map((c) => alpha * c + (1 - alpha) * 255);
     if (fill[0] > 242 && fill[1] > 242 && fill[2] > 242) continue;
     const b = box(el);
+    const clip = clipBox(el);
+    if (clip) {
+      b.x0 = Math.max(b.x0, clip.x0); b.y0 = Math.max(b.y0, clip.y0);
+      b.x1 = Math.min(b.x1, clip.x1); b.y1 = Math.min(b.y1, clip.y1);
+    }
     if (b.x1 - b.x0 < 0.5 || b.y1 - b.y0 < 0.5) continue;
     out.push({kind: "mark", text: "", fill, group: group(el), ...b});
   }

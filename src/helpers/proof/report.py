@@ -89,6 +89,38 @@ def _rows(result: ProofResult, rule: str) -> Markup:
     return Markup("\n").join(rows)
 
 
+def _contact_sheet(result: ProofResult) -> Markup:
+    """Every brief's first page as a thumbnail linking to its PDF, marked clean or not."""
+    parts = []
+    parts.append(Markup("<h2 id='contact-sheet'>Contact sheet: every first page</h2>"))
+    figures = []
+    for brief in result.briefs:
+        png = thumbnail(brief.pdf) if brief.pdf else None
+        image = (
+            _link(
+                result,
+                brief.pdf,
+                Markup("<img alt='First page of {}' src='data:image/png;base64,{}'>").format(
+                    brief.point.label, base64.b64encode(png).decode("ascii")
+                ),
+            )
+            if png
+            else Markup("<p class='bad'>no PDF</p>")
+        )
+        mark = (
+            Markup("<span class='bad'>{} violations</span>").format(len(brief.violations))
+            if brief.violations or brief.error
+            else Markup("<span class='ok'>clean</span>")
+        )
+        figures.append(
+            Markup("<figure>{}<figcaption>{} · {}</figcaption></figure>").format(
+                image, brief.point.label, mark
+            )
+        )
+    parts.append(Markup("<div class='sheet'>{}</div>").format(Markup("\n").join(figures)))
+    return Markup("\n").join(parts)
+
+
 def write_report(result: ProofResult) -> Path:
     """Write ``proof.html`` into the proof's folder; return its path."""
     parts = [
@@ -139,32 +171,7 @@ def write_report(result: ProofResult) -> Path:
                     "element</th><th>Why</th></tr></thead><tbody>{}</tbody></table>"
                 ).format(_rows(result, rule))
             )
-    parts.append(Markup("<h2 id='contact-sheet'>Contact sheet: every first page</h2>"))
-    figures = []
-    for brief in result.briefs:
-        png = thumbnail(brief.pdf) if brief.pdf else None
-        image = (
-            _link(
-                result,
-                brief.pdf,
-                Markup("<img alt='First page of {}' src='data:image/png;base64,{}'>").format(
-                    brief.point.label, base64.b64encode(png).decode("ascii")
-                ),
-            )
-            if png
-            else Markup("<p class='bad'>no PDF</p>")
-        )
-        mark = (
-            Markup("<span class='bad'>{} violations</span>").format(len(brief.violations))
-            if brief.violations or brief.error
-            else Markup("<span class='ok'>clean</span>")
-        )
-        figures.append(
-            Markup("<figure>{}<figcaption>{} · {}</figcaption></figure>").format(
-                image, brief.point.label, mark
-            )
-        )
-    parts.append(Markup("<div class='sheet'>{}</div>").format(Markup("\n").join(figures)))
+    parts.append(_contact_sheet(result))
     html = Markup(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Proof of the briefs</title><style>{style}</style></head><body>{body}</body>"

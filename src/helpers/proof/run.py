@@ -123,8 +123,11 @@ class ProofResult:
         )
 
 
-def points_for(request: ProofRequest, echo: Callable[[str], None] = lambda _: None) -> tuple:
-    """The points to render for ``request``: ``(points, grid size, distinct)``."""
+def points_for(
+    request: ProofRequest, echo: Callable[[str], None] = lambda _: None
+) -> tuple[list[grid.Point], int, int]:
+    """The points to render for ``request``: ``(points, grid size, distinct)``; ``echo``
+    receives the line saying how large the grid is before and after pruning."""
     notebooks = _check_notebooks(request.notebooks)
     if request.sample:
         points = [p for p in grid.sample() if p.notebook in notebooks]
@@ -249,11 +252,17 @@ def run_proof(
         notes=notes,
     )
     write_report(result)
-    (out / "proof.json").write_text(
+    _write_json(result)
+    return result
+
+
+def _write_json(result: ProofResult) -> None:
+    """``proof.json``: every brief with its parameters, run folder, error and violations."""
+    (result.out_dir / "proof.json").write_text(
         json.dumps(
             {
-                "grid": full,
-                "distinct": distinct,
+                "grid": result.grid_size,
+                "distinct": result.distinct,
                 "briefs": [
                     {
                         "brief": b.point.label,
@@ -263,14 +272,13 @@ def run_proof(
                         "error": b.error,
                         "violations": [v.as_json() for v in b.violations],
                     }
-                    for b in briefs
+                    for b in result.briefs
                 ],
                 "rules": list(RULES),
-                "notes": notes,
+                "notes": result.notes,
             },
             indent=1,
             ensure_ascii=False,
         ),
         encoding="utf-8",
     )
-    return result
