@@ -30,7 +30,9 @@ from helpers import paths
 BIN = Path(sys.executable).parent
 NOTEBOOK = paths.NOTEBOOKS_DIR / "brief.ipynb"
 # The only thing that may differ: when each door ran (and door 3 has no papermill to say).
-COLOPHON = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC\. ")
+# The colophon holds only the generation time (no plumbing since issue 20), and a door that
+# ran no papermill has none.
+COLOPHON = re.compile(r'\n?<footer class="brief-colophon">.*?</footer>', re.S)
 # What the analyst types into the parameters cell, as `brief render -p` would inject it.
 # `since: first` is what brief render injects for the first edition of a series.
 PARAMETERS = {"partner": "China", "since": "first"}

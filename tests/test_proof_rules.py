@@ -133,6 +133,13 @@ def test_scope_line_stays_quiet_when_it_lists_exactly_the_sections():
     assert fired(rules.rule_scope_line, doc_of(brief_html(scope="defence, energy"))) == []
 
 
+def test_scope_line_reads_the_section_names_a_reader_sees():
+    html = brief_html(scope="defence, energy and infrastructure")
+    assert fired(rules.rule_scope_line, doc_of(html)) == []
+    [found] = fired(rules.rule_scope_line, doc_of(brief_html(scope="defence, trade")))
+    assert "'economy'" in found.why
+
+
 # -- 3. omissions -----------------------------------------------------------------------------
 
 
@@ -286,6 +293,13 @@ def test_titles_fire_on_a_partner_the_brief_records_nothing_on():
     doc = Document.from_html(html, parameters={"partner": "China"}, expected=expected)
     [found] = fired(rules.rule_titles, doc)
     assert "records nothing on defence involving China" in found.why
+
+
+def test_titles_stay_quiet_on_a_title_that_says_what_the_report_does_not_record():
+    html = brief_html(title="Myanmar's junta and China: the report records no defence cooperation")
+    expected = Expected(partner_rows={"defence": 0, "energy": 2})
+    doc = Document.from_html(html, parameters={"partner": "China"}, expected=expected)
+    assert fired(rules.rule_titles, doc) == []
 
 
 def test_titles_fire_on_war_when_the_source_never_says_it():

@@ -28,6 +28,9 @@ OUT_OF_VIEW = (
     "outside the window",
     "possibly outside the window",
     "undated, left out",
+    # A judgment resting only on rows the view drops goes with them (the selection sets it
+    # aside itself since issue 20).
+    "evidence not in the brief",
 )
 
 
@@ -43,16 +46,35 @@ def _places(frame: pd.DataFrame) -> set[str]:
     return {str(v) for v in frame["place_id"].dropna()}
 
 
+def _on_themes(frame: pd.DataFrame, table: str, themes) -> pd.DataFrame:
+    """The rows of ``frame`` on ``themes`` (projects follow energy; places every theme)."""
+    if frame is None or frame.empty:
+        return frame
+    if "theme" in frame:
+        keep = frame["theme"].isin(themes)
+        if "thesis" in frame:
+            keep |= frame["thesis"].fillna(False).astype(bool)
+        return frame[keep]
+    if table == "projects" and "energy" not in themes:
+        return frame.head(0)
+    return frame
+
+
 def expected(dataset: Dataset, params: BaseParams, selection: Selection | None = None) -> Expected:
     """The :class:`~helpers.proof.document.Expected` of a brief with ``params``."""
     sel = selection if selection is not None else select(dataset, params)
     themes = params.selected_themes
     dropped: dict[str, set[str]] = {kind: set() for kind in KINDS}
     out_places: set[str] = set()
+    fixed = "themes" not in type(params).model_fields
     for reason, tables in sel.left_out.items():
-        if reason == "other themes" and "themes" not in type(params).model_fields:
+        if reason == "other themes" and fixed:
             continue  # a notebook's fixed themes are its scope, not a parameter's cut
         for table, rows in tables.items():
+            if fixed:
+                # Rows off a fixed notebook's themes are outside its scope whatever else
+                # sets them aside: only what the parameters drop on its themes counts.
+                rows = _on_themes(rows, table, themes)
             for kind, names in KINDS.items():
                 if table in names:
                     dropped[kind] |= _ids(rows, table)

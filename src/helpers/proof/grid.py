@@ -151,7 +151,11 @@ class _Plain:
     def of(selection: Selection) -> _Plain:
         shown = {t: _records(getattr(selection, t), c) for t, c in _SIGNATURE_COLUMNS.items()}
         left = {
-            reason: {t: _records(rows, _SIGNATURE_COLUMNS[t][:1]) for t, rows in tables.items()}
+            reason: {
+                t: _records(rows, _SIGNATURE_COLUMNS[t][:1])
+                for t, rows in tables.items()
+                if t in _SIGNATURE_COLUMNS  # places follow the rows that name them
+            }
             for reason, tables in selection.left_out.items()
             if reason != "other themes"
         }

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from helpers.proof.document import THEME_SECTIONS, Document, Text
+from helpers.report.masthead import SECTION_NAMES
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,14 @@ def rule_scope_line(doc: Document) -> list[Violation]:
     listed = doc.scope.get("Sections")
     if listed is None:
         return []
-    named = [s.strip() for s in listed.split(",") if s.strip()]
+    # The scope line names sections as a reader reads them ("energy and infrastructure",
+    # "trade"); "none ..." when the brief shows none.
+    by_name = {words: theme for theme, words in SECTION_NAMES.items()}
+    named = (
+        []
+        if listed.strip().startswith("none")
+        else [by_name.get(s.strip(), s.strip()) for s in listed.split(",") if s.strip()]
+    )
     shown = [s for s in doc.sections if s in THEME_SECTIONS]
     problems = [
         f"lists {name!r}, but the brief has no {name} section"
@@ -504,6 +512,11 @@ _TITLE_THEMES = {
 }
 
 
+#: A title that says what the report does not record ("...: the report records no defence
+#: cooperation") promises nothing on the themes it names after it.
+_NEGATED = re.compile(r"\brecords no\b|\bnothing on\b", re.I)
+
+
 def _title_problems(doc: Document, where: str, text: str) -> list[str]:
     expected = doc.expected
     partner = str(doc.parameters.get("partner", ""))
@@ -513,6 +526,8 @@ def _title_problems(doc: Document, where: str, text: str) -> list[str]:
         match = re.search(words, text, re.I)
         if not match:
             continue
+        if _NEGATED.search(text[: match.start()]):
+            continue  # "the report records no defence cooperation": a finding, not a promise
         if theme not in shown:
             problems.append(f"names {match.group()!r}, but the brief has no {theme} section")
         elif partner and partner in text and expected.partner_rows.get(theme, 1) == 0:
