@@ -47,6 +47,11 @@ PARAMETERS = {
     "formats": "formats",
     "timeout": "timeout",
     "log_level": "log_level",
+    "pdf_variant": "pdf_variant",
+    "smtp": "smtp",
+    "smtp_user": "smtp_user",
+    "from": "sender",
+    "base_url": "base_url",
 }
 
 DATA_OPTION = _setting(
@@ -107,6 +112,54 @@ TIMEOUT_OPTION = _setting(
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds any one cell may run.",
+)
+
+PDF_VARIANT_OPTION = _setting(
+    "--pdf-variant",
+    "pdf_variant",
+    key="pdf_variant",
+    type=click.Choice(
+        ["pdf/ua-1", "pdf/ua-2", "pdf/a-3u", "pdf/a-3a", "none"], case_sensitive=False
+    ),
+    default="pdf/ua-1",
+    show_default=True,
+    help="The PDF's variant: tagged, accessible PDF/UA-1 by default; pdf/a-3u for archives "
+    "(the cited evidence attached); none for a plain untagged PDF.",
+)
+BASE_URL_OPTION = _setting(
+    "--base-url",
+    "base_url",
+    key="base_url",
+    default=None,
+    metavar="URL",
+    help="Where the output folder is served (https://briefs.example.org/): feeds and mail "
+    "link there; without it, feeds link relatively and mail carries no link.",
+)
+
+SMTP_OPTION = _setting(
+    "--smtp",
+    "smtp",
+    key="smtp",
+    default=None,
+    metavar="HOST:PORT",
+    help="The mail server. STARTTLS is used when offered, and required for any host that is "
+    "not loopback unless --insecure-smtp.",
+)
+SMTP_USER_OPTION = _setting(
+    "--smtp-user",
+    "smtp_user",
+    key="smtp_user",
+    default=None,
+    metavar="USER",
+    help="Log in as USER; the password is read from $BRIEF_SMTP_PASSWORD only.",
+)
+FROM_OPTION = _setting(
+    "--from",
+    "sender",
+    key="from",
+    default=None,
+    metavar="ADDRESS",
+    help="The sender's address.",
 )
 
 COLD_OPTION = click.option(
@@ -354,6 +407,8 @@ def params(notebook: str) -> None:
     "gives brief-China-2024-03-02.pdf (default: the notebook's name). Fields: notebook, run "
     "and every parameter.",
 )
+@PDF_VARIANT_OPTION
+@BASE_URL_OPTION
 @COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
@@ -365,6 +420,8 @@ def render(
     timeout: int,
     since: str | None,
     name: str | None,
+    pdf_variant: str,
+    base_url: str | None,
     cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
@@ -393,6 +450,8 @@ def render(
         warm_kernels=False if cold else None,
         since=since,
         name=name,
+        pdf_variant=pdf_variant,
+        base_url=base_url,
     )
     with make_reporter(quiet=_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
@@ -439,6 +498,8 @@ def render(
     help="Publish an edition only if it differs from the previous edition of its series "
     "(what a mailing list wants); the others are reported as skipped.",
 )
+@PDF_VARIANT_OPTION
+@BASE_URL_OPTION
 @COLD_OPTION
 @click.pass_context
 def batch(
@@ -453,6 +514,8 @@ def batch(
     connect_timeout: float | None,
     worker_retries: int,
     only_changed: bool,
+    pdf_variant: str,
+    base_url: str | None,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
@@ -483,6 +546,8 @@ def batch(
         only_changed=only_changed,
         worker_retries=worker_retries,
         connect_timeout=connect_timeout,
+        pdf_variant=pdf_variant,
+        base_url=base_url,
     )
     quiet = _quiet()
     if dry_run:
@@ -527,6 +592,11 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
 @WORKERS_OPTION
 @FORMATS_OPTION
 @TIMEOUT_OPTION
+@PDF_VARIANT_OPTION
+@SMTP_OPTION
+@SMTP_USER_OPTION
+@FROM_OPTION
+@BASE_URL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
 def config_command(
@@ -538,6 +608,7 @@ def config_command(
     formats: tuple[str, ...],
     timeout: int,
     as_json: bool,
+    **delivery: Any,
 ) -> None:
     """Print the setting each option starts from here, and where it came from.
 
@@ -568,6 +639,7 @@ def config_command(
         config.Effective("formats", formats, _origin(ctx, "formats")),
         config.Effective("timeout", timeout, _origin(ctx, "timeout")),
         config.Effective("log_level", level, level_origin),
+        *_delivery_settings(ctx, delivery, project),
         config.Effective(
             "cache",
             paths.cache_dir(),
@@ -580,6 +652,26 @@ def config_command(
         click.echo(json.dumps(config.as_json(settings, project), indent=2, ensure_ascii=False))
     else:
         click.echo(config.as_text(settings, project))
+
+
+def _delivery_settings(
+    ctx: click.Context, given: dict[str, Any], project: config.ProjectFile | None
+) -> list[config.Effective]:
+    """``brief config``'s rows of the distribution settings (docs/distribution.md)."""
+    rows = [
+        config.Effective(key, given[name], _origin(ctx, name))
+        for key, name in PARAMETERS.items()
+        if name in given
+    ]
+    recipients = dict(project.settings.get("recipients", {})) if project else {}
+    rows.append(
+        config.Effective(
+            "recipients",
+            ", ".join(f"{k}: {' '.join(v)}" for k, v in recipients.items()) or None,
+            project.label if recipients and project else "default",
+        )
+    )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,6 +136,10 @@ class BatchRequest(Request):
         With ``scheduler``: seconds to connect, to wait for a first worker, and to go on
         with no worker or no scheduler before the jobs not done fail (exit 69). Default:
         :data:`helpers.batch.cluster.CONNECT_TIMEOUT` (``--connect-timeout``).
+    pdf_variant
+        The PDFs' variant (``--pdf-variant``); ``None``: tagged PDF/UA-1.
+    base_url
+        Where the output folder is served: the feeds' links (``--base-url``).
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -151,6 +155,8 @@ class BatchRequest(Request):
     only_changed: bool = False
     worker_retries: int = 0
     connect_timeout: float | None = None
+    pdf_variant: str | None = None
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -360,6 +366,7 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
             out_dir=request.out_dir,
             timeout=plan.timeout,
             name=source.file_name,
+            pdf_variant=request.pdf_variant,
         )
         try:
             [job] = render.prepare(job_request, check_data=False)
@@ -466,6 +473,7 @@ def run_plan(
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
                 tee = _Tee(reporter, PlainReporter(log, log))
                 batch = _Batch(jobs, out, place, tee, log, request.worker_retries)
+                batch.base_url = request.base_url
                 render_module._warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
@@ -642,6 +650,8 @@ class _Batch:
     retried: dict[int, list[str]] = field(default_factory=dict)
     #: The attempts in flight: future -> (job index, attempt number, token, start time).
     pending: dict[Future, tuple[int, int, str, float]] = field(default_factory=dict)
+    #: Where the output folder is served: the feeds' links (``--base-url``).
+    base_url: str | None = None
 
     def decide(self, source: str, *, force: bool) -> None:
         """Decide which jobs run (:func:`~helpers.pipeline.uptodate.decide`); say so."""
@@ -684,9 +694,9 @@ class _Batch:
                     f"{len(to_run)} job(s) to run; the running jobs were stopped"
                 )
                 _log_lines(self.log, [line])
-                _write_index(self.out, self.tee)
+                _write_index(self.out, self.tee, self.base_url)
                 raise
-        _write_index(self.out, self.tee)
+        _write_index(self.out, self.tee, self.base_url)
 
     def _results(self, running: Running, to_run: Sequence[int]) -> Iterator[tuple[int, Outcome]]:
         """Submit the jobs, retry what may be retried, and yield each job's final outcome.
@@ -853,7 +863,7 @@ class _Batch:
             self.tee.done(job.name, job.run, seconds=result.seconds, path=result.path)
         else:
             self.tee.failed(job.name, job.run, phase=result.phase or "?", error=result.error or "")
-        _write_index(self.out, self.tee)
+        _write_index(self.out, self.tee, self.base_url)
         decision = self.decisions[i]
         retried = tuple(self.retried.get(i, ()))
         # A job run again only because another worker took the pool down is not counted.
@@ -920,12 +930,16 @@ def _log_lines(log: IO[str], lines: Sequence[str]) -> None:
     log.flush()
 
 
-def _write_index(out: Path, tee: _Tee) -> None:
+def _write_index(out: Path, tee: _Tee, base_url: str | None = None) -> None:
+    from helpers.pipeline.feeds import update_feeds
     from helpers.pipeline.index import update_index
 
     error = update_index(out)
     if error is not None:  # the reports are published; a stale index is no reason to stop
         tee.failed("index", "html", phase="publish", error=str(error))
+    error = update_feeds(out, base_url=base_url)
+    if error is not None:
+        tee.failed("feeds", "xml", phase="publish", error=str(error))
 
 
 def _log_paths(out: Path) -> tuple[Path, Path]:

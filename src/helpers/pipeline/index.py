@@ -22,7 +22,7 @@ from helpers.pipeline.publish import list_runs, write_atomic
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
 
-__all__ = ["INDEX_NAME", "update_index", "write_index"]
+__all__ = ["INDEX_NAME", "listed_runs", "update_index", "write_index"]
 
 _INDEX_TEMPLATE = """\
 <!DOCTYPE html>
@@ -31,6 +31,8 @@ _INDEX_TEMPLATE = """\
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Myanmar briefs: every run</title>
+<link rel="alternate" type="application/atom+xml" title="Myanmar briefs: every edition"
+      href="feed.xml">
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
          color: #1a1a1a; }
@@ -44,14 +46,18 @@ _INDEX_TEMPLATE = """\
   code { font-size: 0.85rem; }
   .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
   ul { margin: 0; padding-left: 1rem; }
+  /* Accessibility (issue 21): a visible focus for keyboard readers. */
+  a:focus-visible { outline: 3px solid #1a1a1a; outline-offset: 2px; }
   tr.series-head th { background: #fff; border-bottom: 2px solid #1a1a1a;
                       padding-top: 1.2rem; font-size: 0.95rem; }
 </style>
 </head>
 <body>
+<main>
 <h1>Myanmar briefs: every run</h1>
 <p>{{ rows|length }} run(s) in {{ groups|length }} series; the series last run first, each
-with its editions, latest first. Updated {{ updated }}.</p>
+with its editions, latest first. Updated {{ updated }}.
+New editions: <a href="feed.xml">Atom feed</a>.</p>
 <table>
 <thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th>
 <th>Since the edition before</th><th>Parameters</th>
@@ -80,6 +86,7 @@ with its editions, latest first. Updated {{ updated }}.</p>
 </tbody>
 {% endfor %}
 </table>
+</main>
 </body>
 </html>
 """
@@ -200,6 +207,12 @@ def _time_view(parameters: dict[str, Any]) -> str:
     events = f"events {start} to {end or as_of}" if start else f"events to {end}"
     hindsight = " (hindsight)" if end and end < as_of else ""
     return f"{events}, known by {as_of}{hindsight}"
+
+
+def listed_runs(out_dir: Path) -> list[dict[str, Any]]:
+    """The runs the index lists (:func:`~.publish.list_runs` whose files match their
+    manifest), newest first: the feeds list the same."""
+    return [row for row in list_runs(out_dir) if _intact(Path(out_dir), row)]
 
 
 def write_index(out_dir: Path) -> Path:

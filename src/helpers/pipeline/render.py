@@ -116,6 +116,8 @@ class Job:
     only_changed: bool = False
     #: The name of its output files, without suffix (``--name``); "": the notebook's name.
     stem: str = ""
+    #: The PDF's variant (``--pdf-variant``; :data:`helpers.pipeline.export.PDF_VARIANTS`).
+    pdf_variant: str = "pdf/ua-1"
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -267,6 +269,7 @@ def prepare(
             formats=request.formats,
             timeout=request.timeout if request.timeout != DEFAULT_TIMEOUT else None,
             name=request.name,
+            pdf_variant=request.pdf_variant if "pdf" in request.formats else None,
         )
         run = run_name(values, defaults)
         stem = (
@@ -290,6 +293,7 @@ def prepare(
                 command=command,
                 validate_seconds=elapsed,
                 since=request.since,
+                pdf_variant=request.pdf_variant or "pdf/ua-1",
             )
         )
     return jobs
@@ -631,7 +635,7 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
             publish.write_atomic(stage / names["html"], html)
     if "pdf" in job.formats:
         with attempt.step("pdf"):
-            publish.write_atomic(stage / names["pdf"], _render_pdf(html, job))
+            publish.write_atomic(stage / names["pdf"], _render_pdf(html, job, nb))
     return stage, names
 
 
@@ -666,6 +670,8 @@ def _publish(
         citations=_carried(nb, "trail", flatten=True),
         edition=edition,
     )
+    if "pdf" in job.formats:
+        manifest["pdf_variant"] = job.pdf_variant
     publish.write_atomic(stage / "manifest.json", _json(manifest))
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
 
@@ -716,11 +722,38 @@ def _render_html(nb: Any, job: Job) -> str:
     return render_html(nb, resources=resources)
 
 
-def _render_pdf(html: str, job: Job) -> bytes:
+def _render_pdf(html: str, job: Job, nb: Any = None) -> bytes:
     from helpers.pipeline.export import render_pdf
 
     paper = str(job.parameters.get("paper") or "A4")
-    return render_pdf(html, paper=paper, base_url=str(job.notebook.parent))
+    return render_pdf(
+        html,
+        paper=paper,
+        base_url=str(job.notebook.parent),
+        variant=job.pdf_variant,
+        attachments=_evidence(job, nb)
+        if nb is not None and job.pdf_variant.startswith("pdf/a-3")
+        else None,
+    )
+
+
+def _evidence(job: Job, nb: Any) -> dict[str, bytes]:
+    """What an archival PDF (``pdf/a-3u``) carries of its own evidence, as attached files:
+    ``evidence.json``, what the manifest will say of the run's inputs (parameters, data
+    fingerprint, the command that makes it again) and every citation with the data rows
+    behind it. The manifest itself cannot be attached: it records the PDF's own sha256."""
+    evidence = {
+        "notebook": job.name,
+        "run": job.run,
+        "parameters": job.parameters,
+        "data_fingerprint": job.data_fingerprint,
+        "command": job.command,
+        "citations": _carried(nb, "trail", flatten=True),
+    }
+    import json
+
+    text = json.dumps(evidence, indent=2, default=str, ensure_ascii=False) + "\n"
+    return {"evidence.json": text.encode()}
 
 
 def _json(value: Any) -> str:
@@ -850,6 +883,7 @@ def render(
     """
     from helpers.data.validation import ensure_valid
     from helpers.pipeline import index, publish
+    from helpers.pipeline.feeds import update_feeds
 
     request = RenderRequest.of(request, **fields)
     reporter = reporter or Reporter()
@@ -878,6 +912,7 @@ def render(
                     # The run itself is published or archived; a failed index must not hide
                     # how the jobs went, so it is reported with them below.
                     index_error = index.update_index(out) or index_error
+                    index_error = update_feeds(out, base_url=request.base_url) or index_error
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:

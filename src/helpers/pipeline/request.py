@@ -107,11 +107,17 @@ class RenderRequest(Request):
         The name of each run's output files, as a template of the run's values:
         ``"{notebook}-{partner}-{as_of}"`` gives ``brief-China-2024-03-02.pdf``
         (:func:`helpers.pipeline.publish.file_stem`). Default: the notebook's name.
+    pdf_variant
+        The PDF's variant (:data:`helpers.pipeline.export.PDF_VARIANTS`); ``None`` for the
+        default, tagged PDF/UA-1 (``--pdf-variant``).
+    base_url
+        Where the output folder is served (``--base-url``): the Atom feeds
+        (:mod:`helpers.pipeline.feeds`) link there; ``None`` for relative links.
 
     Raises
     ------
     UsageError
-        When made with an unknown format or a timeout that is not positive.
+        When made with an unknown format or PDF variant, or a timeout that is not positive.
     """
 
     notebooks: Sequence[str | os.PathLike[str]] = ()
@@ -124,8 +130,13 @@ class RenderRequest(Request):
     warm_kernels: bool | None = None
     since: str | None = None
     name: str | None = None
+    pdf_variant: str | None = None
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
+        from helpers.pipeline.export import check_pdf_variant
+
+        object.__setattr__(self, "pdf_variant", check_pdf_variant(self.pdf_variant))
         notebooks = self.notebooks
         if isinstance(notebooks, str | os.PathLike):
             notebooks = (notebooks,)

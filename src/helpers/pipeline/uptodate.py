@@ -57,7 +57,8 @@ def job_inputs(
     -------
     dict
         ``notebook_sha256``, ``parameters``, ``data_fingerprint``, ``packages``,
-        ``code_sha256`` and ``formats``. The job's key is the sha256 of its canonical JSON.
+        ``code_sha256``, ``formats`` and ``pdf_variant``. The job's key is the sha256 of its
+        canonical JSON.
     """
     return {
         "notebook_sha256": sha256_file(job.notebook),
@@ -66,6 +67,7 @@ def job_inputs(
         "packages": dict(packages if packages is not None else manifests.package_versions()),
         "code_sha256": code if code is not None else manifests.code_fingerprint(),
         "formats": sorted(job.formats),
+        "pdf_variant": job.pdf_variant if "pdf" in job.formats else None,
     }
 
 
@@ -148,6 +150,10 @@ def _manifest_inputs(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "packages": manifest.get("packages"),
         "code_sha256": manifest.get("code_sha256"),
         "formats": sorted(manifest.get("formats") or []),
+        # A run made before there were variants made an untagged PDF.
+        "pdf_variant": manifest.get("pdf_variant", "none")
+        if "pdf" in (manifest.get("formats") or [])
+        else None,
     }
 
 
@@ -160,6 +166,7 @@ _REASONS = {
     "packages": ("package version changed", True),
     "code_sha256": ("package code changed", False),
     "formats": ("formats changed", False),
+    "pdf_variant": ("PDF variant changed", False),
 }
 
 
