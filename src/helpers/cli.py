@@ -500,6 +500,18 @@ def render(
 )
 @PDF_VARIANT_OPTION
 @BASE_URL_OPTION
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Then email each edition the batch published: to its plan entry's deliver: "
+    "addresses, else the project file's recipients of its series (see brief send).",
+)
+@SMTP_OPTION
+@FROM_OPTION
+@SMTP_USER_OPTION
+@click.option(
+    "--insecure-smtp", is_flag=True, help="Allow a mail server without STARTTLS off this machine."
+)
 @COLD_OPTION
 @click.pass_context
 def batch(
@@ -516,6 +528,11 @@ def batch(
     only_changed: bool,
     pdf_variant: str,
     base_url: str | None,
+    send: bool,
+    smtp: str | None,
+    sender: str | None,
+    smtp_user: str | None,
+    insecure_smtp: bool,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
@@ -555,12 +572,151 @@ def batch(
             preview = batch_module.plan_batch(request, reporter=reporter)
         click.echo(preview.summary())
         return
+    # Checked before any kernel starts: a batch that cannot send says so first.
+    server = _server(smtp, smtp_user, insecure_smtp, sender) if send else None
     with make_reporter(quiet=quiet) as reporter:
         result = batch_module.run_plan(request, reporter=reporter)
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
-    if result.exit_code:
-        raise click.exceptions.Exit(result.exit_code)
+    code = result.exit_code
+    if send:
+        code = code or _send_batch(ctx, result, server, sender, base_url, only_changed, quiet)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _server(
+    smtp: str | None, user: str | None, insecure: bool, sender: str | None, *, needed: bool = True
+) -> Any:
+    """The mail server the options name (:class:`helpers.pipeline.mail.Server`); a usage
+    error, before anything runs, for a missing server or sender."""
+    from helpers.pipeline.mail import Server
+
+    if not sender:
+        raise UsageError("no sender: give --from ADDRESS (or $BRIEF_FROM, or from in brief.toml)")
+    if smtp is None:
+        if needed:
+            raise UsageError(
+                "no mail server: give --smtp HOST:PORT (or $BRIEF_SMTP, or smtp in brief.toml)"
+            )
+        return None
+    return Server.parse(smtp, user=user, insecure=insecure)
+
+
+def _send_batch(
+    ctx: click.Context,
+    result: Any,
+    server: Any,
+    sender: str | None,
+    base_url: str | None,
+    only_changed: bool,
+    quiet: bool,
+) -> int:
+    """``brief batch --send``: mail the editions the batch published; the send's exit code."""
+    from helpers.pipeline import mail
+
+    published = [
+        (o.job.job.out_dir / o.job.job.name / o.job.job.run, o.job.source.deliver)
+        for o in result.outcomes
+        if o.status == "ran" and o.result is not None and o.result.status == "ok"
+    ]
+    if not published:
+        if not quiet:
+            click.echo("send: no edition was published; nothing to send")
+        return 0
+    out, found = mail.editions_of([path for path, _ in published])
+    configured = _configured_recipients(ctx)
+    editions = [
+        (edition, pdf, mail.recipients_for(edition, deliver, configured))
+        for (edition, pdf), (_, deliver) in zip(found, published, strict=True)
+    ]
+    report = mail.send_editions(
+        out, editions, sender=sender, server=server, base_url=base_url, only_changed=only_changed
+    )
+    if not quiet or report.exit_code:
+        click.echo(report.summary(), err=bool(report.exit_code) and quiet)
+    return report.exit_code
+
+
+def _configured_recipients(ctx: click.Context) -> dict[str, list[str]]:
+    project = _project(ctx)
+    return dict(project.settings.get("recipients", {})) if project else {}
+
+
+@cli.command(quiet_help="Print only failures (as --log-level ERROR).")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A recipient (repeatable); default: the project file's recipients of each run's "
+    "series and notebook.",
+)
+@SMTP_OPTION
+@FROM_OPTION
+@SMTP_USER_OPTION
+@BASE_URL_OPTION
+@click.option(
+    "--insecure-smtp", is_flag=True, help="Allow a mail server without STARTTLS off this machine."
+)
+@click.option("--again", is_flag=True, help="Send also to readers the ledger says have it.")
+@click.option(
+    "--only-changed", is_flag=True, help="Send only editions with something new since the last."
+)
+@click.option("--dry-run", is_flag=True, help="Write each message as an .eml file; send nothing.")
+@click.pass_context
+def send(
+    ctx: click.Context,
+    runs: tuple[Path, ...],
+    to: tuple[str, ...],
+    smtp: str | None,
+    sender: str | None,
+    smtp_user: str | None,
+    base_url: str | None,
+    insecure_smtp: bool,
+    again: bool,
+    only_changed: bool,
+    dry_run: bool,
+) -> None:
+    """Email the published edition in each RUN folder (reports/brief/default ...) as a PDF.
+
+    Each reader gets an edition once: the delivery ledger (<out>/_deliveries/ledger.jsonl)
+    records every message, and a second send says so and sends nothing (docs/distribution.md).
+    The password is read from $BRIEF_SMTP_PASSWORD only. Exit codes: 0 sent (or already
+    sent), 2 usage, 7 a recipient refused or deferred, 69 the server cannot be reached or
+    used, 75 another run holds the output folder.
+    """
+    from helpers.pipeline import mail
+
+    server = _server(smtp, smtp_user, insecure_smtp, sender, needed=not dry_run)
+    bad = [a for a in to if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise UsageError(f"--to {bad[0]!r}: not an email address")
+    out, found = mail.editions_of(runs)
+    configured = _configured_recipients(ctx)
+    editions = [(e, pdf, mail.recipients_for(e, to, configured)) for e, pdf in found]
+    nobody = [f"{e.notebook}/{e.run} ({e.series_title})" for e, _, r in editions if not r]
+    if nobody:
+        raise UsageError(
+            "no recipients for " + ", ".join(nobody) + ": give --to ADDRESS, or recipients "
+            "for the series or notebook in brief.toml (docs/distribution.md)"
+        )
+    quiet = _quiet()
+    report = mail.send_editions(
+        out,
+        editions,
+        sender=sender,
+        server=server,
+        base_url=base_url,
+        again=again,
+        only_changed=only_changed,
+        dry_run=dry_run,
+    )
+    if not quiet or report.exit_code:
+        click.echo(report.summary(), err=bool(report.exit_code) and quiet)
+    if report.exit_code:
+        raise click.exceptions.Exit(report.exit_code)
 
 
 @cli.command(quiet_help="Print only errors (the comparison is printed all the same).")
