@@ -335,3 +335,30 @@ def test_bad_input_is_refused_before_anything_is_sent(out, capsys):
     assert "do not match its manifest" in capsys.readouterr().err
     assert not (out / DELIVERIES_DIR).exists()
     json.loads((out / "brief" / "default" / "manifest.json").read_text())  # untouched
+
+
+@pytest.mark.slow
+def test_batch_send_mails_each_edition_it_published_to_its_deliver_addresses(
+    tmp_path, server, monkeypatch, capsys
+):
+    inbox, port = server
+    monkeypatch.chdir(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\njobs:\n  - notebook: brief\n    deliver: [desk@example.org]\n")
+    out = tmp_path / "reports"
+    argv = ["batch", str(plan), "--out", str(out), "--workers", "1", "--send"]
+    argv += ["--smtp", f"127.0.0.1:{port}", "--from", SENDER]
+    assert main(argv) == 0, capsys.readouterr().err
+    [message] = inbox.parsed()
+    assert message["To"] == "desk@example.org"
+    assert message["Subject"] == "Myanmar's junta and Russia, edition of 2 March 2024"
+    text = message.get_body(("plain",)).get_content()
+    assert "According to a news report of 2 March 2024" in text
+    assert "First edition." in text
+    [pdf] = list(message.iter_attachments())
+    assert pdf.get_content() == (out / "brief" / "default" / "brief.pdf").read_bytes()
+    capsys.readouterr()
+    # Nothing new to publish: nothing sent, and the command says so.
+    assert main(argv) == 0
+    assert "no edition was published; nothing to send" in capsys.readouterr().out
+    assert len(inbox.messages) == 1
