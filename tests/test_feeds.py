@@ -161,3 +161,18 @@ def test_brief_render_writes_the_feeds_of_real_briefs(tmp_path):
     assert entry.summary.endswith("later editions will say here what changed since it.")
     assert [link.href for link in entry.links] == ["brief/default/brief.html"]
     assert len(list((out / feeds.FEEDS_DIR).glob("brief-*.xml"))) == 1
+
+
+def test_a_link_where_the_feeds_go_is_refused_and_nothing_is_written_through_it(tmp_path):
+    from helpers.errors import RenderError
+
+    out = tmp_path / "reports"
+    publish(out, "default", created="2026-12-01T10:00:00.000Z")
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    (elsewhere / "keep.xml").write_text("mine")
+    (out / feeds.FEEDS_DIR).symlink_to(elsewhere)
+    with pytest.raises(RenderError, match="is a symbolic link"):
+        feeds.write_feeds(out)
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.xml"]
+    assert isinstance(feeds.update_feeds(out), RenderError)

@@ -362,3 +362,13 @@ def test_batch_send_mails_each_edition_it_published_to_its_deliver_addresses(
     assert main(argv) == 0
     assert "no edition was published; nothing to send" in capsys.readouterr().out
     assert len(inbox.messages) == 1
+
+
+def test_the_ledger_and_the_outbox_are_written_through_no_link(out, tmp_path, capsys):
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    (out / DELIVERIES_DIR).symlink_to(elsewhere)
+    argv = ["send", str(out / "brief" / "default"), "--from", SENDER, "--to", "ana@example.org"]
+    assert main([*argv, "--dry-run"]) == 6
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []

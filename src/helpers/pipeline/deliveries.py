@@ -54,7 +54,8 @@ class Ledger:
     """
 
     def __init__(self, out_dir: Path) -> None:
-        self.path = Path(out_dir) / DELIVERIES_DIR / LEDGER_NAME
+        self.out_dir = Path(out_dir).resolve()
+        self.path = self.out_dir / DELIVERIES_DIR / LEDGER_NAME
         self.records: list[Record] = list(self._read())
 
     def _read(self):
@@ -85,7 +86,11 @@ class Ledger:
 
     def append(self, **fields: Any) -> Record:
         """Record a message, on disk (flushed and fsynced) before this returns."""
+        from helpers.pipeline.publish import check_no_links
+
         record = Record(when=utc_now(), **fields)
+        # Appended inside --out only: a link on the way would write the ledger elsewhere.
+        check_no_links(self.out_dir, self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record.__dict__, ensure_ascii=False) + "\n"
         with open(self.path, "a", encoding="utf-8") as handle:

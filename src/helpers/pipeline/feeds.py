@@ -317,8 +317,18 @@ def write_feeds(out_dir: Path, *, base_url: str | None = None) -> list[Path]:
     list of Path
         The feeds written: the folder's first. A series feed whose series is no longer in
         the folder is removed.
+
+    Raises
+    ------
+    RenderError
+        ``feed.xml`` or ``_feeds`` is a symbolic link: nothing is written through it.
     """
-    out_dir = Path(out_dir)
+    from helpers.pipeline.publish import check_no_links
+
+    out_dir = Path(out_dir).resolve()
+    # No link on the way: a feed is written, and a stale one deleted, inside --out only.
+    check_no_links(out_dir, out_dir / FEED_NAME)
+    check_no_links(out_dir, out_dir / FEEDS_DIR / "feed.xml")
     editions = published_editions(out_dir)
     key = base_url or "relative"
     written = [
@@ -366,6 +376,8 @@ def update_feeds(out_dir: Path, *, base_url: str | None = None) -> Exception | N
 
     try:
         write_feeds(out_dir, base_url=base_url)
+    except RenderError as exc:
+        return exc
     except OSError as exc:
         error = RenderError(f"could not write the feeds in {out_dir}: {exc}")
         error.__cause__ = exc

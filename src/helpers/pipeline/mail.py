@@ -534,12 +534,12 @@ def _send_one(
 
 
 def _write_eml(out_dir: Path, edition: Edition, recipient: str, message: EmailMessage) -> Delivery:
-    from helpers.pipeline.publish import write_atomic
+    from helpers.pipeline.publish import check_no_links, write_atomic
 
     safe = "".join(c if c.isalnum() or c in "@._-" else "_" for c in recipient)
-    path = (
-        Path(out_dir) / DELIVERIES_DIR / "outbox" / f"{edition.notebook}-{edition.run}-{safe}.eml"
-    )
+    out_dir = Path(out_dir).resolve()
+    path = out_dir / DELIVERIES_DIR / "outbox" / f"{edition.notebook}-{edition.run}-{safe}.eml"
+    check_no_links(out_dir, path)  # written inside --out only, through no link
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, bytes(message))
     return Delivery(edition, recipient, "written", str(message["Message-ID"]), path=path)
