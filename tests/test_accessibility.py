@@ -118,11 +118,15 @@ def test_an_unknown_variant_is_a_usage_error_naming_the_ones_there_are():
         RenderRequest(notebooks=("brief",), pdf_variant="pdf/x-1")
 
 
+#: A one-pixel PNG.
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5"
+    "ErkJggg=="
+)
+
+
 def test_a_tagged_pdf_refuses_an_image_without_alternative_text():
-    pixel = (
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5"
-        "ErkJggg=="
-    )
+    pixel = PIXEL
     html = (
         '<html lang="en"><head><title>t</title></head><body><h1>t</h1>'
         f'<img src="data:image/png;base64,{pixel}"></body></html>'
@@ -184,3 +188,27 @@ def test_axe_does_see_a_violation_when_there_is_one(tmp_path):
     page.write_text("<html><body><img src='data:,'><p>No main, no lang.</p></body></html>")
     found = _axe([page])["bad.html"]
     assert {line.split(":")[0] for line in found} >= {"html-has-lang", "image-alt", "region"}
+
+
+@pytest.mark.slow
+def test_a_figure_without_alternative_text_is_published_with_a_warning(tmp_path, capsys):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from helpers.cli import main
+
+    params = new_code_cell("title = None\npartner = 'Russia'")
+    params.metadata["tags"] = ["parameters"]
+    pixel = PIXEL
+    show = new_code_cell(
+        "import base64\nfrom IPython.display import Image, display\n"
+        f"display(Image(data=base64.b64decode('{pixel}'), format='png'))"
+    )
+    nb = new_notebook(cells=[params, show])
+    nb.metadata["brief"] = {"schema": "brief"}
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(nb, path)
+    assert main(["render", str(path), "--out", str(tmp_path / "out")]) == 0
+    shown = capsys.readouterr()
+    assert "plain/default: 1 figure(s) without alternative text" in shown.out + shown.err
+    assert (tmp_path / "out" / "plain" / "default" / "plain.pdf").is_file()

@@ -44,6 +44,7 @@ from helpers.pipeline.sanitize import clean_html
 
 __all__ = [
     "DEFAULT_PDF_VARIANT",
+    "MISSING_ALT",
     "PAPER_SIZES",
     "PDF_VARIANTS",
     "REMOVED_CELL_TAGS",
@@ -76,6 +77,9 @@ PDF_VARIANTS = {
     "pdf/a-3a": "archival and tagged (PDF/A-3a), the manifest and the cited data attached",
     "none": "a plain PDF, untagged (not accessible)",
 }
+#: The alternative text nbconvert gives an image that has none: a tagged PDF and the HTML
+#: then describe the figure with it, so ``brief render`` warns (helpers' charts carry their own).
+MISSING_ALT = "No description has been provided for this image"
 #: Variants that may carry attached files (PDF/A-3 allows any; PDF/UA says nothing against).
 _ATTACHING = frozenset({"pdf/a-3u", "pdf/a-3a"})
 

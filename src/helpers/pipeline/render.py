@@ -561,12 +561,15 @@ class _Attempt:
     timings: dict[str, float] = field(default_factory=dict)
     #: The edition the brief follows, found before it runs.
     previous: Previous = field(default_factory=lambda: Previous(None))
+    #: What rendering found to warn of (figures without alternative text).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """What the log should say of this attempt besides its outcome."""
         warning = self.previous.warning
-        return (f"warning: {self.job.label}: {warning}",) if warning else ()
+        found = (f"warning: {self.job.label}: {warning}",) if warning else ()
+        return found + tuple(f"warning: {self.job.label}: {note}" for note in self.notes)
 
     @property
     def executed(self) -> Path:
@@ -631,12 +634,27 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
 
             nbformat.write(nb, attempt.executed)
         html = _render_html(nb, job)
+        attempt.notes += _accessibility_notes(html)
         if "html" in job.formats:
             publish.write_atomic(stage / names["html"], html)
     if "pdf" in job.formats:
         with attempt.step("pdf"):
             publish.write_atomic(stage / names["pdf"], _render_pdf(html, job, nb))
     return stage, names
+
+
+def _accessibility_notes(html: str) -> list[str]:
+    """A warning for figures nbconvert gave its placeholder alternative text: published, but
+    a screen reader (and the tagged PDF) can only say that they are not described."""
+    from helpers.pipeline.export import MISSING_ALT
+
+    missing = html.count(MISSING_ALT)
+    if not missing:
+        return []
+    return [
+        f"{missing} figure(s) without alternative text: a screen reader hears only "
+        f"{MISSING_ALT!r}; give each an alt text (the helpers' charts carry one)"
+    ]
 
 
 def _publish(
