@@ -440,6 +440,14 @@ def _render_pdf(
     finally:
         logger.removeHandler(errors)
     _stopped_since(stops)
+    # The house HTML always names its language; HTML that does not (given to render_pdf by
+    # hand) still gets a tagged PDF, with an empty /Lang: said, not refused.
+    missing_lang = [m for m in errors.messages if 'Missing required "lang"' in m]
+    if missing_lang:
+        logging.getLogger(__name__).warning(
+            "the HTML names no language (<html lang>): the tagged PDF's /Lang is empty"
+        )
+        errors.messages = [m for m in errors.messages if m not in missing_lang]
     if errors.messages:
         if any("no required alt" in m for m in errors.messages):
             raise RenderError(

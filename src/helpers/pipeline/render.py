@@ -741,18 +741,17 @@ def _render_html(nb: Any, job: Job) -> str:
 
 
 def _render_pdf(html: str, job: Job, nb: Any = None) -> bytes:
-    from helpers.pipeline.export import render_pdf
+    from helpers.pipeline.export import DEFAULT_PDF_VARIANT, render_pdf
 
     paper = str(job.parameters.get("paper") or "A4")
-    return render_pdf(
-        html,
-        paper=paper,
-        base_url=str(job.notebook.parent),
-        variant=job.pdf_variant,
-        attachments=_evidence(job, nb)
-        if nb is not None and job.pdf_variant.startswith("pdf/a-3")
-        else None,
-    )
+    # The variant only when it is not the default: render_pdf's call stays what it was for
+    # the default PDF (and for whatever stands in for it).
+    options: dict[str, Any] = {}
+    if job.pdf_variant != DEFAULT_PDF_VARIANT:
+        options["variant"] = job.pdf_variant
+        if nb is not None and job.pdf_variant.startswith("pdf/a-3"):
+            options["attachments"] = _evidence(job, nb)
+    return render_pdf(html, paper=paper, base_url=str(job.notebook.parent), **options)
 
 
 def _evidence(job: Job, nb: Any) -> dict[str, bytes]:

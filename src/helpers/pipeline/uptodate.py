@@ -176,6 +176,8 @@ def _changes(now: Mapping[str, Any], then: Mapping[str, Any]) -> list[str]:
     for name, (reason, by_name) in _REASONS.items():
         if now[name] == then[name]:
             continue
+        if name == "pdf_variant" and now["formats"] != then["formats"]:
+            continue  # a PDF made or dropped: "formats changed" says it
         if by_name:
             old = then[name] if isinstance(then[name], dict) else {}
             names = sorted(k for k in {*now[name], *old} if now[name].get(k) != old.get(k))
