@@ -372,3 +372,14 @@ def test_the_ledger_and_the_outbox_are_written_through_no_link(out, tmp_path, ca
     assert main([*argv, "--dry-run"]) == 6
     assert "is a symbolic link" in capsys.readouterr().err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_server_going_away_mid_send_exits_69_keeping_what_was_sent(out, server, capsys):
+    inbox, port = server
+    inbox.replies["ben@example.org"] = ["421 4.3.2 Service shutting down"]
+    code = send(out, port, "--to", "ana@example.org", "--to", "ben@example.org")
+    assert code == MailServerError.exit_code
+    assert "went away while sending to ben@example.org" in capsys.readouterr().err
+    assert [r.recipient for r in Ledger(out).records] == ["ana@example.org"]
+    assert send(out, port, "--to", "ana@example.org", "--to", "ben@example.org") == 0
+    assert [tos for tos, _, _ in inbox.messages] == [["ana@example.org"], ["ben@example.org"]]

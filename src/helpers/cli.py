@@ -579,8 +579,9 @@ def batch(
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
     code = result.exit_code
-    if send:
-        code = code or _send_batch(ctx, result, server, sender, base_url, only_changed, quiet)
+    if send:  # what was published goes out, also when another job failed
+        sent = _send_batch(ctx, result, server, sender, base_url, only_changed, quiet)
+        code = code or sent
     if code:
         raise click.exceptions.Exit(code)
 
@@ -630,6 +631,12 @@ def _send_batch(
         (edition, pdf, mail.recipients_for(edition, deliver, configured))
         for (edition, pdf), (_, deliver) in zip(found, published, strict=True)
     ]
+    for edition, _, recipients in editions:
+        if not recipients and not quiet:
+            click.echo(
+                f"send: no recipient for {edition.notebook}/{edition.run} ({edition.series_title}):"
+                " give its plan entry deliver:, or recipients in brief.toml"
+            )
     report = mail.send_editions(
         out, editions, sender=sender, server=server, base_url=base_url, only_changed=only_changed
     )
@@ -684,8 +691,8 @@ def send(
     Each reader gets an edition once: the delivery ledger (<out>/_deliveries/ledger.jsonl)
     records every message, and a second send says so and sends nothing (docs/distribution.md).
     The password is read from $BRIEF_SMTP_PASSWORD only. Exit codes: 0 sent (or already
-    sent), 2 usage, 7 a recipient refused or deferred, 69 the server cannot be reached or
-    used, 75 another run holds the output folder.
+    sent), 2 usage, 6 a symbolic link where the ledger goes, 7 a recipient refused or
+    deferred, 69 the server cannot be reached or used, 75 another run holds the output folder.
     """
     from helpers.pipeline import mail
 

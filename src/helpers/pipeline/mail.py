@@ -350,13 +350,14 @@ def _transmit(smtp: smtplib.SMTP, message: EmailMessage, server: Server, sender:
         try:
             smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
             return "sent"
-        except smtplib.SMTPServerDisconnected as exc:
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            code, reply = _refusal(exc, recipient)
+        except OSError as exc:  # SMTPServerDisconnected, a reset: after the refusals, which
+            # are OSErrors too
             raise MailServerError(
                 f"the mail server {server.label} went away while sending to {recipient}: "
                 f"{exc}; that message is not recorded and goes again with the next send"
             ) from None
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-            code, reply = _refusal(exc, recipient)
         if not 400 <= code < 500:
             return f"refused: {reply}"
         if attempt < server.retries:
