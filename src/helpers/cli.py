@@ -301,7 +301,7 @@ class BriefGroup(click.Group):
 @click.option("--log-level", hidden=True, callback=_after_the_command)
 @click.pass_context
 def cli(ctx: click.Context, **_: Any) -> None:
-    """Validate the data, inspect notebook parameters, render briefs and compare editions.
+    """Validate the data, inspect notebook parameters, render, compare and send briefs.
 
     Options take their defaults from the environment ($BRIEF_OUT, $BRIEF_DATA, ...), then
     from the project file (brief.toml, or [tool.myanmar-brief] in pyproject.toml, here or in
