@@ -328,6 +328,8 @@ def test_bad_input_is_refused_before_anything_is_sent(out, capsys):
     assert main(["send", run, "--from", SENDER, "--to", "ana@example.org"]) == 2
     assert "no mail server" in capsys.readouterr().err
     assert main(["send", run, "--from", SENDER, "--to", "ana", "--dry-run"]) == 2
+    bad_sender = "x@example.org\nBcc: all@example.org"
+    assert main(["send", run, "--from", bad_sender, "--to", "ana@example.org", "--dry-run"]) == 2
     assert main(["send", run, "--from", SENDER, "--dry-run"]) == 2
     assert "no recipients for brief/default (brief: defaults)" in capsys.readouterr().err
     (out / "brief" / "default" / "brief.pdf").write_bytes(b"%PDF- tampered")

@@ -413,7 +413,7 @@ def send_editions(
     LockHeldError
         Another run holds the output folder (a render, a batch, another send).
     """
-    if not sender or "@" not in sender:
+    if not sender or "@" not in sender or any(c.isspace() for c in sender):
         raise UsageError(
             f"a sender address is needed (--from, or from in brief.toml), not {sender!r}"
         )
