@@ -161,6 +161,7 @@ def test_brief_render_writes_the_feeds_of_real_briefs(tmp_path):
     assert entry.summary.endswith("later editions will say here what changed since it.")
     assert [link.href for link in entry.links] == ["brief/default/brief.html"]
     assert len(list((out / feeds.FEEDS_DIR).glob("brief-*.xml"))) == 1
+    assert '<a href="feed.xml">Atom feed</a>' in (out / "index.html").read_text()
 
 
 def test_a_link_where_the_feeds_go_is_refused_and_nothing_is_written_through_it(tmp_path):

@@ -934,12 +934,13 @@ def _write_index(out: Path, tee: _Tee, base_url: str | None = None) -> None:
     from helpers.pipeline.feeds import update_feeds
     from helpers.pipeline.index import update_index
 
-    error = update_index(out)
-    if error is not None:  # the reports are published; a stale index is no reason to stop
-        tee.failed("index", "html", phase="publish", error=str(error))
+    # The feeds first: the index links to the folder's feed.
     error = update_feeds(out, base_url=base_url)
     if error is not None:
         tee.failed("feeds", "xml", phase="publish", error=str(error))
+    error = update_index(out)
+    if error is not None:  # the reports are published; a stale index is no reason to stop
+        tee.failed("index", "html", phase="publish", error=str(error))
 
 
 def _log_paths(out: Path) -> tuple[Path, Path]:

@@ -31,8 +31,6 @@ _INDEX_TEMPLATE = """\
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Myanmar briefs: every run</title>
-<link rel="alternate" type="application/atom+xml" title="Myanmar briefs: every edition"
-      href="feed.xml">
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
          color: #1a1a1a; }
@@ -57,7 +55,7 @@ _INDEX_TEMPLATE = """\
 <h1>Myanmar briefs: every run</h1>
 <p>{{ rows|length }} run(s) in {{ groups|length }} series; the series last run first, each
 with its editions, latest first. Updated {{ updated }}.
-New editions: <a href="feed.xml">Atom feed</a>.</p>
+{%- if feed %} New editions: <a href="{{ feed }}">Atom feed</a>.{% endif %}</p>
 <table>
 <thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th>
 <th>Since the edition before</th><th>Parameters</th>
@@ -232,7 +230,11 @@ def write_index(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
     rows = [row for row in list_runs(out_dir) if _intact(out_dir, row)]
-    html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False))
+    # The folder's Atom feed (helpers.pipeline.feeds), linked once it is there.
+    feed = "feed.xml" if (out_dir / "feed.xml").is_file() else None
+    html = template.render(
+        rows=rows, groups=_groups(rows), updated=utc_now(millis=False), feed=feed
+    )
     return write_atomic(out_dir / INDEX_NAME, html)
 
 

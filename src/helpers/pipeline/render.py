@@ -928,8 +928,9 @@ def render(
                         reporter.message(warning)
                     # The run itself is published or archived; a failed index must not hide
                     # how the jobs went, so it is reported with them below.
-                    index_error = index.update_index(out) or index_error
+                    # The feeds first: the index links to the folder's feed.
                     index_error = update_feeds(out, base_url=request.base_url) or index_error
+                    index_error = index.update_index(out) or index_error
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
