@@ -22,10 +22,12 @@ $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
 	touch $@
 
-# The tests on top: Chromium and poppler-utils (Debian), the [test] extras.
-$(TEST_STAMP): $(RUNTIME_STAMP)
+# The tests on top: Chromium, poppler-utils and npm (Debian), the [test] extras, and axe-core
+# from npm into tests/node_modules (tests/package.json and its lock file).
+$(TEST_STAMP): $(RUNTIME_STAMP) tests/package.json tests/package-lock.json
 	scripts/system-deps.sh test
 	$(BIN)/python -m pip install -q -e '.[test]'
+	cd tests && npm ci --no-audit --no-fund --silent
 	touch $@
 
 # What rendering needs and nothing else (no Chromium, no test tools): for the CI recipe in
@@ -66,7 +68,7 @@ proof: $(TEST_STAMP)
 	$(BIN)/brief proof
 
 clean:
-	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache test-artifacts
+	rm -rf $(VENV) reports/*/ reports/index.html reports/feed.xml .pytest_cache test-artifacts tests/node_modules
 
 # Runs the cron, systemd and CI recipes of docs/scheduling.md as written, on plans/daily.yaml
 # (about 2 minutes on 2 cores). The CI steps use this VENV instead of their `make install`; to

@@ -12,6 +12,10 @@
 #   ci       the workflow's steps in order in a git clone of this checkout (its uncommitted
 #            changes laid over), honouring `if: always()`; each upload-artifact path must
 #            match a file afterwards
+#   send     the delivering variants, against an SMTP server (aiosmtpd) on 127.0.0.1: the
+#            cron line (as cron runs it, with its block's BRIEF_* variables) publishes and
+#            mails one message per deliver: address of the plan; then the drop-in's
+#            ExecStart= (over the service) finds nothing new, publishes and mails nothing
 #
 # Usage: scripts/check-scheduling.sh [--plan FILE] [--reuse-venv] [--only NAME]...
 #                                    [--doc FILE] [--workflow FILE] [--keep]
@@ -19,7 +23,7 @@
 #                    one-job plan: the 8 jobs of plans/daily.yaml take ~45 s per recipe)
 #   --reuse-venv     in the CI steps, link this checkout's virtualenv ($VENV, default .venv)
 #                    instead of running `make install` (Debian packages and a pip install)
-#   --only NAME      extract, systemd, cron or ci; repeatable. Default: all of them
+#   --only NAME      extract, systemd, cron, ci or send; repeatable. Default: all of them
 #   --doc FILE       the scheduling page (default: docs/scheduling.md)
 #   --workflow FILE  the workflow (default: docs/examples/brief-daily.yml)
 #   --keep           keep the work folder (runs, logs, the clone) and say where it is
@@ -61,9 +65,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#only[@]} -gt 0 ] || only=(extract systemd cron ci)
+[ ${#only[@]} -gt 0 ] || only=(extract systemd cron ci send)
 for name in "${only[@]}"; do
-  case $name in extract | systemd | cron | ci) ;; *) echo "unknown check: $name" >&2 && usage >&2 ;; esac
+  case $name in extract | systemd | cron | ci | send) ;; *) echo "unknown check: $name" >&2 && usage >&2 ;; esac
 done
 if [ -n "$plan" ] && [ ! -f "$plan" ]; then
   echo "no plan file $plan" >&2
@@ -114,6 +118,7 @@ fi
 # name; per CI step its name, uses:, run:, shell:, working-directory:, upload path:, whether
 # it runs always(), its env: (as words for env(1)); the job's timeout-minutes.
 cron_line="" cron_command="" cron_lock="" ci_timeout_minutes=""
+send_cron_command="" send_dropin_text="" send_cron_env=()
 unit_names=() unit_texts=()
 ci_label=() ci_uses=() ci_run=() ci_shell=() ci_dir=() ci_paths=() ci_always=() ci_env=()
 # shellcheck source=/dev/null
@@ -136,6 +141,8 @@ if wanted extract; then
   runs=0
   for i in "${!ci_label[@]}"; do [ -z "${ci_run[i]}" ] || runs=$((runs + 1)); done
   ok "extract: CI steps from $workflow: ${#ci_label[@]} steps, $runs with run:"
+  ok "extract: delivering cron line and drop-in from $doc:" \
+    "${send_cron_env[*]}; $(grep -c '^ExecStart=' <<<"$send_dropin_text") ExecStart= lines"
 fi
 
 # A recipe's text with the paths of this check: the checkout, its virtualenv, an output
@@ -403,8 +410,97 @@ check_ci() {
   fi
 }
 
+# -- the delivering variants ----------------------------------------------------------------
+
+# The messages the test server printed (aiosmtpd's Debugging handler: one banner each).
+messages() { grep -c -- '---------- MESSAGE FOLLOWS ----------' "$1" || true; }
+
+# A recipe's BRIEF_* words with the test server's address for BRIEF_SMTP.
+send_env() {
+  local word
+  for word in "$@"; do
+    case $word in BRIEF_SMTP=*) echo "BRIEF_SMTP=127.0.0.1:$port" ;; *) echo "$word" ;; esac
+  done
+}
+
+check_send() {
+  local dir=$work/send out=$work/send/out lock rc cmd sent start=$SECONDS port
+  local -a env_words=()
+  mkdir -p "$dir/units"
+  port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$py" -m aiosmtpd -n -l "127.0.0.1:$port" >"$dir/smtp.log" 2>&1 &
+  holders+=("$!")
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+
+  # cron: publishes the plan's editions and mails each to its deliver: addresses.
+  lock=$dir/$(basename "$cron_lock")
+  if ! cmd=$(substitute "${send_cron_command//"$cron_lock"/"$lock"}" "$out" 2>"$dir/substitute.err"); then
+    failed "send: cron: $(cat "$dir/substitute.err")"
+    return
+  fi
+  mapfile -t env_words < <(send_env "${send_cron_env[@]}")
+  rc=0
+  (cd "$HOME" && exec timeout -k 30s "$run_timeout" env -i HOME="$HOME" LOGNAME="$user" \
+    SHELL=/bin/sh PATH=/usr/bin:/bin "${env_words[@]}" sh -c "$cmd") \
+    </dev/null >"$dir/cron.out" 2>"$dir/cron.err" || rc=$?
+  sent=$(messages "$dir/smtp.log")
+  if [ "$rc" -ne 0 ] || [ -s "$dir/cron.out" ] || [ -s "$dir/cron.err" ]; then
+    failed "send: cron: exit $rc (want 0 and nothing printed):"
+    show "$dir/cron.err"
+    show "$dir/cron.out"
+    return
+  elif ! "$py" "$helper" published "$out" >"$dir/published" 2>&1; then
+    failed "send: cron: exit 0, but:"
+    show "$dir/published"
+    return
+  fi
+  ok "send: cron: exit 0 in $((SECONDS - start)) s, nothing printed, $(cat "$dir/published")," \
+    "$sent message(s) received by the SMTP server on 127.0.0.1:$port" \
+    "$([ "$sent" -gt 0 ] || echo "(the plan names no deliver: addresses)")"
+
+  # systemd: the service with the drop-in over it; nothing new since the cron run.
+  printf '%s\n' "$send_dropin_text" >"$dir/units/send.conf"
+  if ! substitute "$(grep -m1 '^ExecStart=.' "$dir/units/send.conf")" "$out" >/dev/null 2>"$dir/substitute.err"; then
+    failed "send: systemd: $(cat "$dir/substitute.err")"
+    return
+  fi
+  substitute "$service_text" "$out" >"$dir/units/$service"
+  substitute "$(cat "$dir/units/send.conf")" "$out" >"$dir/units/send.conf"
+  if ! "$py" "$helper" service-dropin "$dir/units/$service" "$dir/units/send.conf" \
+    >"$dir/service.sh" 2>"$dir/service.err"; then
+    failed "send: systemd: $(cat "$dir/service.err")"
+    return
+  fi
+  local svc_workdir=""
+  local -a svc_env=() svc_exec=() svc_envfiles=()
+  # shellcheck source=/dev/null
+  source "$dir/service.sh"
+  mapfile -t env_words < <(send_env "${svc_env[@]}")
+  start=$SECONDS
+  rc=0
+  (cd "$svc_workdir" && exec timeout -k 30s "$run_timeout" env -i \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME="$HOME" USER="$user" LOGNAME="$user" SHELL=/bin/sh "${env_words[@]}" "${svc_exec[@]}") \
+    </dev/null >"$dir/run.log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    failed "send: systemd: ExecStart=${svc_exec[*]}: exit $rc"
+    show "$dir/run.log"
+  elif [ "$(messages "$dir/smtp.log")" -ne "$sent" ]; then
+    failed "send: systemd: nothing was new, yet the server received more messages"
+    show "$dir/smtp.log"
+  else
+    ok "send: systemd: ExecStart=${svc_exec[*]} (drop-in; ${env_words[*]};" \
+      "EnvironmentFile=${svc_envfiles[*]} not read here): exit 0 in $((SECONDS - start)) s," \
+      "nothing new, no message sent"
+  fi
+}
+
 if wanted systemd; then check_systemd; fi
 if wanted cron; then check_cron; fi
 if wanted ci; then check_ci; fi
+if wanted send; then check_send; fi
 
 [ "$failures" -eq 0 ] || exit 1

@@ -6,6 +6,8 @@ docs/examples/brief-daily.yml), never from copies, so the check runs what the do
     scheduling_recipes.py extract DOC WORKFLOW   the recipes, as bash assignments
     scheduling_recipes.py service UNIT_FILE      a service's WorkingDirectory, Environment and
                                                  ExecStart, as bash assignments
+    scheduling_recipes.py service-dropin UNIT_FILE DROPIN
+                                                 the same, with a drop-in over it
     scheduling_recipes.py artifacts DIR PATHS    how many files each upload path matches in DIR
     scheduling_recipes.py published OUT          the runs the last batch in OUT published
     scheduling_recipes.py substitute ROOT VENV OUT PLAN   (recipe on stdin) the recipe with
@@ -44,11 +46,12 @@ def fenced_blocks(text: str, info: str) -> list[str]:
     return re.findall(rf"^```{re.escape(info)}[ \t]*\n(.*?)^```[ \t]*$", text, re.M | re.S)
 
 
-def cron_line(doc: str) -> tuple[str, str]:
-    """The one job line of the page's ```cron block, and its command (after the schedule)."""
-    blocks = fenced_blocks(doc, "cron")
+def cron_line(doc: str, info: str = "cron") -> tuple[str, str]:
+    """The one job line of the page's ```cron block (```cron send: the delivering one), and
+    its command (after the schedule)."""
+    blocks = fenced_blocks(doc, info)
     if len(blocks) != 1:
-        raise RecipeError(f"expected one ```cron block, found {len(blocks)}")
+        raise RecipeError(f"expected one ```{info} block, found {len(blocks)}")
     jobs = [
         line
         for line in blocks[0].splitlines()
@@ -57,7 +60,7 @@ def cron_line(doc: str) -> tuple[str, str]:
         and not re.match(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=", line)  # MAILTO=... and the like
     ]
     if len(jobs) != 1:
-        raise RecipeError(f"expected one job line in the ```cron block, found {len(jobs)}")
+        raise RecipeError(f"expected one job line in the ```{info} block, found {len(jobs)}")
     fields = 1 if jobs[0].lstrip().startswith("@") else 5
     match = re.match(rf"\s*(?:\S+\s+){{{fields}}}(\S.*)$", jobs[0])
     if not match:
@@ -97,6 +100,33 @@ def units(doc: str) -> dict[str, str]:
             f"then ```ini), found {sorted(named) or 'none'}"
         )
     return named
+
+
+def cron_environment(doc: str, info: str) -> list[str]:
+    """The ``NAME=value`` lines of a ```cron block but MAILTO, as cron gives them to the job."""
+    (block,) = fenced_blocks(doc, info)
+    return [
+        line.strip()
+        for line in block.splitlines()
+        if re.match(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=", line)
+        and not line.strip().startswith("MAILTO")
+    ]
+
+
+#: The delivering variant's drop-in for the service (docs/scheduling.md, "Delivering by email").
+DROPIN = "brief-daily.service.d/send.conf"
+
+
+def dropin(doc: str) -> str:
+    """The drop-in the page gives for the delivering variant: its path line, then ```ini."""
+    found = re.findall(
+        rf"^`/etc/systemd/system/{re.escape(DROPIN)}`:[ \t]*\n\s*```ini[ \t]*\n(.*?)^```",
+        doc,
+        re.M | re.S,
+    )
+    if len(found) != 1:
+        raise RecipeError(f"expected one /etc/systemd/system/{DROPIN} block, found {len(found)}")
+    return found[0]
 
 
 # -- docs/examples/brief-daily.yml -----------------------------------------------------------
@@ -156,6 +186,15 @@ def extract(doc_path: Path, workflow_path: Path) -> list[str]:
     except RecipeError as exc:
         problems.append(f"{doc_path}: cron: {exc}")
     try:
+        _, command = cron_line(doc, "cron send")
+        lines += [
+            _assign("send_cron_command", command),
+            _assign("send_cron_env", cron_environment(doc, "cron send")),
+            _assign("send_dropin_text", dropin(doc)),
+        ]
+    except RecipeError as exc:
+        problems.append(f"{doc_path}: delivering variant: {exc}")
+    try:
         named = units(doc)
         lines += [_assign("unit_names", list(named)), _assign("unit_texts", list(named.values()))]
     except RecipeError as exc:
@@ -184,10 +223,15 @@ def extract(doc_path: Path, workflow_path: Path) -> list[str]:
 # -- a unit file, as systemd would run it ----------------------------------------------------
 
 
-def service(unit_path: Path) -> list[str]:
-    """WorkingDirectory, Environment and ExecStart of a [Service] section."""
-    section, workdir, env, execs = "", "", [], []
-    for raw in unit_path.read_text(encoding="utf-8").splitlines():
+def service(unit_path: Path, dropin_path: Path | None = None) -> list[str]:
+    """WorkingDirectory, Environment and ExecStart of a [Service] section, with a drop-in's
+    settings over them (an empty ``ExecStart=`` clears the ones before it, as in systemd;
+    an ``EnvironmentFile=`` is listed, for the caller to read or leave)."""
+    section, workdir, env, execs, files = "", "", [], [], []
+    text = unit_path.read_text(encoding="utf-8")
+    if dropin_path is not None:
+        text += "\n" + dropin_path.read_text(encoding="utf-8")
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -202,7 +246,9 @@ def service(unit_path: Path) -> list[str]:
         elif key == "Environment":
             env += shlex.split(value)
         elif key == "ExecStart":
-            execs.append(value)
+            execs = [*execs, value] if value else []
+        elif key == "EnvironmentFile":
+            files.append(value)
     if len(execs) != 1:
         raise RecipeError(f"{unit_path}: expected one ExecStart=, found {len(execs)}")
     command = execs[0]
@@ -215,6 +261,7 @@ def service(unit_path: Path) -> list[str]:
         _assign("svc_workdir", workdir),
         _assign("svc_env", env),
         _assign("svc_exec", shlex.split(command)),
+        _assign("svc_envfiles", files),
     ]
 
 
@@ -318,6 +365,7 @@ def main(argv: list[str]) -> int:
     commands = {
         "extract": (2, lambda a: extract(Path(a[0]), Path(a[1]))),
         "service": (1, lambda a: service(Path(a[0]))),
+        "service-dropin": (2, lambda a: service(Path(a[0]), Path(a[1]))),
         "artifacts": (2, lambda a: artifacts(Path(a[0]), a[1])),
         "published": (1, lambda a: published(Path(a[0]))),
     }

@@ -905,7 +905,9 @@ def test_the_ci_example_sets_up_renders_the_plan_and_keeps_the_pdfs():
 
 def test_the_cron_line_and_the_systemd_service_run_the_example_plan_under_a_lock():
     page = (DOCS / "scheduling.md").read_text()
-    [cron] = [line for line in page.splitlines() if line.startswith("30 5 ")]
+    # The cron line, and its delivering variant (issue 21).
+    [cron, sending] = [line for line in page.splitlines() if line.startswith("30 5 ")]
+    assert "--send" in sending and "--send" not in cron
     assert "flock -n -E 75 " in cron
     assert "brief batch plans/daily.yaml" in cron
     assert "ExecStart=/srv/myanmar-brief/.venv/bin/brief batch plans/daily.yaml" in page

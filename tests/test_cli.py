@@ -548,3 +548,35 @@ def test_batch_dry_run_calls_plan_batch_not_run_plan_and_prints_its_summary(
     [request] = planned
     assert (request.plan, request.force, request.workers) == (Path("plan.yaml"), True, 2)
     assert capsys.readouterr().out == "plan.yaml: 2 job(s): 1 would run, 1 would be skipped\n"
+
+
+# -- issue 21: PDF variant, base URL, sending -----------------------------------------------
+
+
+def test_render_and_batch_pass_the_pdf_variant_and_base_url(calls, batch_calls, monkeypatch):
+    assert main(["render", "brief"]) == 0
+    assert (calls[-1]["pdf_variant"], calls[-1]["base_url"]) == ("pdf/ua-1", None)
+    argv = ["--pdf-variant", "PDF/A-3u", "--base-url", "https://briefs.example.org/"]
+    assert main(["render", "brief", *argv]) == 0
+    assert (calls[-1]["pdf_variant"], calls[-1]["base_url"]) == (
+        "pdf/a-3u",
+        "https://briefs.example.org/",
+    )
+    monkeypatch.setenv("BRIEF_PDF_VARIANT", "none")
+    assert main(["batch", "plan.yaml"]) == 0
+    assert batch_calls[0][-1]["pdf_variant"] == "none"
+
+
+def test_an_unknown_pdf_variant_is_a_usage_error(calls, capsys):
+    assert main(["render", "brief", "--pdf-variant", "pdf/x"]) == 2
+    assert "pdf/ua-1" in capsys.readouterr().err
+    assert calls == []
+
+
+def test_batch_send_without_a_sender_or_a_server_stops_before_the_batch_runs(batch_calls, capsys):
+    calls, _ = batch_calls
+    assert main(["batch", "plan.yaml", "--send", "--smtp", "127.0.0.1:2525"]) == 2
+    assert "no sender" in capsys.readouterr().err
+    assert main(["batch", "plan.yaml", "--send", "--from", "briefs@example.org"]) == 2
+    assert "no mail server" in capsys.readouterr().err
+    assert calls == []

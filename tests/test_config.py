@@ -441,6 +441,9 @@ def test_brief_config_prints_each_setting_its_value_and_where_it_came_from(
         ["formats", "html,pdf", "default"],
         ["timeout", "90", "command", "line"],
         ["log_level", "WARNING", "default"],
+        ["pdf_variant", "pdf/ua-1", "default"],
+        *[[key, "None", "default"] for key in ("smtp", "smtp_user", "from", "base_url")],
+        ["recipients", "None", "default"],
         ["cache", "/srv/cache", "$BRIEF_CACHE"],
     ]
 

@@ -381,3 +381,30 @@ def test_a_plan_names_the_output_files_per_entry_or_for_all():
     said = r"jobs\[0\] \(brief, partner=China\): --name '\{notebook\}/x'.*folder separator"
     with pytest.raises(UsageError, match=said):
         prepare_batch(parse(text.replace("{notebook}-{partner}", "{notebook}/x")))
+
+
+def test_deliver_names_who_receives_an_entrys_editions_and_is_checked():
+    jobs = jobs_of(
+        """
+        version: 1
+        jobs:
+          - notebook: brief
+            grid: {partner: [Russia, China]}
+            deliver: [desk@example.org, ana@example.org]
+          - notebook: defence
+        """
+    )
+    assert [job.deliver for job in jobs] == [
+        ("desk@example.org", "ana@example.org"),
+        ("desk@example.org", "ana@example.org"),
+        (),
+    ]
+    with pytest.raises(UsageError, match=r"jobs\[0\]\.deliver"):
+        parse(
+            """
+            version: 1
+            jobs:
+              - notebook: brief
+                deliver: [not an address]
+            """
+        )

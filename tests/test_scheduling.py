@@ -54,7 +54,18 @@ def test_the_cron_line_units_and_workflow_steps_are_found_in_the_docs():
     assert "brief-daily.service (ExecStart=/srv/myanmar-brief/.venv/bin/brief batch" in ok
     assert "brief-daily.timer" in ok
     assert "ok extract: CI steps from" in ok and "6 steps, 3 with run:" in ok
+    assert "ok extract: delivering cron line and drop-in from" in ok
+    assert "BRIEF_SMTP=mail.example.org:587 BRIEF_FROM=briefs@example.org; 2 ExecStart=" in ok
     assert "FAILED" not in result.stdout
+
+
+def test_a_doc_without_its_delivering_variant_fails_the_extraction(tmp_path):
+    broken = tmp_path / "scheduling.md"
+    text = DOC.read_text(encoding="utf-8").replace("```cron send", "```text")
+    broken.write_text(text, "utf-8")
+    result = check("--only", "extract", "--doc", str(broken))
+    assert result.returncode == 1
+    assert "delivering variant: expected one ```cron send block" in result.stdout
 
 
 def test_a_doc_without_its_cron_block_fails_the_extraction_and_says_so(tmp_path):
@@ -106,8 +117,13 @@ def test_the_check_uses_the_virtualenv_the_makefile_names(tmp_path):
 @pytest.mark.slow
 def test_cron_systemd_and_ci_recipes_run_publish_and_report_a_held_lock(tmp_path):
     plan = tmp_path / "plan.yaml"
-    # One job, both formats: the workflow keeps the PDFs as an artifact of their own.
-    plan.write_text("version: 1\nformats: [html, pdf]\njobs:\n  - notebook: brief\n", "utf-8")
+    # One job, both formats: the workflow keeps the PDFs as an artifact of their own; the
+    # delivering variants mail its edition to one reader.
+    plan.write_text(
+        "version: 1\nformats: [html, pdf]\njobs:\n  - notebook: brief\n"
+        "    deliver: [desk@example.org]\n",
+        "utf-8",
+    )
     result = check("--plan", str(plan), "--reuse-venv", timeout=540)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAILED" not in result.stdout
@@ -123,6 +139,9 @@ def test_cron_systemd_and_ci_recipes_run_publish_and_report_a_held_lock(tmp_path
         "ok CI step 3 'Render the plan': exit 0",
         "ok CI step 5 'Keep the PDFs': briefs/**/*.pdf matches 1 file",
         "ok CI step 6 'Keep the HTML, the index and the logs': briefs/ matches",
+        "1 message(s) received by the SMTP server on 127.0.0.1",
+        "--only-changed --send (drop-in;",
+        "nothing new, no message sent",
     ]:
         if expected.startswith("ok systemd-analyze") and "skipped systemd-analyze" in result.stdout:
             continue  # no systemd-analyze on this machine: the script says so

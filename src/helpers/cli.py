@@ -47,6 +47,11 @@ PARAMETERS = {
     "formats": "formats",
     "timeout": "timeout",
     "log_level": "log_level",
+    "pdf_variant": "pdf_variant",
+    "smtp": "smtp",
+    "smtp_user": "smtp_user",
+    "from": "sender",
+    "base_url": "base_url",
 }
 
 DATA_OPTION = _setting(
@@ -107,6 +112,54 @@ TIMEOUT_OPTION = _setting(
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds any one cell may run.",
+)
+
+PDF_VARIANT_OPTION = _setting(
+    "--pdf-variant",
+    "pdf_variant",
+    key="pdf_variant",
+    type=click.Choice(
+        ["pdf/ua-1", "pdf/ua-2", "pdf/a-3u", "pdf/a-3a", "none"], case_sensitive=False
+    ),
+    default="pdf/ua-1",
+    show_default=True,
+    help="The PDF's variant: tagged, accessible PDF/UA-1 by default; pdf/a-3u for archives "
+    "(the cited evidence attached); none for a plain untagged PDF.",
+)
+BASE_URL_OPTION = _setting(
+    "--base-url",
+    "base_url",
+    key="base_url",
+    default=None,
+    metavar="URL",
+    help="Where the output folder is served (https://briefs.example.org/): feeds and mail "
+    "link there; without it, feeds link relatively and mail carries no link.",
+)
+
+SMTP_OPTION = _setting(
+    "--smtp",
+    "smtp",
+    key="smtp",
+    default=None,
+    metavar="HOST:PORT",
+    help="The mail server. STARTTLS is used when offered, and required for any host that is "
+    "not loopback unless --insecure-smtp.",
+)
+SMTP_USER_OPTION = _setting(
+    "--smtp-user",
+    "smtp_user",
+    key="smtp_user",
+    default=None,
+    metavar="USER",
+    help="Log in as USER; the password is read from $BRIEF_SMTP_PASSWORD only.",
+)
+FROM_OPTION = _setting(
+    "--from",
+    "sender",
+    key="from",
+    default=None,
+    metavar="ADDRESS",
+    help="The sender's address.",
 )
 
 COLD_OPTION = click.option(
@@ -254,7 +307,7 @@ class BriefGroup(click.Group):
 @click.option("--log-level", hidden=True, callback=_after_the_command)
 @click.pass_context
 def cli(ctx: click.Context, **_: Any) -> None:
-    """Validate the data, inspect notebook parameters, render briefs and compare editions.
+    """Validate the data, inspect notebook parameters, render, compare and send briefs.
 
     Options take their defaults from the environment ($BRIEF_OUT, $BRIEF_DATA, ...), then
     from the project file (brief.toml, or [tool.myanmar-brief] in pyproject.toml, here or in
@@ -361,6 +414,8 @@ def params(notebook: str) -> None:
     "and every parameter.",
 )
 @REQUIRE_SOURCES_OPTION
+@PDF_VARIANT_OPTION
+@BASE_URL_OPTION
 @COLD_OPTION
 def render(
     notebooks: tuple[str, ...],
@@ -373,6 +428,8 @@ def render(
     since: str | None,
     name: str | None,
     require_sources: bool,
+    pdf_variant: str,
+    base_url: str | None,
     cold: bool,
 ) -> None:
     """Execute NOTEBOOK(s) and publish .ipynb, HTML, PDF and manifest.json under reports/.
@@ -402,6 +459,8 @@ def render(
         since=since,
         name=name,
         require_sources=require_sources,
+        pdf_variant=pdf_variant,
+        base_url=base_url,
     )
     with make_reporter(quiet=_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
@@ -449,6 +508,20 @@ def render(
     "(what a mailing list wants); the others are reported as skipped.",
 )
 @REQUIRE_SOURCES_OPTION
+@PDF_VARIANT_OPTION
+@BASE_URL_OPTION
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Then email each edition the batch published: to its plan entry's deliver: "
+    "addresses, else the project file's recipients of its series (see brief send).",
+)
+@SMTP_OPTION
+@FROM_OPTION
+@SMTP_USER_OPTION
+@click.option(
+    "--insecure-smtp", is_flag=True, help="Allow a mail server without STARTTLS off this machine."
+)
 @COLD_OPTION
 @click.pass_context
 def batch(
@@ -464,6 +537,13 @@ def batch(
     worker_retries: int,
     only_changed: bool,
     require_sources: bool,
+    pdf_variant: str,
+    base_url: str | None,
+    send: bool,
+    smtp: str | None,
+    sender: str | None,
+    smtp_user: str | None,
+    insecure_smtp: bool,
     cold: bool,
 ) -> None:
     """Render every job of PLAN (a YAML file; see docs/plans.md) that changed since its last run.
@@ -495,6 +575,8 @@ def batch(
         worker_retries=worker_retries,
         connect_timeout=connect_timeout,
         require_sources=require_sources,
+        pdf_variant=pdf_variant,
+        base_url=base_url,
     )
     quiet = _quiet()
     if dry_run:
@@ -502,12 +584,158 @@ def batch(
             preview = batch_module.plan_batch(request, reporter=reporter)
         click.echo(preview.summary())
         return
+    # Checked before any kernel starts: a batch that cannot send says so first.
+    server = _server(smtp, smtp_user, insecure_smtp, sender) if send else None
     with make_reporter(quiet=quiet) as reporter:
         result = batch_module.run_plan(request, reporter=reporter)
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
-    if result.exit_code:
-        raise click.exceptions.Exit(result.exit_code)
+    code = result.exit_code
+    if send:  # what was published goes out, also when another job failed
+        sent = _send_batch(ctx, result, server, sender, base_url, only_changed, quiet)
+        code = code or sent
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _server(
+    smtp: str | None, user: str | None, insecure: bool, sender: str | None, *, needed: bool = True
+) -> Any:
+    """The mail server the options name (:class:`helpers.pipeline.mail.Server`); a usage
+    error, before anything runs, for a missing server or sender."""
+    from helpers.pipeline.mail import Server
+
+    if not sender:
+        raise UsageError("no sender: give --from ADDRESS (or $BRIEF_FROM, or from in brief.toml)")
+    if smtp is None:
+        if needed:
+            raise UsageError(
+                "no mail server: give --smtp HOST:PORT (or $BRIEF_SMTP, or smtp in brief.toml)"
+            )
+        return None
+    return Server.parse(smtp, user=user, insecure=insecure)
+
+
+def _send_batch(
+    ctx: click.Context,
+    result: Any,
+    server: Any,
+    sender: str | None,
+    base_url: str | None,
+    only_changed: bool,
+    quiet: bool,
+) -> int:
+    """``brief batch --send``: mail the editions the batch published; the send's exit code."""
+    from helpers.pipeline import mail
+
+    published = [
+        (o.job.job.out_dir / o.job.job.name / o.job.job.run, o.job.source.deliver)
+        for o in result.outcomes
+        if o.status == "ran" and o.result is not None and o.result.status == "ok"
+    ]
+    if not published:
+        if not quiet:
+            click.echo("send: no edition was published; nothing to send")
+        return 0
+    out, found = mail.editions_of([path for path, _ in published])
+    configured = _configured_recipients(ctx)
+    editions = [
+        (edition, pdf, mail.recipients_for(edition, deliver, configured))
+        for (edition, pdf), (_, deliver) in zip(found, published, strict=True)
+    ]
+    for edition, _, recipients in editions:
+        if not recipients and not quiet:
+            click.echo(
+                f"send: no recipient for {edition.notebook}/{edition.run} ({edition.series_title}):"
+                " give its plan entry deliver:, or recipients in brief.toml"
+            )
+    report = mail.send_editions(
+        out, editions, sender=sender, server=server, base_url=base_url, only_changed=only_changed
+    )
+    if not quiet or report.exit_code:
+        click.echo(report.summary(), err=bool(report.exit_code) and quiet)
+    return report.exit_code
+
+
+def _configured_recipients(ctx: click.Context) -> dict[str, list[str]]:
+    project = _project(ctx)
+    return dict(project.settings.get("recipients", {})) if project else {}
+
+
+@cli.command(quiet_help="Print only failures (as --log-level ERROR).")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A recipient (repeatable); default: the project file's recipients of each run's "
+    "series and notebook.",
+)
+@SMTP_OPTION
+@FROM_OPTION
+@SMTP_USER_OPTION
+@BASE_URL_OPTION
+@click.option(
+    "--insecure-smtp", is_flag=True, help="Allow a mail server without STARTTLS off this machine."
+)
+@click.option("--again", is_flag=True, help="Send also to readers the ledger says have it.")
+@click.option(
+    "--only-changed", is_flag=True, help="Send only editions with something new since the last."
+)
+@click.option("--dry-run", is_flag=True, help="Write each message as an .eml file; send nothing.")
+@click.pass_context
+def send(
+    ctx: click.Context,
+    runs: tuple[Path, ...],
+    to: tuple[str, ...],
+    smtp: str | None,
+    sender: str | None,
+    smtp_user: str | None,
+    base_url: str | None,
+    insecure_smtp: bool,
+    again: bool,
+    only_changed: bool,
+    dry_run: bool,
+) -> None:
+    """Email the published edition in each RUN folder (reports/brief/default ...) as a PDF.
+
+    Each reader gets an edition once: the delivery ledger (<out>/_deliveries/ledger.jsonl)
+    records every message, and a second send says so and sends nothing (docs/distribution.md).
+    The password is read from $BRIEF_SMTP_PASSWORD only. Exit codes: 0 sent (or already
+    sent), 2 usage, 6 a symbolic link where the ledger goes, 7 a recipient refused or
+    deferred, 69 the server cannot be reached or used, 75 another run holds the output folder.
+    """
+    from helpers.pipeline import mail
+
+    server = _server(smtp, smtp_user, insecure_smtp, sender, needed=not dry_run)
+    bad = [a for a in to if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise UsageError(f"--to {bad[0]!r}: not an email address")
+    out, found = mail.editions_of(runs)
+    configured = _configured_recipients(ctx)
+    editions = [(e, pdf, mail.recipients_for(e, to, configured)) for e, pdf in found]
+    nobody = [f"{e.notebook}/{e.run} ({e.series_title})" for e, _, r in editions if not r]
+    if nobody:
+        raise UsageError(
+            "no recipients for " + ", ".join(nobody) + ": give --to ADDRESS, or recipients "
+            "for the series or notebook in brief.toml (docs/distribution.md)"
+        )
+    quiet = _quiet()
+    report = mail.send_editions(
+        out,
+        editions,
+        sender=sender,
+        server=server,
+        base_url=base_url,
+        again=again,
+        only_changed=only_changed,
+        dry_run=dry_run,
+    )
+    if not quiet or report.exit_code:
+        click.echo(report.summary(), err=bool(report.exit_code) and quiet)
+    if report.exit_code:
+        raise click.exceptions.Exit(report.exit_code)
 
 
 @cli.command(quiet_help="Print nothing but the summary line (as --log-level ERROR).")
@@ -622,6 +850,11 @@ def list_command(as_json: bool) -> None:
 @WORKERS_OPTION
 @FORMATS_OPTION
 @TIMEOUT_OPTION
+@PDF_VARIANT_OPTION
+@SMTP_OPTION
+@SMTP_USER_OPTION
+@FROM_OPTION
+@BASE_URL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
 def config_command(
@@ -633,6 +866,7 @@ def config_command(
     formats: tuple[str, ...],
     timeout: int,
     as_json: bool,
+    **delivery: Any,
 ) -> None:
     """Print the setting each option starts from here, and where it came from.
 
@@ -663,6 +897,7 @@ def config_command(
         config.Effective("formats", formats, _origin(ctx, "formats")),
         config.Effective("timeout", timeout, _origin(ctx, "timeout")),
         config.Effective("log_level", level, level_origin),
+        *_delivery_settings(ctx, delivery, project),
         config.Effective(
             "cache",
             paths.cache_dir(),
@@ -675,6 +910,26 @@ def config_command(
         click.echo(json.dumps(config.as_json(settings, project), indent=2, ensure_ascii=False))
     else:
         click.echo(config.as_text(settings, project))
+
+
+def _delivery_settings(
+    ctx: click.Context, given: dict[str, Any], project: config.ProjectFile | None
+) -> list[config.Effective]:
+    """``brief config``'s rows of the distribution settings (docs/distribution.md)."""
+    rows = [
+        config.Effective(key, given[name], _origin(ctx, name))
+        for key, name in PARAMETERS.items()
+        if name in given
+    ]
+    recipients = dict(project.settings.get("recipients", {})) if project else {}
+    rows.append(
+        config.Effective(
+            "recipients",
+            ", ".join(f"{k}: {' '.join(v)}" for k, v in recipients.items()) or None,
+            project.label if recipients and project else "default",
+        )
+    )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,9 +128,47 @@ SETTINGS: tuple[Setting, ...] = (
         "log level (--log-level, -v, -q of every command)",
         ", ".join(LEVELS[:-1]) + " or " + LEVELS[-1],
     ),
+    # Issue 21: distribution (docs/distribution.md).
+    Setting(
+        "pdf_variant",
+        "BRIEF_PDF_VARIANT",
+        "the PDF's variant (--pdf-variant of render, batch)",
+        "pdf/ua-1, pdf/ua-2, pdf/a-3u, pdf/a-3a or none",
+    ),
+    Setting(
+        "smtp",
+        "BRIEF_SMTP",
+        "the mail server (--smtp of send, batch --send)",
+        'text "HOST:PORT" (or "HOST", port 25)',
+    ),
+    Setting(
+        "smtp_user",
+        "BRIEF_SMTP_USER",
+        "the user to log in to the mail server as; the password only from $BRIEF_SMTP_PASSWORD",
+        "text",
+    ),
+    Setting(
+        "from",
+        "BRIEF_FROM",
+        "the sender of the mail (--from of send, batch --send)",
+        "an email address, as text",
+    ),
+    Setting(
+        "base_url",
+        "BRIEF_BASE_URL",
+        "where the output folder is served: absolute links in feeds and mail (--base-url)",
+        'an http(s) URL, as text, e.g. "https://briefs.example.org/"',
+    ),
+    Setting(
+        "recipients",
+        "",
+        "who receives each series (brief send, batch --send): a table of series -> addresses",
+        'a table: "brief" (every series of a notebook) or a series as the index names it '
+        '("brief: partner = China") = a list of email addresses',
+    ),
 )
 #: Setting key -> its environment variable.
-ENVIRONMENT: dict[str, str] = {s.key: s.envvar for s in SETTINGS}
+ENVIRONMENT: dict[str, str] = {s.key: s.envvar for s in SETTINGS if s.envvar}
 _ALLOWED = {s.key: s.allowed for s in SETTINGS}
 _PATH_KEYS = ("out", "data")
 
@@ -157,6 +195,27 @@ def _schema() -> type:
         formats: list[str] | str | None = None
         timeout: int | None = Field(default=None, ge=1)
         log_level: str | None = None
+        pdf_variant: str | None = None
+        smtp: str | None = Field(default=None, min_length=1)
+        smtp_user: str | None = Field(default=None, min_length=1)
+        sender: str | None = Field(default=None, alias="from", min_length=3)
+        base_url: str | None = None
+        recipients: dict[str, list[str]] | None = None
+
+        @field_validator("pdf_variant")
+        @classmethod
+        def _variant(cls, value: str | None) -> str | None:
+            return _pdf_variant(value)
+
+        @field_validator("base_url")
+        @classmethod
+        def _base_url(cls, value: str | None) -> str | None:
+            return _http_url(value)
+
+        @field_validator("recipients")
+        @classmethod
+        def _recipients(cls, value: dict[str, list[str]] | None) -> dict | None:
+            return _addresses(value)
 
         @field_validator("sources")
         @classmethod
@@ -186,6 +245,34 @@ def _schema() -> type:
             return value.upper()
 
     return ProjectSettings
+
+
+def _pdf_variant(value: str | None) -> str | None:
+    """A PDF variant, lower case; ValueError naming the variants there are."""
+    if value is None:
+        return None
+    from helpers.pipeline.export import check_pdf_variant
+
+    try:
+        return check_pdf_variant(value)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _addresses(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    """Per series, a list of at least one address with an @ and no space."""
+    for series, addresses in (value or {}).items():
+        bad = [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]
+        if bad or not addresses:
+            why = f"not an email address: {bad[0]!r}" if bad else "no address"
+            raise ValueError(f"series {series!r}: {why}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -328,7 +415,7 @@ def _checked(path: Path, table: Mapping[str, Any], ignored: Path | None) -> Proj
         ) from None
     folder = path.parent
     settings: dict[str, Any] = {}
-    for key, value in given.model_dump(exclude_none=True).items():
+    for key, value in given.model_dump(exclude_none=True, by_alias=True).items():
         if key in _PATH_KEYS:
             value = _from(folder, value)
         elif key == "sources":

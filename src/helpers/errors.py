@@ -53,6 +53,20 @@ class RenderError(BriefError):
     exit_code = 6
 
 
+class DeliveryError(BriefError):
+    """Mail was not delivered to every recipient: a server refused some (5xx, recorded in the
+    delivery ledger) or kept deferring them (4xx, after the retries; not recorded)."""
+
+    exit_code = 7
+
+
+class MailServerError(BriefError):
+    """The mail server cannot be used: not reachable, gone during the sending, no STARTTLS
+    where it is required, or the login refused. What was sent before is recorded."""
+
+    exit_code = 69  # EX_UNAVAILABLE (sysexits.h), as a lost Dask cluster
+
+
 class ClusterError(BriefError):
     """A Dask cluster could not run the batch: no worker joined or all were lost, the
     scheduler went away, or a worker published where this machine cannot see."""

@@ -71,6 +71,11 @@ class _Entry(BaseModel):
     parameters: list[dict[str, Any]] | None = None
     grid: dict[str, list[Any]] | None = None
     name: Annotated[str, Field(min_length=1, strict=True)] | None = None
+    #: Who receives each edition this entry publishes, with ``brief batch --send``.
+    deliver: (
+        Annotated[list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]], Field(min_length=1)]
+        | None
+    ) = None
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -169,6 +174,8 @@ class PlanJob:
     file_name
         The template that names its output files (``name`` in its entry, else in the plan);
         ``None`` for the notebook's name.
+    deliver
+        Email addresses that ``brief batch --send`` sends its editions to (``deliver:``).
     """
 
     entry: int
@@ -176,6 +183,8 @@ class PlanJob:
     given: dict[str, Any]
     shown: dict[str, Any] = field(default_factory=dict)
     file_name: str | None = None
+    #: The addresses ``brief batch --send`` mails its editions to (``deliver:`` of its entry).
+    deliver: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -352,6 +361,7 @@ def expand(plan: Plan) -> list[PlanJob]:
                         given={**plan.defaults, **shown},
                         shown=shown,
                         file_name=entry.get("name") or plan.name,
+                        deliver=tuple(entry.get("deliver") or ()),
                     )
                 )
     if problems:

@@ -145,6 +145,10 @@ class BatchRequest(Request):
         Refuse the batch, before anything runs, when a source text its data names cannot be
         found here (``--require-sources``, exit 3), instead of publishing briefs whose
         quotations were not checked.
+    pdf_variant
+        The PDFs' variant (``--pdf-variant``); ``None``: tagged PDF/UA-1.
+    base_url
+        Where the output folder is served: the feeds' links (``--base-url``).
 
     :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
     anything else.
@@ -161,6 +165,8 @@ class BatchRequest(Request):
     worker_retries: int = 0
     connect_timeout: float | None = None
     require_sources: bool = False
+    pdf_variant: str | None = None
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.plan, str):
@@ -370,6 +376,7 @@ def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -
             out_dir=request.out_dir,
             timeout=plan.timeout,
             name=source.file_name,
+            pdf_variant=request.pdf_variant,
         )
         try:
             [job] = render.prepare(job_request, check_data=False)
@@ -480,6 +487,7 @@ def run_plan(
                 tee = _Tee(reporter, PlainReporter(log, log))
                 batch = _Batch(jobs, out, place, tee, log, request.worker_retries)
                 batch.json_path, batch.plan = json_path, request.source
+                batch.base_url = request.base_url
                 render_module._warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
@@ -494,7 +502,9 @@ def run_plan(
                     scheduler=place.scheduler,
                 )
                 batch.record(result, json_path, force=request.force)
-                _write_index(out, tee)  # after the record: it says whether the batch stopped
+                _write_index(
+                    out, tee, request.base_url
+                )  # after the record: it says whether the batch stopped
             return result
     finally:
         place.close()
@@ -662,6 +672,8 @@ class _Batch:
     plan: str = ""
     #: Why the batch stopped before every job ran (the log's line), if it did.
     stopped: str | None = None
+    #: Where the output folder is served: the feeds' links (``--base-url``).
+    base_url: str | None = None
 
     def decide(self, source: str, *, force: bool) -> None:
         """Decide which jobs run (:func:`~helpers.pipeline.uptodate.decide`); say so."""
@@ -706,8 +718,9 @@ class _Batch:
                 _log_lines(self.log, [line])
                 self.stopped = line
                 self._record_stop(exc)
-                _write_index(self.out, self.tee)
+                _write_index(self.out, self.tee, self.base_url)
                 raise
+        _write_index(self.out, self.tee, self.base_url)
 
     def _results(self, running: Running, to_run: Sequence[int]) -> Iterator[tuple[int, Outcome]]:
         """Submit the jobs, retry what may be retried, and yield each job's final outcome.
@@ -903,7 +916,7 @@ class _Batch:
             self.tee.done(job.name, job.run, seconds=result.seconds, path=result.path)
         else:
             self.tee.failed(job.name, job.run, phase=result.phase or "?", error=result.error or "")
-        _write_index(self.out, self.tee)
+        _write_index(self.out, self.tee, self.base_url)
         decision = self.decisions[i]
         retried = tuple(self.retried.get(i, ()))
         # A job run again only because another worker took the pool down is not counted.
@@ -1039,9 +1052,14 @@ def _log_lines(log: IO[str], lines: Sequence[str]) -> None:
     log.flush()
 
 
-def _write_index(out: Path, tee: _Tee) -> None:
+def _write_index(out: Path, tee: _Tee, base_url: str | None = None) -> None:
+    from helpers.pipeline.feeds import update_feeds
     from helpers.pipeline.index import update_index
 
+    # The feeds first: the index links to the folder's feed.
+    error = update_feeds(out, base_url=base_url)
+    if error is not None:
+        tee.failed("feeds", "xml", phase="publish", error=str(error))
     error = update_index(out)
     if error is not None:  # the reports are published; a stale index is no reason to stop
         tee.failed("index", "html", phase="publish", error=str(error))

@@ -9,7 +9,10 @@ Two exporters, registered under nbconvert's ``nbconvert.exporters`` entry point 
   ``data:`` URI and no reference to any network host. A notebook holding an error output is
   refused with :class:`~helpers.errors.RenderError`: it means the run failed.
 * :class:`BriefPDFExporter` renders that HTML with WeasyPrint on A4 or Letter paper, with a
-  running title, "As of <date>" and "Page X of Y" in the margins.
+  running title, "As of <date>" and "Page X of Y" in the margins. The PDF is tagged PDF/UA-1
+  by default (:data:`DEFAULT_PDF_VARIANT`): a structure tree (the title an H1, sections H2,
+  lists, tables with header cells, figures with their alternative text), the document's
+  language, its title shown in the viewer's title bar, and bookmarks from the headings.
 
 The render pipeline calls the plain functions :func:`render_html` and :func:`render_pdf` in
 its own process; nothing here starts a kernel, a browser or a subprocess.
@@ -34,17 +37,21 @@ from traitlets.config import Config
 
 from helpers import paths
 from helpers.common import interrupts, reader_text
-from helpers.errors import ParameterError, RenderError
+from helpers.errors import ParameterError, RenderError, UsageError
 from helpers.params import OUTPUT_METADATA_KEY, TITLE_BLOCK_KEY
 from helpers.pipeline.execute import CUT_KEY
 from helpers.pipeline.sanitize import clean_html
 
 __all__ = [
+    "DEFAULT_PDF_VARIANT",
+    "MISSING_ALT",
     "PAPER_SIZES",
+    "PDF_VARIANTS",
     "REMOVED_CELL_TAGS",
     "BriefHTMLExporter",
     "BriefOutputsPreprocessor",
     "BriefPDFExporter",
+    "check_pdf_variant",
     "external_references",
     "finish_warm_up",
     "render_html",
@@ -59,6 +66,23 @@ REMOVED_CELL_TAGS = frozenset(
 )
 #: Paper names accepted by :func:`render_pdf` (case-insensitive) and their CSS page size.
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+#: The PDF a brief is by default: tagged, PDF/UA-1 (ISO 14289-1), which screen readers need.
+DEFAULT_PDF_VARIANT = "pdf/ua-1"
+#: The variants ``--pdf-variant`` accepts (WeasyPrint's names), and what each is for. ``none``
+#: is WeasyPrint's plain, untagged PDF.
+PDF_VARIANTS = {
+    "pdf/ua-1": "tagged, accessible (PDF/UA-1): the default",
+    "pdf/ua-2": "tagged, accessible, PDF 2.0 (PDF/UA-2)",
+    "pdf/a-3u": "archival (PDF/A-3u), the manifest and the cited data attached",
+    "pdf/a-3a": "archival and tagged (PDF/A-3a), the manifest and the cited data attached",
+    "none": "a plain PDF, untagged (not accessible)",
+}
+#: The alternative text nbconvert gives an image that has none: a tagged PDF and the HTML
+#: then describe the figure with it, so ``brief render`` warns (helpers' charts carry their own).
+MISSING_ALT = "No description has been provided for this image"
+#: Variants that may carry attached files (PDF/A-3 allows any; PDF/UA says nothing against).
+_ATTACHING = frozenset({"pdf/a-3u", "pdf/a-3a"})
+
 #: The template folder name under :data:`helpers.paths.TEMPLATES_DIR`.
 TEMPLATE_NAME = "brief"
 
@@ -229,6 +253,11 @@ class BriefPDFExporter(BriefHTMLExporter):
         help="Paper size, 'A4' or 'Letter'; overrides the notebook's 'paper' parameter.",
     ).tag(config=True)
 
+    pdf_variant = Unicode(
+        DEFAULT_PDF_VARIANT,
+        help="The PDF's variant: " + ", ".join(PDF_VARIANTS) + " (default: tagged PDF/UA-1).",
+    ).tag(config=True)
+
     @default("file_extension")
     def _file_extension_default(self):
         return ".pdf"
@@ -242,7 +271,7 @@ class BriefPDFExporter(BriefHTMLExporter):
         html, resources = super().from_notebook_node(nb, resources=resources, **kw)
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         paper = self.paper or title_block(nb).get("paper") or params.get("paper") or "A4"
-        pdf = render_pdf(html, paper=paper)
+        pdf = render_pdf(html, paper=paper, variant=self.pdf_variant)
         resources["output_extension"] = ".pdf"
         return pdf, resources
 
@@ -282,7 +311,31 @@ def render_html(nb: nbformat.NotebookNode, *, resources: dict | None = None) -> 
     return html
 
 
-def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> bytes:
+def check_pdf_variant(variant: str | None) -> str:
+    """``variant`` in the form :func:`render_pdf` takes (lower case; ``None``: the default).
+
+    Raises
+    ------
+    UsageError
+        For a variant not in :data:`PDF_VARIANTS`, naming the ones there are.
+    """
+    if variant is None:
+        return DEFAULT_PDF_VARIANT
+    name = str(variant).strip().lower()
+    if name not in PDF_VARIANTS:
+        known = "; ".join(f"{k} ({v})" for k, v in PDF_VARIANTS.items())
+        raise UsageError(f"PDF variant {variant!r} is not one brief makes; choose from: {known}")
+    return name
+
+
+def render_pdf(
+    html: str,
+    *,
+    paper: str = "A4",
+    base_url: str | None = None,
+    variant: str = DEFAULT_PDF_VARIANT,
+    attachments: dict[str, bytes] | None = None,
+) -> bytes:
     """Render a house HTML brief to PDF with WeasyPrint, fetching nothing from the network.
 
     Parameters
@@ -294,6 +347,14 @@ def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> 
     base_url
         Base for relative URLs (links and anchors). Only ``data:`` URIs are ever fetched;
         any other URL, relative or absolute, stops the render.
+    variant
+        One of :data:`PDF_VARIANTS`: by default tagged PDF/UA-1, whose structure tree,
+        language, title and bookmarks come from the HTML (``<html lang>``, ``<title>``,
+        headings, lists, tables, ``alt``). A figure without alternative text is then an
+        error, not a silent gap.
+    attachments
+        File name -> bytes, embedded in the PDF as associated files by the archival
+        variants (``pdf/a-3u``, ``pdf/a-3a``); ignored by the others.
 
     Returns
     -------
@@ -309,10 +370,40 @@ def render_pdf(html: str, *, paper: str = "A4", base_url: str | None = None) -> 
         image or stylesheet.
     """
     finish_warm_up()
-    return _render_pdf(html, paper=paper, base_url=base_url)
+    return _render_pdf(
+        html,
+        paper=paper,
+        base_url=base_url,
+        variant=check_pdf_variant(variant),
+        attachments=attachments,
+    )
 
 
-def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
+def _pdf_options(variant: str, attachments: dict[str, bytes] | None) -> dict[str, Any]:
+    """WeasyPrint's ``write_pdf`` options for a variant (see :data:`PDF_VARIANTS`)."""
+    if variant == "none":
+        return {}
+    options: dict[str, Any] = {"pdf_variant": variant}
+    if variant.startswith("pdf/ua"):
+        options["pdf_tags"] = True
+    if attachments and variant in _ATTACHING:
+        import weasyprint
+
+        options["attachments"] = [
+            weasyprint.Attachment(string=data, name=name, description=name)
+            for name, data in attachments.items()
+        ]
+    return options
+
+
+def _render_pdf(
+    html: str,
+    *,
+    paper: str,
+    base_url: str | None,
+    variant: str = DEFAULT_PDF_VARIANT,
+    attachments: dict[str, bytes] | None = None,
+) -> bytes:
     size = PAPER_SIZES.get(str(paper).strip().lower())
     if size is None:
         raise ParameterError(f"paper: expected 'A4' or 'Letter', got {paper!r}")
@@ -334,7 +425,7 @@ def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
     try:
         page = weasyprint.CSS(string=f"@page {{ size: {size}; }}", url_fetcher=fetcher)
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-        pdf = document.write_pdf(stylesheets=[page])
+        pdf = document.write_pdf(stylesheets=[page], **_pdf_options(variant, attachments))
     except FatalURLFetchingError as exc:
         refused = ", ".join(fetcher.refused) or str(exc)
         raise RenderError(
@@ -349,7 +440,22 @@ def _render_pdf(html: str, *, paper: str, base_url: str | None) -> bytes:
     finally:
         logger.removeHandler(errors)
     _stopped_since(stops)
+    # The house HTML always names its language; HTML that does not (given to render_pdf by
+    # hand) still gets a tagged PDF, with an empty /Lang: said, not refused.
+    missing_lang = [m for m in errors.messages if 'Missing required "lang"' in m]
+    if missing_lang:
+        logging.getLogger(__name__).warning(
+            "the HTML names no language (<html lang>): the tagged PDF's /Lang is empty"
+        )
+        errors.messages = [m for m in errors.messages if m not in missing_lang]
     if errors.messages:
+        if any("no required alt" in m for m in errors.messages):
+            raise RenderError(
+                f"the {variant} PDF needs alternative text on every image, and "
+                f"{sum('no required alt' in m for m in errors.messages)} have none: give each "
+                "figure an alt text (helpers' charts carry one in their output's metadata), or "
+                "choose --pdf-variant none for an untagged PDF"
+            )
         raise RenderError(
             "WeasyPrint rendered the PDF with errors, so parts of the brief would be missing: "
             + "; ".join(errors.messages)
@@ -394,8 +500,8 @@ def warm_up_pdf_in_background() -> None:
     def warm() -> None:
         with contextlib.suppress(Exception):  # the real render reports any problem
             _render_pdf(
-                "<html><body><h1>Warm-up</h1><p>Plain, <b>bold</b>, <i>italic</i>.</p>"
-                "</body></html>",
+                '<html lang="en"><head><title>Warm-up</title></head><body><h1>Warm-up</h1>'
+                "<p>Plain, <b>bold</b>, <i>italic</i>.</p></body></html>",
                 paper="A4",
                 base_url=None,
             )

@@ -22,7 +22,7 @@ from helpers.pipeline.publish import list_runs, write_atomic
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
 
-__all__ = ["INDEX_NAME", "stopped_batch", "update_index", "write_index"]
+__all__ = ["INDEX_NAME", "listed_runs", "stopped_batch", "update_index", "write_index"]
 
 _INDEX_TEMPLATE = """\
 <!DOCTYPE html>
@@ -45,11 +45,14 @@ _INDEX_TEMPLATE = """\
   .error { color: #b2182b; font-size: 0.8rem; white-space: pre-wrap; }
   ul { margin: 0; padding-left: 1rem; }
   .stopped { border: 2px solid #b2182b; padding: 0 0.8rem; margin-bottom: 1rem; }
+  /* Accessibility (issue 21): a visible focus for keyboard readers. */
+  a:focus-visible { outline: 3px solid #1a1a1a; outline-offset: 2px; }
   tr.series-head th { background: #fff; border-bottom: 2px solid #1a1a1a;
                       padding-top: 1.2rem; font-size: 0.95rem; }
 </style>
 </head>
 <body>
+<main>
 <h1>Myanmar briefs: every run</h1>
 {% if stopped %}<div class="stopped" role="alert"><p><strong>The last batch stopped</strong>
 ({{ stopped.plan }}, {{ stopped.when }}, exit {{ stopped.exit_code }}): {{ stopped.why }}</p>
@@ -58,7 +61,8 @@ _INDEX_TEMPLATE = """\
 {%- if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}</div>
 {% endif %}
 <p>{{ rows|length }} run(s) in {{ groups|length }} series; the series last run first, each
-with its editions, latest first. Updated {{ updated }}.</p>
+with its editions, latest first. Updated {{ updated }}.
+{%- if feed %} New editions: <a href="{{ feed }}">Atom feed</a>.{% endif %}</p>
 <table>
 <thead><tr><th>Notebook</th><th>Run</th><th>Status</th><th>Time view</th>
 <th>Since the edition before</th><th>Parameters</th>
@@ -88,6 +92,7 @@ with its editions, latest first. Updated {{ updated }}.</p>
 </tbody>
 {% endfor %}
 </table>
+</main>
 </body>
 </html>
 """
@@ -265,6 +270,12 @@ def stopped_batch(out_dir: Path) -> dict[str, Any] | None:
     }
 
 
+def listed_runs(out_dir: Path) -> list[dict[str, Any]]:
+    """The runs the index lists (:func:`~.publish.list_runs` whose files match their
+    manifest), newest first: the feeds list the same."""
+    return [row for row in list_runs(out_dir) if _intact(Path(out_dir), row)]
+
+
 def write_index(out_dir: Path) -> Path:
     """Write ``<out_dir>/index.html`` listing every run, newest first, atomically.
 
@@ -282,11 +293,14 @@ def write_index(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
     rows = [row for row in list_runs(out_dir) if _intact(out_dir, row)]
+    # The folder's Atom feed (helpers.pipeline.feeds), linked once it is there.
+    feed = "feed.xml" if (out_dir / "feed.xml").is_file() else None
     html = template.render(
         rows=rows,
         groups=_groups(rows),
         updated=utc_now(millis=False),
         stopped=stopped_batch(out_dir),
+        feed=feed,
     )
     return write_atomic(out_dir / INDEX_NAME, html)
 

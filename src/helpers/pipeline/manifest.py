@@ -179,6 +179,7 @@ def command_line(
     formats: Iterable[str] = FORMATS,
     timeout: int | None = None,
     name: str | None = None,
+    pdf_variant: str | None = None,
 ) -> str:
     """The shell-quoted ``brief render`` command that reproduces a run.
 
@@ -191,7 +192,8 @@ def command_line(
         ``--data``.
     data_dir, out_dir, formats, timeout, name
         Options; each is left out when it has its default value (``None``, ``reports/``,
-        ``html,pdf``, ``None``, ``None``).
+        ``html,pdf``, ``None``, ``None``); ``pdf_variant`` (``--pdf-variant``) when it is
+        not the default ``pdf/ua-1``.
     """
     words = ["brief", "render", notebook]
     for key, value in sorted(overrides.items()):
@@ -207,6 +209,8 @@ def command_line(
         words += ["--timeout", str(timeout)]
     if name:
         words += ["--name", name]
+    if pdf_variant and pdf_variant != "pdf/ua-1":
+        words += ["--pdf-variant", pdf_variant]
     if out_dir is not None and Path(out_dir).resolve() != paths.REPORTS_DIR.resolve():
         words += ["--out", str(out_dir)]
     return shlex.join(words)

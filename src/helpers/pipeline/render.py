@@ -127,6 +127,8 @@ class Job:
     #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
     #: job still running on a worker then (a lost scheduler) publishes nothing.
     publish_gate: str | None = None
+    #: The PDF's variant (``--pdf-variant``; :data:`helpers.pipeline.export.PDF_VARIANTS`).
+    pdf_variant: str = "pdf/ua-1"
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -280,6 +282,7 @@ def prepare(
             formats=request.formats,
             timeout=request.timeout if request.timeout != DEFAULT_TIMEOUT else None,
             name=request.name,
+            pdf_variant=request.pdf_variant if "pdf" in request.formats else None,
         )
         run = run_name(values, defaults)
         stem = (
@@ -303,6 +306,7 @@ def prepare(
                 command=command,
                 validate_seconds=elapsed,
                 since=request.since,
+                pdf_variant=request.pdf_variant or "pdf/ua-1",
             )
         )
     return jobs
@@ -570,12 +574,15 @@ class _Attempt:
     timings: dict[str, float] = field(default_factory=dict)
     #: The edition the brief follows, found before it runs.
     previous: Previous = field(default_factory=lambda: Previous(None))
+    #: What rendering found to warn of (figures without alternative text).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """What the log should say of this attempt besides its outcome."""
         warning = self.previous.warning
-        return (f"warning: {self.job.label}: {warning}",) if warning else ()
+        found = (f"warning: {self.job.label}: {warning}",) if warning else ()
+        return found + tuple(f"warning: {self.job.label}: {note}" for note in self.notes)
 
     @property
     def executed(self) -> Path:
@@ -640,12 +647,27 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
 
             nbformat.write(nb, attempt.executed)
         html = _render_html(nb, job)
+        attempt.notes += _accessibility_notes(html)
         if "html" in job.formats:
             publish.write_atomic(stage / names["html"], html)
     if "pdf" in job.formats:
         with attempt.step("pdf"):
-            publish.write_atomic(stage / names["pdf"], _render_pdf(html, job))
+            publish.write_atomic(stage / names["pdf"], _render_pdf(html, job, nb))
     return stage, names
+
+
+def _accessibility_notes(html: str) -> list[str]:
+    """A warning for figures nbconvert gave its placeholder alternative text: published, but
+    a screen reader (and the tagged PDF) can only say that they are not described."""
+    from helpers.pipeline.export import MISSING_ALT
+
+    missing = html.count(MISSING_ALT)
+    if not missing:
+        return []
+    return [
+        f"{missing} figure(s) without alternative text: a screen reader hears only "
+        f"{MISSING_ALT!r}; give each an alt text (the helpers' charts carry one)"
+    ]
 
 
 def _publish(
@@ -680,6 +702,8 @@ def _publish(
         edition=edition,
     )
     manifest["quotations"] = quotations(job.data_dir)
+    if "pdf" in job.formats:
+        manifest["pdf_variant"] = job.pdf_variant
     publish.write_atomic(stage / "manifest.json", _json(manifest))
     _check_gate(job)
     return publish.publish_run(stage, job.out_dir, job.name, job.run)
@@ -742,11 +766,37 @@ def _render_html(nb: Any, job: Job) -> str:
     return render_html(nb, resources=resources)
 
 
-def _render_pdf(html: str, job: Job) -> bytes:
-    from helpers.pipeline.export import render_pdf
+def _render_pdf(html: str, job: Job, nb: Any = None) -> bytes:
+    from helpers.pipeline.export import DEFAULT_PDF_VARIANT, render_pdf
 
     paper = str(job.parameters.get("paper") or "A4")
-    return render_pdf(html, paper=paper, base_url=str(job.notebook.parent))
+    # The variant only when it is not the default: render_pdf's call stays what it was for
+    # the default PDF (and for whatever stands in for it).
+    options: dict[str, Any] = {}
+    if job.pdf_variant != DEFAULT_PDF_VARIANT:
+        options["variant"] = job.pdf_variant
+        if nb is not None and job.pdf_variant.startswith("pdf/a-3"):
+            options["attachments"] = _evidence(job, nb)
+    return render_pdf(html, paper=paper, base_url=str(job.notebook.parent), **options)
+
+
+def _evidence(job: Job, nb: Any) -> dict[str, bytes]:
+    """What an archival PDF (``pdf/a-3u``) carries of its own evidence, as attached files:
+    ``evidence.json``, what the manifest will say of the run's inputs (parameters, data
+    fingerprint, the command that makes it again) and every citation with the data rows
+    behind it. The manifest itself cannot be attached: it records the PDF's own sha256."""
+    evidence = {
+        "notebook": job.name,
+        "run": job.run,
+        "parameters": job.parameters,
+        "data_fingerprint": job.data_fingerprint,
+        "command": job.command,
+        "citations": _carried(nb, "trail", flatten=True),
+    }
+    import json
+
+    text = json.dumps(evidence, indent=2, default=str, ensure_ascii=False) + "\n"
+    return {"evidence.json": text.encode()}
 
 
 def _json(value: Any) -> str:
@@ -876,6 +926,7 @@ def render(
     """
     from helpers.data.validation import ensure_valid
     from helpers.pipeline import index, publish
+    from helpers.pipeline.feeds import update_feeds
 
     request = RenderRequest.of(request, **fields)
     reporter = reporter or Reporter()
@@ -903,6 +954,8 @@ def render(
                         reporter.message(warning)
                     # The run itself is published or archived; a failed index must not hide
                     # how the jobs went, so it is reported with them below.
+                    # The feeds first: the index links to the folder's feed.
+                    index_error = update_feeds(out, base_url=request.base_url) or index_error
                     index_error = index.update_index(out) or index_error
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")

@@ -111,11 +111,17 @@ class RenderRequest(Request):
         Refuse, before any kernel starts, when a source text the data names cannot be found
         here, instead of publishing briefs that say their quotations were not checked
         (``--require-sources``; :class:`~helpers.errors.DataValidationError`, exit 3).
+    pdf_variant
+        The PDF's variant (:data:`helpers.pipeline.export.PDF_VARIANTS`); ``None`` for the
+        default, tagged PDF/UA-1 (``--pdf-variant``).
+    base_url
+        Where the output folder is served (``--base-url``): the Atom feeds
+        (:mod:`helpers.pipeline.feeds`) link there; ``None`` for relative links.
 
     Raises
     ------
     UsageError
-        When made with an unknown format or a timeout that is not positive.
+        When made with an unknown format or PDF variant, or a timeout that is not positive.
     """
 
     notebooks: Sequence[str | os.PathLike[str]] = ()
@@ -129,8 +135,13 @@ class RenderRequest(Request):
     since: str | None = None
     name: str | None = None
     require_sources: bool = False
+    pdf_variant: str | None = None
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
+        from helpers.pipeline.export import check_pdf_variant
+
+        object.__setattr__(self, "pdf_variant", check_pdf_variant(self.pdf_variant))
         notebooks = self.notebooks
         if isinstance(notebooks, str | os.PathLike):
             notebooks = (notebooks,)

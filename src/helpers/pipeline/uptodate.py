@@ -57,7 +57,8 @@ def job_inputs(
     -------
     dict
         ``notebook_sha256``, ``parameters``, ``data_fingerprint``, ``packages``,
-        ``code_sha256`` and ``formats``. The job's key is the sha256 of its canonical JSON.
+        ``code_sha256``, ``formats`` and ``pdf_variant``. The job's key is the sha256 of its
+        canonical JSON.
     """
     return {
         "notebook_sha256": sha256_file(job.notebook),
@@ -67,6 +68,7 @@ def job_inputs(
         "code_sha256": code if code is not None else manifests.code_fingerprint(),
         "formats": sorted(job.formats),
         "quotations_checked": _quotations_checked(job),
+        "pdf_variant": job.pdf_variant if "pdf" in job.formats else None,
     }
 
 
@@ -159,6 +161,10 @@ def _manifest_inputs(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "code_sha256": manifest.get("code_sha256"),
         "formats": sorted(manifest.get("formats") or []),
         "quotations_checked": (manifest.get("quotations") or {}).get("checked"),
+        # A run made before there were variants made an untagged PDF.
+        "pdf_variant": manifest.get("pdf_variant", "none")
+        if "pdf" in (manifest.get("formats") or [])
+        else None,
     }
 
 
@@ -172,6 +178,7 @@ _REASONS = {
     "code_sha256": ("package code changed", False),
     "formats": ("formats changed", False),
     "quotations_checked": ("source texts changed", False),
+    "pdf_variant": ("PDF variant changed", False),
 }
 
 
@@ -187,6 +194,8 @@ def _changes(now: Mapping[str, Any], then: Mapping[str, Any]) -> list[str]:
                 if now[name]
                 else "source text missing: the quotations cannot be checked"
             )
+        if name == "pdf_variant" and now["formats"] != then["formats"]:
+            continue  # a PDF made or dropped: "formats changed" says it
         if by_name:
             old = then[name] if isinstance(then[name], dict) else {}
             names = sorted(k for k in {*now[name], *old} if now[name].get(k) != old.get(k))
