@@ -65,11 +65,22 @@ SOURCES_OPTION = click.option(
     help="Folder holding source texts (repeatable), searched before $BRIEF_SOURCES, the "
     "project file's sources and ../shared/source.",
 )
+
+
+class FolderPath(click.Path):
+    """A folder option that refuses an empty value: ``--out ""`` is not the working folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} names no folder; give a folder's path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 OUT_OPTION = _setting(
     "--out",
     "out_dir",
     key="out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FolderPath(path_type=Path, file_okay=False),
     default=None,
     help="Output folder (default: reports/).",
 )

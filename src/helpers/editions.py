@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.jsonfile import JSONFileError, read_json_file
+
 __all__ = [
     "LEDGER_VERSION",
     "Change",
@@ -183,7 +185,23 @@ class Edition:
 
     @classmethod
     def of(cls, ledger: Mapping[str, Any], *, created_at: str = "", run: str = "") -> Edition:
-        """An edition from its ledger (the manifest's ``edition``)."""
+        """An edition from its ledger (the manifest's ``edition``).
+
+        Raises
+        ------
+        ValueError
+            A fact or a set-aside row of a table no edition shows, or a fact without its
+            label or hash: a comparison would stop on it.
+        """
+        for item in (*ledger["facts"], *ledger.get("set_aside", [])):
+            if item["table"] not in SHOWN:
+                raise ValueError(
+                    f"a fact of the table {str(item['table'])[:40]!r}, which no edition shows "
+                    f"(tables: {', '.join(SHOWN)})"
+                )
+        for item in ledger["facts"]:
+            if not isinstance(item.get("label"), str) or not isinstance(item.get("hash"), str):
+                raise ValueError(f"fact {str(item.get('id'))[:40]!r} has no label or hash")
         return cls(
             date=str(ledger["date"]),
             as_of=str(ledger["as_of"]),
@@ -232,24 +250,24 @@ class Edition:
 def read_edition(path: Path | str) -> Edition:
     """The edition a run folder or its ``manifest.json`` holds.
 
+    The file is read as a regular file of bounded size and depth
+    (:func:`helpers.jsonfile.read_json_file`): a FIFO, a device or a link is refused, not read.
+
     Raises
     ------
     EditionUnreadable
-        Saying why: no such file, not JSON, no ledger (a run from before editions), a ledger
-        of another version, or a ledger that is not well formed.
+        Saying why: no such file, not a regular file, too large or too deep, not JSON, no
+        ledger (a run from before editions), a ledger of another version, or a ledger that is
+        not well formed (a fact of a table no edition shows, say).
     """
     path = Path(path)
     manifest_path = path / "manifest.json" if path.is_dir() else path
     try:
-        text = manifest_path.read_text(encoding="utf-8")
+        manifest = read_json_file(manifest_path)
     except FileNotFoundError:
         raise EditionUnreadable(f"{manifest_path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EditionUnreadable(f"{manifest_path} cannot be read: {exc}") from None
-    try:
-        manifest = json.loads(text)
-    except ValueError as exc:
-        raise EditionUnreadable(f"{manifest_path} is not valid JSON ({exc})") from None
+    except JSONFileError as exc:
+        raise EditionUnreadable(str(exc)) from None
     if not isinstance(manifest, dict):
         raise EditionUnreadable(f"{manifest_path} is not a manifest")
     return edition_of_manifest(manifest, str(manifest_path))
@@ -272,7 +290,8 @@ def edition_of_manifest(manifest: Mapping[str, Any], where: str = "manifest") ->
     try:
         edition = Edition.of(ledger, created_at=str(manifest.get("created_at") or ""), run=run)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise EditionUnreadable(f"{where} has a malformed ledger ({exc!r})") from None
+        why = str(exc) if type(exc) is ValueError else repr(exc)
+        raise EditionUnreadable(f"{where} has a malformed ledger ({why})") from None
     if edition.too_large:
         raise EditionUnreadable(too_large(where, edition.too_large))
     return edition

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,9 @@ from helpers.editions import (
     read_edition,
 )
 from helpers.errors import UsageError
+from helpers.jsonfile import JSONFileError
 from helpers.params import EDITION_FIELDS, SINCE_FIELD
-from helpers.pipeline.manifest import canonical_json
+from helpers.pipeline.manifest import canonical_json, read_manifest
 
 #: ``since`` for the first edition of a series (see :mod:`helpers.report.editions`).
 FIRST = "first"
@@ -107,27 +107,29 @@ class Previous:
 
 
 def _candidates(out_dir: Path, notebook: str, key: str) -> list[tuple[Path, dict | None]]:
-    """The published run folders of ``notebook`` in the series ``key``: each manifest path
-    with the manifest (None when it cannot be read)."""
-    from helpers.pipeline.publish import check_notebook_name
+    """The run folders brief published of ``notebook`` in the series ``key``
+    (:func:`~helpers.pipeline.publish.published_run`: a plain folder, a copy of a run, is none
+    of them): each manifest path with the manifest (None when it cannot be read)."""
+    from helpers.pipeline.publish import check_notebook_name, published_run
 
     folder = Path(out_dir) / check_notebook_name(notebook)
-    found = []
+    found: list[tuple[Path, dict | None]] = []
     if not folder.is_dir():
         return found
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or not entry.is_dir():
+        if entry.name.startswith(".") or not published_run(folder, entry):
             continue
         path = entry / "manifest.json"
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest: dict | None = read_manifest(path)
         except FileNotFoundError:
             continue
-        except (OSError, ValueError):
+        except JSONFileError:
             manifest = None
         if manifest is not None and (
-            not isinstance(manifest, dict)
-            or series_key(notebook, manifest.get("parameters") or {}) != key
+            series_key(notebook, manifest.get("parameters") or {}) != key
+            or manifest.get("notebook") not in (None, notebook)
+            or manifest.get("run") not in (None, entry.name)
         ):
             continue
         found.append((path, manifest))
