@@ -240,3 +240,60 @@ def test_a_ledger_naming_an_unknown_table_is_a_warning_and_no_box(tmp_path):
     with pytest.warns(UserWarning, match="which no edition shows"):
         assert previous(str(link)) is None
     assert FIRST  # the first-edition marker is untouched by the check
+
+
+# -- --only-changed ------------------------------------------------------------------------------
+
+
+def test_an_edition_made_from_other_actors_places_or_sources_is_not_nothing_new(tmp_path):
+    from helpers.editions import Edition, made_from_changes
+    from helpers.pipeline.editions import made_from
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parents[1] / "data", data)
+    notebook = Path(__file__).parents[1] / "notebooks" / "brief.ipynb"
+    before = made_from(notebook, data)
+    assert made_from(notebook, data) == before  # the same inputs, the same record
+    for table, old, new in (
+        ("actors", "kan-zaw,Dr Kan Zaw,", "kan-zaw,Dr Kan Zaw Oo,"),
+        ("places", "21.9,95.96", "21.8,95.96"),
+        ("sources", ",F,3,", ",E,3,"),
+    ):
+        path = data / f"{table}.csv"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        now = made_from(notebook, data)
+        assert [k for k in now if now[k] != before[k]] == [table]
+        then = Edition("2024-03-02", "2024-03-02", {}, made_from=before)
+        assert made_from_changes(then, Edition("2024-03-02", "2024-03-02", {}, made_from=now)) == [
+            table
+        ]
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_only_changed_publishes_an_actor_renamed_and_the_ledger_records_it(capsys, tmp_path):
+    # Issue 23: an actor's name is printed beside the facts, but a fact's hash covers only
+    # the actor's id: the edition was skipped as "nothing new", and the next plain run
+    # published the new name under a box that said "0 changed".
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parents[1] / "data", data)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\nformats: [html]\njobs:\n  - notebook: brief\n")
+    out = tmp_path / "out"
+    args = ["batch", plan, "--out", out, "--data", data, "--workers", "1", "--only-changed"]
+    code, said = run(capsys, *args)
+    assert code == 0, said
+    actors = data / "actors.csv"
+    actors.write_text(
+        actors.read_text(encoding="utf-8").replace("kan-zaw,Dr Kan Zaw,", "kan-zaw,Dr Kan Zaw Oo,"),
+        encoding="utf-8",
+    )
+    code, said = run(capsys, *args)
+    assert code == 0, said
+    assert "not published (--only-changed)" not in said, said
+    [folder] = [p for p in (out / "brief").iterdir() if not p.name.startswith(".")]
+    assert "Dr Kan Zaw Oo" in (folder / "brief.html").read_text(encoding="utf-8")
+    edition = json.loads((folder / "manifest.json").read_text())["edition"]
+    assert edition["made_from_changed"] == ["actors"]
+    assert "also changed: actors" in (out / "index.html").read_text(encoding="utf-8")

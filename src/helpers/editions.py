@@ -37,6 +37,7 @@ __all__ = [
     "EditionUnreadable",
     "compare",
     "fact",
+    "made_from_changes",
     "read_edition",
 ]
 
@@ -102,6 +103,13 @@ LABELS = {
     "relations": "phrase",
     "judgments": "statement",
 }
+#: What a published brief is made from besides the facts its ledger lists, each recorded by a
+#: sha256 under the ledger's ``made_from``: the notebook, brief's own code and templates, and
+#: the tables whose rows the facts name (an actor's name, a place's position, a source's
+#: grade are printed beside the facts, but a fact's hash covers only their ids). A change in
+#: any of them changes what the reader sees, so an edition made from another is not "nothing
+#: new" (``brief batch --only-changed``).
+MADE_FROM = ("notebook", "code", "sources", "actors", "places")
 #: Why a row the previous edition showed is not in this one, when this edition's data no
 #: longer holds it.
 WITHDRAWN = "withdrawn from the data"
@@ -182,6 +190,10 @@ class Edition:
     run: str = ""
     #: The number of facts, when there were more than :data:`LEDGER_LIMIT` (none are kept).
     too_large: int = 0
+    #: What else the published brief was made from, beyond its facts, each by a sha256
+    #: (:data:`MADE_FROM`): the pipeline records it, so that an edition whose facts are the
+    #: same but whose actors' names, places or sources' grades changed is not "nothing new".
+    made_from: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ledger: Mapping[str, Any], *, created_at: str = "", run: str = "") -> Edition:
@@ -211,6 +223,7 @@ class Edition:
             created_at=created_at,
             run=run,
             too_large=int(ledger.get("too_large") or 0),
+            made_from={str(k): str(v) for k, v in (ledger.get("made_from") or {}).items()},
         )
 
     def ledger(self) -> dict[str, Any]:
@@ -412,6 +425,17 @@ def compare(previous: Edition, current: Edition) -> Changes:
         current.sources[s] for s in sorted(current.sources) if s not in previous.sources
     )
     return Changes(previous, tuple(new), tuple(changed), tuple(dropped), new_sources)
+
+
+def made_from_changes(previous: Edition, current: Edition) -> list[str]:
+    """What the two editions were made from that differs, beyond their facts
+    (:data:`MADE_FROM`): ``["actors"]``, say. A previous edition that recorded none (made by
+    an older brief) cannot vouch that nothing differs: ``["not recorded"]``."""
+    if not current.made_from:
+        return []
+    if not previous.made_from:
+        return ["not recorded"]
+    return [k for k in MADE_FROM if previous.made_from.get(k) != current.made_from.get(k)]
 
 
 def day(iso: str) -> str:

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from helpers.editions import (
+    MADE_FROM,
     Changes,
     Edition,
     EditionUnreadable,
     compare,
     edition_of_manifest,
+    made_from_changes,
     read_edition,
 )
 from helpers.errors import UsageError
@@ -43,11 +45,26 @@ __all__ = [
     "diff",
     "edition_date",
     "is_edition_date",
+    "made_from",
     "manifest_path",
     "previous_edition",
     "series_key",
     "series_parameters",
 ]
+
+
+def made_from(notebook: Path, data_dir: Path | None) -> dict[str, str]:
+    """What a brief is made from besides its facts (:data:`helpers.editions.MADE_FROM`), each
+    by its sha256: the notebook, brief's code and templates, and the data's sources, actors
+    and places tables, whole."""
+    from helpers.data.package import file_digests
+    from helpers.pipeline.manifest import code_fingerprint, sha256_file
+
+    tables = file_digests(data_dir)
+    found = {"notebook": sha256_file(notebook), "code": code_fingerprint()}
+    for table in MADE_FROM[2:]:
+        found[table] = tables.get(f"{table}.csv", "")
+    return found
 
 
 def series_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,7 +108,9 @@ class Previous:
 
     def record(self, current: Mapping[str, Any] | None) -> dict[str, Any]:
         """The manifest's account of the comparison: ``since`` (the previous edition's run,
-        date and publication time, ``"first"``, or None) and the counts of ``changes``."""
+        date and publication time, ``"first"``, or None), the counts of ``changes``, and
+        ``made_from_changed``: what the brief is made from besides its facts that changed
+        (:func:`helpers.editions.made_from_changes`)."""
         if self.edition is None:
             return {"since": FIRST if self.since == FIRST else None, "changes": None}
         counts = None
@@ -103,6 +122,11 @@ class Previous:
             if now is None or now.too_large:  # nothing was compared
                 return {"since": None, "changes": None}
             counts = compare(self.edition, now).counts()
+            return {
+                "since": self.edition.reference(),
+                "changes": counts,
+                "made_from_changed": made_from_changes(self.edition, now),
+            }
         return {"since": self.edition.reference(), "changes": counts}
 
 

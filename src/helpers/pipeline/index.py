@@ -124,13 +124,16 @@ def _changes(manifest: dict[str, Any] | None) -> str:
         return "first edition"
     if not isinstance(since, dict) or not changes:
         return ""
-    if not any(changes.values()):
+    also = edition.get("made_from_changed") or []
+    if not any(changes.values()) and not also:
         return f"nothing new since {since.get('date', '?')}"
     words = (
         f"{changes['new']} new, {changes['changed']} changed, {changes['dropped']} no longer shown"
     )
     if changes.get("new_sources"):
         words += f", {changes['new_sources']} new source(s)"
+    if also:
+        words += "; also changed: " + ", ".join(str(a) for a in also)
     return f"{words} (since {since.get('date', '?')})"
 
 

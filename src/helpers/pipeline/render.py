@@ -519,13 +519,13 @@ def _previous(attempt: _Attempt) -> Previous:
 
 def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
     """The manifest's ``edition``: the ledger the brief left, its series and the comparison."""
-    from helpers.pipeline.editions import series_key
+    from helpers.pipeline.editions import made_from, series_key
 
     ledger = _carried(nb, "edition")
     if not ledger:
         return None
-    ledger = ledger[-1]
     job = attempt.job
+    ledger = {**ledger[-1], "made_from": made_from(job.notebook, job.data_dir)}
     return {
         **ledger,
         "series": series_key(job.name, job.parameters),
@@ -534,16 +534,26 @@ def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
 
 
 def _unchanged(previous: Previous, edition: dict[str, Any] | None) -> bool:
-    """True when ``edition`` shows exactly what the previous edition did."""
+    """True when ``edition`` shows exactly what the previous edition did: the same facts,
+    made from the same notebook, code, sources, actors and places (an actor renamed changes
+    what the reader sees, though no fact's hash covers the name)."""
     changes = (edition or {}).get("changes")
-    return previous.edition is not None and changes is not None and not any(changes.values())
+    return (
+        previous.edition is not None
+        and changes is not None
+        and not any(changes.values())
+        and not (edition or {}).get("made_from_changed")
+    )
 
 
 def _summary(edition: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a batch summary and the index say of an edition: since when, and what changed."""
     if edition is None:
         return None
-    return {"since": edition.get("since"), "changes": edition.get("changes")}
+    summary = {"since": edition.get("since"), "changes": edition.get("changes")}
+    if edition.get("made_from_changed"):
+        summary["made_from_changed"] = edition["made_from_changed"]
+    return summary
 
 
 @dataclass
