@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -297,3 +299,111 @@ def test_only_changed_publishes_an_actor_renamed_and_the_ledger_records_it(capsy
     edition = json.loads((folder / "manifest.json").read_text())["edition"]
     assert edition["made_from_changed"] == ["actors"]
     assert "also changed: actors" in (out / "index.html").read_text(encoding="utf-8")
+
+
+# -- tracebacks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"), [("[]", "an array"), ('"x"', "a string"), ("null", "null")]
+)
+def test_a_notebook_file_holding_json_that_is_no_object_is_a_usage_error(
+    capsys, tmp_path, text, holds
+):
+    notebook = tmp_path / "brief.ipynb"
+    notebook.write_text(text)
+    code, said = run(capsys, "render", notebook, "--cold", "--out", tmp_path / "out")
+    assert code == 2, said
+    assert f"is not a readable Jupyter notebook: it holds {holds}, not a notebook" in said
+    assert not (tmp_path / "out").exists()
+
+
+def test_brief_params_and_brief_batch_on_a_corrupt_notebook_are_usage_errors(capsys, tmp_path):
+    notebook = tmp_path / "brief.ipynb"
+    notebook.write_text("{not json")
+    code, said = run(capsys, "params", notebook)
+    assert code == 2 and "is not a readable Jupyter notebook: Expecting property name" in said
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"version: 1\njobs:\n  - notebook: {notebook}\n")
+    code, said = run(capsys, "batch", plan, "--cold", "--out", tmp_path / "out")
+    assert code == 2 and "is not a readable Jupyter notebook" in said, said
+    assert "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ('"a\\u0000b"', "out = 'a\\x00b': a path cannot hold a NUL byte"),
+        ('"~nouser-of-this-machine/briefs"', "there is no home folder of 'nouser-of-this-machine'"),
+    ],
+)
+def test_an_out_in_brief_toml_that_names_no_folder_is_a_usage_error(
+    capsys, tmp_path, monkeypatch, value, says
+):
+    (tmp_path / "brief.toml").write_text(f"out = {value}\n")
+    monkeypatch.chdir(tmp_path)
+    for command in (["render", "brief", "--cold"], ["config"]):
+        code, said = run(capsys, *command)
+        assert code == 2, said
+        assert says in said and "brief.toml" in said
+
+
+SIGTERM_AFTER = """
+import os, signal, sys
+from helpers.pipeline import render, progress
+where = sys.argv[1]
+if where == "index":  # after the index is written and the lock released
+    original = render._raise_failures
+    def stop(*args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args)
+    render._raise_failures = stop
+else:  # just after "done"
+    original = progress.PlainReporter.done
+    def stop(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+    progress.PlainReporter.done = stop
+from helpers.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["index", "done"])
+def test_sigterm_after_a_run_is_published_exits_130_and_says_it_was_published(tmp_path, where):
+    notebook = tmp_path / "nbs" / "tiny.ipynb"
+    notebook.parent.mkdir()
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cell = new_code_cell("title = None")
+    cell.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[cell, new_code_cell("print('tiny')")])
+    nb.metadata["brief"] = {"schema": "brief"}
+    nbformat.write(nb, notebook)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGTERM_AFTER,
+            where,
+            "render",
+            str(notebook),
+            "--cold",
+            "--to",
+            "html",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 130, said
+    assert "stopped after publishing tiny/default: complete and listed in the index" in said
+    assert "aborted" not in said
+    assert (out / "tiny" / "default" / "tiny.html").is_file()
+    assert "tiny/default/tiny.html" in (out / "index.html").read_text(encoding="utf-8")

@@ -595,11 +595,17 @@ def config_command(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
+    from helpers.common import forget_published, sigterm_interrupts, stopped_message
+
+    forget_published()
     try:
         # Without standalone mode click returns the code of ``Exit`` rather than exiting.
-        code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        # SIGTERM stops the command as Ctrl-C does from start to end: also when it lands
+        # after a run's lock is released (it used to kill the process: exit 143).
+        with sigterm_interrupts():
+            code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(stopped_message(), err=True)
         return 130
     except click.UsageError as exc:
         exc.show()

@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, interrupts, resolved, sigterm_interrupts, utc_now
+from helpers.common import (
+    DEFAULT_TIMEOUT,
+    interrupts,
+    note_published,
+    published_so_far,
+    resolved,
+    sigterm_interrupts,
+    utc_now,
+)
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.params import SINCE_FIELD
 from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
@@ -332,10 +340,13 @@ def _check_readable(path: Path) -> None:
     """A usage error, before any kernel, for a notebook file that is not a notebook."""
     import nbformat
 
+    from helpers.params import notebook_metadata
+
+    notebook_metadata(path)  # JSON that is no object ([], "x", null) is refused by name
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
-    except (OSError, ValueError, nbformat.ValidationError) as exc:
+    except (OSError, ValueError, AttributeError, TypeError, nbformat.ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"{path} is not a readable Jupyter notebook: {first}") from None
 
@@ -490,6 +501,7 @@ def render_job(
             )
         stage, names = _render_outputs(attempt, nb)
         link = _publish(attempt, nb, stage, names, edition)
+        note_published(job.label)
     except Exception as exc:
         if interrupts() != stops:  # stopped, and a library turned it into an error: say so
             raise KeyboardInterrupt(f"{job.label} was stopped") from exc
@@ -881,13 +893,19 @@ def render(
             with publish.locked(out), sigterm_interrupts():
                 _warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
-                for job in jobs:
-                    results.append(render_job(job, reporter, kernel_manager_class=manager))
-                    for warning in results[-1].warnings:
-                        reporter.message(warning)
-                    # The run itself is published or archived; a failed index must not hide
-                    # how the jobs went, so it is reported with them below.
-                    index_error = index.update_index(out) or index_error
+                try:
+                    for job in jobs:
+                        results.append(render_job(job, reporter, kernel_manager_class=manager))
+                        for warning in results[-1].warnings:
+                            reporter.message(warning)
+                        # The run itself is published or archived; a failed index must not
+                        # hide how the jobs went, so it is reported with them below.
+                        index_error = index.update_index(out) or index_error
+                except KeyboardInterrupt:
+                    # Stopped just after a run was published: the index lists it all the same.
+                    if published_so_far():
+                        index.update_index(out)
+                    raise
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
