@@ -407,3 +407,53 @@ def test_sigterm_after_a_run_is_published_exits_130_and_says_it_was_published(tm
     assert "aborted" not in said
     assert (out / "tiny" / "default" / "tiny.html").is_file()
     assert "tiny/default/tiny.html" in (out / "index.html").read_text(encoding="utf-8")
+
+
+# -- smaller -----------------------------------------------------------------------------------
+
+
+def test_the_index_carries_a_content_security_policy(tmp_path):
+    out = tmp_path / "out"
+    with publish.locked(out):
+        published(out, "default", PARAMS, ledger("2024-03-02"))
+    page = index.write_index(out).read_text(encoding="utf-8")
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;' in page
+        or '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
+    )
+
+
+def test_since_naming_an_edition_of_another_series_is_refused_before_a_kernel(capsys, tmp_path):
+    out = tmp_path / "out"
+    china = {**PARAMS, "partner": "China"}
+    with publish.locked(out):
+        other = published(out, "partner-china-0123456789", china, ledger("2024-03-02"))
+    with pytest.raises(Exception, match="an edition of another series"):
+        previous_edition(out, "brief", "default", PARAMS, since=str(other))
+    code, said = run(capsys, "render", "brief", "--cold", "--out", out, "--since", other)
+    assert code == 2, said
+    assert "an edition of another series (brief: partner = China)" in said
+    assert not (out / "_failed").exists()
+
+
+def test_an_unbroken_word_of_the_greatest_length_stays_on_the_pdf_page(tmp_path):
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from helpers.pipeline.export import render_html, render_pdf
+
+    word = "W" * 200  # the longest title the data allows (data package 2.1.0)
+    shown = f"<p>{word}</p><table><tr><td>{word}</td><td>b</td></tr></table>"
+    cell = new_code_cell("x", outputs=[new_output("display_data", data={"text/html": shown})])
+    nb = new_notebook(cells=[new_markdown_cell(f"# T\n\n{word}"), cell])
+    nb.metadata["brief"] = {"title": "T"}
+    html = render_html(nb, resources={"metadata": {"name": "t"}})
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(render_pdf(html))
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", pdf, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    import re
+
+    width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes))
+    assert right <= width, f"text runs to x = {right:.0f} on a page {width:.0f} wide"

@@ -42,6 +42,7 @@ FIRST = "first"
 __all__ = [
     "FIRST",
     "Previous",
+    "check_since",
     "diff",
     "edition_date",
     "is_edition_date",
@@ -182,6 +183,7 @@ def previous_edition(
     """
     key = series_key(notebook, parameters)
     if since is not None and not is_edition_date(since):
+        check_since(since, notebook, parameters)
         return _read(manifest_path(since))
     own = Path(out_dir) / notebook / run / "manifest.json"
     date = edition_date(parameters)
@@ -206,6 +208,27 @@ def previous_edition(
     # published.
     *_, path, manifest = max(dated, key=lambda item: (item[0], item[1], str(item[2])))
     return _read(path, manifest)
+
+
+def check_since(since: str, notebook: str, parameters: Mapping[str, Any]) -> None:
+    """A UsageError if ``--since`` names a run of another series than ``notebook`` with
+    ``parameters``: comparing the brief on China with an edition of the brief on Russia would
+    print every difference between the two as news and corrections. A run that cannot be
+    read is left to :func:`previous_edition`, which warns."""
+    try:
+        manifest = read_manifest(manifest_path(since))
+    except (OSError, JSONFileError):
+        return
+    theirs = str(manifest.get("notebook") or "?")
+    ours = series_key(notebook, parameters)
+    if theirs != notebook or series_key(theirs, manifest.get("parameters") or {}) != ours:
+        others = series_parameters(manifest.get("parameters") or {})
+        shown = ", ".join(f"{k} = {v}" for k, v in sorted(others.items())) or "defaults"
+        raise UsageError(
+            f"--since {since}: an edition of another series ({theirs[:40]}: {shown[:200]}); "
+            "an edition is compared only with an earlier edition of its own series (the same "
+            "notebook and parameters, apart from as_of and end)"
+        )
 
 
 def is_edition_date(text: str) -> bool:

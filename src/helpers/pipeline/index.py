@@ -21,8 +21,15 @@ from helpers.pipeline.publish import list_runs, write_atomic
 
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
+#: The index's Content-Security-Policy, as strict as a brief's: no script, frame, form, font
+#: or request to any host, inline styles only. Its links to the runs are navigation, which
+#: this allows; a value that slipped past escaping could run or load nothing.
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
-__all__ = ["INDEX_NAME", "update_index", "write_index"]
+__all__ = ["CSP", "INDEX_NAME", "update_index", "write_index"]
 
 _INDEX_TEMPLATE = """\
 <!DOCTYPE html>
@@ -30,6 +37,7 @@ _INDEX_TEMPLATE = """\
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>Myanmar briefs: every run</title>
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
@@ -222,7 +230,7 @@ def write_index(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Environment(autoescape=True).from_string(_INDEX_TEMPLATE)
     rows = [row for row in list_runs(out_dir) if _intact(out_dir, row)]
-    html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False))
+    html = template.render(rows=rows, groups=_groups(rows), updated=utc_now(millis=False), csp=CSP)
     return write_atomic(out_dir / INDEX_NAME, html)
 
 

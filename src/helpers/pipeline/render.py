@@ -46,7 +46,13 @@ from helpers.common import (
 )
 from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
 from helpers.params import SINCE_FIELD
-from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
+from helpers.pipeline.editions import (
+    Previous,
+    check_since,
+    is_edition_date,
+    manifest_path,
+    previous_edition,
+)
 from helpers.pipeline.manifest import build_manifest, command_line
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
@@ -265,6 +271,8 @@ def prepare(
     elapsed = time.monotonic() - started
     jobs = []
     for path, values, defaults in checked:
+        if request.since is not None and not is_edition_date(request.since):
+            check_since(request.since, path.stem, values)
         overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
         in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
         command = command_line(
