@@ -457,3 +457,50 @@ def test_an_unbroken_word_of_the_greatest_length_stays_on_the_pdf_page(tmp_path)
     width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
     right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes))
     assert right <= width, f"text runs to x = {right:.0f} on a page {width:.0f} wide"
+
+
+def test_a_utf8_bom_at_the_start_of_a_csv_is_read_past_by_validation_and_the_dataset(
+    capsys, data_copy
+):
+    # Issue 23: it became part of the first column's name, so every event id went missing
+    # and 13 problems were reported about assessments.csv.
+    import helpers
+
+    events = data_copy / "events.csv"
+    events.write_bytes(b"\xef\xbb\xbf" + events.read_bytes())
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 0, said
+    assert "ev-kan-zaw-visit" in set(helpers.load(data_copy).events["event_id"])
+
+
+def test_a_source_file_given_as_an_absolute_path_is_refused_and_not_read(capsys, data_copy):
+    # Not UTF-8, so that reading it would be a traceback: it used to be read all the same.
+    elsewhere = data_copy.parent / "not-a-source.txt"
+    elsewhere.write_bytes(b"\xff\xfe secret")
+    sources = data_copy / "sources.csv"
+    text = sources.read_text(encoding="utf-8")
+    sources.write_text(text.replace("article-2024-03-02.txt", str(elsewhere)), encoding="utf-8")
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3, said
+    assert "sources.csv:2 column 'file'" in said and "Traceback" not in said
+
+
+def test_a_judgment_graded_above_what_its_one_f_graded_source_allows_is_refused(capsys, data_copy):
+    judgments = data_copy / "judgments.csv"
+    judgments.write_text(
+        judgments.read_text(encoding="utf-8")
+        + "jd-russia,defence,The junta will deepen its ties with Russia,likely,high,"
+        "ev-kan-zaw-visit,,analyst,2024-03-10\n",
+        encoding="utf-8",
+    )
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 3, said
+    assert "judgments.csv:2 column 'confidence'" in said
+    assert "confidence 'high' is more than the evidence allows" in said
+    assert "1 source (art-2024-03-02 (F3)), which allows at most 'low'" in said
+    judgments.write_text(
+        judgments.read_text(encoding="utf-8").replace(",likely,high,", ",likely,low,"),
+        encoding="utf-8",
+    )
+    code, said = run(capsys, "validate", "--data", data_copy)
+    assert code == 0, said
