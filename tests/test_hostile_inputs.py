@@ -504,3 +504,13 @@ def test_a_judgment_graded_above_what_its_one_f_graded_source_allows_is_refused(
     )
     code, said = run(capsys, "validate", "--data", data_copy)
     assert code == 0, said
+
+
+def test_the_masthead_never_prints_the_data_folders_path(tmp_path):
+    from helpers.params import BriefParams
+
+    folder = tmp_path / "srv-data\u202egnp.exe"
+    params = BriefParams(data_dir=str(folder))
+    scope = dict(params.masthead()["scope"])
+    assert scope["Data"] == "a data folder other than the package's own"
+    assert str(tmp_path) not in json.dumps(params.masthead(), ensure_ascii=False)

@@ -219,7 +219,10 @@ class BaseParams(BaseModel):
             ["Undated events", "shown" if self.include_undated else "left out"],
         ]
         if self.data_dir:
-            scope.append(["Data", self.data_dir])
+            # Never the folder's path: a reader has no use for a server's paths, and the path
+            # is text nobody checked (newlines, direction controls). The data trail in the
+            # annex gives the data's fingerprint; the manifest keeps the folder.
+            scope.append(["Data", "a data folder other than the package's own"])
         return {
             "title": self.display_title,
             "subtitle": self.subtitle.format(partner=self.partner),
