@@ -514,3 +514,33 @@ def test_the_masthead_never_prints_the_data_folders_path(tmp_path):
     scope = dict(params.masthead()["scope"])
     assert scope["Data"] == "a data folder other than the package's own"
     assert str(tmp_path) not in json.dumps(params.masthead(), ensure_ascii=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_no_kernel_connection_file_is_on_disk_while_the_kernel_works(capsys, tmp_path, warm):
+    # Issue 23: a batch killed outright left its kernels' connection files (ports, HMAC key)
+    # in <out>/.tmp/<job>/ until the next run. Once a kernel answers, its file is removed:
+    # the cell below looks for it while the kernel runs, as a kill would find it.
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    out = tmp_path / "out"
+    cell = new_code_cell("title = None")
+    cell.metadata["tags"] = ["parameters"]
+    look = new_code_cell(
+        "import glob\n"
+        f"found = glob.glob({str(out / publish.TMP_NAME)!r} + '/**/*.json', recursive=True)\n"
+        "print('connection files:', found)"
+    )
+    nb = new_notebook(cells=[cell, look])
+    nb.metadata["brief"] = {"schema": "brief"}
+    notebook = tmp_path / "nbs" / "tiny.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(nb, notebook)
+    args = ["render", notebook, "--to", "html", "--out", out, *([] if warm else ["--cold"])]
+    code, said = run(capsys, *args)
+    assert code == 0, said
+    executed = nbformat.read(out / "tiny" / "default" / "tiny.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    assert "connection files: []" in printed, printed
