@@ -665,7 +665,7 @@ def _notebook_dirs(out_dir: Path) -> list[Path]:
 
 def _read_json(path: Path, reader: Callable[[Path], dict[str, Any]]) -> dict | None:
     """A manifest or failure record read safely (:mod:`helpers.jsonfile`), or None: a file
-    that breaks the rules is passed over with a warning (once per file and version)."""
+    that breaks the rules is passed over with a warning (once per file and problem)."""
     try:
         return reader(path)
     except FileNotFoundError:
@@ -682,7 +682,7 @@ def _warn_once(path: Path, message: str) -> None:
     key = (str(path), message)
     if key not in _WARNED:
         _WARNED.add(key)
-        _log.warning("warning: %s", message)
+        _log.warning("%s", message)
 
 
 #: A version folder's name as :func:`publish_run` makes it: its stamp and a short random id.
