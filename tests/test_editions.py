@@ -28,6 +28,8 @@ from helpers.pipeline.editions import (
     previous_edition,
     series_key,
 )
+from helpers.pipeline.manifest import file_entry
+from helpers.pipeline.publish import publish_run
 
 EVENT = {
     "event_id": "ev-a",
@@ -126,18 +128,22 @@ def test_the_same_ledger_is_no_change():
 
 
 def manifest(tmp: Path, notebook: str, run: str, parameters: dict, **extra) -> Path:
-    folder = tmp / notebook / run
-    folder.mkdir(parents=True)
+    """A run published as brief publishes one (a run link to a version folder): a plain
+    folder is not a run (test_hostile_inputs.py)."""
+    stage = tmp / ".tmp" / f"{notebook}-{run}"
+    stage.mkdir(parents=True)
+    (stage / f"{notebook}.html").write_text("<p>brief</p>")
     body = {
         "manifest_version": 2,
         "notebook": notebook,
         "run": run,
         "parameters": parameters,
         "created_at": extra.pop("created_at", "2026-12-01T10:00:00Z"),
+        "outputs": {f"{notebook}.html": file_entry(stage / f"{notebook}.html")},
         **extra,
     }
-    (folder / "manifest.json").write_text(json.dumps(body))
-    return folder
+    (stage / "manifest.json").write_text(json.dumps(body))
+    return publish_run(stage, tmp, notebook, run)
 
 
 def ledger(date: str, facts=()) -> dict:

@@ -321,6 +321,7 @@ def test_lock_held_by_another_process_fails_at_once_and_touches_nothing(tmp_path
 
 
 def test_lock_is_free_again_after_a_run_and_cleans_what_killed_runs_left(tmp_path):
+    (tmp_path / publish.LOCK_NAME).touch()  # the killed run held the lock
     stage(tmp_path, {"left": "by a killed run"})
     with publish.locked(tmp_path):
         assert not (tmp_path / publish.TMP_NAME).exists()

@@ -70,11 +70,22 @@ SOURCES_OPTION = click.option(
     help="Folder holding source texts (repeatable), searched before $BRIEF_SOURCES, the "
     "project file's sources and ../shared/source.",
 )
+
+
+class FolderPath(click.Path):
+    """A folder option that refuses an empty value: ``--out ""`` is not the working folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} names no folder; give a folder's path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 OUT_OPTION = _setting(
     "--out",
     "out_dir",
     key="out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FolderPath(path_type=Path, file_okay=False),
     default=None,
     help="Output folder (default: reports/).",
 )
@@ -934,14 +945,23 @@ def _delivery_settings(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
-    from helpers.common import ipython_dir_if_homeless
+    from helpers.common import (
+        forget_published,
+        ipython_dir_if_homeless,
+        sigterm_interrupts,
+        stopped_message,
+    )
 
+    forget_published()
     try:
         # Without standalone mode click returns the code of ``Exit`` rather than exiting.
-        with ipython_dir_if_homeless():  # a service user's cron mail stays quiet
+        # SIGTERM stops the command as Ctrl-C does from start to end: also when it lands
+        # after a run's lock is released (it used to kill the process: exit 143). A service
+        # user's cron mail stays quiet (a private IPython folder when the home is not ours).
+        with ipython_dir_if_homeless(), sigterm_interrupts():
             code = cli.main(args=argv, prog_name="brief", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(stopped_message(), err=True)
         return 130
     except click.UsageError as exc:
         exc.show()

@@ -125,6 +125,37 @@ NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u
 
 
 _INTERRUPTS = 0
+#: The runs this process published (``notebook/run``), so that a stop after one was
+#: published is not reported as if nothing had been (:func:`note_published`).
+_PUBLISHED: list[str] = []
+
+
+def note_published(label: str) -> None:
+    """Record that this process published the run ``label`` (``notebook/run``)."""
+    _PUBLISHED.append(label)
+
+
+def forget_published() -> None:
+    """Start a new command's record of what it published (:func:`note_published`)."""
+    _PUBLISHED.clear()
+
+
+def published_so_far() -> tuple[str, ...]:
+    """The runs this process published, in order (:func:`note_published`)."""
+    return tuple(_PUBLISHED)
+
+
+def stopped_message() -> str:
+    """What a stopped command says: ``aborted``, or which runs it published before the stop
+    (they are complete and in the index; a stop never takes a published run back)."""
+    done = published_so_far()
+    if not done:
+        return "aborted"
+    listed = ", ".join(done[:5]) + (f" and {len(done) - 5} more" if len(done) > 5 else "")
+    return (
+        f"stopped after publishing {listed}: complete and listed in the index; nothing "
+        "after it was published"
+    )
 
 
 def interrupts() -> int:

@@ -417,18 +417,42 @@ def _checked(path: Path, table: Mapping[str, Any], ignored: Path | None) -> Proj
     settings: dict[str, Any] = {}
     for key, value in given.model_dump(exclude_none=True, by_alias=True).items():
         if key in _PATH_KEYS:
-            value = _from(folder, value)
+            value = _from(folder, value, where=f"{label}: {key}")
         elif key == "sources":
-            value = tuple(_from(folder, v) for v in ([value] if isinstance(value, str) else value))
+            value = tuple(
+                _from(folder, v, where=f"{label}: sources")
+                for v in ([value] if isinstance(value, str) else value)
+            )
         elif key == "formats":
             value = tuple(value)
         settings[key] = value
     return ProjectFile(path, settings, ignored)
 
 
-def _from(folder: Path, value: str) -> Path:
-    """A path from the project file: ``~`` expanded, relative to the file's folder."""
-    return Path(os.path.abspath(folder / Path(value).expanduser()))
+def _from(folder: Path, value: str, *, where: str = "path") -> Path:
+    """A path from the project file: ``~`` expanded, relative to the file's folder.
+
+    Raises
+    ------
+    UsageError
+        Naming the file and key, for a value that names no folder: empty, holding a NUL
+        byte, or starting with the home folder (``~nouser/``) of a user there is none of.
+    """
+    shown = repr(value[:80])
+    if not value.strip():
+        raise UsageError(f"{where} = {shown} names no folder; give a folder's path")
+    if "\x00" in value:
+        raise UsageError(f"{where} = {shown}: a path cannot hold a NUL byte")
+    try:
+        expanded = Path(value).expanduser()
+    except RuntimeError:
+        user = value[1:].split("/", 1)[0]
+        whose = repr(user) if user else "this user"
+        raise UsageError(
+            f"{where} = {shown}: there is no home folder of {whose} to start it from; write "
+            "the folder out"
+        ) from None
+    return Path(os.path.abspath(folder / expanded))
 
 
 def _problems(exc: Any, table: Mapping[str, Any], path: Path) -> list[str]:

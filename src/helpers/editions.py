@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.jsonfile import JSONFileError, read_json_file
+
 __all__ = [
     "LEDGER_VERSION",
     "Change",
@@ -35,6 +37,7 @@ __all__ = [
     "EditionUnreadable",
     "compare",
     "fact",
+    "made_from_changes",
     "read_edition",
 ]
 
@@ -100,6 +103,13 @@ LABELS = {
     "relations": "phrase",
     "judgments": "statement",
 }
+#: What a published brief is made from besides the facts its ledger lists, each recorded by a
+#: sha256 under the ledger's ``made_from``: the notebook, brief's own code and templates, and
+#: the tables whose rows the facts name (an actor's name, a place's position, a source's
+#: grade are printed beside the facts, but a fact's hash covers only their ids). A change in
+#: any of them changes what the reader sees, so an edition made from another is not "nothing
+#: new" (``brief batch --only-changed``).
+MADE_FROM = ("notebook", "code", "sources", "actors", "places")
 #: Why a row the previous edition showed is not in this one, when this edition's data no
 #: longer holds it.
 WITHDRAWN = "withdrawn from the data"
@@ -180,10 +190,30 @@ class Edition:
     run: str = ""
     #: The number of facts, when there were more than :data:`LEDGER_LIMIT` (none are kept).
     too_large: int = 0
+    #: What else the published brief was made from, beyond its facts, each by a sha256
+    #: (:data:`MADE_FROM`): the pipeline records it, so that an edition whose facts are the
+    #: same but whose actors' names, places or sources' grades changed is not "nothing new".
+    made_from: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ledger: Mapping[str, Any], *, created_at: str = "", run: str = "") -> Edition:
-        """An edition from its ledger (the manifest's ``edition``)."""
+        """An edition from its ledger (the manifest's ``edition``).
+
+        Raises
+        ------
+        ValueError
+            A fact or a set-aside row of a table no edition shows, or a fact without its
+            label or hash: a comparison would stop on it.
+        """
+        for item in (*ledger["facts"], *ledger.get("set_aside", [])):
+            if item["table"] not in SHOWN:
+                raise ValueError(
+                    f"a fact of the table {str(item['table'])[:40]!r}, which no edition shows "
+                    f"(tables: {', '.join(SHOWN)})"
+                )
+        for item in ledger["facts"]:
+            if not isinstance(item.get("label"), str) or not isinstance(item.get("hash"), str):
+                raise ValueError(f"fact {str(item.get('id'))[:40]!r} has no label or hash")
         return cls(
             date=str(ledger["date"]),
             as_of=str(ledger["as_of"]),
@@ -193,6 +223,7 @@ class Edition:
             created_at=created_at,
             run=run,
             too_large=int(ledger.get("too_large") or 0),
+            made_from={str(k): str(v) for k, v in (ledger.get("made_from") or {}).items()},
         )
 
     def ledger(self) -> dict[str, Any]:
@@ -232,24 +263,24 @@ class Edition:
 def read_edition(path: Path | str) -> Edition:
     """The edition a run folder or its ``manifest.json`` holds.
 
+    The file is read as a regular file of bounded size and depth
+    (:func:`helpers.jsonfile.read_json_file`): a FIFO, a device or a link is refused, not read.
+
     Raises
     ------
     EditionUnreadable
-        Saying why: no such file, not JSON, no ledger (a run from before editions), a ledger
-        of another version, or a ledger that is not well formed.
+        Saying why: no such file, not a regular file, too large or too deep, not JSON, no
+        ledger (a run from before editions), a ledger of another version, or a ledger that is
+        not well formed (a fact of a table no edition shows, say).
     """
     path = Path(path)
     manifest_path = path / "manifest.json" if path.is_dir() else path
     try:
-        text = manifest_path.read_text(encoding="utf-8")
+        manifest = read_json_file(manifest_path)
     except FileNotFoundError:
         raise EditionUnreadable(f"{manifest_path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EditionUnreadable(f"{manifest_path} cannot be read: {exc}") from None
-    try:
-        manifest = json.loads(text)
-    except ValueError as exc:
-        raise EditionUnreadable(f"{manifest_path} is not valid JSON ({exc})") from None
+    except JSONFileError as exc:
+        raise EditionUnreadable(str(exc)) from None
     if not isinstance(manifest, dict):
         raise EditionUnreadable(f"{manifest_path} is not a manifest")
     return edition_of_manifest(manifest, str(manifest_path))
@@ -272,7 +303,8 @@ def edition_of_manifest(manifest: Mapping[str, Any], where: str = "manifest") ->
     try:
         edition = Edition.of(ledger, created_at=str(manifest.get("created_at") or ""), run=run)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise EditionUnreadable(f"{where} has a malformed ledger ({exc!r})") from None
+        why = str(exc) if type(exc) is ValueError else repr(exc)
+        raise EditionUnreadable(f"{where} has a malformed ledger ({why})") from None
     if edition.too_large:
         raise EditionUnreadable(too_large(where, edition.too_large))
     return edition
@@ -393,6 +425,17 @@ def compare(previous: Edition, current: Edition) -> Changes:
         current.sources[s] for s in sorted(current.sources) if s not in previous.sources
     )
     return Changes(previous, tuple(new), tuple(changed), tuple(dropped), new_sources)
+
+
+def made_from_changes(previous: Edition, current: Edition) -> list[str]:
+    """What the two editions were made from that differs, beyond their facts
+    (:data:`MADE_FROM`): ``["actors"]``, say. A previous edition that recorded none (made by
+    an older brief) cannot vouch that nothing differs: ``["not recorded"]``."""
+    if not current.made_from:
+        return []
+    if not previous.made_from:
+        return ["not recorded"]
+    return [k for k in MADE_FROM if previous.made_from.get(k) != current.made_from.get(k)]
 
 
 def day(iso: str) -> str:

@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from helpers.common import NOT_TEXT
-from helpers.errors import ParameterError
+from helpers.errors import ParameterError, UsageError
 
 Theme = Literal["defence", "energy", "economy", "regional"]
 THEMES: tuple[str, ...] = ("defence", "energy", "economy", "regional")
@@ -219,7 +219,10 @@ class BaseParams(BaseModel):
             ["Undated events", "shown" if self.include_undated else "left out"],
         ]
         if self.data_dir:
-            scope.append(["Data", self.data_dir])
+            # Never the folder's path: a reader has no use for a server's paths, and the path
+            # is text nobody checked (newlines, direction controls). The data trail in the
+            # annex gives the data's fingerprint; the manifest keeps the folder.
+            scope.append(["Data", "a data folder other than the package's own"])
         return {
             "title": self.display_title,
             "subtitle": self.subtitle.format(partner=self.partner),
@@ -318,13 +321,34 @@ SCHEMAS: dict[str, type[BaseParams]] = {
 }
 
 
+def notebook_metadata(path: Path) -> dict[str, Any]:
+    """A notebook file's top-level ``metadata``, or a UsageError saying why the file is no
+    notebook: not UTF-8, not JSON, or JSON that is not an object (``[]``, ``"x"``, ``null``).
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{path} is not a readable Jupyter notebook: {why}") from None
+    if not isinstance(value, dict):
+        kinds = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+        raise UsageError(
+            f"{path} is not a readable Jupyter notebook: it holds "
+            f"{kinds.get(type(value), 'a number')}, not a notebook (a JSON object with cells "
+            "and metadata)"
+        )
+    metadata = value.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def schema_for(notebook: str | Path) -> type[BaseParams]:
     """The schema of a notebook, by the ``brief.schema`` metadata or else the file stem."""
     path = Path(notebook)
     name = path.stem
     if path.suffix == ".ipynb" and path.is_file():
-        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
-        name = metadata.get("brief", {}).get("schema", name)
+        brief = notebook_metadata(path).get("brief")
+        chosen = brief.get("schema") if isinstance(brief, dict) else None
+        name = chosen if isinstance(chosen, str) else name
     try:
         return SCHEMAS[name]
     except KeyError:

@@ -126,8 +126,19 @@ def shipped() -> dict[str, object]:
     }
 
 
+def plain_file_name(name: str) -> bool:
+    """Whether ``name`` names a file in a folder, not a path: no separator, not ``.``, ``..``,
+    empty or holding a NUL byte."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\x00")
+
+
 def find_source_file(name: str, extra: list[Path] | None = None) -> Path | None:
-    """Return the first existing ``<dir>/<name>`` among :func:`source_dirs`, or ``None``."""
+    """Return the first existing ``<dir>/<name>`` among :func:`source_dirs`, or ``None``.
+
+    Only a plain file name (:func:`plain_file_name`) is looked up: an absolute path or one
+    with ``..`` would read outside the source folders."""
+    if not plain_file_name(name):
+        return None
     for folder in source_dirs(extra):
         candidate = folder / name
         if candidate.is_file():

@@ -70,8 +70,13 @@ def load_descriptor() -> dict:
 
 
 def read_records(path: Path) -> list[tuple[int, list[str]]]:
-    """Every record of a CSV file, the header first, each with the line it ends on."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    """Every record of a CSV file, the header first, each with the line it ends on.
+
+    A UTF-8 byte order mark at the start (spreadsheet programs add one) is read past, as
+    Frictionless and pandas read past it: kept, it became part of the first column's name,
+    and every id of the table went missing.
+    """
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         return [(reader.line_num, values) for values in reader]
 

@@ -205,7 +205,8 @@ def _read_text(
         except UnicodeDecodeError as exc:
             problems.append(_not_utf8(resource["path"], path.read_bytes(), exc))
             continue
-        problems += _control_characters(resource["path"], records[resource["name"]])
+        rows = records[resource["name"]]
+        problems += _control_characters(resource["path"], rows)
     return records, problems
 
 
@@ -383,6 +384,7 @@ def check_rules(
         problems += _check_evidence(table, source_lines)
     problems += _check_sourcing(tables)
     problems += _check_rests_on(tables)
+    problems += _check_confidence(tables)
     return problems, skipped
 
 
@@ -486,6 +488,78 @@ def _check_rests_on(tables: dict[str, RawTable]) -> list[Problem]:
     return out
 
 
+#: ICD 203 confidence levels, lowest first.
+CONFIDENCE_LEVELS = ("low", "moderate", "high")
+
+
+def allowed_confidence(sources: list[dict[str, str]]) -> tuple[str, str]:
+    """The highest confidence a set of source rows allows, and why: the rule of
+    :func:`helpers.report.sourcing.assess` (which the brief prints in its source note), on
+    the rows as text. High: three independent sources, one usually reliable (A, B) with
+    information confirmed or probably true (1, 2); moderate: two, one at least fairly
+    reliable (A-C); low: anything less, and always one source."""
+    ids = {row.get("source_id", "") for row in sources}
+    parents = {row.get("source_id", ""): row.get("derived_from", "") for row in sources}
+
+    def root(source_id: str) -> str:
+        seen = {source_id}
+        while parents.get(source_id) in ids and parents[source_id] not in seen:
+            source_id = parents[source_id]
+            seen.add(source_id)
+        return source_id
+
+    independent = len({root(i) for i in ids})
+    best_reliability = min((row.get("reliability") or "F" for row in sources), default="F")
+    best_credibility = min((row.get("credibility") or "6" for row in sources), default="6")
+    grades = ", ".join(
+        f"{row.get('source_id')} ({row.get('reliability', '')}{row.get('credibility', '')})"
+        for row in sorted(sources, key=lambda r: r.get("source_id", ""))
+    )
+    if independent >= 3 and best_reliability in "AB" and best_credibility in "12":
+        return "high", grades
+    if independent >= 2 and best_reliability in "ABC":
+        return "moderate", grades
+    return "low", grades
+
+
+def _check_confidence(tables: dict[str, RawTable]) -> list[Problem]:
+    """A judgment graded above the confidence its sources allow (:func:`allowed_confidence`):
+    the brief would print "high confidence" beside a source note saying its one F-graded
+    source allows only low."""
+    if "judgments" not in tables or "sources" not in tables:
+        return []
+    sources = {row.get("source_id", ""): row for _, row in tables["sources"].rows}
+    cited_by: dict[str, str] = {}
+    for name, key in (*EVIDENCE_TABLES.items(), ("assessments", "assessment_id")):
+        for _, row in tables[name].rows if name in tables else []:
+            cited_by[row.get(key, "")] = row.get("source_id", "")
+    table, out = tables["judgments"], []
+    for line, row in table.rows:
+        given = row.get("confidence", "").strip().lower()
+        if given not in CONFIDENCE_LEVELS:
+            continue  # the schema names a value that is no level
+        cited = {cited_by[i] for i in _split_ids(row.get("rests_on")) if i in cited_by}
+        rows = [sources[i] for i in sorted(cited) if i in sources]
+        allowed, grades = allowed_confidence(rows)
+        if CONFIDENCE_LEVELS.index(given) <= CONFIDENCE_LEVELS.index(allowed):
+            continue
+        count = len(rows)
+        out.append(
+            Problem(
+                table.file,
+                line,
+                "confidence",
+                row.get("confidence"),
+                f"confidence {given!r} is more than the evidence allows: the rows it rests on "
+                f"cite {count} source{'s' if count != 1 else ''} ({grades or 'none'}), which "
+                f"allow{'s' if count == 1 else ''} at most {allowed!r} (one source allows only "
+                "low; moderate needs two independent sources, one graded A-C; high three, one "
+                "graded A or B with information 1 or 2): grade it lower, or add the sources",
+            )
+        )
+    return out
+
+
 def _last_day(date: dt.date) -> dt.date:
     return date.replace(day=calendar.monthrange(date.year, date.month)[1])
 
@@ -565,6 +639,11 @@ def _read_sources(
     lines: dict[str, list[str] | None] = {}
     skipped: list[str] = []
     for source_id, name in files.items():
+        if name and not paths.plain_file_name(name):
+            # The schema refuses it (a plain file name is looked up in the source folders);
+            # it is not read either: '/etc/shadow' or '../x' is no source text.
+            lines[source_id] = None
+            continue
         found = paths.find_source_file(name, extra) if name else None
         if found is None:
             lines[source_id] = None

@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from helpers.editions import (
+    MADE_FROM,
     Changes,
     Edition,
     EditionUnreadable,
     compare,
     edition_of_manifest,
+    made_from_changes,
     read_edition,
 )
 from helpers.errors import UsageError
+from helpers.jsonfile import JSONFileError
 from helpers.params import EDITION_FIELDS, SINCE_FIELD
-from helpers.pipeline.manifest import canonical_json
+from helpers.pipeline.manifest import canonical_json, read_manifest
 
 #: ``since`` for the first edition of a series (see :mod:`helpers.report.editions`).
 FIRST = "first"
@@ -40,14 +42,30 @@ FIRST = "first"
 __all__ = [
     "FIRST",
     "Previous",
+    "check_since",
     "diff",
     "edition_date",
     "is_edition_date",
+    "made_from",
     "manifest_path",
     "previous_edition",
     "series_key",
     "series_parameters",
 ]
+
+
+def made_from(notebook: Path, data_dir: Path | None) -> dict[str, str]:
+    """What a brief is made from besides its facts (:data:`helpers.editions.MADE_FROM`), each
+    by its sha256: the notebook, brief's code and templates, and the data's sources, actors
+    and places tables, whole."""
+    from helpers.data.package import file_digests
+    from helpers.pipeline.manifest import code_fingerprint, sha256_file
+
+    tables = file_digests(data_dir)
+    found = {"notebook": sha256_file(notebook), "code": code_fingerprint()}
+    for table in MADE_FROM[2:]:
+        found[table] = tables.get(f"{table}.csv", "")
+    return found
 
 
 def series_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,7 +109,9 @@ class Previous:
 
     def record(self, current: Mapping[str, Any] | None) -> dict[str, Any]:
         """The manifest's account of the comparison: ``since`` (the previous edition's run,
-        date and publication time, ``"first"``, or None) and the counts of ``changes``."""
+        date and publication time, ``"first"``, or None), the counts of ``changes``, and
+        ``made_from_changed``: what the brief is made from besides its facts that changed
+        (:func:`helpers.editions.made_from_changes`)."""
         if self.edition is None:
             return {"since": FIRST if self.since == FIRST else None, "changes": None}
         counts = None
@@ -103,31 +123,38 @@ class Previous:
             if now is None or now.too_large:  # nothing was compared
                 return {"since": None, "changes": None}
             counts = compare(self.edition, now).counts()
+            return {
+                "since": self.edition.reference(),
+                "changes": counts,
+                "made_from_changed": made_from_changes(self.edition, now),
+            }
         return {"since": self.edition.reference(), "changes": counts}
 
 
 def _candidates(out_dir: Path, notebook: str, key: str) -> list[tuple[Path, dict | None]]:
-    """The published run folders of ``notebook`` in the series ``key``: each manifest path
-    with the manifest (None when it cannot be read)."""
-    from helpers.pipeline.publish import check_notebook_name
+    """The run folders brief published of ``notebook`` in the series ``key``
+    (:func:`~helpers.pipeline.publish.published_run`: a plain folder, a copy of a run, is none
+    of them): each manifest path with the manifest (None when it cannot be read)."""
+    from helpers.pipeline.publish import check_notebook_name, published_run
 
     folder = Path(out_dir) / check_notebook_name(notebook)
-    found = []
+    found: list[tuple[Path, dict | None]] = []
     if not folder.is_dir():
         return found
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or not entry.is_dir():
+        if entry.name.startswith(".") or not published_run(folder, entry):
             continue
         path = entry / "manifest.json"
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest: dict | None = read_manifest(path)
         except FileNotFoundError:
             continue
-        except (OSError, ValueError):
+        except JSONFileError:
             manifest = None
         if manifest is not None and (
-            not isinstance(manifest, dict)
-            or series_key(notebook, manifest.get("parameters") or {}) != key
+            series_key(notebook, manifest.get("parameters") or {}) != key
+            or manifest.get("notebook") not in (None, notebook)
+            or manifest.get("run") not in (None, entry.name)
         ):
             continue
         found.append((path, manifest))
@@ -156,6 +183,7 @@ def previous_edition(
     """
     key = series_key(notebook, parameters)
     if since is not None and not is_edition_date(since):
+        check_since(since, notebook, parameters)
         return _read(manifest_path(since))
     own = Path(out_dir) / notebook / run / "manifest.json"
     date = edition_date(parameters)
@@ -180,6 +208,27 @@ def previous_edition(
     # published.
     *_, path, manifest = max(dated, key=lambda item: (item[0], item[1], str(item[2])))
     return _read(path, manifest)
+
+
+def check_since(since: str, notebook: str, parameters: Mapping[str, Any]) -> None:
+    """A UsageError if ``--since`` names a run of another series than ``notebook`` with
+    ``parameters``: comparing the brief on China with an edition of the brief on Russia would
+    print every difference between the two as news and corrections. A run that cannot be
+    read is left to :func:`previous_edition`, which warns."""
+    try:
+        manifest = read_manifest(manifest_path(since))
+    except (OSError, JSONFileError):
+        return
+    theirs = str(manifest.get("notebook") or "?")
+    ours = series_key(notebook, parameters)
+    if theirs != notebook or series_key(theirs, manifest.get("parameters") or {}) != ours:
+        others = series_parameters(manifest.get("parameters") or {})
+        shown = ", ".join(f"{k} = {v}" for k, v in sorted(others.items())) or "defaults"
+        raise UsageError(
+            f"--since {since}: an edition of another series ({theirs[:40]}: {shown[:200]}); "
+            "an edition is compared only with an earlier edition of its own series (the same "
+            "notebook and parameters, apart from as_of and end)"
+        )
 
 
 def is_edition_date(text: str) -> bool:

@@ -403,6 +403,23 @@ def _logging_kernel_manager(
                 with contextlib.suppress(psutil.Error):
                     type(self).launched.append((pid, psutil.Process(pid).create_time()))
 
+        def client(self, **kw: Any) -> Any:
+            # Once the kernel answers, it has read its connection file and the client holds
+            # what it says: the file (ports and HMAC key) is removed then, so a run killed
+            # while its kernel works (a batch killed outright, its workers with it) leaves
+            # no key on disk, not even in <out>/.tmp/ until the next run.
+            client = super().client(**kw)
+            wait = client.wait_for_ready
+            path = self.connection_file
+
+            async def wait_then_forget(timeout: float | None = None) -> None:
+                await wait(timeout=timeout)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+            client.wait_for_ready = wait_then_forget
+            return client
+
     RunKernelManager.launched = []
     return RunKernelManager
 

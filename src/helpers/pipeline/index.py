@@ -21,8 +21,15 @@ from helpers.pipeline.publish import list_runs, write_atomic
 
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
+#: The index's Content-Security-Policy, as strict as a brief's: no script, frame, form, font
+#: or request to any host, inline styles only. Its links to the runs are navigation, which
+#: this allows; a value that slipped past escaping could run or load nothing.
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
-__all__ = ["INDEX_NAME", "listed_runs", "stopped_batch", "update_index", "write_index"]
+__all__ = ["CSP", "INDEX_NAME", "listed_runs", "stopped_batch", "update_index", "write_index"]
 
 _INDEX_TEMPLATE = """\
 <!DOCTYPE html>
@@ -30,6 +37,7 @@ _INDEX_TEMPLATE = """\
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>Myanmar briefs: every run</title>
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
@@ -137,13 +145,16 @@ def _changes(manifest: dict[str, Any] | None) -> str:
         return "first edition"
     if not isinstance(since, dict) or not changes:
         return ""
-    if not any(changes.values()):
+    also = edition.get("made_from_changed") or []
+    if not any(changes.values()) and not also:
         return f"nothing new since {since.get('date', '?')}"
     words = (
         f"{changes['new']} new, {changes['changed']} changed, {changes['dropped']} no longer shown"
     )
     if changes.get("new_sources"):
         words += f", {changes['new_sources']} new source(s)"
+    if also:
+        words += "; also changed: " + ", ".join(str(a) for a in also)
     return f"{words} (since {since.get('date', '?')})"
 
 
@@ -301,6 +312,7 @@ def write_index(out_dir: Path) -> Path:
         updated=utc_now(millis=False),
         stopped=stopped_batch(out_dir),
         feed=feed,
+        csp=CSP,
     )
     return write_atomic(out_dir / INDEX_NAME, html)
 

@@ -19,8 +19,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from helpers import paths
 from helpers.common import FORMATS, cli_text, utc_now
+from helpers.jsonfile import JSONFileError, read_json_file
 
 #: Bumped when a key changes meaning. 2: ``edition`` (the ledger, :mod:`helpers.editions`).
 MANIFEST_VERSION = 2
@@ -52,6 +55,8 @@ __all__ = [
     "files_match",
     "git_state",
     "package_versions",
+    "read_failure_record",
+    "read_manifest",
     "sha256_file",
     "stable_view",
 ]
@@ -97,6 +102,91 @@ def files_match(folder: Path, manifest: Any, digest: Callable[[Path], str] = sha
 #: Subpackages that read briefs and never make one: a change to them leaves every brief as
 #: it was, so it is not part of :func:`code_fingerprint` (``brief proof``'s rules).
 NOT_BRIEF_CODE = ("proof",)
+
+
+# -- reading a manifest back ------------------------------------------------------------------
+
+
+class _Loose(BaseModel):
+    """Keys brief reads are checked; any other key (a later version's) passes as it is."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Output(_Loose):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int | None = Field(default=None, ge=0)
+
+
+class _ManifestSchema(_Loose):
+    """What a published run's ``manifest.json`` must hold for brief to read it."""
+
+    status: str = "ok"
+    notebook: str | None = None
+    run: str | None = None
+    created_at: str = ""
+    parameters: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    outputs: dict[str, _Output] = Field(min_length=1)
+    formats: list[str] = []
+    timings: dict[str, float | int] = {}
+    edition: dict[str, Any] | None = None
+
+
+class _FailureSchema(_Loose):
+    """What a failed attempt's record under ``_failed/`` must hold for the index to list it."""
+
+    status: str = "failed"
+    created_at: str = ""
+    error: str = ""
+    parameters: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    seconds: float | int | None = None
+    files: dict[str, str] = {}
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A published run's manifest, read as a regular file of bounded size and depth
+    (:func:`helpers.jsonfile.read_json_file`) and checked against its schema.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    JSONFileError
+        Saying what is wrong with it; callers warn and pass over the run.
+    """
+    value = read_json_file(path)
+    _check(_ManifestSchema, value, path)
+    for name in value["outputs"]:
+        if Path(name).name != name or name.startswith("."):
+            raise JSONFileError(f"{path}: output {name[:80]!r} is not a plain file name")
+    return value
+
+
+def read_failure_record(path: Path) -> dict[str, Any]:
+    """A failed attempt's record (``_failed/<notebook>/<run>/<stamp>.json``), read as
+    :func:`read_manifest` reads a manifest."""
+    value = read_json_file(path)
+    _check(_FailureSchema, value, path)
+    for name in value.get("files", {}).values():
+        if Path(name).name != name or name.startswith("."):
+            raise JSONFileError(f"{path}: file {name[:80]!r} is not a plain file name")
+    return value
+
+
+def _check(schema: type[BaseModel], value: Any, path: Path) -> None:
+    if not isinstance(value, dict):
+        raise JSONFileError(f"{path} holds a {type(value).__name__}, not a JSON object")
+    try:
+        schema.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise JSONFileError(
+            f"{path} does not match the schema: {where}: {first['msg']}"
+            + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
+        ) from None
 
 
 def code_fingerprint(root: Path = paths.PACKAGE_DIR) -> str:

@@ -38,6 +38,7 @@ import datetime as dt
 import glob
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -45,12 +46,15 @@ import string
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from helpers.errors import LockHeldError, RenderError, UsageError
-from helpers.pipeline.manifest import canonical_json
+from helpers.jsonfile import JSONFileError
+from helpers.pipeline.manifest import canonical_json, read_failure_record, read_manifest
+
+_log = logging.getLogger(__name__)
 
 #: The run folder of a notebook rendered with every parameter at its default.
 DEFAULT_RUN = "default"
@@ -84,12 +88,15 @@ __all__ = [
     "cap_failed",
     "check_no_links",
     "check_notebook_name",
+    "check_output_folder",
     "clean_stale",
     "file_stem",
     "list_runs",
     "locked",
     "no_links",
     "publish_run",
+    "published_run",
+    "read_published",
     "run_name",
     "run_path",
     "staging_dir",
@@ -290,12 +297,15 @@ def locked(out_dir: Path) -> Iterator[Path]:
     ------
     LockHeldError
         If another process holds the lock. Nothing in the output folder has been touched.
+    UsageError
+        The folder is not one brief may write into (:func:`check_output_folder`); nothing
+        in it was touched.
     RenderError
         If the lock file cannot be created: the folder is read-only, full or not ours.
     """
     from filelock import FileLock, Timeout
 
-    out_dir = Path(out_dir).resolve()
+    out_dir = check_output_folder(out_dir)
     check_no_links(out_dir, out_dir / LOCK_NAME)
     lock = FileLock(out_dir / LOCK_NAME, timeout=0)
     try:
@@ -320,6 +330,53 @@ def locked(out_dir: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             (out_dir / TMP_NAME).rmdir()
         lock.release()
+
+
+#: Files a new output folder may hold before brief first uses it (a checkout's ``reports/``
+#: keeps a ``.gitkeep``).
+_PLACEHOLDERS = frozenset({".gitkeep", ".gitignore", ".keep"})
+
+
+def _made_by_brief(out_dir: Path) -> bool:
+    """Whether brief has written into ``out_dir``: it holds brief's lock file, or a notebook
+    folder with its versions."""
+    if os.path.lexists(out_dir / LOCK_NAME):
+        return True
+    return any((p / VERSIONS_NAME).is_dir() for p in _notebook_dirs(out_dir))
+
+
+def check_output_folder(out_dir: Path) -> Path:
+    """``out_dir``, resolved, if brief may write into it; else a UsageError saying why.
+
+    brief writes its own files into the output folder (``index.html``, ``.tmp/``,
+    ``_failed/``, ``_logs/``, one folder per notebook) and removes what it left there: so it
+    writes only into a folder that does not exist yet, one that is empty (a ``.gitkeep``
+    aside), or one it has used before (it holds ``.brief.lock``, or a notebook's
+    ``.versions/``). A folder of other files (a
+    web site's ``index.html``, a home folder, ``/``) is refused and kept untouched.
+    """
+    out_dir = Path(out_dir).resolve()
+    if out_dir == Path(out_dir.anchor):
+        raise UsageError(
+            f"output folder {out_dir} is the root of the file system; brief writes its own "
+            "files and folders into the output folder: choose a folder of its own with --out"
+        )
+    if not out_dir.is_dir() or _made_by_brief(out_dir):
+        return out_dir
+    try:
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _PLACEHOLDERS)
+    except OSError:
+        return out_dir  # unreadable: taking the lock says why
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise UsageError(
+            f"output folder {out_dir} already holds files brief did not make ({listed}); "
+            "brief leaves it untouched: choose a new or empty folder with --out, or one brief "
+            f"has written before (it holds {LOCK_NAME})"
+        )
+    return out_dir
 
 
 def staging_dir(out_dir: Path, label: str) -> Path:
@@ -610,12 +667,76 @@ def _notebook_dirs(out_dir: Path) -> list[Path]:
     )
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path, reader: Callable[[Path], dict[str, Any]]) -> dict | None:
+    """A manifest or failure record read safely (:mod:`helpers.jsonfile`), or None: a file
+    that breaks the rules is passed over with a warning (once per file and problem)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return reader(path)
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except JSONFileError as exc:
+        _warn_once(path, f"passed over {exc}")
+        return None
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_once(path: Path, message: str) -> None:
+    key = (str(path), message)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        _log.warning("%s", message)
+
+
+#: A version folder's name as :func:`publish_run` makes it: its stamp and a short random id.
+_VERSION_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+
+
+def published_run(notebook_dir: Path, entry: Path) -> bool:
+    """Whether ``<notebook>/<entry>`` is a run brief published: a run link made by
+    :func:`publish_run` (``.versions/<run>/<version>``, relative) to a real version folder.
+
+    A plain folder (a copy of a run, a folder made by hand) or a link anywhere else is not
+    one, whatever its manifest says: it is neither listed in the index nor taken as the
+    previous edition of a series (whose wording a new edition would print as corrected).
+    """
+    if not entry.is_symlink() or not _RUN_RE.match(entry.name):
+        return False
+    try:
+        target = Path(os.readlink(entry))
+    except OSError:
+        return False
+    parts = target.parts
+    if (
+        len(parts) != 3
+        or parts[0] != VERSIONS_NAME
+        or parts[1] != entry.name
+        or not _VERSION_RE.match(parts[2])
+    ):
+        return False
+    version = notebook_dir / target
+    return no_links(notebook_dir, version) and version.is_dir()
+
+
+def read_published(notebook_dir: Path, entry: Path) -> dict[str, Any] | None:
+    """The manifest of a run brief published (:func:`published_run`), read safely and
+    naming this notebook and run if it names any; else None (with a warning for a manifest
+    that breaks the rules)."""
+    if not published_run(notebook_dir, entry):
+        return None
+    manifest = _read_json(entry / "manifest.json", read_manifest)
+    if manifest is None:
+        return None
+    for key, wanted in (("notebook", notebook_dir.name), ("run", entry.name)):
+        if manifest.get(key) not in (None, wanted):
+            _warn_once(
+                entry,
+                f"passed over {entry / 'manifest.json'}: it names {key} "
+                f"{str(manifest.get(key))[:80]!r}, not {wanted!r}",
+            )
+            return None
+    return manifest
 
 
 def list_runs(out_dir: Path) -> list[dict[str, Any]]:
@@ -639,7 +760,7 @@ def list_runs(out_dir: Path) -> list[dict[str, Any]]:
         for entry in sorted(notebook_dir.iterdir()):
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            manifest = _read_json(entry / "manifest.json")
+            manifest = read_published(notebook_dir, entry)
             if manifest is None:
                 continue
             base = f"{notebook_dir.name}/{entry.name}"
@@ -658,8 +779,12 @@ def list_runs(out_dir: Path) -> list[dict[str, Any]]:
     failed_root = out_dir / FAILED_NAME
     for notebook_dir in _notebook_dirs(failed_root):
         for run_dir in sorted(p for p in notebook_dir.iterdir() if p.is_dir()):
+            if run_dir.is_symlink() or not _RUN_RE.match(run_dir.name):
+                continue
             records = sorted(run_dir.glob("*.json"), reverse=True)
-            record = next((r for r in map(_read_json, records) if r is not None), None)
+            record = next(
+                (r for r in (_read_json(p, read_failure_record) for p in records) if r), None
+            )
             if record is None:
                 continue
             key = (notebook_dir.name, run_dir.name)

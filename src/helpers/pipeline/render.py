@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, interrupts, resolved, sigterm_interrupts, utc_now
+from helpers.common import (
+    DEFAULT_TIMEOUT,
+    interrupts,
+    note_published,
+    published_so_far,
+    resolved,
+    sigterm_interrupts,
+    utc_now,
+)
 from helpers.errors import (
     BriefError,
     ClusterError,
@@ -45,7 +53,13 @@ from helpers.errors import (
     UsageError,
 )
 from helpers.params import SINCE_FIELD
-from helpers.pipeline.editions import Previous, is_edition_date, manifest_path, previous_edition
+from helpers.pipeline.editions import (
+    Previous,
+    check_since,
+    is_edition_date,
+    manifest_path,
+    previous_edition,
+)
 from helpers.pipeline.manifest import build_manifest, command_line
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
@@ -272,6 +286,8 @@ def prepare(
     elapsed = time.monotonic() - started
     jobs = []
     for path, values, defaults in checked:
+        if request.since is not None and not is_edition_date(request.since):
+            check_since(request.since, path.stem, values)
         overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
         in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
         command = command_line(
@@ -349,10 +365,13 @@ def _check_readable(path: Path) -> None:
     """A usage error, before any kernel, for a notebook file that is not a notebook."""
     import nbformat
 
+    from helpers.params import notebook_metadata
+
+    notebook_metadata(path)  # JSON that is no object ([], "x", null) is refused by name
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
-    except (OSError, ValueError, nbformat.ValidationError) as exc:
+    except (OSError, ValueError, AttributeError, TypeError, nbformat.ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"{path} is not a readable Jupyter notebook: {first}") from None
 
@@ -507,6 +526,7 @@ def render_job(
             )
         stage, names = _render_outputs(attempt, nb)
         link = _publish(attempt, nb, stage, names, edition)
+        note_published(job.label)
     except Exception as exc:
         if interrupts() != stops:  # stopped, and a library turned it into an error: say so
             raise KeyboardInterrupt(f"{job.label} was stopped") from exc
@@ -536,13 +556,13 @@ def _previous(attempt: _Attempt) -> Previous:
 
 def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
     """The manifest's ``edition``: the ledger the brief left, its series and the comparison."""
-    from helpers.pipeline.editions import series_key
+    from helpers.pipeline.editions import made_from, series_key
 
     ledger = _carried(nb, "edition")
     if not ledger:
         return None
-    ledger = ledger[-1]
     job = attempt.job
+    ledger = {**ledger[-1], "made_from": made_from(job.notebook, job.data_dir)}
     return {
         **ledger,
         "series": series_key(job.name, job.parameters),
@@ -551,16 +571,26 @@ def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
 
 
 def _unchanged(previous: Previous, edition: dict[str, Any] | None) -> bool:
-    """True when ``edition`` shows exactly what the previous edition did."""
+    """True when ``edition`` shows exactly what the previous edition did: the same facts,
+    made from the same notebook, code, sources, actors and places (an actor renamed changes
+    what the reader sees, though no fact's hash covers the name)."""
     changes = (edition or {}).get("changes")
-    return previous.edition is not None and changes is not None and not any(changes.values())
+    return (
+        previous.edition is not None
+        and changes is not None
+        and not any(changes.values())
+        and not (edition or {}).get("made_from_changed")
+    )
 
 
 def _summary(edition: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a batch summary and the index say of an edition: since when, and what changed."""
     if edition is None:
         return None
-    return {"since": edition.get("since"), "changes": edition.get("changes")}
+    summary = {"since": edition.get("since"), "changes": edition.get("changes")}
+    if edition.get("made_from_changed"):
+        summary["made_from_changed"] = edition["made_from_changed"]
+    return summary
 
 
 @dataclass
@@ -948,15 +978,22 @@ def render(
             with publish.locked(out), sigterm_interrupts():
                 _warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
-                for job in jobs:
-                    results.append(render_job(job, reporter, kernel_manager_class=manager))
-                    for warning in results[-1].warnings:
-                        reporter.message(warning)
-                    # The run itself is published or archived; a failed index must not hide
-                    # how the jobs went, so it is reported with them below.
-                    # The feeds first: the index links to the folder's feed.
-                    index_error = update_feeds(out, base_url=request.base_url) or index_error
-                    index_error = index.update_index(out) or index_error
+                try:
+                    for job in jobs:
+                        results.append(render_job(job, reporter, kernel_manager_class=manager))
+                        for warning in results[-1].warnings:
+                            reporter.message(warning)
+                        # The run itself is published or archived; a failed index must not
+                        # hide how the jobs went, so it is reported with them below. The
+                        # feeds first: the index links to the folder's feed.
+                        index_error = update_feeds(out, base_url=request.base_url) or index_error
+                        index_error = index.update_index(out) or index_error
+                except KeyboardInterrupt:
+                    # Stopped just after a run was published: the index lists it all the same.
+                    if published_so_far():
+                        update_feeds(out, base_url=request.base_url)
+                        index.update_index(out)
+                    raise
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
