@@ -15,6 +15,7 @@ import pytest
 
 from helpers.pipeline import feeds
 from helpers.pipeline.manifest import file_entry
+from helpers.pipeline.publish import publish_run
 
 BRIEF_HTML = """<!DOCTYPE html><html lang="en"><head><title>{title}</title></head><body><main>
 <h1>{title}</h1><p class="since-head"><strong>Since the edition of 1 March 2024</strong>:
@@ -32,8 +33,9 @@ def publish(
     as_of: str = "2024-03-02",
     changes: dict | None = None,
 ) -> Path:
-    """A published run folder, as list_runs and the index read it."""
-    folder = out / notebook / run
+    """A run published as brief publishes one (a run link to a version folder, built in
+    ``.tmp/`` and switched in): a plain folder is not a run (test_hostile_inputs.py)."""
+    folder = out / ".tmp" / f"{notebook}-{run}"
     folder.mkdir(parents=True)
     (folder / f"{notebook}.html").write_text(
         BRIEF_HTML.format(title=f"Junta & {run}", n=run), encoding="utf-8"
@@ -53,7 +55,7 @@ def publish(
         "edition": edition,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
+    return publish_run(folder, out, notebook, run)
 
 
 def test_the_folder_feed_lists_each_edition_newest_first_with_links_and_summary(tmp_path):

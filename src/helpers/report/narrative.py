@@ -1212,7 +1212,7 @@ def omissions(selection: Selection) -> list[dict]:
             for r in events.head(3).to_dict("records")
         ]
         if len(events) > 3:
-            listed.append(grammar.counted(len(events) - 3, "more event"))
+            listed.append(f"and {fmt.number_word(len(events) - 3)} more")
         ledger.append(
             {
                 "reason": reason,
@@ -1266,6 +1266,27 @@ def _left_out_sentences(
     return left
 
 
+def _places_of_other_themes(selection: Selection, others: list[str]) -> set[str]:
+    """Places named only by rows on themes the brief does not cover (and not already left
+    out with rows a time rule set aside)."""
+    dataset = selection.dataset
+
+    def places(frame: pd.DataFrame) -> set[str]:
+        return {str(p) for p in frame["place_id"].dropna()} if "place_id" in frame else set()
+
+    named = places(_on_brief_themes(dataset.events, "events", others))
+    if "energy" in others:
+        named |= places(dataset.projects)
+    shown = places(selection.on_themes("events")) | places(selection.on_themes("projects"))
+    timed = {
+        str(p)
+        for reason, tables in selection.left_out.items()
+        if reason != "other themes" and "places" in tables
+        for p in tables["places"]["place_id"]
+    }
+    return named - shown - timed
+
+
 def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
     """The report's items on themes this brief does not cover. The main brief, whose themes
     are a parameter, counts every row on them by kind (whatever else set it aside: each
@@ -1291,6 +1312,7 @@ def _other_themes(selection: Selection, themes: Iterable[str]) -> list[str]:
             topics.append(THEME_TOPICS[theme])
     if not topics:
         return []
+    counts["place"] = len(_places_of_other_themes(selection, others))
     if selection.params.notebook != "brief":
         return [
             f"The report’s items on {fmt.join(topics)} are outside this brief’s sections; the "
