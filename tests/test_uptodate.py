@@ -17,6 +17,7 @@ def last_run(job, inputs, **changes) -> dict:
         "code_sha256": inputs["code_sha256"],
         "formats": list(inputs["formats"]),
         "pdf_variant": inputs["pdf_variant"],
+        "quotations": {"checked": inputs["quotations_checked"]},
         "outputs": {},
         "created_at": "2026-12-06T10:00:00Z",
     }
