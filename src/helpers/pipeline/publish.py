@@ -337,10 +337,15 @@ def locked(out_dir: Path) -> Iterator[Path]:
 _PLACEHOLDERS = frozenset({".gitkeep", ".gitignore", ".keep"})
 
 
+#: The mark ``brief proof`` leaves in the folder it renders its grid into (its own, never a
+#: user's editions): a folder brief made.
+PROOF_MARK = ".brief-proof"
+
+
 def _made_by_brief(out_dir: Path) -> bool:
-    """Whether brief has written into ``out_dir``: it holds brief's lock file, or a notebook
-    folder with its versions."""
-    if os.path.lexists(out_dir / LOCK_NAME):
+    """Whether brief has written into ``out_dir``: it holds brief's lock file or the proof's
+    mark, or a notebook folder with its versions."""
+    if os.path.lexists(out_dir / LOCK_NAME) or os.path.lexists(out_dir / PROOF_MARK):
         return True
     return any((p / VERSIONS_NAME).is_dir() for p in _notebook_dirs(out_dir))
 

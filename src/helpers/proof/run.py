@@ -34,6 +34,7 @@ from helpers.data.dataset import load
 from helpers.errors import UsageError
 from helpers.params import SCHEMAS
 from helpers.pipeline.progress import Reporter
+from helpers.pipeline.publish import PROOF_MARK
 from helpers.proof import charts, grid
 from helpers.proof.document import Document
 from helpers.proof.expect import expected
@@ -41,7 +42,7 @@ from helpers.proof.rules import RULES, Violation, check
 
 #: The file that marks a folder as the proof's own: a folder without it that holds anything
 #: is refused, so that a proof never writes among published editions.
-MARKER = ".brief-proof"
+MARKER = PROOF_MARK
 
 
 @dataclass(frozen=True)
