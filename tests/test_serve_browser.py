@@ -37,7 +37,16 @@ class Served:
         self.out = out
         out.parent.mkdir(parents=True, exist_ok=True)
         self.log = out.parent / "serve.log"
-        self.process = subprocess.Popen(
+        with self.log.open("w") as log:
+            self.process = self._start(out, log, extra)
+        line = self.process.stdout.readline()
+        found = re.search(r"open (http://127\.0\.0\.1:\d+/)", line)
+        assert found, line + self.log.read_text()
+        self.url = found.group(1)
+
+    @staticmethod
+    def _start(out: Path, log, extra) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -50,13 +59,9 @@ class Served:
                 *extra,
             ],
             stdout=subprocess.PIPE,
-            stderr=self.log.open("w"),
+            stderr=log,
             text=True,
         )
-        line = self.process.stdout.readline()
-        found = re.search(r"open (http://127\.0\.0\.1:\d+/)", line)
-        assert found, line + self.log.read_text()
-        self.url = found.group(1)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:

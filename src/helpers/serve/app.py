@@ -339,7 +339,8 @@ class Pages:
         files = {p.suffix.lstrip("."): p.name for p in sorted(folder.iterdir()) if p.is_file()}
         edition = (manifest or {}).get("edition") or {}
         since = edition.get("since") or {}
-        previous = since.get("run") if isinstance(since, dict) else None
+        # A ledger names the edition it follows as "notebook/run".
+        previous = str(since.get("run") or "").rpartition("/")[2] if isinstance(since, dict) else ""
         return self.page(
             "brief.html.j2",
             notebook=notebook,
