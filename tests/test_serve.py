@@ -288,3 +288,56 @@ def test_the_output_folder_is_locked_while_serving(out):
             pass
     finally:
         renderer.stop()
+
+
+def _served_with(out, run_job):
+    renderer = Renderer(out, workers=1, queue=1, warm=False, run_job=run_job).start()
+    app = create_app(Settings(out_dir=renderer.out_dir), renderer)
+    return renderer, app
+
+
+def _post_energy(c: TestClient):
+    token = _csrf(c)
+    return c.post(
+        "/notebook/brief",
+        data={**_form(themes="energy"), "csrf_token": token},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+
+
+def test_a_render_past_the_timeout_is_reported_on_the_page(out):
+    def timed_out(job, kernel_manager_class=None):
+        return RunResult(
+            job.name,
+            job.run,
+            "failed",
+            1.0,
+            phase="execute",
+            error="brief.ipynb: a cell timed out after 5 seconds\nTraceback (most recent...)",
+            exit_code=5,
+        )
+
+    renderer, app = _served_with(out, timed_out)
+    try:
+        with TestClient(app, base_url=BASE) as c:
+            answer = _post_energy(c)
+        assert answer.status_code == 504
+        assert "ran past the timeout" in answer.text and "Traceback" not in answer.text
+    finally:
+        renderer.stop()
+
+
+def test_an_unexpected_error_reaches_the_browser_without_its_traceback(out):
+    def broken(job, kernel_manager_class=None):
+        raise RuntimeError("internal detail /secret/path")
+
+    renderer, app = _served_with(out, broken)
+    try:
+        with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
+            answer = _post_energy(c)
+        assert answer.status_code == 500
+        assert "Traceback" not in answer.text and "/secret/path" not in answer.text
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    finally:
+        renderer.stop()
