@@ -264,14 +264,17 @@ def test_queue_full_is_503_with_retry_after(out, monkeypatch):
 
 def test_stop_cancels_waiting_renders(out):
     release = threading.Event()
+    started = threading.Event()
 
     def held(job, kernel_manager_class=None):
+        started.set()
         release.wait(30)
         return RunResult(job.name, job.run, "ok", 0.0)
 
     renderer = Renderer(out, workers=1, queue=2, warm=False, run_job=held).start()
     running = renderer.submit(prepare(["brief"], parameters={"partner": "China"}, out_dir=out)[0])
     waiting = renderer.submit(prepare(["brief"], parameters={"partner": "India"}, out_dir=out)[0])
+    assert started.wait(30)
     assert renderer.close() == 1
     release.set()
     assert renderer.stop() == 1

@@ -108,7 +108,16 @@ class Renderer:
         except BaseException:
             self._stack.close()
             raise
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="brief-render")
+        from helpers.pipeline.export import warm_up_pdf_in_background
+        from helpers.pipeline.render import preload
+
+        # What the first render would pay (nbconvert's template, per thread; WeasyPrint's
+        # fonts), paid while the zygote imports instead.
+        preload()
+        warm_up_pdf_in_background()
+        self._pool = ThreadPoolExecutor(
+            self.workers, thread_name_prefix="brief-render", initializer=_warm_thread
+        )
         return self
 
     @property
@@ -181,6 +190,18 @@ class Renderer:
         its kernels, and release the lock. Returns how many renders were cancelled in all."""
         self.close()
         if self._pool is not None:
+            from helpers.pipeline.export import finish_warm_up
+
             self._pool.shutdown(wait=True, cancel_futures=True)
+            finish_warm_up()  # no thread outlives the server
         self._stack.close()
         return self.cancelled
+
+
+def _warm_thread() -> None:
+    """Compile the HTML template in a new render thread (:func:`~helpers.pipeline.export.
+    warm_up`): its first brief then skips that work."""
+    from helpers.pipeline.export import warm_up
+
+    with contextlib.suppress(Exception):  # the real render reports any problem
+        warm_up()
