@@ -344,3 +344,24 @@ def test_an_unexpected_error_reaches_the_browser_without_its_traceback(out):
         assert "default-src 'none'" in answer.headers["content-security-policy"]
     finally:
         renderer.stop()
+
+
+def test_cli_refuses_a_short_token_on_another_host_before_anything_starts(tmp_path, capsys):
+    from helpers.cli import main
+
+    out = tmp_path / "never"
+    code = main(["serve", "--host", "0.0.0.0", "--token", "short", "--out", str(out)])
+    assert code == UsageError.exit_code
+    assert "--token must be at least 16 characters" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_exits_75_when_another_run_holds_the_output_folder(out, capsys):
+    from helpers.cli import main
+    from helpers.errors import LockHeldError
+    from helpers.pipeline import publish
+
+    with publish.locked(out):
+        code = main(["serve", "--port", "0", "--out", str(out), "--cold"])
+    assert code == LockHeldError.exit_code
+    assert "another brief run holds" in capsys.readouterr().err
