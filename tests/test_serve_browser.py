@@ -181,3 +181,50 @@ def _children(pid: int) -> list:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+def _one_client(base: str, requests: int) -> list[int]:
+    """A client posting the defence form ``requests`` times; the status of each answer."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    form = opener.open(base + "notebook/defence", timeout=120).read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode(
+        {"csrf_token": csrf, "partner": "India", "as_of": "2024-03-02", "max_rows": "15"}
+    ).encode()
+    statuses = []
+    for _ in range(requests):
+        request = urllib.request.Request(
+            base + "notebook/defence", data=data, headers={"Origin": base.rstrip("/")}
+        )
+        try:
+            with opener.open(request, timeout=300) as answer:
+                answer.read()
+                statuses.append(answer.status)
+        except urllib.error.HTTPError as exc:
+            assert exc.code != 503 or int(exc.headers["Retry-After"]) >= 1
+            statuses.append(exc.code)
+    return statuses
+
+
+def test_a_bounded_load_run_answers_every_request_with_memory_bounded(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    with ThreadPoolExecutor(6) as pool:
+        runs = list(pool.map(lambda _: _one_client(served.url, 5), range(6)))
+    statuses = [status for run in runs for status in run]
+    assert len(statuses) == 30
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(200) >= 6
+    server = psutil.Process(served.process.pid)
+    tree = [server, *server.children(recursive=True)]
+    assert len(tree) <= 3  # the server, its zygote, at most a kernel finishing
+    assert server.memory_info().rss < 1_500_000_000
