@@ -175,6 +175,8 @@ def traversal(tmp_path, out):
     (out / "brief" / "brief.html").write_text("<p>brief</p>")
     (out / ".brief.lock").write_text("")
     (out / "brief" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (out / "_failed").mkdir()
+    (out / "_failed" / "error.txt").write_text("Traceback (most recent call last): secret")
     return out
 
 
@@ -195,6 +197,8 @@ def traversal(tmp_path, out):
         "%2fetc%2fpasswd",
         ".brief.lock",
         "brief/brief.html%00.txt",
+        "_failed/error.txt",
+        "%5ffailed/error.txt",
     ],
 )
 def test_traversal_spellings_never_leave_out(traversal, spelling):

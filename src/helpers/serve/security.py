@@ -33,6 +33,9 @@ CSP = (
     "frame-ancestors 'self'"
 )
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+#: Folders of ``--out`` never served: failed attempts (their error.txt holds tracebacks) and
+#: batch logs are for the operator, not the browser.
+PRIVATE = frozenset({"_failed", "_logs"})
 
 
 def is_loopback(host: str) -> bool:
@@ -108,8 +111,8 @@ def safe_path(root: Path, given: str) -> Path | None:
 
     ``None`` for any path that could leave ``root`` or reach what is not a report: a ``..``
     segment (also once more percent-decoded: ``%2e%2e``, ``%252e%252e``), a backslash, a NUL,
-    an absolute path, a hidden segment (``.brief.lock``, ``.tmp``), or a real path outside
-    ``root`` (a symlink that points out). Only regular files are returned.
+    an absolute path, a hidden segment (``.brief.lock``, ``.tmp``), a :data:`PRIVATE` folder,
+    or a real path outside ``root`` (a symlink that points out). Only regular files are returned.
     """
     text = given
     for _ in range(3):  # doubled and tripled encodings decode to the same checks
@@ -121,6 +124,8 @@ def safe_path(root: Path, given: str) -> Path | None:
         return None
     parts = PurePosixPath(text).parts
     if any(part in ("..", ".") or part.startswith(".") for part in parts):
+        return None
+    if parts and parts[0] in PRIVATE:
         return None
     base = root.resolve()
     candidate = base.joinpath(*parts)
