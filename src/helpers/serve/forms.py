@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from helpers.params import BaseParams, field_problems
+
+__all__ = ["SERVER_SET", "FormField", "fields", "problems", "refused_server_set", "values"]
 
 #: Parameters the server sets itself and a form never offers: the data folder is the
 #: server's (``--data``), and the edition compared with is the previous published one.
@@ -173,6 +175,3 @@ def refused_server_set(raw: Mapping[str, Any]) -> list[str]:
 def describe_notebook(model: type[BaseParams]) -> str:
     """One line on what a notebook's brief is: its schema's docstring."""
     return (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
-
-
-__all__: Sequence[str] = ("SERVER_SET", "FormField", "fields", "problems", "values")
