@@ -823,6 +823,85 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
         click.echo(as_text(changes))
 
 
+@cli.command(quiet_help="Print only the address and errors.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to bind (0: any free port).",
+)
+@OUT_OPTION
+@DATA_OPTION
+@click.option(
+    "--workers",
+    "workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Briefs rendered at once.",
+)
+@click.option(
+    "--queue",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="Renders that may wait behind them; past that, 503 with Retry-After.",
+)
+@click.option(
+    "--token",
+    default=None,
+    envvar="BRIEF_SERVE_TOKEN",
+    show_envvar=True,
+    help="Token every request must show (default: none on 127.0.0.1; a new one, "
+    "printed, on any other address).",
+)
+@FORMATS_OPTION
+@TIMEOUT_OPTION
+@COLD_OPTION
+def serve(
+    host: str,
+    port: int,
+    out_dir: Path | None,
+    data_dir: Path | None,
+    workers: int,
+    queue: int,
+    token: str | None,
+    formats: tuple[str, ...],
+    timeout: int,
+    cold: bool,
+) -> None:
+    """Serve a parameter form per notebook and render briefs on demand (docs/serve.md).
+
+    Needs the [serve] extra. Binds 127.0.0.1 unless --host says otherwise; any other address
+    needs a token. Exit codes: 0 stopped cleanly, 2 usage (a non-loopback host with a bad
+    token), 75 another run holds --out, 130 stopped while a render was cancelled.
+    """
+    try:
+        from helpers.serve.server import serve as run_server
+    except ImportError as exc:
+        raise UsageError(
+            f"brief serve needs the [serve] extra ({exc.name} is missing): "
+            "pip install 'myanmar-brief[serve]'"
+        ) from None
+    code = run_server(
+        host=host,
+        port=port,
+        out_dir=out_dir or paths.REPORTS_DIR,
+        data_dir=data_dir,
+        workers=workers,
+        queue=queue,
+        token=token,
+        timeout=timeout,
+        formats=formats,
+        warm=not cold,
+        echo=click.echo,
+    )
+    if code:
+        raise click.exceptions.Exit(code)
+
+
 @cli.command("list", quiet_help="Print only errors (the list is printed all the same).")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def list_command(as_json: bool) -> None:

@@ -384,6 +384,19 @@ def _describe(error: dict, raw: Mapping[str, Any], model: type[BaseParams]) -> s
     )
 
 
+def field_problems(
+    model: type[BaseParams], raw: Mapping[str, Any], error: ValidationError
+) -> list[tuple[str | None, str]]:
+    """Each problem of ``error`` as :func:`check` words it, with the parameter it is about
+    (``None`` for a problem of no one parameter): a form shows each by its field."""
+    found = []
+    for item in error.errors():
+        loc = item.get("loc", ())
+        name = str(loc[0]) if loc else None
+        found.append((name, _describe(item, raw, model)))
+    return found
+
+
 def check(
     model: type[BaseParams], raw: Mapping[str, Any], *, where: str = "parameters"
 ) -> BaseParams:

@@ -1,0 +1,210 @@
+"""The bounded render queue behind ``brief serve``, over the library's own render call.
+
+:class:`Renderer` holds, for the server's life, what ``brief render`` holds for one run: the
+output folder's lock (:func:`helpers.pipeline.publish.locked`, so a ``brief render`` or
+``brief batch`` into the same folder meanwhile exits 75, as with any other run) and one warm
+zygote (:func:`helpers.pipeline.render.warm_zygote`), from which each render's kernel is
+forked. Renders go through :func:`helpers.pipeline.render.render_job` (execute, HTML, PDF,
+atomic publish, failures archived) in at most ``workers`` threads, with at most ``queue``
+more waiting; past that :meth:`Renderer.submit` raises :class:`QueueFull`. The same brief
+asked twice at once is rendered once. :meth:`Renderer.stop` cancels what waits, lets what
+runs finish (nothing is ever half published), and stops the zygote and its kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from helpers.errors import BriefError
+from helpers.pipeline.render import Job, RunResult, render_job, warm_zygote
+
+__all__ = ["QueueFull", "Renderer", "Stopping"]
+
+
+class QueueFull(BriefError):
+    """Every worker is busy and the queue behind them is full: try again later (HTTP 503)."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Stopping(BriefError):
+    """The server is stopping: the render was cancelled before it started (HTTP 503)."""
+
+    exit_code = 130
+
+
+class Renderer:
+    """At most ``workers`` renders at once, ``queue`` more waiting, one zygote for all.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder (``--out``); locked from :meth:`start` to :meth:`stop`.
+    workers
+        Renders at once (``--workers``).
+    queue
+        Renders that may wait behind them (``--queue``).
+    warm
+        Fork kernels from a warm zygote kept for the server's life (off: ``--cold``).
+    run_job
+        What renders one job: :func:`helpers.pipeline.render.render_job`. A test passes one
+        that holds a render on purpose.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        workers: int = 1,
+        queue: int = 4,
+        warm: bool = True,
+        run_job: Callable[..., RunResult] = render_job,
+    ) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError("workers must be at least 1 and queue at least 0")
+        self.out_dir = Path(out_dir)
+        self.workers = workers
+        self.queue = queue
+        self.warm = warm
+        self._run_job = run_job
+        self._mutex = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._inflight: dict[tuple[str, str], Future[RunResult]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._stack = contextlib.ExitStack()
+        self._address: Callable[[], str | None] = lambda: None
+        self._stopping = False
+        #: Renders cancelled by :meth:`stop` before they ran.
+        self.cancelled = 0
+        #: Average seconds of a finished render, for Retry-After.
+        self._seconds = 10.0
+
+    def start(self) -> Renderer:
+        """Take the output folder's lock and start the zygote. Call from the main thread,
+        which must outlive the renders: the zygote stops when the thread that started it
+        ends.
+
+        Raises
+        ------
+        LockHeldError
+            Another run holds the output folder (exit 75); nothing was touched.
+        """
+        from helpers.pipeline import publish
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = self._stack.enter_context(publish.locked(self.out_dir))
+        try:
+            self._address = self._stack.enter_context(warm_zygote(self.warm))
+        except BaseException:
+            self._stack.close()
+            raise
+        from helpers.pipeline.export import warm_up_pdf_in_background
+        from helpers.pipeline.render import preload
+
+        # What the first render would pay (nbconvert's template, per thread; WeasyPrint's
+        # fonts), paid while the zygote imports instead.
+        preload()
+        warm_up_pdf_in_background()
+        self._pool = ThreadPoolExecutor(
+            self.workers, thread_name_prefix="brief-render", initializer=_warm_thread
+        )
+        return self
+
+    @property
+    def pending(self) -> int:
+        """Renders running or waiting."""
+        with self._mutex:
+            return len(self._inflight)
+
+    def retry_after(self) -> int:
+        """Seconds a client turned away should wait: about one render's time."""
+        return max(1, round(self._seconds))
+
+    def submit(self, job: Job) -> Future[RunResult]:
+        """Queue ``job``; return the future of its :class:`RunResult`.
+
+        Raises
+        ------
+        QueueFull
+            ``workers`` renders run and ``queue`` wait already.
+        Stopping
+            :meth:`stop` was called.
+        """
+        key = (job.name, job.run)
+        with self._mutex:
+            if self._stopping or self._pool is None:
+                raise Stopping("the server is stopping; nothing was rendered")
+            if key in self._inflight:  # the same brief, asked again while it renders
+                return self._inflight[key]
+            if len(self._inflight) >= self.workers + self.queue:
+                raise QueueFull(
+                    f"{self.workers} render(s) running and {self.queue} waiting: try again shortly",
+                    self.retry_after(),
+                )
+            future = self._pool.submit(self._run, job)
+            self._inflight[key] = future
+        future.add_done_callback(lambda _f: self._forget(key))
+        return future
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        with self._mutex:
+            self._inflight.pop(key, None)
+
+    def _run(self, job: Job) -> RunResult:
+        from helpers.kernels.provisioner import forking_kernel_manager
+        from helpers.pipeline import index
+        from helpers.pipeline.feeds import update_feeds
+
+        manager: Any = None
+        address = self._address() if self.warm else None
+        if address is not None:
+            job = dataclasses.replace(job, zygote=address)
+            manager = forking_kernel_manager(address)
+        result = self._run_job(job, kernel_manager_class=manager)
+        with self._index_lock:
+            # The feeds first, as brief render does: the index links to the folder's feed.
+            update_feeds(self.out_dir)
+            index.update_index(self.out_dir)
+        self._seconds = 0.7 * self._seconds + 0.3 * result.seconds
+        return result
+
+    def close(self) -> int:
+        """Take no new render and cancel those waiting; the running ones go on. Returns how
+        many renders were cancelled (also added to :attr:`cancelled`)."""
+        with self._mutex:
+            self._stopping = True
+            waiting = list(self._inflight.values())
+        count = sum(1 for future in waiting if future.cancel())
+        self.cancelled += count
+        return count
+
+    def stop(self) -> int:
+        """:meth:`close`, then wait for the running renders to finish, stop the zygote and
+        its kernels, and release the lock. Returns how many renders were cancelled in all."""
+        self.close()
+        if self._pool is not None:
+            from helpers.pipeline.export import finish_warm_up
+
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            finish_warm_up()  # no thread outlives the server
+        self._stack.close()
+        return self.cancelled
+
+
+def _warm_thread() -> None:
+    """Compile the HTML template in a new render thread (:func:`~helpers.pipeline.export.
+    warm_up`): its first brief then skips that work."""
+    from helpers.pipeline.export import warm_up
+
+    with contextlib.suppress(Exception):  # the real render reports any problem
+        warm_up()
