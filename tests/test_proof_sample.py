@@ -2,9 +2,6 @@
 undated off, a knowledge cut before the source, hindsight mid-month, windows with no and with
 several events, Letter), rendered in one batch with warm kernels and checked against every
 rule. It must find nothing.
-
-Today it does: the rules find the narrative defects of issue 20, whose fixes at the source
-land separately; the mark comes off when they do.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ from helpers.proof.run import ProofRequest, run_proof
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="narrative fixes of issue 20 land separately", strict=False)
 def test_the_sample_renders_and_breaks_no_rule(tmp_path):
     result = run_proof(ProofRequest(sample=True, out_dir=tmp_path / "proof"))
     assert (tmp_path / "proof" / "proof.html").exists()

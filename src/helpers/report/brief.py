@@ -38,6 +38,9 @@ from helpers.report.selection import Selection, select
 from helpers.report.sourcing import Sourcing, assess
 from helpers.report.typography import curly, curly_markup
 
+#: The tables whose rows make a theme's section (the powers table joins the region's).
+FACTS = ("events", "supplies", "assessments")
+SECTION_TABLES = {"regional": (*FACTS, "relations")}
 FIGURE_WIDTH = 6.6  # inches: the text width of an A4 or Letter page with 2 cm margins
 #: A chart earns its place with at least this many things to show; fewer make a sentence.
 MIN_CHART_MARKS = 3
@@ -138,7 +141,11 @@ class Brief:
         self.shown_themes: list[str] = (
             []
             if self.selection.is_empty()
-            else [t for t in params.selected_themes if not theme_rows(self.selection, t).empty]
+            else [
+                t
+                for t in params.selected_themes
+                if not theme_rows(self.selection, t, SECTION_TABLES.get(t, FACTS)).empty
+            ]
         )
         # Figure numbers by first appearance: a cell run again keeps its figure's number.
         self._figures: dict[str, int] = {}
@@ -285,7 +292,8 @@ class Brief:
         self._stated |= said
         parts = [extra() for extra in extras]
         if not text and not any(parts):
-            return Block(Markup(""))
+            # The scope line lists this section: what the report judges on it was said above.
+            text = narrative.render("said_above", topic=narrative.THEME_TOPICS[name])
         return section(narrative.THEME_TITLES[name], text, *parts, css=name)
 
     def defence(self, *, chart: bool = True) -> Block:

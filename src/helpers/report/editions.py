@@ -265,7 +265,9 @@ def _item(selection: Selection, rows: _Rows, change: Change) -> str:
             f"{narrative._name(selection, row['other_id'])}"
         )
     if change.table == "projects":
-        return f"Project: {change.label}"
+        shown = selection.projects[selection.projects["project_id"].astype(str) == change.id]
+        unknown = not shown.empty and bool(shown["date_unknown"].fillna(False).astype(bool).any())
+        return f"Project: {change.label}" + (" (date unknown)" if unknown else "")
     return f"Analyst judgment: {change.label}"
 
 

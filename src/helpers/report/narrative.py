@@ -1177,10 +1177,14 @@ TABLE_THEMES = {"projects": "energy"}
 
 
 def _on_brief_themes(frame: pd.DataFrame, table: str, themes: Iterable[str]) -> pd.DataFrame:
-    """The rows of ``frame`` on the brief's themes (places belong to every theme)."""
+    """The rows of ``frame`` on the brief's themes (places belong to every theme, and a
+    source's thesis to every brief)."""
     themes = set(themes)
     if "theme" in frame:
-        return frame[frame["theme"].isin(themes)]
+        keep = frame["theme"].isin(themes)
+        if table == "assessments" and "thesis" in frame:
+            keep |= frame["thesis"].fillna(False).astype(bool)
+        return frame[keep]
     if table in TABLE_THEMES:
         return frame if TABLE_THEMES[table] in themes else frame.head(0)
     return frame
