@@ -353,7 +353,7 @@ def test_batch_send_mails_each_edition_it_published_to_its_deliver_addresses(
     assert main(argv) == 0, capsys.readouterr().err
     [message] = inbox.parsed()
     assert message["To"] == "desk@example.org"
-    assert message["Subject"] == "Myanmar's junta and Russia, edition of 2 March 2024"
+    assert message["Subject"] == "Myanmar\u2019s junta and Russia, edition of 2 March 2024"
     text = message.get_body(("plain",)).get_content()
     assert "According to a news report of 2 March 2024" in text
     assert "First edition." in text
