@@ -12,18 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers.proof.charts import CHROMIUM, CHROMIUM_ARGS
+
 pytest.importorskip("starlette")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Debian's Chromium, launched as the proof's chart rule launches it.
+ARGS = CHROMIUM_ARGS
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.common import NOT_TEXT
+from helpers.data.grading import CONFIDENCE_LEVELS, confidence_level, independent_sources
 from helpers.data.package import (
     fingerprint,
     load_descriptor,
@@ -488,38 +489,21 @@ def _check_rests_on(tables: dict[str, RawTable]) -> list[Problem]:
     return out
 
 
-#: ICD 203 confidence levels, lowest first.
-CONFIDENCE_LEVELS = ("low", "moderate", "high")
-
-
 def allowed_confidence(sources: list[dict[str, str]]) -> tuple[str, str]:
     """The highest confidence a set of source rows allows, and why: the rule of
     :func:`helpers.report.sourcing.assess` (which the brief prints in its source note), on
     the rows as text. High: three independent sources, one usually reliable (A, B) with
     information confirmed or probably true (1, 2); moderate: two, one at least fairly
     reliable (A-C); low: anything less, and always one source."""
-    ids = {row.get("source_id", "") for row in sources}
     parents = {row.get("source_id", ""): row.get("derived_from", "") for row in sources}
-
-    def root(source_id: str) -> str:
-        seen = {source_id}
-        while parents.get(source_id) in ids and parents[source_id] not in seen:
-            source_id = parents[source_id]
-            seen.add(source_id)
-        return source_id
-
-    independent = len({root(i) for i in ids})
     best_reliability = min((row.get("reliability") or "F" for row in sources), default="F")
     best_credibility = min((row.get("credibility") or "6" for row in sources), default="6")
     grades = ", ".join(
         f"{row.get('source_id')} ({row.get('reliability', '')}{row.get('credibility', '')})"
         for row in sorted(sources, key=lambda r: r.get("source_id", ""))
     )
-    if independent >= 3 and best_reliability in "AB" and best_credibility in "12":
-        return "high", grades
-    if independent >= 2 and best_reliability in "ABC":
-        return "moderate", grades
-    return "low", grades
+    level = confidence_level(independent_sources(parents), best_reliability, best_credibility)
+    return level, grades
 
 
 def _check_confidence(tables: dict[str, RawTable]) -> list[Problem]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers.data.grading import CONFIDENCE_LEVELS as _LEVELS
+from helpers.data.grading import confidence_level, independent_sources
 from helpers.report.formatting import number_word
 
 #: Admiralty reliability grades, in words.
@@ -49,7 +51,7 @@ KIND_WORDS = {
     "statement": "statement",
     "dataset": "dataset",
 }
-CONFIDENCE_LEVELS = ("low", "moderate", "high")
+CONFIDENCE_LEVELS = _LEVELS  # one list, in the data layer (helpers.data.grading)
 
 
 @dataclass(frozen=True)
@@ -133,31 +135,19 @@ def source_rows(sources: pd.DataFrame, ids: set[str] | None = None) -> tuple[Sou
 def assess(sources: pd.DataFrame, cited: set[str]) -> Sourcing:
     """The evidence base of a brief that cites the sources ``cited`` (source ids)."""
     rows = source_rows(sources, cited)
-    ids = {s.source_id for s in rows}
     # A source repeating another cited source (directly or down a chain) adds nothing.
-    parents = {s.source_id: s.derived_from for s in rows}
-
-    def root(source_id: str) -> str:
-        seen = {source_id}
-        while parents.get(source_id) in ids and parents[source_id] not in seen:
-            source_id = parents[source_id]
-            seen.add(source_id)
-        return source_id
-
-    independent = len({root(s.source_id) for s in rows})
+    independent = independent_sources({s.source_id: s.derived_from for s in rows})
     if not rows:
         return Sourcing((), 0, None, "no source")
     best_reliability = min(s.reliability for s in rows)
     best_credibility = min(s.credibility for s in rows)
     many = number_word(independent)
-    if independent >= 3 and best_reliability in "AB" and best_credibility in "12":
-        level = "high"
+    level = confidence_level(independent, best_reliability, best_credibility)
+    if level == "high":
         reason = f"{many} independent sources, one of them usually reliable"
-    elif independent >= 2 and best_reliability in "ABC":
-        level = "moderate"
+    elif level == "moderate":
         reason = f"{many} independent sources, one of them at least fairly reliable"
     else:
-        level = "low"
         if len(rows) == 1:
             origin = "secondary " if rows[0].origin == "secondary" else ""
             reason = f"one uncorroborated {origin}{rows[0].kind_words}"
