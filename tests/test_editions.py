@@ -272,3 +272,57 @@ def test_an_edition_standing_on_too_many_facts_keeps_their_count_and_is_not_comp
     manifest(tmp_path, "brief", "default", params, edition=ledger)
     found = previous_edition(tmp_path, "brief", "default", params)
     assert found.edition is None and "2,001 facts, more than the 2,000" in found.warning
+
+
+# -- the box, on the kernel side (issues 20 and 23) ------------------------------------------
+
+
+def _box_against(previous_of, **params):
+    """The box of the main brief compared with ``previous_of(current)``."""
+    import dataclasses as dc
+
+    import helpers
+    from helpers.editions import compare
+    from helpers.params import BriefParams
+    from helpers.report import editions as report_editions
+    from helpers.report.citations import Citations
+    from helpers.report.selection import select
+
+    dataset = helpers.load()
+    selection = select(dataset, BriefParams.model_validate(params))
+    current = report_editions.current(selection)
+    previous = dc.replace(previous_of(current), created_at="2026-12-01T10:00:00Z")
+    changes = compare(previous, current)
+    return str(
+        report_editions.box(selection, Citations(dataset.sources), previous, changes, current)
+    )
+
+
+def test_the_box_says_a_table_beside_the_facts_changed_though_no_fact_did():
+    # An actor renamed changes what the reader sees; no fact's hash covers it (issue 23).
+    from helpers.data.package import file_digests
+
+    def same_facts_other_actors(current):
+        digests = file_digests(None)
+        made_from = {t: digests[f"{t}.csv"] for t in ("sources", "places")}
+        return Edition(
+            current.date,
+            current.as_of,
+            dict(current.facts),
+            made_from=made_from | {"actors": "0" * 64},
+        )
+
+    html = _box_against(same_facts_other_actors)
+    assert "names and offices of the actors" in html
+    assert "nothing new, changed or withdrawn" not in html
+
+
+def test_the_box_lists_no_more_than_max_rows_of_anything():
+    def nothing_known(current):
+        return Edition(current.date, current.as_of, {})
+
+    html = _box_against(nothing_known, max_rows=2)
+    listed = html.split('<p class="since-kind">New</p>')[1].split("</ul>")[0]
+    assert listed.count("<li>") == 3 and "<li>and 34 more</li>" in listed
+    # A name keeps its capital in the box ("Myanmar's shifting alliances").
+    assert "argues that Myanmar&#39;s shifting" in html

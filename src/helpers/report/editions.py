@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import pandas as pd
 from markupsafe import Markup
 
+from helpers.data.package import file_digests
 from helpers.editions import (
     LEDGER_LIMIT,
     SHOWN,
@@ -271,6 +272,28 @@ def _item(selection: Selection, rows: _Rows, change: Change) -> str:
     return f"Analyst judgment: {change.label}"
 
 
+#: What a reader sees of each table a brief is made from besides its facts, when it changed.
+TABLE_WORDS = {
+    "sources": "the sources’ descriptions and grades",
+    "actors": "the names and offices of the actors",
+    "places": "the places’ names and positions",
+}
+
+
+def tables_changed(selection: Selection, since: Edition) -> list[str]:
+    """The data tables printed beside the facts (sources, actors, places) that differ from
+    those the previous edition was made from (its ledger's ``made_from``): a grade, a name or
+    a position that changed changes what the reader sees, though no fact's hash does."""
+    if not since.made_from:
+        return []
+    digests = file_digests(selection.dataset.data_dir)
+    return [
+        table
+        for table in TABLE_WORDS
+        if table in since.made_from and since.made_from[table] != digests.get(f"{table}.csv", "")
+    ]
+
+
 def _correction(change: Change, since: str, reporter: str) -> str:
     """'The edition of 30 September 2023 gave the figure as “660 MW”; the corrected record,
     citing the report, gives “1,320 MW”.' or, for a withdrawn fact, that it is withdrawn.
@@ -308,10 +331,15 @@ def box(
     when = day(since.date)
     published = since.created_at[:16].replace("T", " ") + " UTC" if since.created_at else ""
     rows = _Rows(selection)
+    # Every list the box makes is bounded, by max_rows too (a brief stays a brief).
+    limit = min(LISTED, selection.params.max_rows)
     facts = one_per_fact(rows, _order(rows, changes.new))
-    new, more_new = _listed(facts)
+    new, more_new = _listed(facts, limit)
     gone = [c for c in changes.dropped if not c.correction]
-    gone_listed, more_gone = _listed(gone)
+    gone_listed, more_gone = _listed(gone, limit)
+    corrections, more_corrections = _listed(_order(rows, changes.corrections), limit)
+    new_sources, more_sources = _listed(changes.new_sources, limit)
+    also = tables_changed(selection, since)
     reporter = narrative.reporter(selection)
     fresh = {(c.table, c.id) for c in learned(changes)}
     n_learned = sum((c.table, c.id) in fresh for c in facts)
@@ -321,8 +349,9 @@ def box(
         first=False,
         when=when,
         published=published,
-        empty=changes.empty,
+        empty=changes.empty and not also,
         counts=counts,
+        also=[TABLE_WORDS[t] for t in also],
         # Which of the two happened: something learned, or the view widened on the same
         # knowledge (or both).
         widened_only=bool(facts)
@@ -338,8 +367,10 @@ def box(
         more_new=more_new,
         corrections=[
             {"text": _correction(c, when, reporter), "cite": _cite(rows, cites, c)}
-            for c in _order(rows, changes.corrections)
+            for c in corrections
         ],
+        more_corrections=more_corrections,
+        more_sources=more_sources,
         gone=[{"label": _label(c), "reason": c.reason} for c in gone_listed],
         more_gone=more_gone,
         sources=[
@@ -348,7 +379,7 @@ def box(
                 "title": s.get("title", ""),
                 "published": day(s.get("published", "")),
             }
-            for s in changes.new_sources
+            for s in new_sources
         ],
     )
 

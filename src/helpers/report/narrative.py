@@ -195,7 +195,8 @@ def _lower_first(text: str, names: Iterable[str] = ()) -> str:
     first = text.split(" ", 1)[0]
     if not first or first[1:2].isupper() or any(n and text.startswith(n) for n in names):
         return text
-    if first in ("India", "China", "Russia", "Myanmar", "Junta") or first[:1].isdigit():
+    base = first.split("'", 1)[0].split("’", 1)[0]  # "Myanmar's" is a name too
+    if base in ("India", "China", "Russia", "Myanmar", "Junta") or first[:1].isdigit():
         return text
     return text[:1].lower() + text[1:]
 
