@@ -17,6 +17,7 @@ import matplotlib
 import nbformat
 import psutil
 import pytest
+from conftest import needs_source
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from helpers import paths
@@ -986,6 +987,7 @@ def late_source(project, data_copy, monkeypatch):
     return data_copy, lambda: (folder / "late-article.txt").write_bytes(real.read_bytes())
 
 
+@needs_source
 def test_a_brief_made_without_its_source_text_says_so_and_is_made_again_once_it_is_there(
     project, kernel, late_source, capsys
 ):
