@@ -52,19 +52,19 @@ from helpers import paths
 from helpers.errors import ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
-    _TEXT_DARK,
-    _axes_height,
-    _axes_inches,
-    _footer,
-    _nothing,
-    _plot_texts_out_of_layout,
-    _records,
-    _resolve_ax,
-    _sizes,
-    _title,
-    _unsqueezed_width,
-    _words,
+    TEXT_DARK,
+    axes_height,
+    axes_inches,
+    draw_footer,
+    draw_nothing,
+    draw_title,
+    font_sizes,
+    plain_words,
+    plot_texts_out_of_layout,
+    records,
+    resolve_ax,
     source_line,
+    unsqueezed_width,
 )
 from helpers.report.theme import MUTED
 
@@ -103,7 +103,7 @@ _LAND = "#E2E0DB"
 _HOME = "#CFCBC2"
 _BORDER = "#FFFFFF"
 _COAST = "#A9B6C0"
-_INK = _TEXT_DARK
+_INK = TEXT_DARK
 _FRAME = "#B8B8B8"
 
 _MARKER_PT = 5.5  # marker size in points; highlighted places get _BIG_PT
@@ -289,7 +289,7 @@ def _group_label(places: Sequence[_Place]) -> str:
         return f"{_short(_anchor(places).name)} ({len(places):,} places)"
     ordered = _in_order(places)
     anchor = ordered[0]
-    kinds = [_words(p.kind) for p in ordered]
+    kinds = [plain_words(p.kind) for p in ordered]
     distinct = all(kinds) and len(set(kinds)) == len(kinds)
     if distinct and all(p.name.startswith(anchor.name) for p in ordered):
         return f"{anchor.name} ({', '.join(kinds)})"
@@ -302,7 +302,7 @@ def _members(places: Sequence[_Place]) -> str:
     anchor = ordered[0]
     bits = []
     for place in ordered:
-        kind = _words(place.kind)
+        kind = plain_words(place.kind)
         if place is anchor:
             bits.append(f"the {kind}" if kind else _short(place.name))
         elif kind and place.name.startswith(anchor.name):
@@ -330,7 +330,7 @@ def _in_box(lat: float, lon: float, box: tuple[float, float, float, float]) -> b
 
 
 def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
-    rows = _records(places, "places", _PLACE_COLUMNS)
+    rows = records(places, "places", _PLACE_COLUMNS)
     wanted = _validate_highlight(rows, highlight)
     box = _basemap().bbox
     located, country_rows, unmapped = _sorted_places(rows)
@@ -524,7 +524,7 @@ def _basis_note(facts: _MapFacts) -> str:
     bits = []
     if any(p.basis == "gazetteer" for p in places):
         bits.append("filled circles: gazetteer points")
-    at_city = [_words(p.kind) or "place" for p in places if p.basis == "located_at_city"]
+    at_city = [plain_words(p.kind) or "place" for p in places if p.basis == "located_at_city"]
     if at_city:
         kinds = list(dict.fromkeys(at_city))
         bits.append(f"{fmt.join(kinds)} at {'its' if len(at_city) == 1 else 'their'} city")
@@ -532,7 +532,7 @@ def _basis_note(facts: _MapFacts) -> str:
         bits.append("open circles: centre of a region")
     others = [b for b in facts.bases if b not in _BASIS_RANK]
     if others:
-        bits.append(f"open circles: {', '.join(_words(b) for b in others)}")
+        bits.append(f"open circles: {', '.join(plain_words(b) for b in others)}")
     if facts.countries:
         bits.append("country names at the centroid")
     text = "Coordinates are approximate and not from the source"
@@ -612,24 +612,24 @@ def locator_map(
     >>> fig = Figure(figsize=(6.6, HEIGHT), layout="constrained")
     >>> locator_map(dataset.places, ax=fig.add_subplot(), sources=dataset.sources)  # doctest: +SKIP
     """
-    ax = _resolve_ax(ax)
+    ax = resolve_ax(ax)
     facts = _map_facts(places, highlight)
     footer = _footer_lines(facts, places, sources)
     # Text wider than this would make the layout narrow the map to fit it; base._measure
     # reads about 3% under what Agg draws, hence the margin.
-    text_width = 0.96 * _unsqueezed_width(ax, _axes_inches(ax)[0])
+    text_width = 0.96 * unsqueezed_width(ax, axes_inches(ax)[0])
     if not (facts.points or facts.countries or facts.far):
         message = (
             "Nothing recorded: the data has no places"
             if facts.n_total == 0
             else "No place has a point location"
         )
-        _nothing(ax, message)
+        draw_nothing(ax, message)
     else:
         _draw_map(ax, facts, [text for _, text in footer])
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, text_width)
-    _footer(ax, footer, inches=text_width)
+    plot_texts_out_of_layout(ax)
+    draw_title(ax, facts.title, text_width)
+    draw_footer(ax, footer, inches=text_width)
     return ax
 
 
@@ -709,7 +709,7 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
     # estimate of it now (so the map is right before it is drawn), and again, exactly, when
     # it is drawn (_Placer). The aspect stays "auto": matplotlib's fixed aspect would
     # either shrink the Axes under the layout or widen the limits on every layout pass.
-    ratio = _axes_inches(ax)[0] / _axes_height(ax, facts.title, footer, x_axis=False)
+    ratio = axes_inches(ax)[0] / axes_height(ax, facts.title, footer, x_axis=False)
     west, south, east, north = _fit(view, ratio)
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
@@ -775,7 +775,7 @@ def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, f
 
 def _draw_points(ax: Axes, points: Sequence[_Group]) -> tuple[list[_Marker], list[_Label]]:
     """A marker per point, and its label (placed at draw time) with a hidden leader line."""
-    size_pt = _sizes()["annotation"]
+    size_pt = font_sizes()["annotation"]
     markers: list[_Marker] = []
     labels: list[_Label] = []
     for group in points:
@@ -809,7 +809,7 @@ def _draw_country_names(ax: Axes, countries: Sequence[_Group]) -> list[_Label]:
     labels: list[_Label] = []
     for group in countries:
         spaced = "\u2009".join(_short(group.label).upper())
-        text = _text(ax, group, spaced, "country-label", _sizes()["note"])
+        text = _text(ax, group, spaced, "country-label", font_sizes()["note"])
         text.set_color(_INK if group.highlight else MUTED)
         text.set_fontweight("bold" if group.highlight else "normal")
         labels.append(
@@ -838,7 +838,7 @@ def _draw_edge_arrows(ax: Axes, far: Sequence[_Group]) -> tuple[list[_Arrow], li
         )
         arrow.set_in_layout(False)  # placed at draw time, inside the frame
         ax.add_artist(arrow)
-        text = _text(ax, group, caption, "arrow-label", _sizes()["annotation"])
+        text = _text(ax, group, caption, "arrow-label", font_sizes()["annotation"])
         text.set_fontweight("bold" if group.highlight else "normal")
         arrows.append(_Arrow(arrow, group.bearing or 0.0))
         labels.append(_Label(text, "arrow", len(arrows) - 1, rank=(not group.highlight, 1)))
@@ -1171,7 +1171,7 @@ def _basis_words(group: _Group) -> str:
         "country_centroid": "country centroid",
     }
     bases = list(dict.fromkeys(p.basis for p in group.places))
-    return "; ".join(words.get(b, _words(b)) for b in bases)
+    return "; ".join(words.get(b, plain_words(b)) for b in bases)
 
 
 def describe_locator_map(

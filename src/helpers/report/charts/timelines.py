@@ -30,32 +30,32 @@ from matplotlib.ticker import Formatter, NullLocator
 from helpers.errors import ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
-    _TEXT_DARK,
-    _axes_inches,
-    _category_order,
-    _count,
-    _flag,
-    _footer,
-    _label,
-    _legend,
-    _legend_columns,
-    _measure,
-    _name,
-    _nothing,
-    _plot_texts_out_of_layout,
-    _records,
-    _resolve_ax,
-    _sizes,
-    _str,
-    _tick_overhang,
-    _timestamp,
-    _title,
-    _unsqueezed_width,
-    _when,
-    _words,
-    _wrap_to,
-    _xlabel_anchor,
+    TEXT_DARK,
+    actor_name,
+    as_flag,
+    as_timestamp,
+    axes_inches,
+    category_order,
+    count_of,
+    display_label,
+    draw_footer,
+    draw_legend,
+    draw_nothing,
+    draw_title,
+    font_sizes,
+    legend_columns,
+    measure,
+    optional_str,
+    plain_words,
+    plot_texts_out_of_layout,
+    records,
+    resolve_ax,
     source_line,
+    tick_overhang,
+    unsqueezed_width,
+    when_phrase,
+    wrap_to,
+    xlabel_anchor,
 )
 from helpers.report.theme import LIGHT, MUTED, THEME_COLORS, color_for
 
@@ -107,24 +107,26 @@ class _TimelineFacts:
 
 
 def _events(events: pd.DataFrame | None) -> list[_Event]:
-    rows = _records(events, "events", _EVENT_COLUMNS)
+    rows = records(events, "events", _EVENT_COLUMNS)
     out = []
     for row in rows:
-        start = _timestamp(row["date_start"])
-        precision = _str(row["date_precision"]) or ("day" if start is not None else "undated")
+        start = as_timestamp(row["date_start"])
+        precision = optional_str(row["date_precision"]) or (
+            "day" if start is not None else "undated"
+        )
         if start is None:
             precision = "undated"
         out.append(
             _Event(
                 event_id=str(row["event_id"]),
                 title=str(row["title"]),
-                theme=_str(row["theme"]) or "",
+                theme=optional_str(row["theme"]) or "",
                 precision=precision,
-                ongoing=_flag(row["ongoing"]),
+                ongoing=as_flag(row["ongoing"]),
                 start=start,
-                end=_timestamp(row["date_end"]),
-                actor_id=_str(row.get("actor_id")),
-                counterpart_id=_str(row.get("counterpart_id")),
+                end=as_timestamp(row["date_end"]),
+                actor_id=optional_str(row.get("actor_id")),
+                counterpart_id=optional_str(row.get("counterpart_id")),
             )
         )
     return out
@@ -267,10 +269,10 @@ def _timeline_facts(
         title = "No events recorded"
     elif not shown_dated:
         bound = f" (no later than {fmt.day(as_of_ts)})" if as_of_ts is not None else ""
-        title = f"None of the {_count(len(shown_undated), 'event')}{shown} is dated{bound}"
+        title = f"None of the {count_of(len(shown_undated), 'event')}{shown} is dated{bound}"
     else:
         month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
-        n = _count(len(shown_dated), "dated event")
+        n = count_of(len(shown_dated), "dated event")
         if top >= 2:
             title = f"{top} of {n}{shown} began in {fmt.month(month.start_time)}"
         else:
@@ -373,7 +375,7 @@ def timeline(
     >>> ds = helpers.load()  # doctest: +SKIP
     >>> timeline(ds.events, sources=ds.sources)  # doctest: +SKIP
     """
-    ax = _resolve_ax(ax)
+    ax = resolve_ax(ax)
     _draw_timeline(
         events,
         ax,
@@ -433,7 +435,7 @@ def fit_timeline(events: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any)
     figure that holds this one chart, in ``layout="constrained"``. Arguments as for
     :func:`timeline`, which all go through to the one drawing function both share.
     """
-    ax = _resolve_ax(ax)
+    ax = resolve_ax(ax)
     rows = _draw_timeline(events, ax, **kwargs)
     ax.figure.set_figheight(_fitted_height(ax, rows))
     return ax
@@ -482,7 +484,7 @@ def _draw_timeline(
     Takes what :func:`timeline` takes; ``actor_names`` only matters to the alt text.
     """
     facts = _timeline_facts(events, as_of, sources, max_events)
-    ax.set_xlabel("Date", fontsize=_sizes()["label"], labelpad=3)
+    ax.set_xlabel("Date", fontsize=font_sizes()["label"], labelpad=3)
     if facts.n_total == 0:
         return _draw_no_events(ax, facts, events, sources)
     extents = {e.event_id: _extent(e, facts.as_of) for e in facts.dated}
@@ -494,11 +496,11 @@ def _draw_timeline(
     y = _draw_undated_lane(ax, facts, undated_heading, y, layout)
     ax.set_ylim(y, 0)
     legend = _timeline_legend(ax, events, facts, precisions_used, layout.text_width)
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, layout.text_width)
+    plot_texts_out_of_layout(ax)
+    draw_title(ax, facts.title, layout.text_width)
     lines = [("note", facts.note)] if facts.note else []
     lines.append(("source", source_line(events, "events", sources)))
-    _footer(ax, lines, legend, layout.text_width)
+    draw_footer(ax, lines, legend, layout.text_width)
     return y
 
 
@@ -506,13 +508,13 @@ def _draw_no_events(
     ax: Axes, facts: _TimelineFacts, events: pd.DataFrame, sources: pd.DataFrame | None
 ) -> float:
     """Say that there is nothing to draw; return the height in points that takes."""
-    text_width = _unsqueezed_width(ax, _axes_inches(ax)[0])
-    _nothing(ax, "Nothing recorded: the data has no events")
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, text_width)
+    text_width = unsqueezed_width(ax, axes_inches(ax)[0])
+    draw_nothing(ax, "Nothing recorded: the data has no events")
+    plot_texts_out_of_layout(ax)
+    draw_title(ax, facts.title, text_width)
     source = [("source", source_line(events, "events", sources))]
-    _footer(ax, source, _xlabel_anchor(ax), text_width)
-    return 3 * _LINE_EM * _sizes()["label"]
+    draw_footer(ax, source, xlabel_anchor(ax), text_width)
+    return 3 * _LINE_EM * font_sizes()["label"]
 
 
 def _date_range(
@@ -542,7 +544,7 @@ def _date_axis(
     ax: Axes, facts: _TimelineFacts, extents: Mapping[str, _Extent], start: Any
 ) -> _Layout:
     """Set up the date axis along the top; return the layout the rows are placed in."""
-    sizes = _sizes()
+    sizes = font_sizes()
     x_lo, x_hi = _date_range(facts, extents, start)
     span = max(x_hi - x_lo, 30.0)
     any_open = any(x.open_ended for x in extents.values())
@@ -555,7 +557,7 @@ def _date_axis(
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     # No tick marks: the grid lines carry the dates down the rows, and the axis stays short.
-    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK, length=0, pad=3)
+    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=TEXT_DARK, length=0, pad=3)
     ax.yaxis.set_major_locator(NullLocator())
     ax.grid(axis="x", color=LIGHT, linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
@@ -563,14 +565,14 @@ def _date_axis(
         ax.spines[side].set_visible(visible)
 
     # The layout gives up the overhang of the first and last tick labels at the axes' ends.
-    full_width, _ = _axes_inches(ax)
-    axes_width = max(full_width - _tick_overhang(ax, sizes["annotation"], full_width), 1.0)
+    full_width, _ = axes_inches(ax)
+    axes_width = max(full_width - tick_overhang(ax, sizes["annotation"], full_width), 1.0)
     size = sizes["annotation"]
     return _Layout(
         xlim=xlim,
         tail=tail,
         axes_width=axes_width,
-        text_width=_unsqueezed_width(ax, axes_width),
+        text_width=unsqueezed_width(ax, axes_width),
         per_inch=(xlim[1] - xlim[0]) / axes_width,
         size=size,
         line=_LINE_EM * size,
@@ -599,7 +601,7 @@ def _draw_dated_rows(
         extent = extents[event.event_id]
         marks = _row_marks(event, extent, layout)
         label = _place_row_label(
-            _label(event.title),
+            display_label(event.title),
             marks.mark_from,
             marks.mark_to,
             marks.segments,
@@ -666,11 +668,11 @@ def _taken_spans(
 ) -> list[tuple[float, float]]:
     """The stretches of a one-line row its mark ("ongoing" included) and label take."""
     size, per_inch = layout.size, layout.per_inch
-    width = _measure(label.text, size) * per_inch
+    width = measure(label.text, size) * per_inch
     left = label.x - width if label.ha == "right" else label.x
     drawn_to = marks.mark_to
     if extent.open_ended:
-        drawn_to = marks.x1 + layout.tail * 1.1 + 1.1 * _measure("ongoing", size) * per_inch
+        drawn_to = marks.x1 + layout.tail * 1.1 + 1.1 * measure("ongoing", size) * per_inch
     return [(marks.mark_from, drawn_to), (left, left + width)]
 
 
@@ -788,12 +790,12 @@ def _draw_source_date(
     The mark is named in the first row with room beside it, else on a line of its own
     below them.
     """
-    note = _sizes()["note"]
+    note = font_sizes()["note"]
     xlim, per_inch = layout.xlim, layout.per_inch
     x_as_of = mdates.date2num(as_of)
     mark = mark or f"Source date {fmt.short_day(as_of)}"
     pad = _PAD_IN * per_inch
-    width = _measure(mark, note) * per_inch
+    width = measure(mark, note) * per_inch
     spot = _free_spot(x_as_of, width, pad, xlim, taken)
     if spot is None:
         middle = y + 1.0 + _LINE_EM * note / 2
@@ -846,12 +848,12 @@ def _draw_undated_lane(
         va="top",
         fontsize=size,
         fontweight="bold",
-        color=_TEXT_DARK,
+        color=TEXT_DARK,
         linespacing=1.0,
         parse_math=False,
         gid="undated-heading",
     )
-    texts = [_label(e.title) + (" (ongoing)" if e.ongoing else "") for e in facts.undated]
+    texts = [display_label(e.title) + (" (ongoing)" if e.ongoing else "") for e in facts.undated]
     bottom = top + gap + line
     for left, entries in _undated_columns(texts, axes_width - 2 * _PAD_IN, size):
         entry_top = top + gap + line
@@ -888,7 +890,7 @@ def _draw_undated_entry(
         ha="left",
         va="top",
         fontsize=layout.size,
-        color=_TEXT_DARK,
+        color=TEXT_DARK,
         linespacing=1.0,
         parse_math=False,
         gid=gid,
@@ -908,9 +910,9 @@ def _timeline_legend(
     :func:`timeline_height`).
     """
     shown = facts.dated + facts.undated
-    themes = [t for t in _category_order(events, "theme") if any(e.theme == t for e in shown)]
+    themes = [t for t in category_order(events, "theme") if any(e.theme == t for e in shown)]
     handles: list = [Patch(facecolor=color_for(t, THEME_COLORS)) for t in themes]
-    labels = [_label(_words(t)) for t in themes]
+    labels = [display_label(plain_words(t)) for t in themes]
     key = {
         "day": (Line2D([], [], marker="o", color=MUTED, ls="none", ms=6), "Day"),
         "month": (
@@ -923,7 +925,7 @@ def _timeline_legend(
         if name in precisions_used:
             handles.append(key[name][0])
             labels.append(key[name][1])
-    return _legend(
+    return draw_legend(
         ax,
         handles,
         labels,
@@ -931,7 +933,7 @@ def _timeline_legend(
         bbox_to_anchor=(0.0, 0.0),
         borderaxespad=0.5,
         borderpad=0.25,
-        ncol=_legend_columns(labels, inches, _sizes()["annotation"]),
+        ncol=legend_columns(labels, inches, font_sizes()["annotation"]),
         columnspacing=1.2,
     )
 
@@ -990,20 +992,20 @@ def _place_row_label(
     pad = _PAD_IN * per_inch
     room_right = (xlim[1] - mark_to) / per_inch - 2 * _PAD_IN
     room_left = (mark_from - xlim[0]) / per_inch - 2 * _PAD_IN
-    needed = _measure(text, size)
+    needed = measure(text, size)
     if needed <= room_right:
-        return _RowLabel(text, mark_to + pad, "left", _TEXT_DARK)
+        return _RowLabel(text, mark_to + pad, "left", TEXT_DARK)
     if needed <= room_left:
-        return _RowLabel(text, mark_from - pad, "right", _TEXT_DARK)
+        return _RowLabel(text, mark_from - pad, "right", TEXT_DARK)
     # Never on the bar itself: a label printed over a mark reads as clutter on a dark bar
     # and hides the bar's extent; a line of its own above the mark keeps both legible.
     del segments
     room = axes_width - 2 * _PAD_IN
-    text = _wrap_to(text, room, size)
-    needed = _measure(text, size)
+    text = wrap_to(text, room, size)
+    needed = measure(text, size)
     # Start where the mark starts, moved left as far as the label needs to end in the axes.
     x = max(min(mark_from, xlim[1] - pad - needed * per_inch), xlim[0] + pad)
-    return _RowLabel(text, x, "left", _TEXT_DARK, above=True)
+    return _RowLabel(text, x, "left", TEXT_DARK, above=True)
 
 
 def _undated_columns(
@@ -1018,7 +1020,7 @@ def _undated_columns(
     indent = _LANE_INDENT_IN
 
     def wrapped(indices: Iterable[int], width: float) -> list[tuple[int, str]]:
-        return [(i, _wrap_to(texts[i], width, size)) for i in indices]
+        return [(i, wrap_to(texts[i], width, size)) for i in indices]
 
     def lines(column: list[tuple[int, str]]) -> float:
         # A gap between entries is worth about a quarter of a line.
@@ -1031,7 +1033,7 @@ def _undated_columns(
     second = range(len(first), len(texts))
     both = inches - 2 * indent - _LANE_GUTTER_IN
     widths = {round(both / 2, 3)} | {
-        round(_measure(texts[i], size) + 0.01, 3) for i in range(len(texts))
+        round(measure(texts[i], size) + 0.01, 3) for i in range(len(texts))
     }
     best, best_key = single, (lines(single[0][1]), 0.0)
     for width in sorted(widths):
@@ -1110,16 +1112,16 @@ def describe_timeline(
     def who(e: _Event) -> str:
         if not actor_names or e.actor_id is None:
             return ""
-        parties = _name(e.actor_id, actor_names)
+        parties = actor_name(e.actor_id, actor_names)
         if e.counterpart_id:
-            parties += " with " + _name(e.counterpart_id, actor_names)
+            parties += " with " + actor_name(e.counterpart_id, actor_names)
         return f" [{parties}]"
 
     parts = [f"Timeline chart. {facts.title}."]
     if facts.dated:
         listed = "; ".join(
             f"{e.title}{who(e)}: "
-            + str(_when(e.start, e.end, e.precision, ongoing=e.ongoing, as_of=facts.as_of))
+            + str(when_phrase(e.start, e.end, e.precision, ongoing=e.ongoing, as_of=facts.as_of))
             for e in facts.dated
         )
         parts.append(f"Dated events, earliest first: {listed}.")
