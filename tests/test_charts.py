@@ -18,7 +18,7 @@ from matplotlib.text import Text
 from helpers.errors import DataValidationError, ParameterError
 from helpers.params import BriefParams, check
 from helpers.report import charts, theme
-from helpers.report.charts import timelines as timeline_module
+from helpers.report.charts import timeline_facts as timeline_module
 from helpers.report.selection import select
 from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
 
@@ -751,9 +751,9 @@ def test_the_timeline_of_a_large_frame_shows_what_looking_at_every_row_would(dat
     events = copies(dataset.events, 60)
     for as_of in (None, pd.Timestamp("2023-10-15")):
         for most in (1, 4, 15):
-            quick = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
+            quick = timeline_module.timeline_facts(events, as_of, dataset.sources, most)
             monkeypatch.setattr(timeline_module, "_TRIM_FACTOR", 10**9)  # every row, one by one
-            slow = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
+            slow = timeline_module.timeline_facts(events, as_of, dataset.sources, most)
             monkeypatch.undo()
             assert quick == slow
             assert quick.n_total == len(events)

@@ -19,6 +19,7 @@ changes global state; the plot families (:mod:`~helpers.report.charts.timelines`
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ from helpers.report.theme import MUTED
 
 __all__ = [
     "TEXT_DARK",
+    "Plotter",
     "actor_name",
     "as_flag",
     "as_timestamp",
@@ -72,6 +74,28 @@ __all__ = [
 
 _TEXT_TO_PATH = TextToPath()
 TEXT_DARK = "#262626"
+
+
+class Plotter(abc.ABC):
+    """One chart of a plot family, as seaborn keeps one plotter per family.
+
+    A plotter holds the chart's rows and options once and computes its facts once, when it
+    is made: what the title, the drawing and the alt text all say. :meth:`plot` draws on an
+    Axes and :meth:`describe` returns the alt text, both from those facts, so they cannot
+    disagree. The public axes-level functions (``timeline``, ``describe_timeline``, ...) make
+    a plotter and call it.
+    """
+
+    #: What the chart says, computed once from the rows and options.
+    facts: Any
+
+    @abc.abstractmethod
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the chart on ``ax`` (default the current Axes) and return the Axes."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The alt text: what the chart shows, with the values."""
 
 
 def records(frame: pd.DataFrame | None, table: str, required: Sequence[str]) -> list[dict]:
