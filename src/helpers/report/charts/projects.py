@@ -1,9 +1,10 @@
 """Project capacities: :func:`project_capacities` and its alt text.
 
 One horizontal bar per project with a stated capacity, a hollow marker and "capacity not
-stated" for the others; with many projects, one stacked bar per sector.
-:func:`describe_project_capacities` is the alt text, from the same facts
-(:func:`_project_facts`).
+stated" for the others; with many projects, one stacked bar per sector. One
+:class:`ProjectCapacitiesPlotter` holds the rows and options and computes the facts once
+(:func:`_project_facts`); it draws (:func:`project_capacities`) and writes the alt text
+(:func:`describe_project_capacities`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from helpers.errors import DataValidationError, ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
     TEXT_DARK,
+    Plotter,
     actor_name,
     axes_inches,
     category_order,
@@ -43,6 +45,8 @@ from helpers.report.charts.base import (
     xlabel_anchor,
 )
 from helpers.report.theme import LIGHT, MUTED, PARTNER_COLORS, STATUS_COLORS, color_for
+
+__all__ = ["ProjectCapacitiesPlotter", "describe_project_capacities", "project_capacities"]
 
 _PROJECT_COLUMNS = ("project_id", "name", "sector", "capacity", "capacity_unit", "status")
 
@@ -123,6 +127,97 @@ def _hue_label(key: str, hue: str, names: Mapping[str, str] | None) -> str:
     return display_label(plain_words(key))
 
 
+class ProjectCapacitiesPlotter(Plotter):
+    """Project capacities: the options held once, the facts computed once.
+
+    Parameters are those of :func:`project_capacities` (``ax`` aside). :meth:`plot` draws,
+    :meth:`describe` is the alt text, both from :attr:`facts`.
+    """
+
+    def __init__(
+        self,
+        projects: pd.DataFrame,
+        *,
+        actor_names: Mapping[str, str] | None = None,
+        sources: pd.DataFrame | None = None,
+        hue: str = "partner",
+        max_rows: int = 12,
+    ) -> None:
+        self.projects = projects
+        self.actor_names = actor_names
+        self.sources = sources
+        self.hue = hue
+        self.max_rows = max_rows
+        self.facts = _project_facts(projects, actor_names, hue, max_rows)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        ax = resolve_ax(ax)
+        facts = self.facts
+        projects, actor_names, sources = self.projects, self.actor_names, self.sources
+        sizes = font_sizes()
+        ax.set_xlabel(f"Capacity ({facts.unit})", fontsize=sizes["label"])
+        ax.set_ylabel("Sector" if facts.aggregated else "Project", fontsize=sizes["label"])
+        if not facts.rows:
+            draw_nothing(ax, "Nothing recorded: the data has no projects")
+        elif facts.aggregated:
+            _project_sectors(ax, facts, actor_names)
+        else:
+            _project_rows(ax, facts, actor_names)
+        if facts.rows:
+            ax.grid(axis="x", color=LIGHT, linewidth=0.8)
+            ax.set_axisbelow(True)
+            ax.tick_params(axis="both", labelsize=sizes["annotation"])
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        plot_texts_out_of_layout(ax)
+        draw_title(ax, facts.title)
+        lines = [("note", facts.note)] if facts.note else []
+        lines.append(("source", source_line(projects, "projects", sources)))
+        draw_footer(ax, lines, xlabel_anchor(ax))
+        return ax
+
+    def describe(self) -> str:
+        """The alt text: the finding, then each project's capacity (or each sector's)."""
+        facts = self.facts
+        actor_names = self.actor_names
+        if not facts.rows:
+            return "Bar chart of project capacities: nothing recorded; the data has no projects."
+
+        def one(r: dict) -> str:
+            bits = [plain_words(r["sector"]), plain_words(r["status"])]
+            partner = actor_name(r.get("partner_id"), actor_names)
+            if partner:
+                bits.append(f"with {partner}")
+            return f"{r['name']} ({', '.join(bits)})"
+
+        parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
+        if facts.aggregated:
+            # The bars are sectors, so is the text: one line per project would not end.
+            parts.append(facts.note or "")
+            by_sector = []
+            for sector in facts.sectors:
+                members = [r for r in facts.rows if str(r["sector"]) == sector]
+                stated = [float(r["capacity"]) for r in members if r["capacity"] is not None]
+                text = f"{display_label(plain_words(sector))}: {count_of(len(members), 'project')}"
+                if stated:
+                    text += (
+                        f", {sum(stated):,.0f} {facts.unit} stated for "
+                        f"{count_of(len(stated), 'of them', 'of them')}"
+                    )
+                by_sector.append(text)
+            parts.append(f"By sector: {'; '.join(by_sector)}.")
+            return " ".join(p for p in parts if p)
+        if facts.stated:
+            listed = "; ".join(
+                f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
+                for r in sorted(facts.stated, key=lambda r: -float(r["capacity"]))
+            )
+            parts.append(f"With a stated capacity: {listed}.")
+        if facts.unstated:
+            parts.append(f"Capacity not stated: {'; '.join(one(r) for r in facts.unstated)}.")
+        return " ".join(p for p in parts if p)
+
+
 def project_capacities(
     projects: pd.DataFrame,
     *,
@@ -162,28 +257,9 @@ def project_capacities(
     matplotlib.axes.Axes
     """
     ax = resolve_ax(ax)
-    facts = _project_facts(projects, actor_names, hue, max_rows)
-    sizes = font_sizes()
-    ax.set_xlabel(f"Capacity ({facts.unit})", fontsize=sizes["label"])
-    ax.set_ylabel("Sector" if facts.aggregated else "Project", fontsize=sizes["label"])
-    if not facts.rows:
-        draw_nothing(ax, "Nothing recorded: the data has no projects")
-    elif facts.aggregated:
-        _project_sectors(ax, facts, actor_names)
-    else:
-        _project_rows(ax, facts, actor_names)
-    if facts.rows:
-        ax.grid(axis="x", color=LIGHT, linewidth=0.8)
-        ax.set_axisbelow(True)
-        ax.tick_params(axis="both", labelsize=sizes["annotation"])
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    plot_texts_out_of_layout(ax)
-    draw_title(ax, facts.title)
-    lines = [("note", facts.note)] if facts.note else []
-    lines.append(("source", source_line(projects, "projects", sources)))
-    draw_footer(ax, lines, xlabel_anchor(ax))
-    return ax
+    return ProjectCapacitiesPlotter(
+        projects, actor_names=actor_names, sources=sources, hue=hue, max_rows=max_rows
+    ).plot(ax)
 
 
 def _capacity_xlim(ax: Axes, largest: float, note: str, legend_labels: Sequence[str]) -> None:
@@ -427,40 +503,6 @@ def describe_project_capacities(
     max_rows: int = 12,
 ) -> str:
     """Alt text for :func:`project_capacities`, from the same rows and arguments."""
-    facts = _project_facts(projects, actor_names, hue, max_rows)
-    if not facts.rows:
-        return "Bar chart of project capacities: nothing recorded; the data has no projects."
-
-    def one(r: dict) -> str:
-        bits = [plain_words(r["sector"]), plain_words(r["status"])]
-        partner = actor_name(r.get("partner_id"), actor_names)
-        if partner:
-            bits.append(f"with {partner}")
-        return f"{r['name']} ({', '.join(bits)})"
-
-    parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
-    if facts.aggregated:
-        # The bars are sectors, so is the text: one line per project would not end.
-        parts.append(facts.note or "")
-        by_sector = []
-        for sector in facts.sectors:
-            members = [r for r in facts.rows if str(r["sector"]) == sector]
-            stated = [float(r["capacity"]) for r in members if r["capacity"] is not None]
-            text = f"{display_label(plain_words(sector))}: {count_of(len(members), 'project')}"
-            if stated:
-                text += (
-                    f", {sum(stated):,.0f} {facts.unit} stated for "
-                    f"{count_of(len(stated), 'of them', 'of them')}"
-                )
-            by_sector.append(text)
-        parts.append(f"By sector: {'; '.join(by_sector)}.")
-        return " ".join(p for p in parts if p)
-    if facts.stated:
-        listed = "; ".join(
-            f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
-            for r in sorted(facts.stated, key=lambda r: -float(r["capacity"]))
-        )
-        parts.append(f"With a stated capacity: {listed}.")
-    if facts.unstated:
-        parts.append(f"Capacity not stated: {'; '.join(one(r) for r in facts.unstated)}.")
-    return " ".join(p for p in parts if p)
+    return ProjectCapacitiesPlotter(
+        projects, actor_names=actor_names, sources=sources, hue=hue, max_rows=max_rows
+    ).describe()

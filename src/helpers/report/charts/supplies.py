@@ -2,8 +2,9 @@
 
 A table-like dot chart, one row per item and one column per supplier, with the quantities
 written out beside each row as the source states them (each row has its own unit); with many
-rows, dots per category and supplier. :func:`describe_defence_supplies` is the alt text, from
-the same facts (:func:`_supply_facts`).
+rows, dots per category and supplier. One :class:`DefenceSuppliesPlotter` holds the rows and
+options and computes the facts once (:func:`_supply_facts`); it draws
+(:func:`defence_supplies`) and writes the alt text (:func:`describe_defence_supplies`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from matplotlib.axes import Axes
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
     TEXT_DARK,
+    Plotter,
     actor_name,
     as_timestamp,
     axes_height,
@@ -42,6 +44,8 @@ from helpers.report.charts.base import (
     xlabel_anchor,
 )
 from helpers.report.theme import LIGHT, MUTED, PARTNER_COLORS, color_for
+
+__all__ = ["DefenceSuppliesPlotter", "defence_supplies", "describe_defence_supplies"]
 
 _SUPPLY_COLUMNS = ("supply_id", "item", "category", "supplier_id", "quantity")
 
@@ -128,6 +132,76 @@ def _supply_facts(
     return _SupplyFacts(fmt.sentence_case(title), rows, columns, categories, aggregated, note)
 
 
+class DefenceSuppliesPlotter(Plotter):
+    """Defence supplies: the options held once, the facts computed once.
+
+    Parameters are those of :func:`defence_supplies` (``ax`` aside). :meth:`plot` draws,
+    :meth:`describe` is the alt text, both from :attr:`facts`.
+    """
+
+    def __init__(
+        self,
+        supplies: pd.DataFrame,
+        *,
+        actor_names: Mapping[str, str] | None = None,
+        sources: pd.DataFrame | None = None,
+        max_rows: int = 12,
+    ) -> None:
+        self.supplies = supplies
+        self.actor_names = actor_names
+        self.sources = sources
+        self.max_rows = max_rows
+        self.facts = _supply_facts(supplies, actor_names, max_rows)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        ax = resolve_ax(ax)
+        facts = self.facts
+        supplies, actor_names, sources = self.supplies, self.actor_names, self.sources
+        sizes = font_sizes()
+        ax.set_xlabel("Supplier", fontsize=sizes["label"])
+        ax.set_ylabel("Category" if facts.aggregated else "Item supplied", fontsize=sizes["label"])
+        if not facts.rows:
+            draw_nothing(ax, "Nothing recorded: the data has no supplies")
+            anchor = xlabel_anchor(ax)
+        else:
+            footer = [facts.note or "", source_line(supplies, "supplies", sources)]
+            height = axes_height(ax, facts.title, footer, x_axis=False) - 0.3  # headers on top
+            _supply_grid(ax, facts, actor_names, height)
+            anchor = None  # the headers are on top; hang the notes from the axes' bottom
+        plot_texts_out_of_layout(ax)
+        draw_title(ax, facts.title)
+        lines = [("note", facts.note)] if facts.note else []
+        lines.append(("source", source_line(supplies, "supplies", sources)))
+        draw_footer(ax, lines, anchor)
+        return ax
+
+    def describe(self) -> str:
+        """The alt text: the finding, then each item with its supplier and quantity."""
+        facts = self.facts
+        actor_names = self.actor_names
+        if not facts.rows:
+            return "Dot chart of supplies: nothing recorded; the data has no supplies."
+        parts = [f"Dot chart of supplies by item and supplier. {facts.title}."]
+        if facts.note:
+            parts.append(facts.note)
+        listed = []
+        for r in facts.rows:
+            supplier = actor_name(r["supplier_id"], actor_names) if r["supplier_id"] else ""
+            text = f"{_item(r)} from {supplier or 'a supplier the source does not name'}"
+            if r.get("recipient_id"):
+                text += f" to {actor_name(r['recipient_id'], actor_names)}"
+            quantity = _quantity(r)
+            text += f": {quantity}" if quantity else ": quantity not stated"
+            when = _supply_when(r)
+            if when:
+                text += f", {when}"
+            if r.get("purpose"):
+                text += f", {r['purpose']}"
+            listed.append(text)
+        parts.append("Items: " + "; ".join(listed) + ".")
+        return " ".join(parts)
+
+
 def defence_supplies(
     supplies: pd.DataFrame,
     *,
@@ -165,24 +239,9 @@ def defence_supplies(
     matplotlib.axes.Axes
     """
     ax = resolve_ax(ax)
-    facts = _supply_facts(supplies, actor_names, max_rows)
-    sizes = font_sizes()
-    ax.set_xlabel("Supplier", fontsize=sizes["label"])
-    ax.set_ylabel("Category" if facts.aggregated else "Item supplied", fontsize=sizes["label"])
-    if not facts.rows:
-        draw_nothing(ax, "Nothing recorded: the data has no supplies")
-        anchor = xlabel_anchor(ax)
-    else:
-        footer = [facts.note or "", source_line(supplies, "supplies", sources)]
-        height = axes_height(ax, facts.title, footer, x_axis=False) - 0.3  # headers on top
-        _supply_grid(ax, facts, actor_names, height)
-        anchor = None  # the headers are on top; hang the notes from the axes' bottom
-    plot_texts_out_of_layout(ax)
-    draw_title(ax, facts.title)
-    lines = [("note", facts.note)] if facts.note else []
-    lines.append(("source", source_line(supplies, "supplies", sources)))
-    draw_footer(ax, lines, anchor)
-    return ax
+    return DefenceSuppliesPlotter(
+        supplies, actor_names=actor_names, sources=sources, max_rows=max_rows
+    ).plot(ax)
 
 
 def _supply_grid(
@@ -362,25 +421,6 @@ def describe_defence_supplies(
     max_rows: int = 12,
 ) -> str:
     """Alt text for :func:`defence_supplies`, from the same rows and arguments."""
-    facts = _supply_facts(supplies, actor_names, max_rows)
-    if not facts.rows:
-        return "Dot chart of supplies: nothing recorded; the data has no supplies."
-    parts = [f"Dot chart of supplies by item and supplier. {facts.title}."]
-    if facts.note:
-        parts.append(facts.note)
-    listed = []
-    for r in facts.rows:
-        supplier = actor_name(r["supplier_id"], actor_names) if r["supplier_id"] else ""
-        text = f"{_item(r)} from {supplier or 'a supplier the source does not name'}"
-        if r.get("recipient_id"):
-            text += f" to {actor_name(r['recipient_id'], actor_names)}"
-        quantity = _quantity(r)
-        text += f": {quantity}" if quantity else ": quantity not stated"
-        when = _supply_when(r)
-        if when:
-            text += f", {when}"
-        if r.get("purpose"):
-            text += f", {r['purpose']}"
-        listed.append(text)
-    parts.append("Items: " + "; ".join(listed) + ".")
-    return " ".join(parts)
+    return DefenceSuppliesPlotter(
+        supplies, actor_names=actor_names, sources=sources, max_rows=max_rows
+    ).describe()
