@@ -111,7 +111,7 @@ class Placer(martist.Artist):
 
         for label in sorted(self.labels, key=lambda lab: lab.rank):
             text = label.text
-            _set(text, "visible", True)
+            _show(text, True)
             box = text.get_window_extent(renderer)
             w, h = box.width, box.height
             at = ax.transData.transform(text.get_position())
@@ -131,9 +131,9 @@ class Placer(martist.Artist):
                     obstacles.add(cand)
                     break
             if chosen is None:
-                _set(text, "visible", False)
+                _show(text, False)
                 if label.leader is not None:
-                    _set(label.leader, "visible", False)
+                    _show(label.leader, False)
                 continue
             x0, y0, leader = chosen
             position = tuple(ax.transData.inverted().transform((x0 - offset[0], y0 - offset[1])))
@@ -251,7 +251,7 @@ class Placer(martist.Artist):
         leader = label.leader
         assert leader is not None
         if not show:
-            _set(leader, "visible", False)
+            _show(leader, False)
             return
         x, y = centres[label.anchor]
         r = self.markers[label.anchor].radius_pt * pt
@@ -262,7 +262,7 @@ class Placer(martist.Artist):
         xs, ys = ax.transData.inverted().transform([start, (bx, by)]).T
         if list(leader.get_xdata()) != list(xs) or list(leader.get_ydata()) != list(ys):
             leader.set_data(xs, ys)
-        _set(leader, "visible", True)
+        _show(leader, True)
 
 
 def _around(
@@ -306,7 +306,8 @@ class _Boxes:
         )
 
 
-def _set(artist: Any, prop: str, value: Any) -> None:
-    """Set a property only when it changes, so placing labels leaves a drawn figure clean."""
-    if getattr(artist, f"get_{prop}")() != value:
-        getattr(artist, f"set_{prop}")(value)
+def _show(artist: Any, visible: bool) -> None:
+    """Show or hide an artist only when that changes, so placing labels leaves a drawn figure
+    clean."""
+    if artist.get_visible() != visible:
+        artist.set_visible(visible)
