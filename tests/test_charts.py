@@ -18,7 +18,7 @@ from matplotlib.text import Text
 from helpers.errors import DataValidationError, ParameterError
 from helpers.params import BriefParams, check
 from helpers.report import charts, theme
-from helpers.report.charts import timelines as timeline_module
+from helpers.report.charts import timeline_facts as timeline_module
 from helpers.report.selection import select
 from helpers.report.theme import PARTNER_COLORS, STATUS_COLORS
 
@@ -751,9 +751,9 @@ def test_the_timeline_of_a_large_frame_shows_what_looking_at_every_row_would(dat
     events = copies(dataset.events, 60)
     for as_of in (None, pd.Timestamp("2023-10-15")):
         for most in (1, 4, 15):
-            quick = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
+            quick = timeline_module.timeline_facts(events, as_of, dataset.sources, most)
             monkeypatch.setattr(timeline_module, "_TRIM_FACTOR", 10**9)  # every row, one by one
-            slow = timeline_module._timeline_facts(events, as_of, dataset.sources, most)
+            slow = timeline_module.timeline_facts(events, as_of, dataset.sources, most)
             monkeypatch.undo()
             assert quick == slow
             assert quick.n_total == len(events)
@@ -823,6 +823,45 @@ def test_describe_dispatches_to_the_charts_own_alt_text(kind, dataset):
 def test_describe_rejects_an_unknown_kind():
     with pytest.raises(ParameterError, match="unknown"):
         charts.describe("pie")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_plotter_draws_and_describes_what_the_chart_functions_do(kind, dataset):
+    args, kwargs = chart_args(kind, dataset)
+    chart = charts.plotter(kind, *args, **kwargs)
+    assert isinstance(chart, charts.CHARTS[kind].plotter)
+    ax = new_ax()
+    assert chart.plot(ax) is ax
+    drawn = charts.CHARTS[kind].draw(*args, ax=new_ax(), **kwargs)
+    assert title_of(ax) == title_of(drawn)
+    assert text_of(ax, "source") == text_of(drawn, "source")
+    # The title and the alt text come from the one set of facts the plotter computed.
+    assert chart.describe() == charts.describe(kind, *args, **kwargs)
+    assert f"{chart.facts.title}." in chart.describe()
+    assert title_of(ax) == chart.facts.title
+
+
+def test_plotter_rejects_an_unknown_kind():
+    with pytest.raises(ParameterError, match="unknown"):
+        charts.plotter("pie")
+
+
+def test_a_plotter_checks_its_options_when_it_is_made_before_any_axes(dataset):
+    figures = plt.get_fignums()
+    with pytest.raises(ParameterError, match="hue"):
+        charts.ProjectCapacitiesPlotter(dataset.projects, hue="size")
+    with pytest.raises(ParameterError, match="max_events"):
+        charts.TimelinePlotter(dataset.events, max_events=0)
+    assert plt.get_fignums() == figures
+
+
+def test_the_timeline_plotter_fits_its_figure_to_the_height_it_measures(dataset):
+    chart = charts.plotter("timeline", dataset.events, sources=dataset.sources)
+    ax = chart.fit(new_ax(width=6.6, height=10.0))
+    assert ax.get_figure(root=True).get_figheight() == chart.height(width=6.6)
+    assert chart.height(width=6.6) == charts.timeline_height(
+        dataset.events, sources=dataset.sources
+    )
 
 
 def test_figure_owns_a_new_figure_of_the_briefs_size(dataset):

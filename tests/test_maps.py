@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, PathPatch
 
 from helpers.errors import ParameterError
+from helpers.report import theme
 from helpers.report.charts import maps
 
 SOURCE_TITLE = "Report of 2 March 2024"
@@ -35,8 +36,6 @@ SITTWE = "place:sittwe,sittwe-port,sittwe-naval-base"
 def _house_theme():
     """Draw as a brief does, under the house theme, whatever earlier tests left in rcParams:
     the map's fit depends on how much room its title and notes take."""
-    from helpers.report import theme
-
     with mpl.rc_context():
         mpl.rcdefaults()
         theme.set_theme()
@@ -401,3 +400,16 @@ def test_the_map_draws_on_the_current_axes_when_none_is_given(dataset):
     assert maps.locator_map(dataset.places) is ax
     assert title_of(ax).startswith("Three of the 10 places")
     assert all(not t.get_parse_math() for t in ax.texts)
+
+
+def test_one_map_plotter_draws_and_describes_what_the_functions_do(dataset):
+    chart = maps.LocatorMapPlotter(dataset.places, highlight="russia", sources=dataset.sources)
+    ax = drawn(chart.plot(new_ax()))
+    by_function = drawn(
+        maps.locator_map(dataset.places, ax=new_ax(), highlight="russia", sources=dataset.sources)
+    )
+    assert ax.get_title(loc="left") == by_function.get_title(loc="left")
+    assert chart.describe() == maps.describe_locator_map(
+        dataset.places, highlight="russia", sources=dataset.sources
+    )
+    assert f"{chart.facts.title}." in chart.describe()

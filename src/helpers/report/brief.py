@@ -171,17 +171,16 @@ class Brief:
         *frames: Any,
         caption: str,
         height: float,
-        draw: str | None = None,
+        fit: bool = False,
         **kwargs: Any,
     ) -> Markup:
-        """Draw ``charts.<kind>`` (or ``charts.<draw>``); describe it with
-        ``charts.describe_<kind>`` (same arguments)."""
+        """Draw the chart of ``kind`` (a key of ``charts.CHARTS``) and describe it, both from
+        one plotter; ``fit`` sets the figure's height to the rows (the timeline's ``fit``)."""
         kwargs.setdefault("sources", self.dataset.sources)
-        chart = getattr(charts, draw or kind)
-        describe = getattr(charts, f"describe_{kind}")
+        chart = charts.plotter(kind, *frames, **kwargs)
         return figure_html(
-            lambda ax: chart(*frames, ax=ax, **kwargs),
-            alt=describe(*frames, **kwargs),
+            chart.fit if fit else chart.plot,
+            alt=chart.describe(),
             caption=self._caption(caption),
             height=height,
         )
@@ -270,7 +269,7 @@ class Brief:
                     caption="Events by date and by how precisely the report dates them.",
                     # Drawn once, on a figure then made as tall as every row and label needs.
                     height=10.0,
-                    draw="fit_timeline",
+                    fit=True,
                 )
             )
         parts.append(narrative.timeline_summary(sel, events))

@@ -1,21 +1,25 @@
 """The machinery every chart shares, and the source line printed under each.
 
-Reading rows (:func:`_records`: columns checked, missing values as ``None``), the small value
-helpers (``_str``, ``_flag``, ``_timestamp``, ``_words``, ``_label``, ``_name``, ``_count``,
-``_when``), font sizes from rcParams and text measured in the current font (``_sizes``,
-``_measure``), wrapping to a width in inches (``_wrap_to``, ``_fit_lines``, ``_row_labels``),
-estimates of the laid-out Axes (``_axes_inches``, ``_room``, ``_axes_height``,
-``_unsqueezed_width``), and what every chart draws around its data: the title (``_title``),
-the legend (``_legend``), the lines under the axes (``_footer``), the empty-chart message
-(``_nothing``) and :func:`source_line`.
+Reading rows (:func:`records`: columns checked, missing values as ``None``), the small value
+helpers (``optional_str``, ``as_flag``, ``as_timestamp``, ``plain_words``, ``display_label``,
+``actor_name``, ``count_of``, ``when_phrase``), font sizes from rcParams and text measured in
+the current font (``font_sizes``, ``measure``), wrapping to a width in inches (``wrap_to``,
+``fit_lines``, ``row_labels``), estimates of the laid-out Axes (``axes_inches``,
+``axes_height``, ``unsqueezed_width``, ``tick_overhang``), and what every chart draws around
+its data: the title (``draw_title``), the legend (``draw_legend``, ``legend_columns``), the
+lines under the axes (``draw_footer``, ``xlabel_anchor``), the empty-chart message
+(``draw_nothing``) and :func:`source_line`.
 
-Nothing here draws a chart or changes global state; the plot families
-(:mod:`~helpers.report.charts.timelines`, :mod:`~helpers.report.charts.projects`,
-:mod:`~helpers.report.charts.supplies`, :mod:`~helpers.report.charts.maps`) import from it.
+These names are public within :mod:`helpers.report.charts` (listed in ``__all__``); the
+package's ``__init__`` exports only the user-facing ones. Nothing here draws a chart or
+changes global state; the plot families (:mod:`~helpers.report.charts.timelines`,
+:mod:`~helpers.report.charts.projects`, :mod:`~helpers.report.charts.supplies`,
+:mod:`~helpers.report.charts.maps`) import from it.
 """
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -35,11 +39,66 @@ from helpers.errors import DataValidationError
 from helpers.report import formatting as fmt
 from helpers.report.theme import MUTED
 
+__all__ = [
+    "TEXT_DARK",
+    "Plotter",
+    "actor_name",
+    "as_flag",
+    "as_timestamp",
+    "axes_height",
+    "axes_inches",
+    "category_order",
+    "count_of",
+    "display_label",
+    "draw_footer",
+    "draw_legend",
+    "draw_nothing",
+    "draw_title",
+    "fit_lines",
+    "font_sizes",
+    "legend_columns",
+    "measure",
+    "optional_str",
+    "plain_words",
+    "plot_texts_out_of_layout",
+    "records",
+    "resolve_ax",
+    "row_labels",
+    "source_line",
+    "tick_overhang",
+    "unsqueezed_width",
+    "when_phrase",
+    "wrap_to",
+    "xlabel_anchor",
+]
+
 _TEXT_TO_PATH = TextToPath()
-_TEXT_DARK = "#262626"
+TEXT_DARK = "#262626"
 
 
-def _records(frame: pd.DataFrame | None, table: str, required: Sequence[str]) -> list[dict]:
+class Plotter(abc.ABC):
+    """One chart of a plot family, as seaborn keeps one plotter per family.
+
+    A plotter holds the chart's rows and options once and computes its facts once, when it
+    is made: what the title, the drawing and the alt text all say. :meth:`plot` draws on an
+    Axes and :meth:`describe` returns the alt text, both from those facts, so they cannot
+    disagree. The public axes-level functions (``timeline``, ``describe_timeline``, ...) make
+    a plotter and call it.
+    """
+
+    #: What the chart says, computed once from the rows and options.
+    facts: Any
+
+    @abc.abstractmethod
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the chart on ``ax`` (default the current Axes) and return the Axes."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The alt text: what the chart shows, with the values."""
+
+
+def records(frame: pd.DataFrame | None, table: str, required: Sequence[str]) -> list[dict]:
     """Rows as dicts with ``None`` for missing values, after checking the columns exist."""
     if frame is None:
         return []
@@ -75,11 +134,11 @@ def _column(frame: pd.DataFrame, column: str) -> list[Any]:
     return values
 
 
-def _str(value: Any) -> str | None:
+def optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _flag(value: Any) -> bool:
+def as_flag(value: Any) -> bool:
     if value is None:
         return False
     if isinstance(value, str):
@@ -87,19 +146,19 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def _timestamp(value: Any) -> pd.Timestamp | None:
+def as_timestamp(value: Any) -> pd.Timestamp | None:
     if value is None:
         return None
     stamp = pd.Timestamp(value)
     return None if pd.isna(stamp) else stamp.normalize()
 
 
-def _words(value: Any) -> str:
+def plain_words(value: Any) -> str:
     """``"under_discussion"`` -> ``"under discussion"``."""
     return "" if value is None else str(value).replace("_", " ")
 
 
-def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
+def category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
     """The schema's order for a categorical column, else the order of first appearance."""
     if frame is None or column not in frame.columns:
         return []
@@ -109,7 +168,7 @@ def _category_order(frame: pd.DataFrame | None, column: str) -> list[str]:
     return [str(v) for v in pd.unique(series.dropna())]
 
 
-def _label(text: Any) -> str:
+def display_label(text: Any) -> str:
     """A data name drawn on its own (tick, row, node, legend entry): a capital first letter.
 
     Names are stored in running-text case ("deep-sea port", "the international community")
@@ -119,7 +178,7 @@ def _label(text: Any) -> str:
     return fmt.sentence_case(str(text))
 
 
-def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
+def actor_name(actor_id: Any, names: Mapping[str, str] | None) -> str:
     """Display name for an actor id; without one, the id made readable ("myanmar-army")."""
     if actor_id is None:
         return ""
@@ -130,13 +189,13 @@ def _name(actor_id: Any, names: Mapping[str, str] | None) -> str:
     return fmt.sentence_case(key.replace("-", " ").replace("_", " "))
 
 
-def _count(n: int, noun: str, plural: str | None = None) -> str:
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
     """``"5 events"``: figures, unlike fmt.count's words below ten, so that titles compare
     like with like ("3 of 5 dated events") and counts scan quickly in tight space."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
-def _when(
+def when_phrase(
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     precision: str,
@@ -168,7 +227,7 @@ def _when(
     return text
 
 
-def _resolve_ax(ax: Axes | None) -> Axes:
+def resolve_ax(ax: Axes | None) -> Axes:
     return ax if ax is not None else plt.gca()
 
 
@@ -177,7 +236,7 @@ def _points(key: str) -> float:
     return FontProperties(size=mpl.rcParams[key]).get_size_in_points()
 
 
-def _sizes() -> dict[str, float]:
+def font_sizes() -> dict[str, float]:
     tick = _points("ytick.labelsize")
     return {
         "title": _points("axes.titlesize"),
@@ -187,7 +246,7 @@ def _sizes() -> dict[str, float]:
     }
 
 
-def _axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
+def axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
     """The Axes' size in inches, as it will be once laid out (an estimate).
 
     Under a layout engine (``constrained`` or ``tight``) the Axes will grow into the
@@ -204,7 +263,7 @@ def _axes_inches(ax: Axes, decoration: float = 0.0) -> tuple[float, float]:
     return max(width, 1.0), max(height, 1.0)
 
 
-def _measure(text: str, size: float, weight: str = "normal") -> float:
+def measure(text: str, size: float, weight: str = "normal") -> float:
     """Width in inches of the widest line of ``text`` in the current font."""
     props = FontProperties(size=size, weight=weight)
     # The font a family name resolves to is read from rcParams, so it is part of the key.
@@ -239,14 +298,14 @@ def _glued_words(text: str) -> list[str]:
     return words
 
 
-def _wrap_to(text: str, inches: float, size: float, weight: str = "normal") -> str:
+def wrap_to(text: str, inches: float, size: float, weight: str = "normal") -> str:
     """Wrap ``text`` at word boundaries so each line fits ``inches``."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current = ""
         for word in _glued_words(paragraph):
             trial = f"{current} {word}" if current else word
-            if current and _measure(trial, size, weight) > inches:
+            if current and measure(trial, size, weight) > inches:
                 lines.append(current)
                 current = word
             else:
@@ -255,26 +314,26 @@ def _wrap_to(text: str, inches: float, size: float, weight: str = "normal") -> s
     return "\n".join(lines)
 
 
-def _fit_lines(text: str, inches: float, size: float, row_pitch: float) -> str:
+def fit_lines(text: str, inches: float, size: float, row_pitch: float) -> str:
     """Wrap to ``inches``, keeping as many lines as a row of ``row_pitch`` inches holds."""
     max_lines = max(1, int(row_pitch * 72 / (1.05 * size)))
-    lines = _wrap_to(text, inches, size).split("\n")
+    lines = wrap_to(text, inches, size).split("\n")
     if len(lines) <= max_lines:
         return "\n".join(lines)
     kept = lines[:max_lines]
     last = kept[-1]
-    while last and _measure(last + "…", size) > inches:
+    while last and measure(last + "…", size) > inches:
         last = last[:-1]
     kept[-1] = last.rstrip() + "…"
     return "\n".join(kept)
 
 
-def _row_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
+def row_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
     """Row labels for the y axis, wrapped (two lines at most) to a third of the figure."""
     width = 0.3 * ax.get_figure(root=True).get_figwidth()
-    size = _sizes()["annotation"]
+    size = font_sizes()["annotation"]
     return [
-        label if _measure(label, size) <= width else _fit_lines(label, width, size, 2.2 * size / 72)
+        label if measure(label, size) <= width else fit_lines(label, width, size, 2.2 * size / 72)
         for label in labels
     ]
 
@@ -283,14 +342,14 @@ def _left_decoration(ax: Axes) -> float:
     """Estimated width in inches of the y tick labels and y label, left of the Axes."""
     if not ax.axison:
         return 0.0
-    size = _sizes()["annotation"]
+    size = font_sizes()["annotation"]
     texts = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     if texts:
-        width = max(_measure(t, size) for t in texts) + 0.08
+        width = max(measure(t, size) for t in texts) + 0.08
     else:
         width = 0.3 if len(ax.get_yticks()) else 0.0
     if ax.get_ylabel():
-        width += 1.3 * _sizes()["label"] / 72 + 0.06
+        width += 1.3 * font_sizes()["label"] / 72 + 0.06
     return width
 
 
@@ -305,7 +364,7 @@ def _room(ax: Axes) -> float:
     return max((1.0 - box.x0) * fig.get_figwidth() - 0.1, 1.0)
 
 
-def _axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = True) -> float:
+def axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = True) -> float:
     """Estimated height in inches of the Axes once the layout makes room for the rest.
 
     Under a layout engine the Axes gets what its grid cell leaves after the title, the
@@ -317,17 +376,17 @@ def _axes_height(ax: Axes, title: str, footer: Sequence[str], x_axis: bool = Tru
         return max(box.height * fig.get_figheight(), 0.5)
     params = fig.subplotpars
     cell = box.height / (params.top - params.bottom) * fig.get_figheight()
-    sizes = _sizes()
+    sizes = font_sizes()
     room = _room(ax)
-    title_lines = _wrap_to(title, room, sizes["title"], "bold").count("\n") + 1
-    footer_lines = sum(_wrap_to(t, room, sizes["note"]).count("\n") + 1 for t in footer)
+    title_lines = wrap_to(title, room, sizes["title"], "bold").count("\n") + 1
+    footer_lines = sum(wrap_to(t, room, sizes["note"]).count("\n") + 1 for t in footer)
     used = title_lines * 1.25 * sizes["title"] + footer_lines * 1.3 * sizes["note"]
     if x_axis:
         used += 1.5 * (sizes["annotation"] + sizes["label"])
     return max(cell - used / 72 - 0.35, 0.5)
 
 
-def _unsqueezed_width(ax: Axes, full: float) -> float:
+def unsqueezed_width(ax: Axes, full: float) -> float:
     """Inches that text hung from the axes' left edge may take without narrowing the axes.
 
     ``full`` is the axes' width once laid out. Constrained layout measures how far the
@@ -343,7 +402,7 @@ def _unsqueezed_width(ax: Axes, full: float) -> float:
     return max(min(full, (full + before) / 2 - 0.05), 1.0)
 
 
-def _tick_overhang(ax: Axes, size: float, width: float) -> float:
+def tick_overhang(ax: Axes, size: float, width: float) -> float:
     """Inches by which the first and last x tick labels stick out past the axes' ends."""
     lo, hi = sorted(ax.get_xlim())
     per_inch = (hi - lo) / width
@@ -351,12 +410,12 @@ def _tick_overhang(ax: Axes, size: float, width: float) -> float:
     if not ticks:
         return 0.0
     labels = ax.xaxis.get_major_formatter().format_ticks(ticks)
-    left = _measure(labels[0], size) / 2 - (ticks[0] - lo) / per_inch
-    right = _measure(labels[-1], size) / 2 - (hi - ticks[-1]) / per_inch
+    left = measure(labels[0], size) / 2 - (ticks[0] - lo) / per_inch
+    right = measure(labels[-1], size) / 2 - (hi - ticks[-1]) / per_inch
     return max(left, 0.0) + max(right, 0.0)
 
 
-def _plot_texts_out_of_layout(ax: Axes) -> None:
+def plot_texts_out_of_layout(ax: Axes) -> None:
     """Leave labels drawn in the plot out of the layout engine's sums.
 
     A label anchored in data coordinates moves with the Axes; if it pokes out, constrained
@@ -367,10 +426,10 @@ def _plot_texts_out_of_layout(ax: Axes) -> None:
         text.set_in_layout(False)
 
 
-def _title(ax: Axes, text: str, inches: float | None = None) -> None:
-    size = _sizes()["title"]
+def draw_title(ax: Axes, text: str, inches: float | None = None) -> None:
+    size = font_sizes()["title"]
     ax.set_title(
-        _wrap_to(text, _room(ax) if inches is None else inches, size, "bold"),
+        wrap_to(text, _room(ax) if inches is None else inches, size, "bold"),
         loc="left",
         fontsize=size,
         fontweight="bold",
@@ -384,16 +443,16 @@ def _literal_legend(legend: Legend) -> Legend:
     return legend
 
 
-def _legend(ax: Axes, handles: list, labels: list[str], **kwargs: Any) -> Legend | None:
+def draw_legend(ax: Axes, handles: list, labels: list[str], **kwargs: Any) -> Legend | None:
     if not handles:
         return None
-    size = _sizes()["annotation"]
+    size = font_sizes()["annotation"]
     options = {"frameon": False, "fontsize": size, "handlelength": 1.6, "borderaxespad": 0.3}
     options.update(kwargs)
     return _literal_legend(ax.legend(handles, labels, **options))
 
 
-def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
+def legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
     """As many legend columns as fit ``inches``: one row if possible, else balanced rows."""
     if not labels:
         return 1
@@ -401,9 +460,7 @@ def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
     for rows in range(1, len(labels) + 1):
         columns = math.ceil(len(labels) / rows)
         widths = [
-            max(
-                _measure(labels[i], size) for i in range(c * rows, min((c + 1) * rows, len(labels)))
-            )
+            max(measure(labels[i], size) for i in range(c * rows, min((c + 1) * rows, len(labels))))
             for c in range(columns)
         ]
         if sum(widths) + columns * entry <= inches:
@@ -411,7 +468,7 @@ def _legend_columns(labels: Sequence[str], inches: float, size: float) -> int:
     return 1
 
 
-def _footer(
+def draw_footer(
     ax: Axes, lines: Sequence[tuple[str, str]], anchor: Any = None, inches: float | None = None
 ) -> list[Text]:
     """Stack small grey lines under the axes, each anchored below the one before.
@@ -419,7 +476,7 @@ def _footer(
     ``anchor`` is the artist the first line hangs from (the x-axis label, a legend); ``None``
     hangs it from the axes' bottom edge. Lines wrap to ``inches``, default :func:`_room`.
     """
-    size = _sizes()["note"]
+    size = font_sizes()["note"]
     room = _room(ax) if inches is None else inches
     drawn: list[Text] = []
     previous = anchor
@@ -431,7 +488,7 @@ def _footer(
             xycoords = ("axes fraction", previous)
             offset = (0, -3)
         previous = ax.annotate(
-            _wrap_to(text, room, size),
+            wrap_to(text, room, size),
             xy=(0, 0),
             xycoords=xycoords,
             xytext=offset,
@@ -448,11 +505,11 @@ def _footer(
     return drawn
 
 
-def _xlabel_anchor(ax: Axes) -> Any:
+def xlabel_anchor(ax: Axes) -> Any:
     return ax.xaxis.label if ax.get_xlabel() else None
 
 
-def _nothing(ax: Axes, message: str) -> None:
+def draw_nothing(ax: Axes, message: str) -> None:
     ax.text(
         0.5,
         0.5,
@@ -461,7 +518,7 @@ def _nothing(ax: Axes, message: str) -> None:
         ha="center",
         va="center",
         color=MUTED,
-        fontsize=_sizes()["label"],
+        fontsize=font_sizes()["label"],
         parse_math=False,
         gid="empty",
     )

@@ -28,9 +28,6 @@ finds no room is left off the drawing (the alt text names every place).
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,40 +35,47 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import artist as martist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, PathPatch
-from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
-from matplotlib.transforms import Bbox
 
-from helpers import paths
 from helpers.errors import ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
-    _TEXT_DARK,
-    _axes_height,
-    _axes_inches,
-    _footer,
-    _nothing,
-    _plot_texts_out_of_layout,
-    _records,
-    _resolve_ax,
-    _sizes,
-    _title,
-    _unsqueezed_width,
-    _words,
+    TEXT_DARK,
+    Plotter,
+    axes_height,
+    axes_inches,
+    draw_footer,
+    draw_nothing,
+    draw_title,
+    font_sizes,
+    plain_words,
+    plot_texts_out_of_layout,
+    records,
+    resolve_ax,
     source_line,
+    unsqueezed_width,
 )
+from helpers.report.charts.map_geometry import (
+    GEODATA_DIR,
+    View,
+    basemap,
+    fit_view,
+    great_circle_bearing,
+    great_circle_km,
+    in_box,
+    lines_in_view,
+    padded_bounds,
+)
+from helpers.report.charts.map_labels import Arrow, Label, Marker, Placer
 from helpers.report.theme import MUTED
 
-__all__ = ["GEODATA_DIR", "HEIGHT", "describe_locator_map", "locator_map"]
+__all__ = ["GEODATA_DIR", "HEIGHT", "LocatorMapPlotter", "describe_locator_map", "locator_map"]
 
-#: The package's geodata folder (``helpers.paths`` owns it).
-GEODATA_DIR = paths.GEODATA_DIR
 #: Figure height in inches that suits the map on a brief's 6.6-inch-wide page.
 HEIGHT = 3.7
 
@@ -83,7 +87,6 @@ _PLACE_COLUMNS = ("place_id", "name", "latitude", "longitude", "coordinate_basis
 #: Bases drawn as a filled circle, best first; any other basis is an open (approximate) one.
 _POINT_BASES = ("gazetteer", "located_at_city")
 _BASIS_RANK = {"gazetteer": 0, "located_at_city": 1, "region_centroid": 2, "country_centroid": 3}
-_EARTH_RADIUS_KM = 6371.0
 _COMPASS = (
     "north",
     "north-east",
@@ -103,70 +106,11 @@ _LAND = "#E2E0DB"
 _HOME = "#CFCBC2"
 _BORDER = "#FFFFFF"
 _COAST = "#A9B6C0"
-_INK = _TEXT_DARK
+_INK = TEXT_DARK
 _FRAME = "#B8B8B8"
 
 _MARKER_PT = 5.5  # marker size in points; highlighted places get _BIG_PT
 _BIG_PT = 7.5
-_ARROW_PT = 26.0  # length of an edge arrow
-_EDGE_PT = 5.0  # inset of arrow heads and labels from the frame
-_GAP_PT = 3.5  # between a marker and its label
-
-
-# ---------------------------------------------------------------------------------------------
-# Basemap
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Country:
-    id: str
-    name: str
-    iso_a3: str | None
-    path: MplPath
-    extent: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class _Basemap:
-    bbox: tuple[float, float, float, float]
-    countries: tuple[_Country, ...]
-    borders: tuple[np.ndarray, ...]
-    coast: tuple[np.ndarray, ...]
-    source: dict
-
-
-def _xy(flat: Sequence[float]) -> np.ndarray:
-    points = np.asarray(flat, dtype=float).reshape(-1, 2)
-    points.flags.writeable = False  # shared by every map this process draws
-    return points
-
-
-@functools.cache
-def _basemap() -> _Basemap:
-    """The shipped Natural Earth subset, read once per process."""
-    data = json.loads((GEODATA_DIR / "basemap.json").read_text(encoding="utf-8"))
-    countries = []
-    for country in data["countries"]:
-        rings = [_xy(ring) for ring in country["rings"]]
-        path = MplPath.make_compound_path(*(MplPath(ring, closed=False) for ring in rings))
-        stacked = np.concatenate(rings)
-        countries.append(
-            _Country(
-                id=country["id"],
-                name=country["name"],
-                iso_a3=country["iso_a3"],
-                path=path,
-                extent=(*stacked.min(axis=0), *stacked.max(axis=0)),
-            )
-        )
-    return _Basemap(
-        bbox=tuple(float(v) for v in data["bbox"]),
-        countries=tuple(countries),
-        borders=tuple(_xy(line) for line in data["borders"]),
-        coast=tuple(_xy(line) for line in data["coast"]),
-        source=dict(data["source"]),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,23 +177,6 @@ def _short(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Initial great-circle bearing from the first point to the second, degrees from north."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(x, y)) % 360
-
-
 def _anchor(places: Sequence[_Place]) -> _Place:
     """The place a shared point is named after: the gazetteer point, else a city."""
     return min(
@@ -289,7 +216,7 @@ def _group_label(places: Sequence[_Place]) -> str:
         return f"{_short(_anchor(places).name)} ({len(places):,} places)"
     ordered = _in_order(places)
     anchor = ordered[0]
-    kinds = [_words(p.kind) for p in ordered]
+    kinds = [plain_words(p.kind) for p in ordered]
     distinct = all(kinds) and len(set(kinds)) == len(kinds)
     if distinct and all(p.name.startswith(anchor.name) for p in ordered):
         return f"{anchor.name} ({', '.join(kinds)})"
@@ -302,7 +229,7 @@ def _members(places: Sequence[_Place]) -> str:
     anchor = ordered[0]
     bits = []
     for place in ordered:
-        kind = _words(place.kind)
+        kind = plain_words(place.kind)
         if place is anchor:
             bits.append(f"the {kind}" if kind else _short(place.name))
         elif kind and place.name.startswith(anchor.name):
@@ -324,15 +251,10 @@ def _validate_highlight(rows: list[dict], highlight: Any) -> tuple[str, ...]:
     return tuple(str(h) for h in wanted)
 
 
-def _in_box(lat: float, lon: float, box: tuple[float, float, float, float]) -> bool:
-    west, south, east, north = box
-    return west <= lon <= east and south <= lat <= north
-
-
 def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
-    rows = _records(places, "places", _PLACE_COLUMNS)
+    rows = records(places, "places", _PLACE_COLUMNS)
     wanted = _validate_highlight(rows, highlight)
-    box = _basemap().bbox
+    box = basemap().bbox
     located, country_rows, unmapped = _sorted_places(rows)
     # The home country is the one most places belong to; edge arrows measure from its
     # centroid, and the map shades it a little darker.
@@ -340,10 +262,10 @@ def _map_facts(places: pd.DataFrame | None, highlight: Any) -> _MapFacts:
     home = counts.most_common(1)[0][0] if counts else None
     groups = _point_groups(located, wanted)
     countries = _country_groups(country_rows, wanted)
-    inside = [g for g in groups if _in_box(g.lat, g.lon, box)]
+    inside = [g for g in groups if in_box(g.lat, g.lon, box)]
     reference = _reference(home, country_rows, inside, box)
     far = _far_groups(groups, countries, reference, box)
-    countries_in = [c for c in countries if _in_box(c.lat, c.lon, box)]
+    countries_in = [c for c in countries if in_box(c.lat, c.lon, box)]
     drawn = {p.basis for p in _all_places(inside, countries_in)}
     bases = tuple(sorted(drawn, key=lambda b: (_BASIS_RANK.get(b, 9), b)))
     title = _title_text(len(rows), inside, far, countries_in, unmapped)
@@ -448,9 +370,9 @@ def _far_groups(
     """The marks beyond the basemap, with the bearing (and distance) an edge arrow gives."""
     far = []
     for g, is_country in [*((g, False) for g in groups), *((c, True) for c in countries)]:
-        if _in_box(g.lat, g.lon, box):
+        if in_box(g.lat, g.lon, box):
             continue
-        km = _distance_km(reference.lat, reference.lon, g.lat, g.lon)
+        km = great_circle_km(reference.lat, reference.lon, g.lat, g.lon)
         far.append(
             _Group(
                 g.places,
@@ -461,7 +383,7 @@ def _far_groups(
                 g.highlight,
                 # A country's centroid is no place to measure to: its arrow gives no distance.
                 km=None if is_country else round(km, -2),
-                bearing=_bearing(reference.lat, reference.lon, g.lat, g.lon),
+                bearing=great_circle_bearing(reference.lat, reference.lon, g.lat, g.lon),
             )
         )
     return far
@@ -524,7 +446,7 @@ def _basis_note(facts: _MapFacts) -> str:
     bits = []
     if any(p.basis == "gazetteer" for p in places):
         bits.append("filled circles: gazetteer points")
-    at_city = [_words(p.kind) or "place" for p in places if p.basis == "located_at_city"]
+    at_city = [plain_words(p.kind) or "place" for p in places if p.basis == "located_at_city"]
     if at_city:
         kinds = list(dict.fromkeys(at_city))
         bits.append(f"{fmt.join(kinds)} at {'its' if len(at_city) == 1 else 'their'} city")
@@ -532,7 +454,7 @@ def _basis_note(facts: _MapFacts) -> str:
         bits.append("open circles: centre of a region")
     others = [b for b in facts.bases if b not in _BASIS_RANK]
     if others:
-        bits.append(f"open circles: {', '.join(_words(b) for b in others)}")
+        bits.append(f"open circles: {', '.join(plain_words(b) for b in others)}")
     if facts.countries:
         bits.append("country names at the centroid")
     text = "Coordinates are approximate and not from the source"
@@ -612,105 +534,80 @@ def locator_map(
     >>> fig = Figure(figsize=(6.6, HEIGHT), layout="constrained")
     >>> locator_map(dataset.places, ax=fig.add_subplot(), sources=dataset.sources)  # doctest: +SKIP
     """
-    ax = _resolve_ax(ax)
-    facts = _map_facts(places, highlight)
-    footer = _footer_lines(facts, places, sources)
-    # Text wider than this would make the layout narrow the map to fit it; base._measure
-    # reads about 3% under what Agg draws, hence the margin.
-    text_width = 0.96 * _unsqueezed_width(ax, _axes_inches(ax)[0])
-    if not (facts.points or facts.countries or facts.far):
-        message = (
-            "Nothing recorded: the data has no places"
-            if facts.n_total == 0
-            else "No place has a point location"
-        )
-        _nothing(ax, message)
-    else:
-        _draw_map(ax, facts, [text for _, text in footer])
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, text_width)
-    _footer(ax, footer, inches=text_width)
-    return ax
+    ax = resolve_ax(ax)
+    return LocatorMapPlotter(places, highlight=highlight, sources=sources).plot(ax)
 
 
-@dataclass(frozen=True)
-class _View:
-    """What the map must show: ``wanted`` (places, home country, room for labels) if it can,
-    ``places`` at least, all inside ``box`` (the basemap). Each is west, south, east, north."""
+class LocatorMapPlotter(Plotter):
+    """The locator map of one set of places: its options held once, its facts computed once.
 
-    wanted: tuple[float, float, float, float]
-    places: tuple[float, float, float, float]
-    box: tuple[float, float, float, float]
+    Parameters are those of :func:`locator_map` (``ax`` aside). :meth:`plot` draws,
+    :meth:`describe` is the alt text, both from :attr:`facts`.
+    """
+
+    def __init__(
+        self,
+        places: pd.DataFrame,
+        *,
+        highlight: str | Sequence[str] | None = None,
+        sources: pd.DataFrame | None = None,
+    ) -> None:
+        self.places = places
+        self.highlight = highlight
+        self.sources = sources
+        self.facts: _MapFacts = _map_facts(places, highlight)
+
+    def describe(self) -> str:
+        """Names in full (the drawing shortens long ones), with coordinates, how each point
+        was chosen, the distance and direction of places beyond the map, and the places with
+        no point location."""
+        return _describe(self.facts)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        ax = resolve_ax(ax)
+        facts = self.facts
+        footer = _footer_lines(facts, self.places, self.sources)
+        # Text wider than this would make the layout narrow the map to fit it; base.measure
+        # reads about 3% under what Agg draws, hence the margin.
+        text_width = 0.96 * unsqueezed_width(ax, axes_inches(ax)[0])
+        if not (facts.points or facts.countries or facts.far):
+            message = (
+                "Nothing recorded: the data has no places"
+                if facts.n_total == 0
+                else "No place has a point location"
+            )
+            draw_nothing(ax, message)
+        else:
+            _draw_map(ax, facts, [text for _, text in footer])
+        plot_texts_out_of_layout(ax)
+        draw_title(ax, facts.title, text_width)
+        draw_footer(ax, footer, inches=text_width)
+        return ax
 
 
-def _view(facts: _MapFacts) -> _View:
-    base = _basemap()
+def _view(facts: _MapFacts) -> View:
+    base = basemap()
     lons = [g.lon for g in (*facts.points, *facts.countries)]
     lats = [g.lat for g in (*facts.points, *facts.countries)]
     if not lons:
-        return _View(base.bbox, base.bbox, base.bbox)
-    places = _padded(lons, lats)
+        return View(base.bbox, base.bbox, base.bbox)
+    places = padded_bounds(lons, lats)
     # The whole home country too: it is what the reader locates the rest against.
     for country in base.countries:
         if country.id == facts.home:
             lons += [country.extent[0], country.extent[2]]
             lats += [country.extent[1], country.extent[3]]
-    return _View(_padded(lons, lats), places, base.bbox)
-
-
-def _fit(view: _View, ratio: float) -> tuple[float, float, float, float]:
-    """West, south, east, north: ``view.wanted`` widened to ``ratio`` (width / height of the
-    Axes), with one degree of latitude ``1 / cos(mid-latitude)`` as tall as one of longitude.
-
-    When that needs more longitude than the basemap has, the map keeps its full width and
-    gives up latitude, first from the home country, never from the places.
-    """
-    box = view.box
-    lo_x, lo_y, hi_x, hi_y = view.wanted
-    for _ in range(8):  # the aspect moves with the middle latitude; this settles it
-        aspect = 1 / math.cos(math.radians((lo_y + hi_y) / 2))
-        span_x, span_y = hi_x - lo_x, hi_y - lo_y
-        if span_x / (span_y * aspect) < ratio:
-            grow = (ratio * span_y * aspect - span_x) / 2
-            lo_x, hi_x = lo_x - grow, hi_x + grow
-        else:
-            grow = (span_x / (ratio * aspect) - span_y) / 2
-            lo_y, hi_y = lo_y - grow, hi_y + grow
-        if hi_x - lo_x > box[2] - box[0]:
-            low, high = view.places[1], view.places[3]
-            lo_x, hi_x = box[0], box[2]
-            span_y = max((hi_x - lo_x) / (ratio * aspect), high - low)
-            middle = min(max((lo_y + hi_y) / 2, high - span_y / 2), low + span_y / 2)
-            lo_y, hi_y = middle - span_y / 2, middle + span_y / 2
-        lo_y, hi_y = _inside(lo_y, hi_y, box[1], box[3])
-    lo_x, hi_x = _inside(lo_x, hi_x, box[0], box[2])
-    return lo_x, lo_y, hi_x, hi_y
-
-
-def _padded(lons: list[float], lats: list[float]) -> tuple[float, float, float, float]:
-    """The bounds of some points with room around them for labels (at least 12° x 8°)."""
-    cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
-    half_x = max(max(lons) - min(lons), 12.0) / 2 * 1.06 + 2.0
-    half_y = max(max(lats) - min(lats), 8.0) / 2 * 1.06 + 1.5
-    return cx - half_x, cy - half_y, cx + half_x, cy + half_y
-
-
-def _inside(lo: float, hi: float, floor: float, ceiling: float) -> tuple[float, float]:
-    """Shift ``[lo, hi]`` into ``[floor, ceiling]``; clip it if it is wider."""
-    if hi - lo >= ceiling - floor:
-        return floor, ceiling
-    shift = max(floor - lo, 0.0) - max(hi - ceiling, 0.0)
-    return lo + shift, hi + shift
+    return View(padded_bounds(lons, lats), places, base.bbox)
 
 
 def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
     view = _view(facts)
     # The Axes' shape is only known once the figure is laid out: fit the view to an
     # estimate of it now (so the map is right before it is drawn), and again, exactly, when
-    # it is drawn (_Placer). The aspect stays "auto": matplotlib's fixed aspect would
+    # it is drawn (Placer). The aspect stays "auto": matplotlib's fixed aspect would
     # either shrink the Axes under the layout or widen the limits on every layout pass.
-    ratio = _axes_inches(ax)[0] / _axes_height(ax, facts.title, footer, x_axis=False)
-    west, south, east, north = _fit(view, ratio)
+    ratio = axes_inches(ax)[0] / axes_height(ax, facts.title, footer, x_axis=False)
+    west, south, east, north = fit_view(view, ratio)
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_facecolor(_SEA)
@@ -728,7 +625,7 @@ def _draw_map(ax: Axes, facts: _MapFacts, footer: list[str]) -> None:
     labels += arrow_labels
     reference = facts.reference
     origin = (reference.lon, reference.lat) if reference is not None else None
-    ax.add_artist(_Placer(view, markers, labels, arrows, origin))
+    ax.add_artist(Placer(view, markers, labels, arrows, origin))
 
 
 def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, float]) -> None:
@@ -736,7 +633,7 @@ def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, f
 
     The rest stays out of the SVG.
     """
-    base = _basemap()
+    base = basemap()
     west, south, east, north = view
     margin_x, margin_y = (east - west) / 5, (north - south) / 5
     near = (west - margin_x, south - margin_y, east + margin_x, north + margin_y)
@@ -757,13 +654,13 @@ def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, f
         )
     ax.add_collection(
         LineCollection(
-            _in_view(base.coast, near), colors=_COAST, linewidths=0.45, zorder=1.5, gid="coast"
+            lines_in_view(base.coast, near), colors=_COAST, linewidths=0.45, zorder=1.5, gid="coast"
         ),
         autolim=False,
     )
     ax.add_collection(
         LineCollection(
-            _in_view(base.borders, near),
+            lines_in_view(base.borders, near),
             colors=_BORDER,
             linewidths=0.8,
             zorder=1.6,
@@ -773,11 +670,11 @@ def _draw_basemap(ax: Axes, home: str | None, view: tuple[float, float, float, f
     )
 
 
-def _draw_points(ax: Axes, points: Sequence[_Group]) -> tuple[list[_Marker], list[_Label]]:
+def _draw_points(ax: Axes, points: Sequence[_Group]) -> tuple[list[Marker], list[Label]]:
     """A marker per point, and its label (placed at draw time) with a hidden leader line."""
-    size_pt = _sizes()["annotation"]
-    markers: list[_Marker] = []
-    labels: list[_Label] = []
+    size_pt = font_sizes()["annotation"]
+    markers: list[Marker] = []
+    labels: list[Label] = []
     for group in points:
         big = group.highlight
         size = _BIG_PT if big else _MARKER_PT
@@ -793,35 +690,35 @@ def _draw_points(ax: Axes, points: Sequence[_Group]) -> tuple[list[_Marker], lis
             zorder=5,
             gid="place:" + _ids(group.ids),
         )
-        markers.append(_Marker(group.lon, group.lat, size / 2 + 0.8))
+        markers.append(Marker(group.lon, group.lat, size / 2 + 0.8))
         text = _text(ax, group, _short(group.label), "place-label", size_pt)
         text.set_fontweight("bold" if big else "normal")
         leader = Line2D([], [], color=MUTED, linewidth=0.5, zorder=4, gid="leader")
         leader.set_visible(False)
         leader.set_in_layout(False)
         ax.add_line(leader)
-        labels.append(_Label(text, "point", len(markers) - 1, leader=leader, rank=(not big, 2)))
+        labels.append(Label(text, "point", len(markers) - 1, leader=leader, rank=(not big, 2)))
     return markers, labels
 
 
-def _draw_country_names(ax: Axes, countries: Sequence[_Group]) -> list[_Label]:
+def _draw_country_names(ax: Axes, countries: Sequence[_Group]) -> list[Label]:
     """Country names, spaced out in capitals, at their centroids."""
-    labels: list[_Label] = []
+    labels: list[Label] = []
     for group in countries:
         spaced = "\u2009".join(_short(group.label).upper())
-        text = _text(ax, group, spaced, "country-label", _sizes()["note"])
+        text = _text(ax, group, spaced, "country-label", font_sizes()["note"])
         text.set_color(_INK if group.highlight else MUTED)
         text.set_fontweight("bold" if group.highlight else "normal")
         labels.append(
-            _Label(text, "country", None, xy=(group.lon, group.lat), rank=(not group.highlight, 4))
+            Label(text, "country", None, xy=(group.lon, group.lat), rank=(not group.highlight, 4))
         )
     return labels
 
 
-def _draw_edge_arrows(ax: Axes, far: Sequence[_Group]) -> tuple[list[_Arrow], list[_Label]]:
+def _draw_edge_arrows(ax: Axes, far: Sequence[_Group]) -> tuple[list[Arrow], list[Label]]:
     """An arrow per place beyond the map, with its name and distance (placed at draw time)."""
-    arrows: list[_Arrow] = []
-    labels: list[_Label] = []
+    arrows: list[Arrow] = []
+    labels: list[Label] = []
     for group in far:
         name = _short(group.label)
         caption = name if group.km is None else f"{name}\n{group.km:,.0f} km"
@@ -838,23 +735,11 @@ def _draw_edge_arrows(ax: Axes, far: Sequence[_Group]) -> tuple[list[_Arrow], li
         )
         arrow.set_in_layout(False)  # placed at draw time, inside the frame
         ax.add_artist(arrow)
-        text = _text(ax, group, caption, "arrow-label", _sizes()["annotation"])
+        text = _text(ax, group, caption, "arrow-label", font_sizes()["annotation"])
         text.set_fontweight("bold" if group.highlight else "normal")
-        arrows.append(_Arrow(arrow, group.bearing or 0.0))
-        labels.append(_Label(text, "arrow", len(arrows) - 1, rank=(not group.highlight, 1)))
+        arrows.append(Arrow(arrow, group.bearing or 0.0))
+        labels.append(Label(text, "arrow", len(arrows) - 1, rank=(not group.highlight, 1)))
     return arrows, labels
-
-
-def _in_view(lines: Sequence[np.ndarray], view: tuple[float, ...]) -> list[np.ndarray]:
-    west, south, east, north = view
-    return [
-        line
-        for line in lines
-        if line[:, 0].max() >= west
-        and line[:, 0].min() <= east
-        and line[:, 1].max() >= south
-        and line[:, 1].min() <= north
-    ]
 
 
 def _text(ax: Axes, group: _Group, text: str, gid: str, size: float) -> Text:
@@ -877,284 +762,6 @@ def _text(ax: Axes, group: _Group, text: str, gid: str, size: float) -> Text:
 
 
 # ---------------------------------------------------------------------------------------------
-# Label placement at draw time
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Marker:
-    lon: float
-    lat: float
-    radius_pt: float
-
-
-@dataclass
-class _Label:
-    text: Text
-    kind: str  # "point", "country" or "arrow"
-    anchor: int | None  # index of its marker or arrow
-    xy: tuple[float, float] = (0.0, 0.0)  # a country name's centroid (lon, lat)
-    leader: Line2D | None = None
-    rank: tuple = ()
-    align: str = "left"
-
-
-@dataclass
-class _Arrow:
-    patch: FancyArrowPatch
-    bearing: float
-    tail: tuple[float, float] = (0.0, 0.0)
-    positions: tuple = ()
-
-
-class _Placer(martist.Artist):
-    """Places the map's labels and edge arrows when the figure is drawn.
-
-    Drawn first among the Axes' artists (lowest zorder), it reads the final transforms, so
-    labels keep their distance from markers whatever the figure's size, layout or dpi. It
-    draws nothing itself. Positions are only set when they change, so a redraw does not mark
-    the figure stale again.
-    """
-
-    def __init__(
-        self,
-        view: _View,
-        markers: list[_Marker],
-        labels: list[_Label],
-        arrows: list[_Arrow],
-        origin: tuple[float, float] | None,
-    ) -> None:
-        super().__init__()
-        self.view = view
-        self.markers, self.labels, self.arrows, self.origin = markers, labels, arrows, origin
-        self.set_zorder(-100)
-        self.set_in_layout(False)
-
-    def get_window_extent(self, renderer: Any = None) -> Bbox:
-        return Bbox.null()
-
-    @martist.allow_rasterization
-    def draw(self, renderer: Any) -> None:
-        ax = self.axes
-        west, south, east, north = _fit(self.view, ax.bbox.width / max(ax.bbox.height, 1.0))
-        if ax.get_xlim() != (west, east):
-            ax.set_xlim(west, east)
-        if ax.get_ylim() != (south, north):
-            ax.set_ylim(south, north)
-        pt = renderer.points_to_pixels(1.0)
-        frame = ax.bbox
-        inner = (frame.x0 + 3 * pt, frame.y0 + 3 * pt, frame.x1 - 3 * pt, frame.y1 - 3 * pt)
-        obstacles = _Boxes()
-        centres = ax.transData.transform([(m.lon, m.lat) for m in self.markers] or np.zeros((0, 2)))
-        for (x, y), marker in zip(centres, self.markers, strict=True):
-            r = marker.radius_pt * pt
-            obstacles.add((x - r, y - r, x + r, y + r))
-        self._place_arrows(ax, pt, obstacles)
-
-        for label in sorted(self.labels, key=lambda lab: lab.rank):
-            text = label.text
-            _set(text, "visible", True)
-            box = text.get_window_extent(renderer)
-            w, h = box.width, box.height
-            at = ax.transData.transform(text.get_position())
-            offset = (box.x0 - at[0], box.y0 - at[1])
-            pad = 0.5 * pt
-            chosen = None
-            for x0, y0, leader in self._candidates(label, centres, pt, w, h):
-                cand = (x0 - pad, y0 - pad, x0 + w + pad, y0 + h + pad)
-                if (
-                    cand[0] >= inner[0]
-                    and cand[1] >= inner[1]
-                    and cand[2] <= inner[2]
-                    and cand[3] <= inner[3]
-                    and not obstacles.hits(cand)
-                ):
-                    chosen = (x0, y0, leader)
-                    obstacles.add(cand)
-                    break
-            if chosen is None:
-                _set(text, "visible", False)
-                if label.leader is not None:
-                    _set(label.leader, "visible", False)
-                continue
-            x0, y0, leader = chosen
-            position = tuple(ax.transData.inverted().transform((x0 - offset[0], y0 - offset[1])))
-            if tuple(text.get_position()) != position:
-                text.set_position(position)
-            if label.kind == "arrow":
-                align = "right" if x0 + w / 2 < self.arrows[label.anchor].tail[0] else "left"
-                if align != label.align:
-                    text.set_multialignment(align)
-                    label.align = align
-            if label.leader is not None:
-                self._leader(ax, label, centres, pt, (x0, y0, x0 + w, y0 + h), leader)
-
-    def _place_arrows(self, ax: Axes, pt: float, obstacles: _Boxes) -> None:
-        frame = ax.bbox
-        edge = _EDGE_PT * pt
-        lo_x, lo_y, hi_x, hi_y = frame.x0 + edge, frame.y0 + edge, frame.x1 - edge, frame.y1 - edge
-        if self.origin is not None:
-            ox, oy = ax.transData.transform(self.origin)
-        else:
-            ox, oy = frame.x0 + frame.width / 2, frame.y0 + frame.height / 2
-        if not (lo_x < ox < hi_x and lo_y < oy < hi_y):
-            ox, oy = frame.x0 + frame.width / 2, frame.y0 + frame.height / 2
-        heads: list[tuple[float, float]] = []
-        to_axes = ax.transAxes.inverted()
-        for arrow in self.arrows:
-            angle = math.radians(arrow.bearing)
-            # Fan arrows out that would land on one another.
-            for turn in (0, 6, -6, 12, -12, 18, -18):
-                a = angle + math.radians(turn)
-                dx, dy = math.sin(a), math.cos(a)
-                reach = min(
-                    (hi_x - ox) / dx if dx > 1e-9 else math.inf,
-                    (lo_x - ox) / dx if dx < -1e-9 else math.inf,
-                    (hi_y - oy) / dy if dy > 1e-9 else math.inf,
-                    (lo_y - oy) / dy if dy < -1e-9 else math.inf,
-                )
-                head = (ox + reach * dx, oy + reach * dy)
-                if all(math.dist(head, h) > 14 * pt for h in heads):
-                    break
-            heads.append(head)
-            length = min(_ARROW_PT * pt, max(reach, 1.0))
-            tail = (head[0] - length * dx, head[1] - length * dy)
-            arrow.tail = tail
-            a_tail, a_head = to_axes.transform([tail, head])
-            positions = (tuple(a_tail), tuple(a_head))
-            if arrow.positions != positions:
-                arrow.patch.set_positions(*positions)
-                arrow.positions = positions
-            pad = 1 * pt
-            obstacles.add(
-                (
-                    min(tail[0], head[0]) - pad,
-                    min(tail[1], head[1]) - pad,
-                    max(tail[0], head[0]) + pad,
-                    max(tail[1], head[1]) + pad,
-                )
-            )
-
-    def _candidates(
-        self, label: _Label, centres: np.ndarray, pt: float, w: float, h: float
-    ) -> list[tuple[float, float, bool]]:
-        """Spots for a label's lower-left corner, best first, and whether each needs a
-        leader line back to its marker."""
-        if label.kind == "point":
-            x, y = centres[label.anchor]
-            r = self.markers[label.anchor].radius_pt * pt
-            outward = self._outward(x, y, w, h)
-            out = []
-            for ring, extra in enumerate((0.0, 0.9 * h, 1.8 * h, 3.0 * h)):
-                spots = _around(x, y, r + _GAP_PT * pt + extra, w, h)
-                out += [(*c, ring > 1) for c in sorted(spots, key=outward)]
-            return out
-        if label.kind == "arrow":
-            x, y = self.arrows[label.anchor].tail
-            out = []
-            for extra in (3 * pt, 0.9 * h, 1.8 * h):
-                out += [(*c, False) for c in _around(x, y, extra, w, h)]
-            return out
-        # Country names: at the centroid, else nudged around it.
-        x, y = self.axes.transData.transform(label.xy)
-        out = [(x - w / 2, y - h / 2, False)]
-        for extra in (0.6 * h, 1.2 * h, 2.0 * h):
-            out += [(*c, False) for c in _around(x, y, extra, w, h, centred=True)]
-        return out
-
-    def _outward(self, x: float, y: float, w: float, h: float) -> Any:
-        """Sort key that puts a point's label on the side away from the home country's
-        centre, where it crowds the middle of the map least (and a coastal city's label
-        tends to fall on the sea); the usual right, left, diagonal order breaks ties."""
-        if self.origin is None:
-            return lambda spot: 0.0
-        ox, oy = self.axes.transData.transform(self.origin)
-        dx, dy = x - ox, y - oy
-        norm = math.hypot(dx, dy)
-        if norm < 1e-6:
-            return lambda spot: 0.0
-
-        def key(spot: tuple[float, float]) -> float:
-            sx, sy = spot[0] + w / 2 - x, spot[1] + h / 2 - y
-            cosine = (sx * dx + sy * dy) / (norm * (math.hypot(sx, sy) or 1.0))
-            return -round(cosine * 2) / 2
-
-        return key
-
-    def _leader(
-        self,
-        ax: Axes,
-        label: _Label,
-        centres: np.ndarray,
-        pt: float,
-        box: tuple[float, float, float, float],
-        show: bool,
-    ) -> None:
-        leader = label.leader
-        assert leader is not None
-        if not show:
-            _set(leader, "visible", False)
-            return
-        x, y = centres[label.anchor]
-        r = self.markers[label.anchor].radius_pt * pt
-        bx = min(max(x, box[0]), box[2])
-        by = min(max(y, box[1]), box[3])
-        d = math.hypot(bx - x, by - y) or 1.0
-        start = (x + (bx - x) * r / d, y + (by - y) * r / d)
-        xs, ys = ax.transData.inverted().transform([start, (bx, by)]).T
-        if list(leader.get_xdata()) != list(xs) or list(leader.get_ydata()) != list(ys):
-            leader.set_data(xs, ys)
-        _set(leader, "visible", True)
-
-
-def _around(
-    x: float, y: float, gap: float, w: float, h: float, *, centred: bool = False
-) -> list[tuple[float, float]]:
-    """Lower-left corners of a ``w`` x ``h`` box ``gap`` away from ``(x, y)``: right, left,
-    the four diagonals, above, below (centred labels try above and below first)."""
-    d = gap * 0.75
-    sides = [
-        (x + gap, y - h / 2),
-        (x - gap - w, y - h / 2),
-        (x + d, y + d),
-        (x + d, y - d - h),
-        (x - d - w, y + d),
-        (x - d - w, y - d - h),
-        (x - w / 2, y + gap),
-        (x - w / 2, y - gap - h),
-    ]
-    return sides[6:] + sides[:6] if centred else sides
-
-
-class _Boxes:
-    """Rectangles placed so far (display coordinates), tested in one numpy pass."""
-
-    def __init__(self) -> None:
-        self.boxes = np.empty((16, 4))
-        self.n = 0
-
-    def add(self, box: tuple[float, float, float, float]) -> None:
-        if self.n == len(self.boxes):
-            self.boxes = np.concatenate([self.boxes, np.empty_like(self.boxes)])
-        self.boxes[self.n] = box
-        self.n += 1
-
-    def hits(self, box: tuple[float, float, float, float]) -> bool:
-        b = self.boxes[: self.n]
-        return bool(
-            np.any(
-                (box[0] < b[:, 2]) & (b[:, 0] < box[2]) & (box[1] < b[:, 3]) & (b[:, 1] < box[3])
-            )
-        )
-
-
-def _set(artist: Any, prop: str, value: Any) -> None:
-    """Set a property only when it changes, so placing labels leaves a drawn figure clean."""
-    if getattr(artist, f"get_{prop}")() != value:
-        getattr(artist, f"set_{prop}")(value)
-
-
-# ---------------------------------------------------------------------------------------------
 # Alt text
 # ---------------------------------------------------------------------------------------------
 
@@ -1171,7 +778,7 @@ def _basis_words(group: _Group) -> str:
         "country_centroid": "country centroid",
     }
     bases = list(dict.fromkeys(p.basis for p in group.places))
-    return "; ".join(words.get(b, _words(b)) for b in bases)
+    return "; ".join(words.get(b, plain_words(b)) for b in bases)
 
 
 def describe_locator_map(
@@ -1195,7 +802,11 @@ def describe_locator_map(
     -------
     str
     """
-    facts = _map_facts(places, highlight)
+    return LocatorMapPlotter(places, highlight=highlight, sources=sources).describe()
+
+
+def _describe(facts: _MapFacts) -> str:
+    """The alt text from the map's facts (see :func:`describe_locator_map`)."""
     if facts.n_total == 0:
         return "Locator map: nothing recorded; the data has no places."
     parts = [

@@ -1,9 +1,10 @@
 """Project capacities: :func:`project_capacities` and its alt text.
 
 One horizontal bar per project with a stated capacity, a hollow marker and "capacity not
-stated" for the others; with many projects, one stacked bar per sector.
-:func:`describe_project_capacities` is the alt text, from the same facts
-(:func:`_project_facts`).
+stated" for the others; with many projects, one stacked bar per sector. One
+:class:`ProjectCapacitiesPlotter` holds the rows and options and computes the facts once
+(:func:`_project_facts`); it draws (:func:`project_capacities`) and writes the alt text
+(:func:`describe_project_capacities`).
 """
 
 from __future__ import annotations
@@ -22,27 +23,30 @@ from matplotlib.ticker import MaxNLocator
 from helpers.errors import DataValidationError, ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
-    _TEXT_DARK,
-    _axes_inches,
-    _category_order,
-    _count,
-    _footer,
-    _label,
-    _legend,
-    _measure,
-    _name,
-    _nothing,
-    _plot_texts_out_of_layout,
-    _records,
-    _resolve_ax,
-    _row_labels,
-    _sizes,
-    _title,
-    _words,
-    _xlabel_anchor,
+    TEXT_DARK,
+    Plotter,
+    actor_name,
+    axes_inches,
+    category_order,
+    count_of,
+    display_label,
+    draw_footer,
+    draw_legend,
+    draw_nothing,
+    draw_title,
+    font_sizes,
+    measure,
+    plain_words,
+    plot_texts_out_of_layout,
+    records,
+    resolve_ax,
+    row_labels,
     source_line,
+    xlabel_anchor,
 )
 from helpers.report.theme import LIGHT, MUTED, PARTNER_COLORS, STATUS_COLORS, color_for
+
+__all__ = ["ProjectCapacitiesPlotter", "describe_project_capacities", "project_capacities"]
 
 _PROJECT_COLUMNS = ("project_id", "name", "sector", "capacity", "capacity_unit", "status")
 
@@ -68,7 +72,7 @@ def _project_facts(
 ) -> _ProjectFacts:
     if hue not in ("partner", "status"):
         raise ParameterError(f"hue={hue!r}: use 'partner' or 'status'")
-    rows = _records(projects, "projects", _PROJECT_COLUMNS)
+    rows = records(projects, "projects", _PROJECT_COLUMNS)
     stated = [r for r in rows if r["capacity"] is not None]
     unstated = [r for r in rows if r["capacity"] is None]
     units = sorted({str(r["capacity_unit"]) for r in stated if r["capacity_unit"] is not None})
@@ -81,26 +85,26 @@ def _project_facts(
         )
     unit = units[0] if units else "MW"
     sectors = [
-        s for s in _category_order(projects, "sector") if any(str(r["sector"]) == s for r in rows)
+        s for s in category_order(projects, "sector") if any(str(r["sector"]) == s for r in rows)
     ]
     n = len(rows)
     if not rows:
         title = "No projects recorded"
     elif not stated:
-        title = f"None of the {_count(n, 'project')} states a capacity"
+        title = f"None of the {count_of(n, 'project')} states a capacity"
     else:
         # A finding the source states row by row; never a total the chart would compute.
         largest = max(stated, key=lambda r: float(r["capacity"]))
-        status = _words(largest["status"])
+        status = plain_words(largest["status"])
         title = (
             f"The largest stated capacity is the {largest['name']}'s "
             f"{fmt.capacity(largest['capacity'], unit)} ({status})"
         )
         if unstated:
-            title += f"; {len(unstated):,} of {_count(n, 'project')} state no capacity"
+            title += f"; {len(unstated):,} of {count_of(n, 'project')} state no capacity"
     aggregated = n > max_rows
     note = (
-        f"Aggregated by sector: {_count(n, 'project')} in {_count(len(sectors), 'sector')}."
+        f"Aggregated by sector: {count_of(n, 'project')} in {count_of(len(sectors), 'sector')}."
         if aggregated
         else None
     )
@@ -119,8 +123,99 @@ def _hue_color(key: str, hue: str) -> str:
 
 def _hue_label(key: str, hue: str, names: Mapping[str, str] | None) -> str:
     if hue == "partner":
-        return _label(_name(key, names) or "no partner")
-    return _label(_words(key))
+        return display_label(actor_name(key, names) or "no partner")
+    return display_label(plain_words(key))
+
+
+class ProjectCapacitiesPlotter(Plotter):
+    """Project capacities: the options held once, the facts computed once.
+
+    Parameters are those of :func:`project_capacities` (``ax`` aside). :meth:`plot` draws,
+    :meth:`describe` is the alt text, both from :attr:`facts`.
+    """
+
+    def __init__(
+        self,
+        projects: pd.DataFrame,
+        *,
+        actor_names: Mapping[str, str] | None = None,
+        sources: pd.DataFrame | None = None,
+        hue: str = "partner",
+        max_rows: int = 12,
+    ) -> None:
+        self.projects = projects
+        self.actor_names = actor_names
+        self.sources = sources
+        self.hue = hue
+        self.max_rows = max_rows
+        self.facts = _project_facts(projects, actor_names, hue, max_rows)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        ax = resolve_ax(ax)
+        facts = self.facts
+        projects, actor_names, sources = self.projects, self.actor_names, self.sources
+        sizes = font_sizes()
+        ax.set_xlabel(f"Capacity ({facts.unit})", fontsize=sizes["label"])
+        ax.set_ylabel("Sector" if facts.aggregated else "Project", fontsize=sizes["label"])
+        if not facts.rows:
+            draw_nothing(ax, "Nothing recorded: the data has no projects")
+        elif facts.aggregated:
+            _project_sectors(ax, facts, actor_names)
+        else:
+            _project_rows(ax, facts, actor_names)
+        if facts.rows:
+            ax.grid(axis="x", color=LIGHT, linewidth=0.8)
+            ax.set_axisbelow(True)
+            ax.tick_params(axis="both", labelsize=sizes["annotation"])
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        plot_texts_out_of_layout(ax)
+        draw_title(ax, facts.title)
+        lines = [("note", facts.note)] if facts.note else []
+        lines.append(("source", source_line(projects, "projects", sources)))
+        draw_footer(ax, lines, xlabel_anchor(ax))
+        return ax
+
+    def describe(self) -> str:
+        """The alt text: the finding, then each project's capacity (or each sector's)."""
+        facts = self.facts
+        actor_names = self.actor_names
+        if not facts.rows:
+            return "Bar chart of project capacities: nothing recorded; the data has no projects."
+
+        def one(r: dict) -> str:
+            bits = [plain_words(r["sector"]), plain_words(r["status"])]
+            partner = actor_name(r.get("partner_id"), actor_names)
+            if partner:
+                bits.append(f"with {partner}")
+            return f"{r['name']} ({', '.join(bits)})"
+
+        parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
+        if facts.aggregated:
+            # The bars are sectors, so is the text: one line per project would not end.
+            parts.append(facts.note or "")
+            by_sector = []
+            for sector in facts.sectors:
+                members = [r for r in facts.rows if str(r["sector"]) == sector]
+                stated = [float(r["capacity"]) for r in members if r["capacity"] is not None]
+                text = f"{display_label(plain_words(sector))}: {count_of(len(members), 'project')}"
+                if stated:
+                    text += (
+                        f", {sum(stated):,.0f} {facts.unit} stated for "
+                        f"{count_of(len(stated), 'of them', 'of them')}"
+                    )
+                by_sector.append(text)
+            parts.append(f"By sector: {'; '.join(by_sector)}.")
+            return " ".join(p for p in parts if p)
+        if facts.stated:
+            listed = "; ".join(
+                f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
+                for r in sorted(facts.stated, key=lambda r: -float(r["capacity"]))
+            )
+            parts.append(f"With a stated capacity: {listed}.")
+        if facts.unstated:
+            parts.append(f"Capacity not stated: {'; '.join(one(r) for r in facts.unstated)}.")
+        return " ".join(p for p in parts if p)
 
 
 def project_capacities(
@@ -161,29 +256,10 @@ def project_capacities(
     -------
     matplotlib.axes.Axes
     """
-    ax = _resolve_ax(ax)
-    facts = _project_facts(projects, actor_names, hue, max_rows)
-    sizes = _sizes()
-    ax.set_xlabel(f"Capacity ({facts.unit})", fontsize=sizes["label"])
-    ax.set_ylabel("Sector" if facts.aggregated else "Project", fontsize=sizes["label"])
-    if not facts.rows:
-        _nothing(ax, "Nothing recorded: the data has no projects")
-    elif facts.aggregated:
-        _project_sectors(ax, facts, actor_names)
-    else:
-        _project_rows(ax, facts, actor_names)
-    if facts.rows:
-        ax.grid(axis="x", color=LIGHT, linewidth=0.8)
-        ax.set_axisbelow(True)
-        ax.tick_params(axis="both", labelsize=sizes["annotation"])
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title)
-    lines = [("note", facts.note)] if facts.note else []
-    lines.append(("source", source_line(projects, "projects", sources)))
-    _footer(ax, lines, _xlabel_anchor(ax))
-    return ax
+    ax = resolve_ax(ax)
+    return ProjectCapacitiesPlotter(
+        projects, actor_names=actor_names, sources=sources, hue=hue, max_rows=max_rows
+    ).plot(ax)
 
 
 def _capacity_xlim(ax: Axes, largest: float, note: str, legend_labels: Sequence[str]) -> None:
@@ -192,11 +268,11 @@ def _capacity_xlim(ax: Axes, largest: float, note: str, legend_labels: Sequence[
         ax.set_xlim(0, 1.0)
         ax.set_xticks([0])
         return
-    size = _sizes()["annotation"]
-    left = max((_measure(t, size) for t in _tick_texts(ax)), default=0.3) + 0.35
-    legend = max((_measure(t, size) for t in legend_labels), default=0.0) + 0.6
-    width, _ = _axes_inches(ax, decoration=left + legend)
-    share = min((_measure(note, size) + 0.15) / width, 0.6)
+    size = font_sizes()["annotation"]
+    left = max((measure(t, size) for t in _tick_texts(ax)), default=0.3) + 0.35
+    legend = max((measure(t, size) for t in legend_labels), default=0.0) + 0.6
+    width, _ = axes_inches(ax, decoration=left + legend)
+    share = min((measure(note, size) + 0.15) / width, 0.6)
     ax.set_xlim(0, largest / (1 - share))
     # The scale stops at the first tick past the longest bar; the rest is room for its note.
     ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, largest)
@@ -216,7 +292,9 @@ def _project_rows(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | Non
     stated, unstated = _ordered_projects(facts)
     ordered = stated + unstated
     ax.set_yticks(
-        range(len(ordered)), _row_labels(ax, [_label(r["name"]) for r in ordered]), parse_math=False
+        range(len(ordered)),
+        row_labels(ax, [display_label(r["name"]) for r in ordered]),
+        parse_math=False,
     )
     keys = list(dict.fromkeys(_hue_key(r, facts.hue) for r in ordered))
     legend_labels = [_hue_label(k, facts.hue, names) for k in keys]
@@ -262,8 +340,8 @@ def _ordered_projects(facts: _ProjectFacts) -> tuple[list[dict], list[dict]]:
 def _aside(row: dict, hue: str, names: Mapping[str, str] | None) -> str:
     """What the bar's colour does not show, written beside it: the status, or the partner."""
     if hue == "partner":
-        return _words(row["status"])
-    return _name(row.get("partner_id"), names) or "no partner"
+        return plain_words(row["status"])
+    return actor_name(row.get("partner_id"), names) or "no partner"
 
 
 def _draw_stated(
@@ -285,8 +363,8 @@ def _draw_stated(
             xytext=(4, 0),
             textcoords="offset points",
             va="center",
-            fontsize=_sizes()["annotation"],
-            color=_TEXT_DARK,
+            fontsize=font_sizes()["annotation"],
+            color=TEXT_DARK,
             parse_math=False,
             gid="capacity-label",
         )
@@ -321,7 +399,7 @@ def _draw_unstated(
             xytext=(7, 0),
             textcoords="offset points",
             va="center",
-            fontsize=_sizes()["annotation"],
+            fontsize=font_sizes()["annotation"],
             style="italic",
             color=MUTED,
             parse_math=False,
@@ -331,7 +409,7 @@ def _draw_unstated(
 
 def _hue_legend(ax: Axes, hue: str, handles: list, labels: list[str]) -> None:
     """The legend of the bars' colours, right of the axes, titled by what the colour shows."""
-    _legend(
+    draw_legend(
         ax,
         handles,
         labels,
@@ -343,7 +421,7 @@ def _hue_legend(ax: Axes, hue: str, handles: list, labels: list[str]) -> None:
 
 
 def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | None) -> None:
-    size = _sizes()["annotation"]
+    size = font_sizes()["annotation"]
     by_sector: dict[str, list[dict]] = defaultdict(list)
     for r in facts.rows:
         by_sector[str(r["sector"])].append(r)
@@ -355,7 +433,7 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
     }
     ax.set_yticks(
         range(len(sectors)),
-        _row_labels(ax, [_label(_words(s)) for s in sectors]),
+        row_labels(ax, [display_label(plain_words(s)) for s in sectors]),
         parse_math=False,
     )
     notes = {}
@@ -366,10 +444,10 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
         if with_capacity:
             notes[sector] = (
                 f"{totals[sector]:,.0f} {facts.unit} from {len(with_capacity)} of "
-                f"{_count(len(rows), 'project')}" + (f"; {missing} not stated" if missing else "")
+                f"{count_of(len(rows), 'project')}" + (f"; {missing} not stated" if missing else "")
             )
         else:
-            notes[sector] = f"capacity not stated for {_count(len(rows), 'project')}"
+            notes[sector] = f"capacity not stated for {count_of(len(rows), 'project')}"
     top = max(sectors, key=lambda s: totals[s])
     _capacity_xlim(ax, totals[top], notes[top], [_hue_label(k, facts.hue, names) for k in keys])
     left = np.zeros(len(sectors))
@@ -396,7 +474,7 @@ def _project_sectors(ax: Axes, facts: _ProjectFacts, names: Mapping[str, str] | 
         left += widths
     for y, sector in enumerate(sectors):
         if totals[sector] > 0 or any(r["capacity"] is not None for r in by_sector[sector]):
-            style, color = "normal", _TEXT_DARK
+            style, color = "normal", TEXT_DARK
         else:
             style, color = "italic", MUTED
             ax.plot([0], [y], marker="o", ms=6, mfc="white", mec=MUTED, ls="none", clip_on=False)
@@ -425,40 +503,6 @@ def describe_project_capacities(
     max_rows: int = 12,
 ) -> str:
     """Alt text for :func:`project_capacities`, from the same rows and arguments."""
-    facts = _project_facts(projects, actor_names, hue, max_rows)
-    if not facts.rows:
-        return "Bar chart of project capacities: nothing recorded; the data has no projects."
-
-    def one(r: dict) -> str:
-        bits = [_words(r["sector"]), _words(r["status"])]
-        partner = _name(r.get("partner_id"), actor_names)
-        if partner:
-            bits.append(f"with {partner}")
-        return f"{r['name']} ({', '.join(bits)})"
-
-    parts = [f"Bar chart of project capacities in {facts.unit}. {facts.title}."]
-    if facts.aggregated:
-        # The bars are sectors, so is the text: one line per project would not end.
-        parts.append(facts.note or "")
-        by_sector = []
-        for sector in facts.sectors:
-            members = [r for r in facts.rows if str(r["sector"]) == sector]
-            stated = [float(r["capacity"]) for r in members if r["capacity"] is not None]
-            text = f"{_label(_words(sector))}: {_count(len(members), 'project')}"
-            if stated:
-                text += (
-                    f", {sum(stated):,.0f} {facts.unit} stated for "
-                    f"{_count(len(stated), 'of them', 'of them')}"
-                )
-            by_sector.append(text)
-        parts.append(f"By sector: {'; '.join(by_sector)}.")
-        return " ".join(p for p in parts if p)
-    if facts.stated:
-        listed = "; ".join(
-            f"{one(r)}: {float(r['capacity']):,.0f} {facts.unit}"
-            for r in sorted(facts.stated, key=lambda r: -float(r["capacity"]))
-        )
-        parts.append(f"With a stated capacity: {listed}.")
-    if facts.unstated:
-        parts.append(f"Capacity not stated: {'; '.join(one(r) for r in facts.unstated)}.")
-    return " ".join(p for p in parts if p)
+    return ProjectCapacitiesPlotter(
+        projects, actor_names=actor_names, sources=sources, hue=hue, max_rows=max_rows
+    ).describe()

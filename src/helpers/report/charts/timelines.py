@@ -2,313 +2,89 @@
 
 Events on a date axis, each drawn as precisely as the source dates it (a point for a day, a
 light bar for a month, a solid bar for a period, a fading bar for an ongoing event), undated
-events in a lane of their own. The rows are laid out in points, so :func:`timeline_height`
-(and :func:`fit_timeline`, which draws once and sets the figure's height) can say how tall a
-figure must be for every row and label to fit. :func:`describe_timeline` is the alt text, from
-the same facts (:func:`_timeline_facts`).
+events in a lane of their own. One :class:`TimelinePlotter` holds the chart's rows and options
+and its facts (:func:`~helpers.report.charts.timeline_facts.timeline_facts`, computed once);
+it draws (:meth:`~TimelinePlotter.plot`), fits the figure's height to the rows
+(:meth:`~TimelinePlotter.fit`, :meth:`~TimelinePlotter.height`) and writes the alt text
+(:meth:`~TimelinePlotter.describe`). The public functions make a plotter and call it. The
+rows are laid out in points (:mod:`~helpers.report.charts.timeline_layout`), so
+:func:`timeline_height` (and :func:`fit_timeline`, which draws once and sets the figure's
+height) can say how tall a figure must be for every row and label to fit.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import Formatter, NullLocator
 
-from helpers.errors import ParameterError
 from helpers.report import formatting as fmt
 from helpers.report.charts.base import (
-    _TEXT_DARK,
-    _axes_inches,
-    _category_order,
-    _count,
-    _flag,
-    _footer,
-    _label,
-    _legend,
-    _legend_columns,
-    _measure,
-    _name,
-    _nothing,
-    _plot_texts_out_of_layout,
-    _records,
-    _resolve_ax,
-    _sizes,
-    _str,
-    _tick_overhang,
-    _timestamp,
-    _title,
-    _unsqueezed_width,
-    _when,
-    _words,
-    _wrap_to,
-    _xlabel_anchor,
+    TEXT_DARK,
+    Plotter,
+    actor_name,
+    axes_inches,
+    category_order,
+    display_label,
+    draw_footer,
+    draw_legend,
+    draw_nothing,
+    draw_title,
+    font_sizes,
+    legend_columns,
+    measure,
+    plain_words,
+    plot_texts_out_of_layout,
+    resolve_ax,
     source_line,
+    unsqueezed_width,
+    when_phrase,
+    xlabel_anchor,
 )
-from helpers.report.theme import LIGHT, MUTED, THEME_COLORS, color_for
-
-_DAY = pd.Timedelta(days=1)
-
-_EVENT_COLUMNS = (
-    "event_id",
-    "title",
-    "theme",
-    "date_start",
-    "date_end",
-    "date_precision",
-    "ongoing",
+from helpers.report.charts.timeline_facts import (
+    Event,
+    Extent,
+    TimelineFacts,
+    default_undated_heading,
+    event_extent,
+    timeline_facts,
 )
+from helpers.report.charts.timeline_layout import (
+    INK_DROP_EM,
+    LANE_INDENT_IN,
+    LINE_EM,
+    PAD_IN,
+    POINT_MS,
+    ROW_EM,
+    Layout,
+    RowLabel,
+    RowMarks,
+    Taken,
+    date_axis,
+    fitted_height,
+    free_spot,
+    place_row_label,
+    row_marks,
+    taken_spans,
+    undated_columns,
+)
+from helpers.report.theme import MUTED, THEME_COLORS, color_for
 
-
-@dataclass(frozen=True)
-class _Event:
-    event_id: str
-    title: str
-    theme: str
-    precision: str
-    ongoing: bool
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
-    actor_id: str | None
-    counterpart_id: str | None
-
-
-@dataclass(frozen=True)
-class _Extent:
-    start: pd.Timestamp
-    stop: pd.Timestamp  # exclusive
-    first_month_stop: pd.Timestamp | None  # month precision: end of the month it started in
-    open_ended: bool  # ongoing with no end: runs to the source date and beyond
-    single_day: bool
-
-
-@dataclass(frozen=True)
-class _TimelineFacts:
-    title: str
-    n_total: int
-    n_dated: int
-    n_undated: int
-    dated: list[_Event]  # shown, chronological
-    undated: list[_Event]  # shown, input order
-    as_of: pd.Timestamp | None
-    note: str | None
-
-
-def _events(events: pd.DataFrame | None) -> list[_Event]:
-    rows = _records(events, "events", _EVENT_COLUMNS)
-    out = []
-    for row in rows:
-        start = _timestamp(row["date_start"])
-        precision = _str(row["date_precision"]) or ("day" if start is not None else "undated")
-        if start is None:
-            precision = "undated"
-        out.append(
-            _Event(
-                event_id=str(row["event_id"]),
-                title=str(row["title"]),
-                theme=_str(row["theme"]) or "",
-                precision=precision,
-                ongoing=_flag(row["ongoing"]),
-                start=start,
-                end=_timestamp(row["date_end"]),
-                actor_id=_str(row.get("actor_id")),
-                counterpart_id=_str(row.get("counterpart_id")),
-            )
-        )
-    return out
-
-
-def _resolve_as_of(
-    as_of: Any, items: list[_Event], events: pd.DataFrame | None, sources: pd.DataFrame | None
-) -> pd.Timestamp | None:
-    if as_of is not None:
-        return pd.Timestamp(as_of).normalize()
-    if sources is not None and not sources.empty and "published" in sources.columns:
-        published = sources
-        if events is not None and "source_id" in events.columns:
-            cited = set(events["source_id"].dropna().astype(str))
-            if cited & set(sources["source_id"].astype(str)):
-                published = sources[sources["source_id"].astype(str).isin(cited)]
-        latest = pd.to_datetime(published["published"]).max()
-        if not pd.isna(latest):
-            return pd.Timestamp(latest).normalize()
-    known = [d for e in items for d in (e.start, e.end) if d is not None]
-    return max(known) if known else None
-
-
-def _extent(event: _Event, as_of: pd.Timestamp | None) -> _Extent:
-    assert event.start is not None
-    first_month_stop = None
-    if event.precision == "month":
-        period = event.start.to_period("M")
-        start = period.start_time
-        first_month_stop = period.end_time.normalize() + _DAY
-        minimum_stop = first_month_stop
-    else:
-        start = event.start
-        minimum_stop = start + _DAY
-    if event.end is not None:
-        stop = max(event.end + _DAY, minimum_stop)
-        open_ended = False
-    elif event.ongoing:
-        stop = max(as_of, minimum_stop) if as_of is not None else minimum_stop
-        open_ended = True
-    else:
-        stop = minimum_stop
-        open_ended = False
-    single_day = event.precision in ("day", "period") and stop - start == _DAY
-    return _Extent(start, stop, first_month_stop, open_ended, single_day)
-
-
-#: Above this many events per event shown, the timeline narrows the rows down with pandas
-#: before looking at them one by one (see :func:`_candidate_events`).
-_TRIM_FACTOR = 4
-
-
-def _candidate_events(
-    events: pd.DataFrame | None, as_of: Any, sources: pd.DataFrame | None, max_events: int
-) -> tuple[pd.DataFrame, pd.Timestamp | None, tuple[int, int, int]] | None:
-    """For a large frame, the rows :func:`_timeline_facts` can show, with the whole's counts.
-
-    What it keeps, in the frame's order: the ``max_events`` dated rows that end last (as
-    :func:`_extent` computes the end; among equal ends the first, as a stable sort does) and
-    the first ``max_events`` undated rows. Those are all the chart can show, so the facts are
-    those of the whole frame; only the counts, returned as ``(total, dated, undated)``, need
-    the whole. ``None`` (look at every row) for a small frame, or columns that are not typed
-    as :func:`helpers.data.load` types them.
-    """
-    if events is None or len(events) <= _TRIM_FACTOR * max_events:
-        return None
-    if any(c not in events.columns for c in _EVENT_COLUMNS):
-        return None
-    typed = all(
-        pd.api.types.is_datetime64_dtype(events[c]) for c in ("date_start", "date_end")
-    ) and pd.api.types.is_bool_dtype(events["ongoing"])
-    if not typed:
-        return None
-    start = events["date_start"].dt.normalize()
-    end = events["date_end"].dt.normalize()
-    dated = start.notna()
-    as_of_ts = _resolve_as_of(as_of, [], events, sources)
-    if as_of_ts is None:
-        known = pd.concat([start, end]).max()
-        as_of_ts = None if pd.isna(known) else pd.Timestamp(known)
-    precision = events["date_precision"].astype(object)
-    minimum = (start + pd.offsets.MonthBegin(1)).where(precision == "month", start + _DAY)
-    stop = minimum.where(end.isna(), np.maximum(end + _DAY, minimum))
-    ongoing = events["ongoing"].fillna(False).astype(bool) & end.isna()
-    if as_of_ts is not None:
-        stop = stop.where(~ongoing, minimum.clip(lower=as_of_ts))
-    keep = ~dated & (~dated).cumsum().le(max_events)
-    if dated.sum() > max_events:
-        # A stable sort keeps the first rows among equal ends: so do we.
-        threshold = stop[dated].nlargest(max_events).iloc[-1]
-        above = dated & (stop > threshold)
-        at = dated & (stop == threshold)
-        keep |= above | (at & at.cumsum().le(max_events - int(above.sum())))
-    else:
-        keep |= dated
-    counts = (len(events), int(dated.sum()), int((~dated).sum()))
-    return events[keep], as_of_ts, counts
-
-
-def _timeline_facts(
-    events: pd.DataFrame | None,
-    as_of: Any,
-    sources: pd.DataFrame | None,
-    max_events: int,
-) -> _TimelineFacts:
-    if max_events < 1:
-        raise ParameterError(f"max_events={max_events!r}: give a whole number of at least 1")
-    trimmed = _candidate_events(events, as_of, sources, max_events)
-    if trimmed is None:
-        items = _events(events)
-        as_of_ts = _resolve_as_of(as_of, items, events, sources)
-        dated = [e for e in items if e.start is not None]
-        undated = [e for e in items if e.start is None]
-        n_total, n_dated, n_undated = len(items), len(dated), len(undated)
-    else:
-        frame, as_of_ts, (n_total, n_dated, n_undated) = trimmed
-        items = _events(frame)
-        dated = [e for e in items if e.start is not None]
-        undated = [e for e in items if e.start is None]
-
-    # Many rows: keep the most recent dated events, then undated ones, up to max_events.
-    note = None
-    shown_dated, shown_undated = dated, undated
-    if n_total > max_events:
-
-        def recency(e: _Event) -> pd.Timestamp:
-            return _extent(e, as_of_ts).stop
-
-        shown_dated = sorted(dated, key=recency, reverse=True)[:max_events]
-        shown_undated = undated[: max_events - len(shown_dated)]
-        which = "the most recent" if shown_dated else "in data order"
-        note = f"Showing {max_events:,} of {n_total:,} events ({which})."
-        if n_undated > len(shown_undated):
-            note += f" {n_undated - len(shown_undated):,} undated events not shown."
-
-    # The finding, about the events drawn: the month in which the most of them began.
-    shown = " shown" if note else ""
-    starts = Counter(e.start.to_period("M") for e in shown_dated)
-    if not items:
-        title = "No events recorded"
-    elif not shown_dated:
-        bound = f" (no later than {fmt.day(as_of_ts)})" if as_of_ts is not None else ""
-        title = f"None of the {_count(len(shown_undated), 'event')}{shown} is dated{bound}"
-    else:
-        month, top = max(starts.items(), key=lambda kv: (kv[1], kv[0]))
-        n = _count(len(shown_dated), "dated event")
-        if top >= 2:
-            title = f"{top} of {n}{shown} began in {fmt.month(month.start_time)}"
-        else:
-            first = min(e.start for e in shown_dated)
-            last = max(e.start for e in shown_dated)
-            span = fmt.month(first)
-            if first.to_period("M") != last.to_period("M"):
-                span += f" to {fmt.month(last)}"
-            title = f"{n}{shown}, {span}"
-        if shown_undated:
-            more = len(shown_undated)
-            title += f"; {more:,} more {'is' if more == 1 else 'are'} undated"
-    shown_dated = sorted(shown_dated, key=lambda e: (e.start, _extent(e, as_of_ts).stop))
-    return _TimelineFacts(
-        title=fmt.sentence_case(title),
-        n_total=n_total,
-        n_dated=n_dated,
-        n_undated=n_undated,
-        dated=shown_dated,
-        undated=shown_undated,
-        as_of=as_of_ts,
-        note=note,
-    )
-
-
-# The timeline is laid out in points, as multiples of the label font size, never as fractions
-# of the figure: its rows keep their pitch whatever the figure's height, so timeline_height
-# can say how tall a figure must be for every row and label to fit.
-_LINE_EM = 1.4  # a line of text: Noto Sans's ascent plus descent is 1.36 em
-_ROW_EM = 1.6  # a dated row with a one-line label, and the gap to the next row
-_BAR_EM = 1.1  # a bar's thickness: a one-line label fits inside it
-_GAP_EM = 0.35  # around and between the undated lane's entries
-_INK_DROP_EM = 0.25  # baseline below a row's centre that centres a label's ink on it
-_PAD_IN = 0.05  # inches between a mark and its label, and inside the axes' edges
-_POINT_MS = 6.5  # marker size, in points, of a day-precise event
-_LANE_INDENT_IN = 0.16  # an undated entry's text, from its column's left edge
-_LANE_GUTTER_IN = 0.15  # between the undated lane's two columns
-_PROBE_MARGIN_IN = 3.0  # inches the scratch figure of timeline_height adds for the rest
+__all__ = [
+    "TimelinePlotter",
+    "describe_timeline",
+    "fit_timeline",
+    "timeline",
+    "timeline_height",
+]
 
 
 def timeline(
@@ -373,10 +149,10 @@ def timeline(
     >>> ds = helpers.load()  # doctest: +SKIP
     >>> timeline(ds.events, sources=ds.sources)  # doctest: +SKIP
     """
-    ax = _resolve_ax(ax)
-    _draw_timeline(
+    ax = resolve_ax(ax)
+    plotter = TimelinePlotter(
         events,
-        ax,
+        actor_names=actor_names,
         as_of=as_of,
         sources=sources,
         max_events=max_events,
@@ -384,7 +160,7 @@ def timeline(
         mark=mark,
         undated_heading=undated_heading,
     )
-    return ax
+    return plotter.plot(ax)
 
 
 def timeline_height(
@@ -420,10 +196,8 @@ def timeline_height(
     >>> height = timeline_height(ds.events, sources=ds.sources)  # doctest: +SKIP
     >>> fig = Figure(figsize=(6.6, height), layout="constrained")  # doctest: +SKIP
     """
-    probe = Figure(figsize=(width, 10.0), layout="constrained")
-    ax = probe.add_subplot()
-    rows = _draw_timeline(events, ax, as_of=as_of, sources=sources, max_events=max_events)
-    return _fitted_height(ax, rows)
+    plotter = TimelinePlotter(events, as_of=as_of, sources=sources, max_events=max_events)
+    return plotter.height(width)
 
 
 def fit_timeline(events: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -431,175 +205,149 @@ def fit_timeline(events: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any)
 
     The same chart, drawn once instead of twice (once to measure, once to keep): for a
     figure that holds this one chart, in ``layout="constrained"``. Arguments as for
-    :func:`timeline`, which all go through to the one drawing function both share.
+    :func:`timeline`, which all go through to the one plotter both use.
     """
-    ax = _resolve_ax(ax)
-    rows = _draw_timeline(events, ax, **kwargs)
-    ax.figure.set_figheight(_fitted_height(ax, rows))
-    return ax
+    ax = resolve_ax(ax)
+    return TimelinePlotter(events, **kwargs).fit(ax)
 
 
-def _fitted_height(ax: Axes, rows: float) -> float:
-    """The figure height, in inches, at which ``ax`` is ``rows`` points tall."""
-    figure = ax.get_figure(root=True)
-    # What surrounds the axes does not depend on the figure's height (the legend and source
-    # line hang from the axes by offsets in points), so one layout pass measures it.
-    figure.set_figheight(rows / 72 + _PROBE_MARGIN_IN)
-    figure.draw_without_rendering()
-    around = figure.get_figheight() * (1 - ax.get_position().height)
-    return math.ceil((around + rows / 72) * 100 - 1e-6) / 100
+class TimelinePlotter(Plotter):
+    """The timeline of one set of events: its options held once, its facts computed once.
 
-
-@dataclass(frozen=True)
-class _Layout:
-    """The date axis once set up: its limits, and the sizes rows are placed with."""
-
-    xlim: tuple[float, float]
-    tail: float  # data units over which an ongoing bar fades out past the source date
-    axes_width: float  # inches, once laid out
-    text_width: float  # inches the title, legend and notes may take
-    per_inch: float  # data units per inch along x
-    size: float  # the labels' font size, in points; the rest in points too
-    line: float
-    bar: float
-    gap: float
-
-
-def _draw_timeline(
-    events: pd.DataFrame,
-    ax: Axes,
-    *,
-    actor_names: Mapping[str, str] | None = None,
-    as_of: Any = None,
-    sources: pd.DataFrame | None = None,
-    max_events: int = 15,
-    start: Any = None,
-    mark: str | None = None,
-    undated_heading: str | None = None,
-) -> float:
-    """Draw the timeline on ``ax``; return the height in points its rows and lane need.
-
-    Takes what :func:`timeline` takes; ``actor_names`` only matters to the alt text.
+    Parameters are those of :func:`timeline` (``ax`` aside); ``actor_names`` only matters to
+    the alt text. :meth:`plot` draws, :meth:`fit` draws and sets the figure's height to the
+    rows, :meth:`height` measures that height on a scratch figure, :meth:`describe` is the alt
+    text, all from :attr:`facts`.
     """
-    facts = _timeline_facts(events, as_of, sources, max_events)
-    ax.set_xlabel("Date", fontsize=_sizes()["label"], labelpad=3)
-    if facts.n_total == 0:
-        return _draw_no_events(ax, facts, events, sources)
-    extents = {e.event_id: _extent(e, facts.as_of) for e in facts.dated}
-    layout = _date_axis(ax, facts, extents, start)
-    # Everything below is placed in points from the top of the axes (y grows downwards).
-    y, taken, precisions_used = _draw_dated_rows(ax, facts.dated, extents, layout)
-    if facts.as_of is not None and facts.dated:
-        y = _draw_source_date(ax, facts.as_of, mark, y, taken, layout)
-    y = _draw_undated_lane(ax, facts, undated_heading, y, layout)
-    ax.set_ylim(y, 0)
-    legend = _timeline_legend(ax, events, facts, precisions_used, layout.text_width)
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, layout.text_width)
-    lines = [("note", facts.note)] if facts.note else []
-    lines.append(("source", source_line(events, "events", sources)))
-    _footer(ax, lines, legend, layout.text_width)
-    return y
+
+    def __init__(
+        self,
+        events: pd.DataFrame,
+        *,
+        actor_names: Mapping[str, str] | None = None,
+        as_of: Any = None,
+        sources: pd.DataFrame | None = None,
+        max_events: int = 15,
+        start: Any = None,
+        mark: str | None = None,
+        undated_heading: str | None = None,
+    ) -> None:
+        self.events = events
+        self.actor_names = actor_names
+        self.sources = sources
+        self.start = start
+        self.mark = mark
+        self.undated_heading = undated_heading
+        self.facts: TimelineFacts = timeline_facts(events, as_of, sources, max_events)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        ax = resolve_ax(ax)
+        self.draw(ax)
+        return ax
+
+    def fit(self, ax: Axes | None = None) -> Axes:
+        """Draw on ``ax`` and set its figure to the height at which every row fits."""
+        ax = resolve_ax(ax)
+        rows = self.draw(ax)
+        ax.figure.set_figheight(fitted_height(ax, rows))
+        return ax
+
+    def height(self, width: float = 6.6) -> float:
+        """The figure height in inches, on a scratch figure ``width`` inches wide, at which
+        every row and label fits (see :func:`timeline_height`)."""
+        probe = Figure(figsize=(width, 10.0), layout="constrained")
+        ax = probe.add_subplot()
+        return fitted_height(ax, self.draw(ax))
+
+    def draw(self, ax: Axes) -> float:
+        """Draw the timeline on ``ax``; return the height in points its rows and lane need."""
+        facts, events, sources = self.facts, self.events, self.sources
+        ax.set_xlabel("Date", fontsize=font_sizes()["label"], labelpad=3)
+        if facts.n_total == 0:
+            return _draw_no_events(ax, facts, events, sources)
+        extents = {e.event_id: event_extent(e, facts.as_of) for e in facts.dated}
+        layout = date_axis(ax, facts, extents, self.start)
+        # Everything below is placed in points from the top of the axes (y grows downwards).
+        y, taken, precisions_used = _draw_dated_rows(ax, facts.dated, extents, layout)
+        if facts.as_of is not None and facts.dated:
+            y = _draw_source_date(ax, facts.as_of, self.mark, y, taken, layout)
+        y = _draw_undated_lane(ax, facts, self.undated_heading, y, layout)
+        ax.set_ylim(y, 0)
+        legend = _timeline_legend(ax, events, facts, precisions_used, layout.text_width)
+        plot_texts_out_of_layout(ax)
+        draw_title(ax, facts.title, layout.text_width)
+        lines = [("note", facts.note)] if facts.note else []
+        lines.append(("source", source_line(events, "events", sources)))
+        draw_footer(ax, lines, legend, layout.text_width)
+        return y
+
+    def describe(self) -> str:
+        """The finding, then each event shown with its dates as precisely as the source gives
+        them, then the undated ones."""
+        facts, actor_names = self.facts, self.actor_names
+        if facts.n_total == 0:
+            return "Timeline chart: nothing recorded; the data has no events."
+
+        def who(e: Event) -> str:
+            if not actor_names or e.actor_id is None:
+                return ""
+            parties = actor_name(e.actor_id, actor_names)
+            if e.counterpart_id:
+                parties += " with " + actor_name(e.counterpart_id, actor_names)
+            return f" [{parties}]"
+
+        parts = [f"Timeline chart. {facts.title}."]
+        if facts.dated:
+            listed = "; ".join(
+                f"{e.title}{who(e)}: "
+                + str(
+                    when_phrase(e.start, e.end, e.precision, ongoing=e.ongoing, as_of=facts.as_of)
+                )
+                for e in facts.dated
+            )
+            parts.append(f"Dated events, earliest first: {listed}.")
+        if facts.undated:
+            listed = "; ".join(
+                e.title + (" (ongoing)" if e.ongoing else "") + who(e) for e in facts.undated
+            )
+            heading = self.undated_heading or default_undated_heading(facts.as_of)
+            parts.append(f"{heading}, not placed on the date axis: {listed}.")
+        if self.mark and facts.dated:
+            parts.append(f"A dotted line marks: {self.mark}.")
+        if facts.note:
+            parts.append(facts.note)
+        return " ".join(parts)
 
 
 def _draw_no_events(
-    ax: Axes, facts: _TimelineFacts, events: pd.DataFrame, sources: pd.DataFrame | None
+    ax: Axes, facts: TimelineFacts, events: pd.DataFrame, sources: pd.DataFrame | None
 ) -> float:
     """Say that there is nothing to draw; return the height in points that takes."""
-    text_width = _unsqueezed_width(ax, _axes_inches(ax)[0])
-    _nothing(ax, "Nothing recorded: the data has no events")
-    _plot_texts_out_of_layout(ax)
-    _title(ax, facts.title, text_width)
+    text_width = unsqueezed_width(ax, axes_inches(ax)[0])
+    draw_nothing(ax, "Nothing recorded: the data has no events")
+    plot_texts_out_of_layout(ax)
+    draw_title(ax, facts.title, text_width)
     source = [("source", source_line(events, "events", sources))]
-    _footer(ax, source, _xlabel_anchor(ax), text_width)
-    return 3 * _LINE_EM * _sizes()["label"]
-
-
-def _date_range(
-    facts: _TimelineFacts, extents: Mapping[str, _Extent], start: Any
-) -> tuple[float, float]:
-    """The dates the axis must show (as date numbers): the rows, the source date, ``start``."""
-    as_of_ts = facts.as_of
-    if facts.dated:
-        lo = min(x.start for x in extents.values())
-        hi = max(x.stop for x in extents.values())
-        if as_of_ts is not None:
-            hi = max(hi, as_of_ts)
-            lo = min(lo, as_of_ts)
-        if start is not None:
-            lo = min(lo, pd.Timestamp(start))
-        return mdates.date2num(lo), mdates.date2num(hi)
-    if as_of_ts is not None:
-        x_hi = mdates.date2num(as_of_ts)
-        return x_hi - 365, x_hi
-    return (
-        mdates.date2num(pd.Timestamp("2000-01-01")),
-        mdates.date2num(pd.Timestamp("2001-01-01")),
-    )
-
-
-def _date_axis(
-    ax: Axes, facts: _TimelineFacts, extents: Mapping[str, _Extent], start: Any
-) -> _Layout:
-    """Set up the date axis along the top; return the layout the rows are placed in."""
-    sizes = _sizes()
-    x_lo, x_hi = _date_range(facts, extents, start)
-    span = max(x_hi - x_lo, 30.0)
-    any_open = any(x.open_ended for x in extents.values())
-    tail = 0.05 * span
-    xlim = (x_lo - 0.04 * span, x_hi + (0.04 + (0.16 if any_open else 0.0)) * span)
-    ax.set_xlim(*xlim)
-    # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
-    ax.xaxis.set_major_formatter(_DateTicks())
-    ax.xaxis.tick_top()
-    ax.xaxis.set_label_position("top")
-    # No tick marks: the grid lines carry the dates down the rows, and the axis stays short.
-    ax.tick_params(axis="x", labelsize=sizes["annotation"], colors=_TEXT_DARK, length=0, pad=3)
-    ax.yaxis.set_major_locator(NullLocator())
-    ax.grid(axis="x", color=LIGHT, linewidth=0.8, zorder=0)
-    ax.set_axisbelow(True)
-    for side, visible in (("top", True), ("bottom", False), ("left", False), ("right", False)):
-        ax.spines[side].set_visible(visible)
-
-    # The layout gives up the overhang of the first and last tick labels at the axes' ends.
-    full_width, _ = _axes_inches(ax)
-    axes_width = max(full_width - _tick_overhang(ax, sizes["annotation"], full_width), 1.0)
-    size = sizes["annotation"]
-    return _Layout(
-        xlim=xlim,
-        tail=tail,
-        axes_width=axes_width,
-        text_width=_unsqueezed_width(ax, axes_width),
-        per_inch=(xlim[1] - xlim[0]) / axes_width,
-        size=size,
-        line=_LINE_EM * size,
-        bar=_BAR_EM * size,
-        gap=_GAP_EM * size,
-    )
-
-
-#: A one-line dated row, for placing the source-date label: its centre (points from the top)
-#: and the stretches of x (data units) its mark and label take.
-_Taken = tuple[float, list[tuple[float, float]]]
+    draw_footer(ax, source, xlabel_anchor(ax), text_width)
+    return 3 * LINE_EM * font_sizes()["label"]
 
 
 def _draw_dated_rows(
-    ax: Axes, dated: Sequence[_Event], extents: Mapping[str, _Extent], layout: _Layout
-) -> tuple[float, list[_Taken], set[str]]:
+    ax: Axes, dated: Sequence[Event], extents: Mapping[str, Extent], layout: Layout
+) -> tuple[float, list[Taken], set[str]]:
     """Draw the dated rows, earliest first, from the top.
 
-    Returns where the rows end (points from the top), the one-line rows (see ``_Taken``)
+    Returns where the rows end (points from the top), the one-line rows (see ``Taken``)
     and the date precisions drawn, for the legend.
     """
     precisions_used: set[str] = set()
-    taken: list[_Taken] = []
+    taken: list[Taken] = []
     y = layout.gap
     for event in dated:
         extent = extents[event.event_id]
-        marks = _row_marks(event, extent, layout)
-        label = _place_row_label(
-            _label(event.title),
+        marks = row_marks(event, extent, layout)
+        label = place_row_label(
+            display_label(event.title),
             marks.mark_from,
             marks.mark_to,
             marks.segments,
@@ -608,7 +356,7 @@ def _draw_dated_rows(
             layout.size,
         )
         # The label decides the row's height: on its own line(s) above the mark, or beside.
-        row = _ROW_EM * layout.size
+        row = ROW_EM * layout.size
         if label.above:
             label_centre = y + row / 2 + (label.lines - 1) * layout.line / 2
             centre = y + row / 2 + label.lines * layout.line
@@ -616,73 +364,21 @@ def _draw_dated_rows(
         else:
             centre = label_centre = y + row / 2
             y += row
-            taken.append((centre, _taken_spans(label, marks, extent, layout)))
+            taken.append((centre, taken_spans(label, marks, extent, layout)))
         precisions_used |= _draw_row_marks(ax, event, extent, marks, centre, layout)
         _draw_row_label(ax, event, label, label_centre, layout.size)
     return y, taken, precisions_used
 
 
-@dataclass(frozen=True)
-class _RowMarks:
-    """What a dated row draws, in data units along x, worked out before drawing."""
-
-    color: str
-    light: tuple[float, float, float, float]  # the month's fill: the colour, see-through
-    x0: float
-    x1: float
-    point: bool  # a marker at x0
-    light_to: float  # the light bar runs from x0 to here; none when it is x0
-    segments: list[tuple[float, float, Any]]  # stretches of one colour: (from, to, colour)
-    mark_from: float  # everything drawn on the row, "ongoing" aside, lies between these
-    mark_to: float
-
-
-def _row_marks(event: _Event, extent: _Extent, layout: _Layout) -> _RowMarks:
-    """Work out a dated row's marks from its precision and extent, before drawing them."""
-    color = color_for(event.theme, THEME_COLORS)
-    light = mpl.colors.to_rgba(color, 0.35)
-    x0 = mdates.date2num(extent.start)
-    x1 = mdates.date2num(extent.stop)
-    radius = _POINT_MS / 2 / 72 * layout.per_inch
-    point = extent.single_day and not extent.open_ended
-    light_to = solid_from = x0
-    if not point:
-        if event.precision == "month":
-            month_end = mdates.date2num(extent.first_month_stop)
-            light_to = solid_from = x1 if not extent.open_ended else month_end
-        elif event.precision == "day":
-            point = True
-            solid_from = x0 + radius  # a label inside starts clear of the point
-    segments = [(x0, light_to, light), (max(solid_from, light_to), x1, color)]
-    if extent.single_day and not extent.open_ended:
-        segments = []  # a point alone: nothing to write inside
-    mark_from = x0 - radius if point else x0
-    mark_to = layout.xlim[1] if extent.open_ended else max(x1, x0 + radius if point else x1)
-    return _RowMarks(color, light, x0, x1, point, light_to, segments, mark_from, mark_to)
-
-
-def _taken_spans(
-    label: _RowLabel, marks: _RowMarks, extent: _Extent, layout: _Layout
-) -> list[tuple[float, float]]:
-    """The stretches of a one-line row its mark ("ongoing" included) and label take."""
-    size, per_inch = layout.size, layout.per_inch
-    width = _measure(label.text, size) * per_inch
-    left = label.x - width if label.ha == "right" else label.x
-    drawn_to = marks.mark_to
-    if extent.open_ended:
-        drawn_to = marks.x1 + layout.tail * 1.1 + 1.1 * _measure("ongoing", size) * per_inch
-    return [(marks.mark_from, drawn_to), (left, left + width)]
-
-
 def _draw_row_marks(
-    ax: Axes, event: _Event, extent: _Extent, marks: _RowMarks, centre: float, layout: _Layout
+    ax: Axes, event: Event, extent: Extent, marks: RowMarks, centre: float, layout: Layout
 ) -> set[str]:
     """Draw a dated row's point and bars at ``centre``; return the precisions they show."""
     gid = f"event:{event.event_id}"
     color, x0, x1, bar = marks.color, marks.x0, marks.x1, layout.bar
     drawn: set[str] = set()
     if marks.point:
-        ax.plot([x0], [centre], marker="o", ms=_POINT_MS, color=color, ls="none", zorder=3, gid=gid)
+        ax.plot([x0], [centre], marker="o", ms=POINT_MS, color=color, ls="none", zorder=3, gid=gid)
         drawn.add("day")
     if marks.light_to > x0:
         ax.add_patch(
@@ -720,9 +416,7 @@ def _draw_row_marks(
     return drawn
 
 
-def _draw_ongoing(
-    ax: Axes, event: _Event, marks: _RowMarks, centre: float, layout: _Layout
-) -> None:
+def _draw_ongoing(ax: Axes, event: Event, marks: RowMarks, centre: float, layout: Layout) -> None:
     """Beyond the source date nothing is known: fade the bar out, then say "ongoing"."""
     x1, tail, bar, color = marks.x1, layout.tail, layout.bar, marks.color
     steps = 8
@@ -753,11 +447,11 @@ def _draw_ongoing(
 
 
 def _draw_row_label(
-    ax: Axes, event: _Event, label: _RowLabel, label_centre: float, size: float
+    ax: Axes, event: Event, label: RowLabel, label_centre: float, size: float
 ) -> None:
     ax.text(
         label.x,
-        label_centre + _INK_DROP_EM * size if label.inside else label_centre,
+        label_centre + INK_DROP_EM * size if label.inside else label_centre,
         label.text,
         ha=label.ha,
         va="baseline" if label.inside else "center",
@@ -780,24 +474,24 @@ def _draw_source_date(
     as_of: pd.Timestamp,
     mark: str | None,
     y: float,
-    taken: Sequence[_Taken],
-    layout: _Layout,
+    taken: Sequence[Taken],
+    layout: Layout,
 ) -> float:
     """Mark the source date across the dated rows; return where the rows now end.
 
     The mark is named in the first row with room beside it, else on a line of its own
     below them.
     """
-    note = _sizes()["note"]
+    note = font_sizes()["note"]
     xlim, per_inch = layout.xlim, layout.per_inch
     x_as_of = mdates.date2num(as_of)
     mark = mark or f"Source date {fmt.short_day(as_of)}"
-    pad = _PAD_IN * per_inch
-    width = _measure(mark, note) * per_inch
-    spot = _free_spot(x_as_of, width, pad, xlim, taken)
+    pad = PAD_IN * per_inch
+    width = measure(mark, note) * per_inch
+    spot = free_spot(x_as_of, width, pad, xlim, taken)
     if spot is None:
-        middle = y + 1.0 + _LINE_EM * note / 2
-        y += 1.0 + _LINE_EM * note
+        middle = y + 1.0 + LINE_EM * note / 2
+        y += 1.0 + LINE_EM * note
         fits_left = x_as_of - xlim[0] >= width + 2 * pad
         fits_right = xlim[1] - x_as_of >= width + 2 * pad
         if fits_left or fits_right:
@@ -826,7 +520,7 @@ def _draw_source_date(
 
 
 def _draw_undated_lane(
-    ax: Axes, facts: _TimelineFacts, heading: str | None, y: float, layout: _Layout
+    ax: Axes, facts: TimelineFacts, heading: str | None, y: float, layout: Layout
 ) -> float:
     """Draw the undated lane below the rows; return where it ends.
 
@@ -838,22 +532,22 @@ def _draw_undated_lane(
     lane = ax.get_yaxis_transform()
     top = y + (gap if facts.dated else 0.0)
     ax.text(
-        _PAD_IN / axes_width,
+        PAD_IN / axes_width,
         top + gap,
-        heading or _undated_heading(facts.as_of),
+        heading or default_undated_heading(facts.as_of),
         transform=lane,
         ha="left",
         va="top",
         fontsize=size,
         fontweight="bold",
-        color=_TEXT_DARK,
+        color=TEXT_DARK,
         linespacing=1.0,
         parse_math=False,
         gid="undated-heading",
     )
-    texts = [_label(e.title) + (" (ongoing)" if e.ongoing else "") for e in facts.undated]
+    texts = [display_label(e.title) + (" (ongoing)" if e.ongoing else "") for e in facts.undated]
     bottom = top + gap + line
-    for left, entries in _undated_columns(texts, axes_width - 2 * _PAD_IN, size):
+    for left, entries in undated_columns(texts, axes_width - 2 * PAD_IN, size):
         entry_top = top + gap + line
         for index, text in entries:
             _draw_undated_entry(ax, facts.undated[index], text, left, entry_top, layout)
@@ -864,13 +558,13 @@ def _draw_undated_lane(
 
 
 def _draw_undated_entry(
-    ax: Axes, event: _Event, text: str, left: float, top: float, layout: _Layout
+    ax: Axes, event: Event, text: str, left: float, top: float, layout: Layout
 ) -> None:
     """One entry of the undated lane: a square in the theme's colour, then the text."""
     lane = ax.get_yaxis_transform()
     gid = f"undated:{event.event_id}"
     ax.plot(
-        [(_PAD_IN + left + 0.05) / layout.axes_width],
+        [(PAD_IN + left + 0.05) / layout.axes_width],
         [top + layout.line / 2],
         marker="s",
         ms=5.5,
@@ -881,14 +575,14 @@ def _draw_undated_entry(
         gid=gid,
     )
     ax.text(
-        (_PAD_IN + left + _LANE_INDENT_IN) / layout.axes_width,
+        (PAD_IN + left + LANE_INDENT_IN) / layout.axes_width,
         top,
         text,
         transform=lane,
         ha="left",
         va="top",
         fontsize=layout.size,
-        color=_TEXT_DARK,
+        color=TEXT_DARK,
         linespacing=1.0,
         parse_math=False,
         gid=gid,
@@ -898,7 +592,7 @@ def _draw_undated_entry(
 def _timeline_legend(
     ax: Axes,
     events: pd.DataFrame,
-    facts: _TimelineFacts,
+    facts: TimelineFacts,
     precisions_used: set[str],
     inches: float,
 ) -> Legend | None:
@@ -908,9 +602,9 @@ def _timeline_legend(
     :func:`timeline_height`).
     """
     shown = facts.dated + facts.undated
-    themes = [t for t in _category_order(events, "theme") if any(e.theme == t for e in shown)]
+    themes = [t for t in category_order(events, "theme") if any(e.theme == t for e in shown)]
     handles: list = [Patch(facecolor=color_for(t, THEME_COLORS)) for t in themes]
-    labels = [_label(_words(t)) for t in themes]
+    labels = [display_label(plain_words(t)) for t in themes]
     key = {
         "day": (Line2D([], [], marker="o", color=MUTED, ls="none", ms=6), "Day"),
         "month": (
@@ -923,7 +617,7 @@ def _timeline_legend(
         if name in precisions_used:
             handles.append(key[name][0])
             labels.append(key[name][1])
-    return _legend(
+    return draw_legend(
         ax,
         handles,
         labels,
@@ -931,157 +625,9 @@ def _timeline_legend(
         bbox_to_anchor=(0.0, 0.0),
         borderaxespad=0.5,
         borderpad=0.25,
-        ncol=_legend_columns(labels, inches, _sizes()["annotation"]),
+        ncol=legend_columns(labels, inches, font_sizes()["annotation"]),
         columnspacing=1.2,
     )
-
-
-def _free_spot(
-    x: float,
-    width: float,
-    pad: float,
-    xlim: tuple[float, float],
-    rows: Sequence[tuple[float, Sequence[tuple[float, float]]]],
-) -> tuple[float, float, str] | None:
-    """The first row with ``width`` free just left (else right) of ``x``: (y, x, ha)."""
-    for centre, spans in rows:
-        for lo, hi, anchor, ha in (
-            (x - pad - width, x, x - pad, "right"),
-            (x, x + pad + width, x + pad, "left"),
-        ):
-            inside = xlim[0] + pad <= lo and hi <= xlim[1] - pad
-            if inside and all(hi + pad <= a or b + pad <= lo for a, b in spans):
-                return centre, anchor, ha
-    return None
-
-
-@dataclass(frozen=True)
-class _RowLabel:
-    text: str
-    x: float  # data x of the anchor
-    ha: str
-    color: str
-    inside: bool = False  # on the bar's own colour, not beside the mark on a white backing
-    above: bool = False  # on its own line(s) above the mark
-
-    @property
-    def lines(self) -> int:
-        return self.text.count("\n") + 1
-
-
-def _place_row_label(
-    text: str,
-    mark_from: float,
-    mark_to: float,
-    segments: Sequence[tuple[float, float, Any]],
-    xlim: tuple[float, float],
-    axes_width: float,
-    size: float,
-) -> _RowLabel:
-    """Put a dated row's label on one line beside its mark, inside it, or above it.
-
-    In order: right of the mark, left of it, else on a line of its own above the mark, which
-    makes the row taller; never over the bar (``segments``, the bar's stretches, are no
-    longer used for labels). Only a
-    label wider than the axes is wrapped there; none is shortened. ``mark_from`` and
-    ``mark_to`` bound everything drawn on the row ("ongoing" included).
-    """
-    per_inch = (xlim[1] - xlim[0]) / axes_width
-    pad = _PAD_IN * per_inch
-    room_right = (xlim[1] - mark_to) / per_inch - 2 * _PAD_IN
-    room_left = (mark_from - xlim[0]) / per_inch - 2 * _PAD_IN
-    needed = _measure(text, size)
-    if needed <= room_right:
-        return _RowLabel(text, mark_to + pad, "left", _TEXT_DARK)
-    if needed <= room_left:
-        return _RowLabel(text, mark_from - pad, "right", _TEXT_DARK)
-    # Never on the bar itself: a label printed over a mark reads as clutter on a dark bar
-    # and hides the bar's extent; a line of its own above the mark keeps both legible.
-    del segments
-    room = axes_width - 2 * _PAD_IN
-    text = _wrap_to(text, room, size)
-    needed = _measure(text, size)
-    # Start where the mark starts, moved left as far as the label needs to end in the axes.
-    x = max(min(mark_from, xlim[1] - pad - needed * per_inch), xlim[0] + pad)
-    return _RowLabel(text, x, "left", _TEXT_DARK, above=True)
-
-
-def _undated_columns(
-    texts: Sequence[str], inches: float, size: float
-) -> list[tuple[float, list[tuple[int, str]]]]:
-    """Lay the undated entries out in one column, or two when that is shorter.
-
-    Returns ``(left edge in inches, [(index, wrapped text), ...])`` per column. Entries keep
-    their order, down the first column and then the second. With more than three entries,
-    the split between the columns is the one that needs the fewest lines.
-    """
-    indent = _LANE_INDENT_IN
-
-    def wrapped(indices: Iterable[int], width: float) -> list[tuple[int, str]]:
-        return [(i, _wrap_to(texts[i], width, size)) for i in indices]
-
-    def lines(column: list[tuple[int, str]]) -> float:
-        # A gap between entries is worth about a quarter of a line.
-        return sum(t.count("\n") + 1 + _GAP_EM / _LINE_EM for _, t in column)
-
-    single = [(0.0, wrapped(range(len(texts)), inches - indent))]
-    if len(texts) <= 3:
-        return single
-    first = range(math.ceil(len(texts) / 2))
-    second = range(len(first), len(texts))
-    both = inches - 2 * indent - _LANE_GUTTER_IN
-    widths = {round(both / 2, 3)} | {
-        round(_measure(texts[i], size) + 0.01, 3) for i in range(len(texts))
-    }
-    best, best_key = single, (lines(single[0][1]), 0.0)
-    for width in sorted(widths):
-        other = both - width
-        if min(width, other) < 1.0:
-            continue
-        layout = [
-            (0.0, wrapped(first, width)),
-            (width + indent + _LANE_GUTTER_IN, wrapped(second, other)),
-        ]
-        key = (max(lines(c) for _, c in layout), abs(width - other))
-        if key < best_key:
-            best, best_key = layout, key
-    return best
-
-
-def _undated_heading(as_of: pd.Timestamp | None) -> str:
-    if as_of is None:
-        return "Undated (no later than the source's date)"
-    return f"Undated (no later than {fmt.short_day(as_of)})"
-
-
-class _DateTicks(Formatter):
-    """Month ticks as "Apr", a year's first month as "2024", and the first tick's year beside it.
-
-    Like :class:`matplotlib.dates.ConciseDateFormatter`, but the first visible tick always
-    names its year, so months before the first January on the axis are not left unplaced.
-    """
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        return self.format_ticks([x])[0]
-
-    def format_ticks(self, values: Sequence[float]) -> list[str]:
-        lo, hi = sorted(self.axis.get_view_interval()) if self.axis else (-np.inf, np.inf)
-        labels: list[str] = []
-        first = True
-        for value in values:
-            day = mdates.num2date(value)
-            if day.month == 1 and day.day == 1:
-                text = f"{day:%Y}"
-            elif day.day == 1:
-                text = f"{day:%b}"
-            else:
-                text = f"{day.day} {day:%b}"
-            visible = lo <= value <= hi
-            if first and visible and text != f"{day:%Y}":
-                text += f" {day:%Y}"  # one line: the axis takes less height
-            first = first and not visible
-            labels.append(text)
-        return labels
 
 
 def describe_timeline(
@@ -1103,34 +649,13 @@ def describe_timeline(
         The finding, then each event shown with its dates as precisely as the source gives
         them, then the undated ones.
     """
-    facts = _timeline_facts(events, as_of, sources, max_events)
-    if facts.n_total == 0:
-        return "Timeline chart: nothing recorded; the data has no events."
-
-    def who(e: _Event) -> str:
-        if not actor_names or e.actor_id is None:
-            return ""
-        parties = _name(e.actor_id, actor_names)
-        if e.counterpart_id:
-            parties += " with " + _name(e.counterpart_id, actor_names)
-        return f" [{parties}]"
-
-    parts = [f"Timeline chart. {facts.title}."]
-    if facts.dated:
-        listed = "; ".join(
-            f"{e.title}{who(e)}: "
-            + str(_when(e.start, e.end, e.precision, ongoing=e.ongoing, as_of=facts.as_of))
-            for e in facts.dated
-        )
-        parts.append(f"Dated events, earliest first: {listed}.")
-    if facts.undated:
-        listed = "; ".join(
-            e.title + (" (ongoing)" if e.ongoing else "") + who(e) for e in facts.undated
-        )
-        heading = undated_heading or _undated_heading(facts.as_of)
-        parts.append(f"{heading}, not placed on the date axis: {listed}.")
-    if mark and facts.dated:
-        parts.append(f"A dotted line marks: {mark}.")
-    if facts.note:
-        parts.append(facts.note)
-    return " ".join(parts)
+    return TimelinePlotter(
+        events,
+        actor_names=actor_names,
+        as_of=as_of,
+        sources=sources,
+        max_events=max_events,
+        start=start,
+        mark=mark,
+        undated_heading=undated_heading,
+    ).describe()
