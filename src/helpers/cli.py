@@ -26,7 +26,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from helpers import config, paths
+from helpers import config, logs, paths
 from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import BriefError, DataValidationError, UsageError
 
@@ -205,9 +205,9 @@ class BriefCommand(click.Command):
                 ["--log-level"],
                 envvar=config.ENVIRONMENT["log_level"],
                 show_envvar=True,
-                type=click.Choice(config.LEVELS, case_sensitive=False),
+                type=click.Choice(logs.LEVELS, case_sensitive=False),
                 metavar="LEVEL",
-                default=config.DEFAULT_LEVEL,
+                default=logs.DEFAULT_LEVEL,
                 show_default=True,
                 help="Log level of brief, papermill and nbconvert: DEBUG, INFO, WARNING, ERROR "
                 "or CRITICAL (any case).",
@@ -227,7 +227,7 @@ class BriefCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         level, origin = _level(ctx)
         ctx.meta[LEVEL_KEY] = (level, origin)
-        ctx.with_resource(config.logging_to_stderr(level))
+        ctx.with_resource(logs.logging_to_stderr(level))
         return super().invoke(ctx)
 
 
@@ -274,8 +274,8 @@ def _origin(ctx: click.Context, name: str) -> str:
 def _quiet(ctx: click.Context | None = None) -> bool:
     """Whether the command's level is ERROR or above: print failures only."""
     ctx = ctx or click.get_current_context()
-    level, _ = ctx.meta.get(LEVEL_KEY, (config.DEFAULT_LEVEL, "default"))
-    return config.level_number(level) >= logging.ERROR
+    level, _ = ctx.meta.get(LEVEL_KEY, (logs.DEFAULT_LEVEL, "default"))
+    return logs.level_number(level) >= logging.ERROR
 
 
 def _project(ctx: click.Context) -> config.ProjectFile | None:
@@ -811,8 +811,8 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
     OLD and NEW are run folders or their manifest.json files. Exit code 0 whatever changed;
     2 if either cannot be read as an edition.
     """
-    from helpers.editions import as_text
-    from helpers.pipeline.editions import diff as compare_runs
+    from helpers.ledger import as_text
+    from helpers.pipeline.series import diff as compare_runs
 
     changes = compare_runs(old, new)
     if as_json:
@@ -1024,12 +1024,8 @@ def _delivery_settings(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
-    from helpers.common import (
-        forget_published,
-        ipython_dir_if_homeless,
-        sigterm_interrupts,
-        stopped_message,
-    )
+    from helpers.common import ipython_dir_if_homeless
+    from helpers.signals import forget_published, sigterm_interrupts, stopped_message
 
     forget_published()
     try:
