@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -71,10 +74,6 @@ def ipython_dir_if_homeless() -> Iterator[str | None]:
     temporary folder behind. Workers, the zygote and kernels inherit the variable. Yields the
     folder, or None when ``$IPYTHONDIR`` is set or the home is writable (nothing changes).
     """
-    import os
-    import shutil
-    import tempfile
-
     if os.environ.get(IPYTHONDIR_ENV) or _ipython_home_writable():
         yield None
         return
@@ -91,8 +90,6 @@ def ipython_dir_if_homeless() -> Iterator[str | None]:
 def _ipython_home_writable() -> bool:
     """Whether IPython can use ``~/.ipython`` (as :func:`IPython.paths.get_ipython_dir`
     decides: the folder is writable, or it is missing and its parent is writable)."""
-    import os
-
     folder = Path(os.path.expanduser("~")) / ".ipython"
     target = folder if folder.exists() else folder.parent
     return target.is_dir() and os.access(target, os.W_OK)

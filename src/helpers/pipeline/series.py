@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.data.package import file_digests
 from helpers.errors import UsageError
 from helpers.jsonfile import JSONFileError
 from helpers.ledger import (
@@ -36,7 +37,8 @@ from helpers.ledger import (
     read_edition,
 )
 from helpers.params import EDITION_FIELDS, SINCE_FIELD
-from helpers.pipeline.manifest import canonical_json, read_manifest
+from helpers.pipeline.manifest import canonical_json, code_fingerprint, read_manifest, sha256_file
+from helpers.pipeline.publish import check_notebook_name, published_run
 
 __all__ = [
     "Previous",
@@ -56,9 +58,6 @@ def made_from(notebook: Path, data_dir: Path | None) -> dict[str, str]:
     """What a brief is made from besides its facts (:data:`helpers.ledger.MADE_FROM`), each
     by its sha256: the notebook, brief's code and templates, and the data's sources, actors
     and places tables, whole."""
-    from helpers.data.package import file_digests
-    from helpers.pipeline.manifest import code_fingerprint, sha256_file
-
     tables = file_digests(data_dir)
     found = {"notebook": sha256_file(notebook), "code": code_fingerprint()}
     for table in MADE_FROM[2:]:
@@ -135,8 +134,6 @@ def _candidates(out_dir: Path, notebook: str, key: str) -> list[tuple[Path, dict
     """The run folders brief published of ``notebook`` in the series ``key``
     (:func:`~helpers.pipeline.publish.published_run`: a plain folder, a copy of a run, is none
     of them): each manifest path with the manifest (None when it cannot be read)."""
-    from helpers.pipeline.publish import check_notebook_name, published_run
-
     folder = Path(out_dir) / check_notebook_name(notebook)
     found: list[tuple[Path, dict | None]] = []
     if not folder.is_dir():

@@ -32,6 +32,8 @@ from helpers import paths
 from helpers.errors import BriefError, ParameterError
 from helpers.ledger import EditionSummary, as_text
 from helpers.params import SCHEMAS, BaseParams, schema_for
+from helpers.pipeline.render import prepare
+from helpers.pipeline.request import RenderRequest
 from helpers.pipeline.series import diff as compare_runs
 from helpers.pipeline.series import edition_date, series_key
 from helpers.serve import forms, security
@@ -284,9 +286,6 @@ class Pages:
         raw: dict[str, Any],
         shown: dict[str, Any],
     ) -> Response:
-        from helpers.pipeline.render import prepare
-        from helpers.pipeline.request import RenderRequest
-
         settings = self.settings
         params = {k: v for k, v in raw.items() if k not in forms.SERVER_SET}
         try:
