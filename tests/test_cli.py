@@ -413,9 +413,9 @@ def levels(monkeypatch, tmp_path):
     import logging
 
     from helpers import config as config_module
-    from helpers import editions, params
+    from helpers import ledger, params
     from helpers.data import validation
-    from helpers.pipeline import editions as pipeline_editions
+    from helpers.pipeline import series
 
     seen: list[tuple[int, int]] = []
 
@@ -429,8 +429,8 @@ def levels(monkeypatch, tmp_path):
     monkeypatch.setattr(validation, "validate", record(validation.Report(tmp_path)))
     row = {"name": "partner", "type": "str", "default": "Russia", "help": "the partner"}
     monkeypatch.setattr(params, "describe", record([row]))
-    monkeypatch.setattr(pipeline_editions, "diff", record(None))
-    monkeypatch.setattr(editions, "as_text", lambda changes: "no change")
+    monkeypatch.setattr(series, "diff", record(None))
+    monkeypatch.setattr(ledger, "as_text", lambda changes: "no change")
     monkeypatch.setattr(config_module, "as_text", record("settings"))
     monkeypatch.setattr(render_module, "render", record([]))
     from helpers.batch import runner as batch_module

@@ -10,6 +10,7 @@ import pytest
 
 from helpers import common
 from helpers.errors import UsageError
+from helpers.text import cli_text, reader_text
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,7 @@ from helpers.errors import UsageError
     ],
 )
 def test_cli_text_spells_values_as_the_schemas_read_them(value, text):
-    assert common.cli_text(value) == text
+    assert cli_text(value) == text
 
 
 def test_utc_now_sorts_in_time_order():
@@ -58,7 +59,7 @@ def test_utc_now_to_the_millisecond_or_the_second():
     [(None, "—"), (True, "yes"), (["a", "b"], "a, b"), ({"k": [1, 2]}, "k: 1, 2"), ([], "—")],
 )
 def test_reader_text_is_what_a_masthead_or_an_index_shows(value, text):
-    assert common.reader_text(value) == text
+    assert reader_text(value) == text
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
@@ -66,7 +67,7 @@ def test_parent_death_signal_is_set_in_a_child(tmp_path):
     import subprocess
 
     code = (
-        "import signal, ctypes; from helpers.common import set_parent_death_signal\n"
+        "import signal, ctypes; from helpers.signals import set_parent_death_signal\n"
         "set_parent_death_signal(signal.SIGUSR1)\n"
         "libc = ctypes.CDLL(None); sig = ctypes.c_int()\n"
         "libc.prctl(2, ctypes.byref(sig), 0, 0, 0)\n"  # PR_GET_PDEATHSIG

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config, paths
+from helpers import config, logs, paths
 from helpers.batch import runner as batch_module
 from helpers.cli import main
 from helpers.errors import UsageError
@@ -475,7 +475,7 @@ def test_log_lines_are_plain_and_timestamped_and_the_loggers_are_restored(capsys
 
     helpers_log = logging.getLogger("helpers")
     before = (helpers_log.level, helpers_log.propagate, list(helpers_log.handlers))
-    with config.logging_to_stderr("INFO"):
+    with logs.logging_to_stderr("INFO"):
         logging.getLogger("helpers.pipeline.render").info("zygote started")
         logging.getLogger("papermill").info("Executing notebook")
         logging.getLogger("helpers.kernels").debug("not shown")
@@ -489,7 +489,7 @@ def test_log_lines_are_plain_and_timestamped_and_the_loggers_are_restored(capsys
 
 
 def test_at_warning_papermill_and_nbconvert_stay_silent_as_brief_says_it_better(capsys):
-    with config.logging_to_stderr("WARNING"):
+    with logs.logging_to_stderr("WARNING"):
         logging.getLogger("papermill").error("Kernel died")
         logging.getLogger("traitlets").warning("template not found")
         logging.getLogger("helpers.kernels").warning("zygote slow")

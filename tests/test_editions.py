@@ -11,25 +11,27 @@ from pathlib import Path
 
 import pytest
 
-from helpers.editions import (
+from helpers.errors import UsageError
+from helpers.ledger import (
+    FIRST,
     LEDGER_VERSION,
     WITHDRAWN,
     Edition,
+    EditionSummary,
     EditionUnreadable,
     as_text,
     compare,
+    counts_words,
     fact,
     read_edition,
 )
-from helpers.errors import UsageError
-from helpers.pipeline.editions import (
-    FIRST,
+from helpers.pipeline.manifest import file_entry
+from helpers.pipeline.publish import publish_run
+from helpers.pipeline.series import (
     diff,
     previous_edition,
     series_key,
 )
-from helpers.pipeline.manifest import file_entry
-from helpers.pipeline.publish import publish_run
 
 EVENT = {
     "event_id": "ev-a",
@@ -125,6 +127,100 @@ def test_the_same_ledger_is_no_change():
     changes = compare(one, one)
     assert changes.empty
     assert "Nothing new, changed or withdrawn" in as_text(changes)
+
+
+COUNTS = {"new": 4, "changed": 1, "dropped": 0, "new_sources": 2}
+
+
+@pytest.mark.parametrize(
+    ("counts", "sources", "words"),
+    [
+        (COUNTS, "always", "4 new, 1 changed, 0 no longer shown, 2 new source(s)"),
+        (
+            {**COUNTS, "new_sources": 0},
+            "always",
+            "4 new, 1 changed, 0 no longer shown, 0 new source(s)",
+        ),
+        (COUNTS, "if any", "4 new, 1 changed, 0 no longer shown, 2 new source(s)"),
+        ({**COUNTS, "new_sources": 0}, "if any", "4 new, 1 changed, 0 no longer shown"),
+        (COUNTS, "counted", "4 new, 1 changed, 0 no longer shown, 2 new sources"),
+        (
+            {**COUNTS, "new_sources": 1},
+            "counted",
+            "4 new, 1 changed, 0 no longer shown, 1 new source",
+        ),
+        (COUNTS, "never", "4 new, 1 changed, 0 no longer shown"),
+    ],
+)
+def test_the_counts_of_a_comparison_are_worded_in_one_place(counts, sources, words):
+    assert counts_words(counts, sources=sources) == words
+
+
+def test_the_counts_say_what_the_new_facts_are_and_refuse_an_unknown_way_with_sources():
+    detail = " (3 learned, 1 brought into view by the window)"
+    assert counts_words(COUNTS, sources="never", new_detail=detail) == (
+        "4 new (3 learned, 1 brought into view by the window), 1 changed, 0 no longer shown"
+    )
+    with pytest.raises(ValueError, match="choose from always, if any, counted, never"):
+        counts_words(COUNTS, sources="sometimes")
+
+
+def test_brief_diff_counts_every_kind_and_the_new_sources():
+    before = edition("2024-03-02", [fact("events", EVENT, "ev-a")])
+    after = edition(
+        "2024-04-01",
+        [fact("events", EVENT, "ev-a"), fact("events", {**EVENT, "title": "Port talks"}, "ev-d")],
+    )
+    assert as_text(compare(before, after)).splitlines()[1] == (
+        "  1 new, 0 changed, 0 no longer shown, 0 new source(s)"
+    )
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"since": FIRST, "changes": None},
+        {"since": None, "changes": None},
+        {"since": {"run": "brief/sept", "date": "2023-09-30"}, "changes": None},
+        {
+            "since": {"run": "brief/sept", "date": "2023-09-30"},
+            "changes": COUNTS,
+            "made_from_changed": [],
+        },
+        {
+            "since": {"run": "brief/sept", "date": "2023-09-30"},
+            "changes": COUNTS,
+            "made_from_changed": ["actors", "code"],
+        },
+    ],
+)
+def test_an_edition_summary_reads_back_what_it_wrote(summary):
+    read = EditionSummary.from_json(json.loads(json.dumps(summary)))
+    assert json.dumps(read.to_json()) == json.dumps(summary)
+    assert read.first == (summary["since"] == FIRST)
+    assert read.previous == (summary["since"] if isinstance(summary["since"], dict) else None)
+
+
+@pytest.mark.parametrize(
+    "edition", [None, {}, {"since": 3, "changes": [1], "made_from_changed": "x"}]
+)
+def test_an_edition_summary_of_nothing_or_of_the_wrong_types_is_empty(edition):
+    assert EditionSummary.from_json(edition) == EditionSummary()
+
+
+def test_the_manifest_records_the_comparison_as_an_edition_summary(tmp_path):
+    params = {"partner": "Russia", "as_of": "2024-03-02", "end": None}
+    sept = {**params, "end": "2023-09-30"}
+    manifest(tmp_path, "brief", "sept", sept, edition=ledger("2023-09-30"))
+    found = previous_edition(tmp_path, "brief", "march", params)
+    now = ledger("2024-03-02", [fact("events", EVENT, "ev-a")])
+    record = found.record(now)
+    assert list(record) == ["since", "changes", "made_from_changed"]
+    assert record["since"]["run"] == "brief/sept"
+    assert record["changes"] == {"new": 1, "changed": 0, "dropped": 0, "new_sources": 0}
+    assert EditionSummary.from_json(record) == found.summary(now)
+    first = previous_edition(tmp_path, "brief", "june", {**params, "end": "2023-06-30"})
+    assert first.record(now) == {"since": FIRST, "changes": None}
 
 
 def manifest(tmp: Path, notebook: str, run: str, parameters: dict, **extra) -> Path:
@@ -263,7 +359,7 @@ def test_diff_compares_two_runs_and_refuses_what_it_cannot_read(tmp_path):
 def test_an_edition_standing_on_too_many_facts_keeps_their_count_and_is_not_compared(tmp_path):
     # At 1000x the shipped data, listing 42,000 facts made the notebook 47 MB and the brief
     # five times slower (benchmarks/README.md): the ledger then keeps only the count.
-    from helpers.editions import LEDGER_LIMIT
+    from helpers.ledger import LEDGER_LIMIT
 
     big = Edition(date="2024-03-02", as_of="2024-03-02", facts={}, too_large=LEDGER_LIMIT + 1)
     ledger = big.ledger()
@@ -282,9 +378,9 @@ def _box_against(previous_of, **params):
     import dataclasses as dc
 
     import helpers
-    from helpers.editions import compare
+    from helpers.ledger import compare
     from helpers.params import BriefParams
-    from helpers.report import editions as report_editions
+    from helpers.report import since as report_editions
     from helpers.report.citations import Citations
     from helpers.report.selection import select
 

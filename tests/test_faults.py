@@ -386,8 +386,8 @@ def test_stopped_while_weasyprint_draws_a_chart_is_an_interruption_not_a_failed_
 
     import weasyprint.svg
 
-    from helpers.common import sigterm_interrupts
     from helpers.pipeline.export import render_pdf
+    from helpers.signals import sigterm_interrupts
 
     real = weasyprint.svg.SVG.draw
 

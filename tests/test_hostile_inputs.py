@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import main
-from helpers.editions import LEDGER_VERSION, EditionUnreadable, fact, read_edition
+from helpers.ledger import FIRST, LEDGER_VERSION, EditionUnreadable, fact, read_edition
 from helpers.pipeline import index, publish
-from helpers.pipeline.editions import FIRST, previous_edition
 from helpers.pipeline.manifest import file_entry
+from helpers.pipeline.series import previous_edition
 
 PARAMS = {"partner": "Russia", "as_of": "2024-03-02", "end": None}
 EVENT = {
@@ -237,7 +237,7 @@ def test_a_ledger_naming_an_unknown_table_is_a_warning_and_no_box(tmp_path):
     assert "which no edition shows" in found.warning
     # The kernel side, given that manifest as `since`, warns and makes the brief without
     # the box (before: the box's ordering raised ValueError and the notebook failed, exit 5).
-    from helpers.report.editions import previous
+    from helpers.report.since import previous
 
     with pytest.warns(UserWarning, match="which no edition shows"):
         assert previous(str(link)) is None
@@ -248,8 +248,8 @@ def test_a_ledger_naming_an_unknown_table_is_a_warning_and_no_box(tmp_path):
 
 
 def test_an_edition_made_from_other_actors_places_or_sources_is_not_nothing_new(tmp_path):
-    from helpers.editions import Edition, made_from_changes
-    from helpers.pipeline.editions import made_from
+    from helpers.ledger import Edition, made_from_changes
+    from helpers.pipeline.series import made_from
 
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).parents[1] / "data", data)

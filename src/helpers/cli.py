@@ -12,12 +12,14 @@ command line, else its environment variable (the option's ``envvar``), else the 
 (the context's ``default_map``, which :func:`cli` fills from
 :func:`helpers.config.find_project_file`), else its default: click's own order.
 ``ParameterSource`` says which, for ``brief config``.
-Every command takes ``--log-level``, ``-v`` and ``-q`` after its name (:class:`BriefCommand`).
+Every command takes ``--log-level``, ``-v`` and ``-q`` after its name
+(:class:`~helpers.cli_options.BriefCommand`); the options several commands share are
+:mod:`helpers.cli_options`'s.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,296 +28,43 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from helpers import config, paths
-from helpers.common import DEFAULT_TIMEOUT
+from helpers import config, ledger, paths
+from helpers.cli_options import (
+    BASE_URL_OPTION,
+    COLD_OPTION,
+    DATA_OPTION,
+    FORMATS_OPTION,
+    FROM_OPTION,
+    LEVEL_KEY,
+    OUT_OPTION,
+    PARAMETERS,
+    PDF_VARIANT_OPTION,
+    REQUIRE_SOURCES_OPTION,
+    SMTP_OPTION,
+    SMTP_USER_OPTION,
+    SOURCES_OPTION,
+    TIMEOUT_OPTION,
+    WORKERS_OPTION,
+    BriefGroup,
+    after_the_command,
+    default_map,
+    is_quiet,
+    origin_of,
+    project_of,
+)
+from helpers.common import ipython_dir_if_homeless
+from helpers.data import validation
 from helpers.errors import BriefError, DataValidationError, UsageError
-
-
-def _setting(*decls: str, key: str, **attrs: Any) -> Any:
-    """An option for the setting ``key``, read from its environment variable when the command
-    line does not give it; ``--help`` names the variable, and click names it in the message
-    when its value is bad."""
-    return click.option(*decls, envvar=config.ENVIRONMENT[key], show_envvar=True, **attrs)
-
-
-#: Setting key -> the name of the option's parameter; ``sources`` is a search path, set apart
-#: (:func:`helpers.config.sources_exported`).
-PARAMETERS = {
-    "out": "out_dir",
-    "data": "data_dir",
-    "workers": "workers",
-    "formats": "formats",
-    "timeout": "timeout",
-    "log_level": "log_level",
-    "pdf_variant": "pdf_variant",
-    "smtp": "smtp",
-    "smtp_user": "smtp_user",
-    "from": "sender",
-    "base_url": "base_url",
-}
-
-DATA_OPTION = _setting(
-    "--data",
-    "data_dir",
-    key="data",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Data folder (default: the package's data/).",
-)
-SOURCES_OPTION = click.option(
-    "--sources",
-    "sources",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Folder holding source texts (repeatable), searched before $BRIEF_SOURCES, the "
-    "project file's sources and ../shared/source.",
-)
-
-
-class FolderPath(click.Path):
-    """A folder option that refuses an empty value: ``--out ""`` is not the working folder."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            self.fail(f"{value!r} names no folder; give a folder's path", param, ctx)
-        return super().convert(value, param, ctx)
-
-
-OUT_OPTION = _setting(
-    "--out",
-    "out_dir",
-    key="out",
-    type=FolderPath(path_type=Path, file_okay=False),
-    default=None,
-    help="Output folder (default: reports/).",
-)
-WORKERS_OPTION = _setting(
-    "--workers",
-    key="workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Jobs rendered at once on this machine (default: the number of cores).",
-)
-
-
-def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from helpers.common import parse_formats
-
-    try:
-        return parse_formats(value)
-    except UsageError:
-        raise click.BadParameter(f"{value!r}: choose html, pdf or html,pdf") from None
-
-
-FORMATS_OPTION = _setting(
-    "--to",
-    "formats",
-    key="formats",
-    default="html,pdf",
-    show_default=True,
-    callback=_formats,
-    help="Output formats, comma-separated: html, pdf.",
-)
-TIMEOUT_OPTION = _setting(
-    "--timeout",
-    key="timeout",
-    type=click.IntRange(min=1),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Seconds any one cell may run.",
-)
-
-PDF_VARIANT_OPTION = _setting(
-    "--pdf-variant",
-    "pdf_variant",
-    key="pdf_variant",
-    type=click.Choice(
-        ["pdf/ua-1", "pdf/ua-2", "pdf/a-3u", "pdf/a-3a", "none"], case_sensitive=False
-    ),
-    default="pdf/ua-1",
-    show_default=True,
-    help="The PDF's variant: tagged, accessible PDF/UA-1 by default; pdf/a-3u for archives "
-    "(the cited evidence attached); none for a plain untagged PDF.",
-)
-BASE_URL_OPTION = _setting(
-    "--base-url",
-    "base_url",
-    key="base_url",
-    default=None,
-    metavar="URL",
-    help="Where the output folder is served (https://briefs.example.org/): feeds and mail "
-    "link there; without it, feeds link relatively and mail carries no link.",
-)
-
-SMTP_OPTION = _setting(
-    "--smtp",
-    "smtp",
-    key="smtp",
-    default=None,
-    metavar="HOST:PORT",
-    help="The mail server. STARTTLS is used when offered, and required for any host that is "
-    "not loopback unless --insecure-smtp.",
-)
-SMTP_USER_OPTION = _setting(
-    "--smtp-user",
-    "smtp_user",
-    key="smtp_user",
-    default=None,
-    metavar="USER",
-    help="Log in as USER; the password is read from $BRIEF_SMTP_PASSWORD only.",
-)
-FROM_OPTION = _setting(
-    "--from",
-    "sender",
-    key="from",
-    default=None,
-    metavar="ADDRESS",
-    help="The sender's address.",
-)
-
-COLD_OPTION = click.option(
-    "--cold",
-    is_flag=True,
-    help="Start each kernel from its kernelspec instead of forking a warm one (as "
-    "BRIEF_WARM_KERNELS=0 does).",
-)
-REQUIRE_SOURCES_OPTION = click.option(
-    "--require-sources",
-    is_flag=True,
-    help="Refuse (exit 3, before any kernel) when a source text the data names is not found, "
-    "instead of publishing briefs that say their quotations were not checked.",
-)
-
-#: Where :class:`BriefCommand` keeps a command's log level, and where it came from.
-LEVEL_KEY = "brief.log_level"
-
-
-class BriefCommand(click.Command):
-    """A ``brief`` command: it takes ``--log-level``, ``-v`` and ``-q`` after its name, and runs
-    with the ``helpers`` (and papermill's and nbconvert's) loggers at that level.
-
-    ``-v`` is ``--log-level INFO``, ``-vv`` ``DEBUG``, ``-q`` ``ERROR``; giving two of them is
-    a usage error. ``quiet_help`` is the command's own help for ``-q``.
-    """
-
-    def __init__(self, *args: Any, quiet_help: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params += [
-            click.Option(
-                ["--log-level"],
-                envvar=config.ENVIRONMENT["log_level"],
-                show_envvar=True,
-                type=click.Choice(config.LEVELS, case_sensitive=False),
-                metavar="LEVEL",
-                default=config.DEFAULT_LEVEL,
-                show_default=True,
-                help="Log level of brief, papermill and nbconvert: DEBUG, INFO, WARNING, ERROR "
-                "or CRITICAL (any case).",
-            ),
-            click.Option(
-                ["-v", "--verbose"],
-                count=True,
-                help="Log more: -v is --log-level INFO, -vv DEBUG.",
-            ),
-            click.Option(
-                ["-q", "--quiet"],
-                is_flag=True,
-                help=quiet_help or "Print only errors (--log-level ERROR).",
-            ),
-        ]
-
-    def invoke(self, ctx: click.Context) -> Any:
-        level, origin = _level(ctx)
-        ctx.meta[LEVEL_KEY] = (level, origin)
-        ctx.with_resource(config.logging_to_stderr(level))
-        return super().invoke(ctx)
-
-
-def _level(ctx: click.Context) -> tuple[str, str]:
-    """The command's log level from ``--log-level``, ``-v`` or ``-q``, and where it came from;
-    the three are taken out of the parameters the command's function receives."""
-    level = ctx.params.pop("log_level")
-    verbose = ctx.params.pop("verbose")
-    quiet = ctx.params.pop("quiet")
-    given = [
-        opt
-        for opt, on in (
-            ("--log-level", ctx.get_parameter_source("log_level") is ParameterSource.COMMANDLINE),
-            ("-v", verbose > 0),
-            ("-q", quiet),
-        )
-        if on
-    ]
-    if len(given) > 1:
-        raise click.UsageError(
-            f"give one of --log-level, -v and -q, not {' and '.join(given)}", ctx
-        )
-    if verbose:
-        return ("INFO" if verbose == 1 else "DEBUG"), "command line"
-    if quiet:
-        return "ERROR", "command line"
-    return level, _origin(ctx, "log_level")
-
-
-def _origin(ctx: click.Context, name: str) -> str:
-    """Where a parameter's value came from, as ``brief config`` says it."""
-    source = ctx.get_parameter_source(name)
-    if source is ParameterSource.COMMANDLINE:
-        return "command line"
-    if source is ParameterSource.ENVIRONMENT:
-        key = next(k for k, p in PARAMETERS.items() if p == name)
-        return f"${config.ENVIRONMENT[key]}"
-    if source is ParameterSource.DEFAULT_MAP:
-        project = _project(ctx)
-        return project.label if project is not None else "project file"
-    return "default"
-
-
-def _quiet(ctx: click.Context | None = None) -> bool:
-    """Whether the command's level is ERROR or above: print failures only."""
-    ctx = ctx or click.get_current_context()
-    level, _ = ctx.meta.get(LEVEL_KEY, (config.DEFAULT_LEVEL, "default"))
-    return config.level_number(level) >= logging.ERROR
-
-
-def _project(ctx: click.Context) -> config.ProjectFile | None:
-    return ctx.find_root().meta.get("brief.project")
-
-
-def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    """``brief -v render``: the log options go after the command's name."""
-    if value and ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE:
-        opt = param.opts[0]
-        raise click.UsageError(
-            f"{opt} goes after the command's name, as in: brief render {opt} ...", ctx
-        )
-
-
-def _default_map(project: config.ProjectFile | None) -> dict[str, dict[str, Any]]:
-    """Per command, the project file's value of each option a setting gives."""
-    if project is None or not project.settings:
-        return {}
-    given: dict[str, Any] = {}
-    for key, value in project.settings.items():
-        if key in PARAMETERS:
-            given[PARAMETERS[key]] = ",".join(value) if key == "formats" else value
-    return {
-        name: {p.name: given[p.name] for p in command.params if p.name in given}
-        for name, command in cli.commands.items()
-    }
-
-
-class BriefGroup(click.Group):
-    """The ``brief`` group: its commands are :class:`BriefCommand`."""
-
-    command_class = BriefCommand
+from helpers.pipeline.progress import make_reporter
+from helpers.pipeline.request import RenderRequest
+from helpers.signals import forget_published, sigterm_interrupts, stopped_message
 
 
 @click.group(cls=BriefGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="myanmar-brief")
-@click.option("-v", "--verbose", count=True, hidden=True, callback=_after_the_command)
-@click.option("-q", "--quiet", is_flag=True, hidden=True, callback=_after_the_command)
-@click.option("--log-level", hidden=True, callback=_after_the_command)
+@click.option("-v", "--verbose", count=True, hidden=True, callback=after_the_command)
+@click.option("-q", "--quiet", is_flag=True, hidden=True, callback=after_the_command)
+@click.option("--log-level", hidden=True, callback=after_the_command)
 @click.pass_context
 def cli(ctx: click.Context, **_: Any) -> None:
     """Validate the data, inspect notebook parameters, render, compare and send briefs.
@@ -332,7 +81,7 @@ def cli(ctx: click.Context, **_: Any) -> None:
     ctx.meta["brief.project"] = project
     # brief config names $BRIEF_SOURCES's own folders, before the project file's join them.
     ctx.meta["brief.sources_env"] = os.environ.get(paths.SOURCES_ENV)
-    ctx.default_map = _default_map(project)
+    ctx.default_map = default_map(project, cli.commands)
     ctx.with_resource(config.sources_exported(project))
 
 
@@ -341,10 +90,8 @@ def cli(ctx: click.Context, **_: Any) -> None:
 @SOURCES_OPTION
 def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
     """Check a data folder; print every problem; exit 3 if there is any."""
-    from helpers.data.validation import validate as run_validation
-
-    quiet = _quiet()
-    report = run_validation(data_dir, list(sources))
+    quiet = is_quiet()
+    report = validation.validate(data_dir, list(sources))
     if not quiet:
         for note in report.skipped:
             click.echo(f"note: {note}", err=True)
@@ -369,7 +116,6 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
 @click.argument("notebook")
 def params(notebook: str) -> None:
     """Print each parameter of NOTEBOOK with its type, default and help."""
-    from helpers import paths
     from helpers.params import describe
 
     path = paths.notebook_path(notebook)
@@ -450,8 +196,6 @@ def render(
     failed, 75 another run holds the lock.
     """
     from helpers.pipeline import render as render_module
-    from helpers.pipeline.progress import make_reporter
-    from helpers.pipeline.request import RenderRequest
 
     given: dict[str, str] = {}
     for key, value in parameters:
@@ -473,7 +217,7 @@ def render(
         pdf_variant=pdf_variant,
         base_url=base_url,
     )
-    with make_reporter(quiet=_quiet()) as reporter:
+    with make_reporter(quiet=is_quiet()) as reporter:
         render_module.render(request, reporter=reporter)
 
 
@@ -567,7 +311,6 @@ def batch(
     lock, 130 interrupted.
     """
     from helpers.batch import runner as batch_module
-    from helpers.pipeline.progress import make_reporter
 
     if scheduler is not None and ctx.get_parameter_source("workers") in (
         ParameterSource.ENVIRONMENT,
@@ -589,7 +332,7 @@ def batch(
         pdf_variant=pdf_variant,
         base_url=base_url,
     )
-    quiet = _quiet()
+    quiet = is_quiet()
     if dry_run:
         with make_reporter(quiet=quiet) as reporter:
             preview = batch_module.plan_batch(request, reporter=reporter)
@@ -669,7 +412,7 @@ def _send_batch(
 
 
 def _configured_recipients(ctx: click.Context) -> dict[str, list[str]]:
-    project = _project(ctx)
+    project = project_of(ctx)
     return dict(project.settings.get("recipients", {})) if project else {}
 
 
@@ -732,7 +475,7 @@ def send(
             "no recipients for " + ", ".join(nobody) + ": give --to ADDRESS, or recipients "
             "for the series or notebook in brief.toml (docs/distribution.md)"
         )
-    quiet = _quiet()
+    quiet = is_quiet()
     report = mail.send_editions(
         out,
         editions,
@@ -784,7 +527,6 @@ def proof(
     page). Exit codes: 0 no violation, 1 violations (or a brief that did not render), 2 usage.
     See docs/proof.md.
     """
-    from helpers.pipeline.progress import make_reporter
     from helpers.proof import run as proof_module
 
     request = proof_module.ProofRequest(
@@ -794,7 +536,7 @@ def proof(
         workers=workers,
         every_signature=every_signature,
     )
-    with make_reporter(quiet=_quiet(), out=sys.stderr) as reporter:
+    with make_reporter(quiet=is_quiet(), out=sys.stderr) as reporter:
         result = proof_module.run_proof(request, reporter=reporter, echo=click.echo)
     click.echo(result.summary())
     if result.exit_code:
@@ -811,16 +553,13 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
     OLD and NEW are run folders or their manifest.json files. Exit code 0 whatever changed;
     2 if either cannot be read as an edition.
     """
-    from helpers.editions import as_text
-    from helpers.pipeline.editions import diff as compare_runs
+    from helpers.pipeline.series import diff as compare_runs
 
     changes = compare_runs(old, new)
     if as_json:
-        import json
-
         click.echo(json.dumps(changes.as_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(as_text(changes))
+        click.echo(ledger.as_text(changes))
 
 
 @cli.command(quiet_help="Print only the address and errors.")
@@ -912,8 +651,6 @@ def list_command(as_json: bool) -> None:
     """
     shipped = paths.shipped()
     if as_json:
-        import json
-
         click.echo(json.dumps(shipped, indent=2, default=str, ensure_ascii=False))
         return
     kind = "installed package" if shipped["installed"] else "source checkout"
@@ -966,7 +703,7 @@ def config_command(
     """
     from helpers.batch.executors import default_workers
 
-    project = _project(ctx)
+    project = project_of(ctx)
     level, level_origin = ctx.meta[LEVEL_KEY]
     root = ctx.find_root().meta
     folders = config.source_origins(
@@ -974,18 +711,18 @@ def config_command(
     )
     cores = workers is None
     settings = [
-        config.Effective("out", out_dir or paths.REPORTS_DIR, _origin(ctx, "out_dir")),
-        config.Effective("data", data_dir or paths.DATA_DIR, _origin(ctx, "data_dir")),
+        config.Effective("out", out_dir or paths.REPORTS_DIR, origin_of(ctx, "out_dir")),
+        config.Effective("data", data_dir or paths.DATA_DIR, origin_of(ctx, "data_dir")),
         config.Effective(
             "sources", tuple(p for p, _ in folders), tuple(origin for _, origin in folders)
         ),
         config.Effective(
             "workers",
             default_workers() if cores else workers,
-            "default" if cores else _origin(ctx, "workers"),
+            "default" if cores else origin_of(ctx, "workers"),
         ),
-        config.Effective("formats", formats, _origin(ctx, "formats")),
-        config.Effective("timeout", timeout, _origin(ctx, "timeout")),
+        config.Effective("formats", formats, origin_of(ctx, "formats")),
+        config.Effective("timeout", timeout, origin_of(ctx, "timeout")),
         config.Effective("log_level", level, level_origin),
         *_delivery_settings(ctx, delivery, project),
         config.Effective(
@@ -995,8 +732,6 @@ def config_command(
         ),
     ]
     if as_json:
-        import json
-
         click.echo(json.dumps(config.as_json(settings, project), indent=2, ensure_ascii=False))
     else:
         click.echo(config.as_text(settings, project))
@@ -1007,7 +742,7 @@ def _delivery_settings(
 ) -> list[config.Effective]:
     """``brief config``'s rows of the distribution settings (docs/distribution.md)."""
     rows = [
-        config.Effective(key, given[name], _origin(ctx, name))
+        config.Effective(key, given[name], origin_of(ctx, name))
         for key, name in PARAMETERS.items()
         if name in given
     ]
@@ -1024,13 +759,6 @@ def _delivery_settings(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn package errors into their exit codes."""
-    from helpers.common import (
-        forget_published,
-        ipython_dir_if_homeless,
-        sigterm_interrupts,
-        stopped_message,
-    )
-
     forget_published()
     try:
         # Without standalone mode click returns the code of ``Exit`` rather than exiting.

@@ -13,7 +13,7 @@ The command line does the layering with click's own machinery (an option's ``env
 context's ``default_map``, ``ParameterSource``); this module owns what click cannot know:
 which settings exist and under which names (:data:`SETTINGS`), reading and checking the
 project file, the search path of source texts, describing the effective settings
-(``brief config``), and the logging the level sets up (:func:`logging_to_stderr`).
+(``brief config``). The logging the level sets up is :mod:`helpers.logs`'s.
 
 The library's functions take their arguments explicitly and read no project file: only the
 ``brief`` command does.
@@ -24,26 +24,22 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import logging
 import os
-import sys
-import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from helpers import paths
 from helpers.common import parse_formats
 from helpers.errors import UsageError
+from helpers.logs import LEVELS
 
 __all__ = [
     "BRIEF_TOML",
     "CACHE_ENV",
-    "DEFAULT_LEVEL",
     "ENVIRONMENT",
-    "LEVELS",
     "PYPROJECT",
     "SETTINGS",
     "TABLE",
@@ -53,8 +49,6 @@ __all__ = [
     "as_json",
     "as_text",
     "find_project_file",
-    "level_number",
-    "logging_to_stderr",
     "read_project_file",
     "source_origins",
     "sources_exported",
@@ -66,10 +60,6 @@ BRIEF_TOML = "brief.toml"
 PYPROJECT = "pyproject.toml"
 #: The table of ``pyproject.toml`` holding brief's settings (the distribution's name).
 TABLE = "tool.myanmar-brief"
-#: Log levels ``--log-level`` accepts, most verbose first.
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: The level when nothing sets one: warnings and errors.
-DEFAULT_LEVEL = "WARNING"
 #: Where the package caches what it may recompute (:func:`helpers.paths.cache_dir`).
 CACHE_ENV = "BRIEF_CACHE"
 
@@ -596,75 +586,3 @@ def as_text(
     value_width = max(len(r[1]) for r in rows)
     lines += [f"{k:<{key_width}}  {v:<{value_width}}  {o}".rstrip() for k, v, o in rows]
     return "\n".join(lines)
-
-
-# -- logs --------------------------------------------------------------------------------------
-
-#: Loggers the level applies to besides the package's own: papermill's, and nbconvert's and
-#: nbclient's (both log to ``traitlets`` when no Jupyter application runs).
-THIRD_PARTY = ("papermill", "traitlets")
-
-
-def level_number(level: str | int) -> int:
-    """``"INFO"`` (any case) or ``logging.INFO`` as ``logging.INFO``.
-
-    Raises
-    ------
-    UsageError
-        For a level not in :data:`LEVELS`.
-    """
-    if isinstance(level, int):
-        return level
-    if str(level).upper() not in LEVELS:
-        raise UsageError(f"unknown log level {level!r}; choose from: {', '.join(LEVELS)}")
-    return int(getattr(logging, str(level).upper()))
-
-
-class _PlainHandler(logging.Handler):
-    """One line per record, ``2026-11-29T10:00:00Z WARNING helpers.kernels: ...``, on the
-    error stream of the moment (so a live display or a test's capture sees it)."""
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        super().__init__()
-        self._stream = stream
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
-            stream = self._stream if self._stream is not None else sys.stderr
-            stream.write(f"{stamp} {record.levelname} {record.name}: {record.getMessage()}\n")
-            if record.exc_info:
-                stream.write(logging.Formatter().formatException(record.exc_info) + "\n")
-            stream.flush()
-        except Exception:
-            self.handleError(record)
-
-
-@contextlib.contextmanager
-def logging_to_stderr(level: str | int, *, stream: IO[str] | None = None) -> Iterator[None]:
-    """While it lasts, log at ``level`` to standard error, as plain timestamped lines.
-
-    The ``helpers`` loggers log at ``level``. papermill's and nbconvert's loggers
-    (:data:`THIRD_PARTY`) log too at ``INFO`` and ``DEBUG``; at ``WARNING`` and above they are
-    silent, as before there was a level: what they would warn of (a dead kernel, a timeout)
-    brief's own error says better. Every logger is restored afterwards.
-    """
-    number = level_number(level)
-    handler = _PlainHandler(stream)
-    names = ("helpers", *THIRD_PARTY)
-    loggers = [logging.getLogger(name) for name in names]
-    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in loggers]
-    try:
-        for lg in loggers:
-            lg.propagate = False
-            if lg.name == "helpers" or number <= logging.INFO:
-                lg.setLevel(number)
-                lg.addHandler(handler)
-            else:
-                lg.setLevel(logging.CRITICAL + 1)
-        yield
-    finally:
-        for lg, old_level, propagate, handlers in saved:
-            lg.setLevel(old_level)
-            lg.propagate = propagate
-            lg.handlers[:] = handlers

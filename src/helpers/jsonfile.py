@@ -25,7 +25,7 @@ __all__ = ["MAX_BYTES", "MAX_DEPTH", "JSONFileError", "read_json_file"]
 
 #: The most bytes a manifest or record may take. A manifest of the shipped briefs takes about
 #: 100 KB; one of a brief on a thousand times the data keeps its facts' count, not each fact
-#: (:data:`helpers.editions.LEDGER_LIMIT`), and stays under a few MB.
+#: (:data:`helpers.ledger.LEDGER_LIMIT`), and stays under a few MB.
 MAX_BYTES = 32 * 1024 * 1024
 #: The deepest a manifest's values nest (a manifest nests about six deep).
 MAX_DEPTH = 32

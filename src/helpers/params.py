@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from helpers.common import NOT_TEXT
 from helpers.errors import ParameterError, UsageError
+from helpers.text import NOT_TEXT
 
 Theme = Literal["defence", "energy", "economy", "regional"]
 THEMES: tuple[str, ...] = ("defence", "energy", "economy", "regional")
@@ -46,13 +46,13 @@ TITLE_BLOCK_KEY = "title_block"
 #: The source's date: what the shipped data knows up to, and the default ``as_of``.
 SOURCE_DATE = dt.date(2024, 3, 2)
 #: The parameters that move from one edition of a series to the next (see
-#: :mod:`helpers.editions`): a series is a notebook with its other parameters fixed.
+#: :mod:`helpers.ledger`): a series is a notebook with its other parameters fixed.
 EDITION_FIELDS: tuple[str, ...] = ("as_of", "end")
 #: The parameter naming the previous edition a brief is compared with. ``brief render`` sets
 #: it (``--since``); it is part of neither the series nor the run folder's name.
 SINCE_FIELD = "since"
 
-# The one rule for text (helpers.common.NOT_TEXT: controls, separators, text-direction
+# The one rule for text (helpers.text.NOT_TEXT: controls, separators, text-direction
 # characters), and no tab or newline either: a newline in a string parameter could break out
 # of papermill's injected assignment, and a title has no use for one.
 _NOT_PLAIN = re.compile(f"{NOT_TEXT.pattern}|[\t\n\r]")

@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from helpers.errors import BriefError, UsageError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Where a source checkout keeps the package: ``<root>/src/helpers``.
 _CHECKOUT = PACKAGE_DIR.parents[1]
@@ -161,3 +163,16 @@ def notebook_path(name: str | os.PathLike[str]) -> Path:
 def report_notebooks() -> list[Path]:
     """The report notebooks, sorted by name."""
     return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def resolved(path: str | Path, *, what: str, error: type[BriefError] = UsageError) -> Path:
+    """``path`` made absolute with every link followed, or ``error`` saying why not.
+
+    A symbolic link loop (``a -> b -> a``) makes :meth:`pathlib.Path.resolve` raise
+    RuntimeError (Python 3.11, 3.12) or OSError; a user who named such a folder gets a
+    message naming it instead of a traceback.
+    """
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as exc:
+        raise error(f"{what} {path}: cannot be followed: {exc}") from None

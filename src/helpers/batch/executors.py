@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from helpers import paths
-from helpers.common import interrupt, set_parent_death_signal
 from helpers.errors import BriefError, ExecutionError
 from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import Job, RunResult, warm_zygote
+from helpers.signals import interrupt, set_parent_death_signal
 
 #: The Dask event topic workers send progress on.
 DASK_TOPIC = "brief-batch-progress"
@@ -449,7 +449,7 @@ def _init_worker(events: Any, stop: Any, level: int = logging.NOTSET) -> None:
     global _EVENTS, _STOP, _PARENT
     _EVENTS, _STOP, _PARENT = events, stop, os.getppid()
     if level:  # the batch's --log-level / -v / -q, for the worker's whole life
-        from helpers.config import logging_to_stderr
+        from helpers.logs import logging_to_stderr
 
         global _LOGGING
         _LOGGING = logging_to_stderr(level)  # kept: a collected one would undo itself

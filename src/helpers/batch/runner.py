@@ -55,7 +55,7 @@ from helpers import paths
 from helpers.batch import executors
 from helpers.batch.executors import JobExecutor, Running, WorkerDied
 from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
-from helpers.common import resolved, sigterm_interrupts, utc_compact, utc_now
+from helpers.common import utc_compact, utc_now
 from helpers.errors import (
     BriefError,
     ClusterError,
@@ -63,12 +63,15 @@ from helpers.errors import (
     KernelStartError,
     UsageError,
 )
+from helpers.ledger import EditionSummary, counts_words
+from helpers.paths import resolved
 from helpers.pipeline import index as index_module
 from helpers.pipeline import render as render_module
 from helpers.pipeline.progress import PlainReporter, Reporter
 from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
 from helpers.pipeline.request import RenderRequest, Request
 from helpers.pipeline.uptodate import Decision, decide_all
+from helpers.signals import sigterm_interrupts
 
 #: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
 KERNEL_START_ATTEMPTS = 3
@@ -260,16 +263,13 @@ def _ordinal(n: int) -> str:
 
 def edition_words(result: RunResult) -> str:
     """``; since 30 Sep 2023: 4 new, 1 changed``, ``; first edition``, or nothing."""
-    edition = result.edition or {}
-    since, changes = edition.get("since"), edition.get("changes")
-    if since == "first":
+    summary = EditionSummary.from_json(result.edition)
+    since, changes = summary.previous, summary.changes
+    if summary.first:
         return "; first edition"
-    if not isinstance(since, dict) or not changes:
+    if since is None or not changes:
         return ""
-    return (
-        f"; since {since.get('date', '?')}: {changes['new']} new, {changes['changed']} changed, "
-        f"{changes['dropped']} no longer shown"
-    )
+    return f"; since {since.get('date', '?')}: {counts_words(changes, sources='never')}"
 
 
 @dataclass(frozen=True)
@@ -730,7 +730,7 @@ class _Batch:
         done fail with its :class:`~helpers.errors.ClusterError`.
         """
         # The editions of one series run one after another, in date order, so that each is
-        # compared with the one before it (helpers.pipeline.editions); other jobs in parallel.
+        # compared with the one before it (helpers.pipeline.series); other jobs in parallel.
         following = _series_chains([(i, self.jobs[i].job) for i in to_run])
         for i in to_run:
             if i not in following.values():
@@ -1032,7 +1032,7 @@ def _series_chains(jobs: Sequence[tuple[int, Job]]) -> dict[int, int]:
     Editions of a series are ordered by the day they end (``end``, else ``as_of``), then by
     plan order; a job with no edition after it is not a key.
     """
-    from helpers.pipeline.editions import edition_date, series_key
+    from helpers.pipeline.series import edition_date, series_key
 
     chains: dict[str, list[tuple[str, int]]] = {}
     for i, job in jobs:

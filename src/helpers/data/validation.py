@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import paths
-from helpers.common import NOT_TEXT
 from helpers.data.grading import CONFIDENCE_LEVELS, confidence_level, independent_sources
 from helpers.data.package import (
     fingerprint,
@@ -35,6 +34,7 @@ from helpers.data.package import (
 )
 from helpers.data.quick import schema_holds
 from helpers.errors import DataValidationError
+from helpers.text import NOT_TEXT
 
 #: Longest evidence fragment, in words, that a row may quote.
 MAX_EVIDENCE_WORDS = 15
@@ -186,7 +186,7 @@ def validate(data_dir: Path | str | None = None, sources: Iterable[Path] | None 
     return report
 
 
-#: Characters no text cell may hold: the rule titles follow too (:data:`helpers.common.NOT_TEXT`).
+#: Characters no text cell may hold: the rule titles follow too (:data:`helpers.text.NOT_TEXT`).
 _NOT_TEXT = NOT_TEXT
 
 

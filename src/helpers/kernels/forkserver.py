@@ -108,8 +108,8 @@ from typing import Any
 import psutil
 
 from helpers import paths
-from helpers.common import set_parent_death_signal
 from helpers.errors import ExecutionError
+from helpers.signals import set_parent_death_signal
 
 __all__ = [
     "DEFAULT_WARM_MODULES",

@@ -36,11 +36,12 @@ from traitlets import Unicode, default
 from traitlets.config import Config
 
 from helpers import paths
-from helpers.common import interrupts, reader_text
 from helpers.errors import ParameterError, RenderError, UsageError
 from helpers.params import OUTPUT_METADATA_KEY, TITLE_BLOCK_KEY
 from helpers.pipeline.execute import CUT_KEY
 from helpers.pipeline.sanitize import clean_html
+from helpers.signals import interrupts
+from helpers.text import reader_text
 
 __all__ = [
     "DEFAULT_PDF_VARIANT",

@@ -2,7 +2,7 @@
 
 A feed reader learns from them that a new edition exists. ``feed.xml`` holds an entry per
 published edition in the folder, newest first, at most :data:`FEED_LIMIT`; each series (a
-notebook with its parameters but the edition's dates, :mod:`helpers.pipeline.editions`) has
+notebook with its parameters but the edition's dates, :mod:`helpers.pipeline.series`) has
 its own feed under ``<out>/_feeds/``, named by the notebook and the series' key. They are
 rewritten with the index, after each job of ``brief render`` and ``brief batch``, from what
 the folder holds, through a temporary file and a rename (:func:`~.publish.write_atomic`).
@@ -27,9 +27,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urljoin
 from xml.etree import ElementTree as ET
 
-from helpers.common import reader_text, utc_now
-from helpers.pipeline.editions import edition_date, series_key, series_parameters
+from helpers.common import utc_now
 from helpers.pipeline.publish import write_atomic
+from helpers.pipeline.series import edition_date, series_key, series_parameters
+from helpers.text import reader_text
 
 __all__ = [
     "FEEDS_DIR",

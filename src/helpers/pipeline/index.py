@@ -13,11 +13,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from helpers.common import reader_text, utc_now
+from helpers.common import utc_now
 from helpers.errors import RenderError
-from helpers.pipeline.editions import edition_date, series_key, series_parameters
+from helpers.ledger import EditionSummary, counts_words
 from helpers.pipeline.manifest import files_match, sha256_file
 from helpers.pipeline.publish import list_runs, write_atomic
+from helpers.pipeline.series import edition_date, series_key, series_parameters
+from helpers.text import reader_text
 
 #: The index's file name in the output folder.
 INDEX_NAME = "index.html"
@@ -139,27 +141,23 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 def _changes(manifest: dict[str, Any] | None) -> str:
     """'first edition', '4 new, 1 changed, 0 no longer shown', 'nothing new', or ''."""
-    edition = (manifest or {}).get("edition") or {}
-    since, changes = edition.get("since"), edition.get("changes")
-    if since == "first":
+    summary = EditionSummary.from_json((manifest or {}).get("edition"))
+    since, changes = summary.previous, summary.changes
+    if summary.first:
         return "first edition"
-    if not isinstance(since, dict) or not changes:
+    if since is None or not changes:
         return ""
-    also = edition.get("made_from_changed") or []
+    also = summary.made_from_changed or ()
     if not any(changes.values()) and not also:
         return f"nothing new since {since.get('date', '?')}"
-    words = (
-        f"{changes['new']} new, {changes['changed']} changed, {changes['dropped']} no longer shown"
-    )
-    if changes.get("new_sources"):
-        words += f", {changes['new_sources']} new source(s)"
+    words = counts_words(changes, sources="if any")
     if also:
         words += "; also changed: " + ", ".join(str(a) for a in also)
     return f"{words} (since {since.get('date', '?')})"
 
 
 def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The runs by series (:mod:`helpers.pipeline.editions`): the series whose latest run is
+    """The runs by series (:mod:`helpers.pipeline.series`): the series whose latest run is
     newest first; in each, the editions by the day they end, latest first."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for raw in rows:

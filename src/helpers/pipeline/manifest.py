@@ -22,10 +22,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from helpers import paths
-from helpers.common import FORMATS, cli_text, utc_now
+from helpers.common import FORMATS, utc_now
 from helpers.jsonfile import JSONFileError, read_json_file
+from helpers.text import cli_text
 
-#: Bumped when a key changes meaning. 2: ``edition`` (the ledger, :mod:`helpers.editions`).
+#: Bumped when a key changes meaning. 2: ``edition`` (the ledger, :mod:`helpers.ledger`).
 MANIFEST_VERSION = 2
 #: The keys whose values are times by nature, and so differ between two runs of the same
 #: inputs: every other key is the same, byte for byte (``outputs`` includes the PDF's sha256,
@@ -331,7 +332,7 @@ def build_manifest(
     ----------
     edition
         The edition's ledger and how it compares with the previous one
-        (:mod:`helpers.editions`); None for a notebook that keeps none.
+        (:mod:`helpers.ledger`); None for a notebook that keeps none.
     citations
         The brief's data trail: each reader's note with its source, line, fragment and the
         data rows behind it (as the sources section of the executed notebook carries it).

@@ -35,15 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import (
-    DEFAULT_TIMEOUT,
-    interrupts,
-    note_published,
-    published_so_far,
-    resolved,
-    sigterm_interrupts,
-    utc_now,
-)
+from helpers.common import DEFAULT_TIMEOUT, utc_now
 from helpers.errors import (
     BriefError,
     ClusterError,
@@ -53,16 +45,18 @@ from helpers.errors import (
     UsageError,
 )
 from helpers.params import SINCE_FIELD
-from helpers.pipeline.editions import (
+from helpers.paths import resolved
+from helpers.pipeline.manifest import build_manifest, command_line
+from helpers.pipeline.progress import Reporter
+from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
+from helpers.pipeline.series import (
     Previous,
     check_since,
     is_edition_date,
     manifest_path,
     previous_edition,
 )
-from helpers.pipeline.manifest import build_manifest, command_line
-from helpers.pipeline.progress import Reporter
-from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
+from helpers.signals import interrupts, note_published, published_so_far, sigterm_interrupts
 
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
@@ -131,7 +125,7 @@ class Job:
     #: of the job's outputs: a forked kernel runs the notebook as a normal one does.
     zygote: str | None = None
     #: ``--since``: the edition to compare with (a run folder, a manifest, or an edition's
-    #: date); None for the previous published edition of the series (:mod:`.editions`).
+    #: date); None for the previous published edition of the series (:mod:`.series`).
     since: str | None = None
     #: Publish only an edition that differs from the previous one (``--only-changed``).
     only_changed: bool = False
@@ -548,7 +542,7 @@ def render_job(
 
 
 def _previous(attempt: _Attempt) -> Previous:
-    """The edition this job's brief follows (:mod:`helpers.pipeline.editions`); a warning when
+    """The edition this job's brief follows (:mod:`helpers.pipeline.series`); a warning when
     the previous one cannot be read."""
     job = attempt.job
     return previous_edition(job.out_dir, job.name, job.run, job.parameters, since=job.since)
@@ -556,7 +550,7 @@ def _previous(attempt: _Attempt) -> Previous:
 
 def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
     """The manifest's ``edition``: the ledger the brief left, its series and the comparison."""
-    from helpers.pipeline.editions import made_from, series_key
+    from helpers.pipeline.series import made_from, series_key
 
     ledger = _carried(nb, "edition")
     if not ledger:

@@ -102,7 +102,7 @@ class RenderRequest(Request):
         The edition each brief is compared with (``--since``): a run folder, its
         ``manifest.json``, or the date (YYYY-MM-DD) of an edition of the series in
         ``out_dir``. Default: the previous published edition of the series
-        (:mod:`helpers.pipeline.editions`).
+        (:mod:`helpers.pipeline.series`).
     name
         The name of each run's output files, as a template of the run's values:
         ``"{notebook}-{partner}-{as_of}"`` gives ``brief-China-2024-03-02.pdf``

@@ -8,7 +8,8 @@ contact sheet), ``run`` (the orchestration). The proof sits above the pipeline a
 runner, and reads the kernel side's selection: nothing below it imports it.
 """
 
+from helpers.proof.result import ProofResult
 from helpers.proof.rules import RULES, Violation
-from helpers.proof.run import ProofRequest, ProofResult, run_proof
+from helpers.proof.run import ProofRequest, run_proof
 
 __all__ = ["RULES", "ProofRequest", "ProofResult", "Violation", "run_proof"]

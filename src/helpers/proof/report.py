@@ -19,7 +19,7 @@ from markupsafe import Markup
 from helpers.proof.rules import RULES
 
 if TYPE_CHECKING:
-    from helpers.proof.run import ProofResult
+    from helpers.proof.result import ProofResult
 
 _STYLE = """
 body { font: 14px/1.45 "Noto Sans", "DejaVu Sans", sans-serif; margin: 2em; color: #1d2733; }

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import paths
@@ -38,7 +38,9 @@ from helpers.pipeline.publish import PROOF_MARK
 from helpers.proof import charts, grid
 from helpers.proof.document import Document
 from helpers.proof.expect import expected
-from helpers.proof.rules import RULES, Violation, check
+from helpers.proof.report import write_report
+from helpers.proof.result import Checked, ProofResult
+from helpers.proof.rules import RULES, check
 
 #: The file that marks a folder as the proof's own: a folder without it that holds anything
 #: is refused, so that a proof never writes among published editions.
@@ -71,57 +73,6 @@ class ProofRequest:
     workers: int | None = None
     every_signature: bool = False
     measure_charts: bool = True
-
-
-@dataclass
-class Checked:
-    """One brief of the proof: where it is, and what the rules found."""
-
-    point: grid.Point
-    run_dir: Path | None = None
-    violations: list[Violation] = field(default_factory=list)
-    error: str | None = None
-    pdf: Path | None = None
-
-
-@dataclass
-class ProofResult:
-    """What a proof run did and found."""
-
-    out_dir: Path
-    report: Path
-    grid_size: int
-    distinct: int
-    briefs: list[Checked]
-    render_seconds: float
-    check_seconds: float
-    #: What the run could not check, and why (a missing browser, say).
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def violations(self) -> list[Violation]:
-        return [v for brief in self.briefs for v in brief.violations]
-
-    @property
-    def failed(self) -> list[Checked]:
-        return [brief for brief in self.briefs if brief.error]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.violations or self.failed else 0
-
-    def summary(self) -> str:
-        """One line: briefs, violations by rule, failures, time, where the report is."""
-        counts: dict[str, int] = {}
-        for v in self.violations:
-            counts[v.rule] = counts.get(v.rule, 0) + 1
-        rules = ", ".join(f"{rule} {n}" for rule, n in counts.items())
-        failed = f", {len(self.failed)} failed to render" if self.failed else ""
-        found = f"{len(self.violations)} violations ({rules})" if counts else "no violations"
-        return (
-            f"proof: {len(self.briefs)} briefs, {found}{failed}; rendered in "
-            f"{self.render_seconds:.0f} s, checked in {self.check_seconds:.0f} s; {self.report}"
-        )
 
 
 def points_for(
@@ -203,8 +154,6 @@ def run_proof(
     UsageError
         An unknown notebook, or an output folder that is not the proof's.
     """
-    from helpers.proof.report import write_report
-
     request = request or ProofRequest()
     _check_notebooks(request.notebooks)
     out = proof_dir(request.out_dir)

@@ -21,8 +21,8 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from helpers.data.dataset import Dataset, file_digests, load
-from helpers.editions import Edition, compare
 from helpers.errors import ParameterError
+from helpers.ledger import Edition, compare
 from helpers.params import (
     OUTPUT_METADATA_KEY,
     SCHEMAS,
@@ -30,7 +30,7 @@ from helpers.params import (
     BaseParams,
     from_namespace,
 )
-from helpers.report import charts, editions, masthead, narrative, theme
+from helpers.report import charts, masthead, narrative, since, theme
 from helpers.report import formatting as fmt
 from helpers.report.citations import Citations
 from helpers.report.masthead import theme_rows
@@ -129,11 +129,11 @@ class Brief:
         self.selection: Selection = select(self.dataset, params)
         # The edition this brief is, and the one it follows (params.since; brief render sets
         # it): what is new is marked wherever it is cited, and on the timeline.
-        self.edition, self.previous = editions.compared(self.selection, params.since)
+        self.edition, self.previous = since.compared(self.selection, params.since)
         self.changes = (
             compare(self.previous, self.edition) if isinstance(self.previous, Edition) else None
         )
-        self._new = editions.badged(self.changes, self.edition)
+        self._new = since.badged(self.changes, self.edition)
         self.cites = Citations(self.dataset.sources, fresh=self._new)
         self.sourcing: Sourcing = assess(self.selection.sources, self._used_sources())
         # The sections the brief shows: the themes it holds rows on (the scope line and the
@@ -198,7 +198,7 @@ class Brief:
         """What changed since the previous edition: new facts, corrections, facts no longer
         shown, new sources. The first edition of a series says so; nothing at all when the
         brief is compared with no edition (``since`` is None)."""
-        html = editions.box(self.selection, self.cites, self.previous, self.changes, self.edition)
+        html = since.box(self.selection, self.cites, self.previous, self.changes, self.edition)
         if not html:
             return Block(Markup(""))
         return Block(Markup('<aside class="since-box">{}</aside>').format(html))
@@ -259,7 +259,7 @@ class Brief:
             parts.append(
                 self._chart(
                     "timeline",
-                    editions.mark_new(events, "events", self._new, "title"),
+                    since.mark_new(events, "events", self._new, "title"),
                     actor_names=self.dataset.actor_names(),
                     as_of=view.end,
                     start=view.start,

@@ -30,7 +30,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpers import paths
 from helpers.errors import BriefError, ParameterError
+from helpers.ledger import EditionSummary, as_text
 from helpers.params import SCHEMAS, BaseParams, schema_for
+from helpers.pipeline.render import prepare
+from helpers.pipeline.request import RenderRequest
+from helpers.pipeline.series import diff as compare_runs
+from helpers.pipeline.series import edition_date, series_key
 from helpers.serve import forms, security
 from helpers.serve.jobs import QueueFull, Renderer, Stopping
 
@@ -281,9 +286,6 @@ class Pages:
         raw: dict[str, Any],
         shown: dict[str, Any],
     ) -> Response:
-        from helpers.pipeline.render import prepare
-        from helpers.pipeline.request import RenderRequest
-
         settings = self.settings
         params = {k: v for k, v in raw.items() if k not in forms.SERVER_SET}
         try:
@@ -337,10 +339,10 @@ class Pages:
             return self.error(404, "No such brief.")
         manifest = _manifest(folder)
         files = {p.suffix.lstrip("."): p.name for p in sorted(folder.iterdir()) if p.is_file()}
-        edition = (manifest or {}).get("edition") or {}
-        since = edition.get("since") or {}
+        summary = EditionSummary.from_json((manifest or {}).get("edition"))
+        since = summary.previous
         # A ledger names the edition it follows as "notebook/run".
-        previous = str(since.get("run") or "").rpartition("/")[2] if isinstance(since, dict) else ""
+        previous = str(since.get("run") or "").rpartition("/")[2] if since is not None else ""
         return self.page(
             "brief.html.j2",
             notebook=notebook,
@@ -349,15 +351,12 @@ class Pages:
             base=f"/out/{notebook}/{run}/",
             files=files,
             previous=previous,
-            since=since if isinstance(since, dict) else {},
-            changes=edition.get("changes"),
+            since=since if since is not None else {},
+            changes=summary.changes,
             editions=self._editions(notebook, manifest),
         )
 
     async def diff(self, request: Request) -> Response:
-        from helpers.editions import as_text
-        from helpers.pipeline.editions import diff as compare_runs
-
         notebook, run = request.path_params["notebook"], request.path_params["run"]
         old = request.path_params["old"]
         new_folder, old_folder = self._run_folder(notebook, run), self._run_folder(notebook, old)
@@ -384,8 +383,6 @@ class Pages:
         return folder.parent if folder is not None else None
 
     def _editions(self, notebook: str, manifest: dict | None) -> list[dict[str, Any]]:
-        from helpers.pipeline.editions import edition_date, series_key
-
         if not manifest:
             return []
         key = series_key(notebook, manifest.get("parameters") or {})

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from helpers.errors import BriefError
-from helpers.pipeline.render import Job, RunResult, render_job, warm_zygote
+from helpers.pipeline import index, publish
+from helpers.pipeline.feeds import update_feeds
+from helpers.pipeline.render import Job, RunResult, preload, render_job, warm_zygote
 
 __all__ = ["QueueFull", "Renderer", "Stopping"]
 
@@ -99,8 +101,6 @@ class Renderer:
         LockHeldError
             Another run holds the output folder (exit 75); nothing was touched.
         """
-        from helpers.pipeline import publish
-
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.out_dir = self._stack.enter_context(publish.locked(self.out_dir))
         try:
@@ -109,7 +109,6 @@ class Renderer:
             self._stack.close()
             raise
         from helpers.pipeline.export import warm_up_pdf_in_background
-        from helpers.pipeline.render import preload
 
         # What the first render would pay (nbconvert's template, per thread; WeasyPrint's
         # fonts), paid while the zygote imports instead.
@@ -162,8 +161,6 @@ class Renderer:
 
     def _run(self, job: Job) -> RunResult:
         from helpers.kernels.provisioner import forking_kernel_manager
-        from helpers.pipeline import index
-        from helpers.pipeline.feeds import update_feeds
 
         manager: Any = None
         address = self._address() if self.warm else None

@@ -2,7 +2,7 @@
 what changed.
 
 :func:`current` turns a brief's :class:`~helpers.report.selection.Selection` into the ledger
-of :mod:`helpers.editions`: a fact for every row the brief stands on (each table's rows on the
+of :mod:`helpers.ledger`: a fact for every row the brief stands on (each table's rows on the
 brief's themes, and every source's thesis), and for every other row of the data the reason it
 is not shown. :func:`previous` reads the edition a brief is compared with (the ``since``
 parameter, which ``brief render`` fills in). :func:`box` words the comparison at the top of
@@ -20,7 +20,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from helpers.data.package import file_digests
-from helpers.editions import (
+from helpers.ledger import (
+    FIRST,
     LEDGER_LIMIT,
     SHOWN,
     WITHDRAWN,
@@ -28,6 +29,7 @@ from helpers.editions import (
     Changes,
     Edition,
     EditionUnreadable,
+    counts_words,
     day,
     fact,
     read_edition,
@@ -37,8 +39,6 @@ from helpers.report import narrative
 from helpers.report.citations import ID_COLUMNS, Citations
 from helpers.report.selection import Selection
 
-#: The value of ``since`` that marks the first edition of a series.
-FIRST = "first"
 #: Most new facts, and most facts no longer shown, the box lists by name; the rest are counted.
 LISTED = 6
 #: Why a row of the data is not shown, when the selection's rules did not set it aside (a
@@ -71,7 +71,7 @@ def _shown_frames(selection: Selection) -> dict[str, pd.DataFrame]:
 
 def current(selection: Selection) -> Edition:
     """The ledger of the brief ``selection`` makes (only the count of its facts when there
-    are more than :data:`~helpers.editions.LEDGER_LIMIT`)."""
+    are more than :data:`~helpers.ledger.LEDGER_LIMIT`)."""
     frames = _shown_frames(selection)
     view = selection.view
     count = sum(len(frame) for frame in frames.values())
@@ -121,7 +121,7 @@ def current(selection: Selection) -> Edition:
 
 
 def previous(since: str | None) -> Edition | str | None:
-    """The edition ``since`` names: an :class:`~helpers.editions.Edition`, :data:`FIRST`, or
+    """The edition ``since`` names: an :class:`~helpers.ledger.Edition`, :data:`FIRST`, or
     None (no comparison). One that cannot be read gives a warning and None: the brief is then
     made without the box, never failed."""
     if since is None or not str(since).strip():
@@ -344,6 +344,11 @@ def box(
     fresh = {(c.table, c.id) for c in learned(changes)}
     n_learned = sum((c.table, c.id) in fresh for c in facts)
     counts = {**changes.counts(), "new": len(facts)}
+    n_widened = len(facts) - n_learned
+    if n_learned and n_widened:
+        detail = f" ({n_learned} learned, {n_widened} brought into view by the window)"
+    else:
+        detail = " (brought into view by the window, nothing learned)" if n_widened else ""
     return narrative.render(
         "since",
         first=False,
@@ -358,8 +363,7 @@ def box(
         and n_learned == 0
         and not changes.new_sources
         and not changes.changed,
-        n_learned=n_learned,
-        n_widened=len(facts) - n_learned,
+        counted=counts_words(counts, sources="counted", new_detail=detail),
         window=day(selection.view.end.isoformat()),
         reporter=reporter,
         badged=bool(badged(changes, current_edition)) if current_edition else True,

@@ -21,26 +21,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.editions import (
+from helpers.data.package import file_digests
+from helpers.errors import UsageError
+from helpers.jsonfile import JSONFileError
+from helpers.ledger import (
+    FIRST,
     MADE_FROM,
     Changes,
     Edition,
+    EditionSummary,
     EditionUnreadable,
     compare,
     edition_of_manifest,
     made_from_changes,
     read_edition,
 )
-from helpers.errors import UsageError
-from helpers.jsonfile import JSONFileError
 from helpers.params import EDITION_FIELDS, SINCE_FIELD
-from helpers.pipeline.manifest import canonical_json, read_manifest
-
-#: ``since`` for the first edition of a series (see :mod:`helpers.report.editions`).
-FIRST = "first"
+from helpers.pipeline.manifest import canonical_json, code_fingerprint, read_manifest, sha256_file
+from helpers.pipeline.publish import check_notebook_name, published_run
 
 __all__ = [
-    "FIRST",
     "Previous",
     "check_since",
     "diff",
@@ -55,12 +55,9 @@ __all__ = [
 
 
 def made_from(notebook: Path, data_dir: Path | None) -> dict[str, str]:
-    """What a brief is made from besides its facts (:data:`helpers.editions.MADE_FROM`), each
+    """What a brief is made from besides its facts (:data:`helpers.ledger.MADE_FROM`), each
     by its sha256: the notebook, brief's code and templates, and the data's sources, actors
     and places tables, whole."""
-    from helpers.data.package import file_digests
-    from helpers.pipeline.manifest import code_fingerprint, sha256_file
-
     tables = file_digests(data_dir)
     found = {"notebook": sha256_file(notebook), "code": code_fingerprint()}
     for table in MADE_FROM[2:]:
@@ -108,35 +105,35 @@ class Previous:
     warning: str | None = None
 
     def record(self, current: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The manifest's account of the comparison: ``since`` (the previous edition's run,
-        date and publication time, ``"first"``, or None), the counts of ``changes``, and
-        ``made_from_changed``: what the brief is made from besides its facts that changed
-        (:func:`helpers.editions.made_from_changes`)."""
+        """The manifest's account of the comparison (:meth:`summary`), as JSON."""
+        return self.summary(current).to_json()
+
+    def summary(self, current: Mapping[str, Any] | None) -> EditionSummary:
+        """The comparison of ``current`` (this edition's ledger) with the previous edition:
+        ``since`` (the previous edition's run, date and publication time, ``"first"``, or
+        None), the counts of ``changes``, and ``made_from_changed``: what the brief is made
+        from besides its facts that changed (:func:`helpers.ledger.made_from_changes`)."""
         if self.edition is None:
-            return {"since": FIRST if self.since == FIRST else None, "changes": None}
-        counts = None
-        if current is not None:
-            try:
-                now = Edition.of(current)
-            except (KeyError, TypeError, AttributeError, ValueError):
-                now = None
-            if now is None or now.too_large:  # nothing was compared
-                return {"since": None, "changes": None}
-            counts = compare(self.edition, now).counts()
-            return {
-                "since": self.edition.reference(),
-                "changes": counts,
-                "made_from_changed": made_from_changes(self.edition, now),
-            }
-        return {"since": self.edition.reference(), "changes": counts}
+            return EditionSummary(FIRST if self.since == FIRST else None)
+        if current is None:
+            return EditionSummary(self.edition.reference())
+        try:
+            now = Edition.of(current)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            now = None
+        if now is None or now.too_large:  # nothing was compared
+            return EditionSummary()
+        return EditionSummary(
+            self.edition.reference(),
+            compare(self.edition, now).counts(),
+            tuple(made_from_changes(self.edition, now)),
+        )
 
 
 def _candidates(out_dir: Path, notebook: str, key: str) -> list[tuple[Path, dict | None]]:
     """The run folders brief published of ``notebook`` in the series ``key``
     (:func:`~helpers.pipeline.publish.published_run`: a plain folder, a copy of a run, is none
     of them): each manifest path with the manifest (None when it cannot be read)."""
-    from helpers.pipeline.publish import check_notebook_name, published_run
-
     folder = Path(out_dir) / check_notebook_name(notebook)
     found: list[tuple[Path, dict | None]] = []
     if not folder.is_dir():

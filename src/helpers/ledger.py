@@ -12,9 +12,9 @@ shown, because the new edition set it aside (its reason) or because the data no 
 it (withdrawn).
 
 This module is plain Python on plain values, so that both sides use it: the kernel side builds
-the ledger and the "Since the edition of ..." box (:mod:`helpers.report.editions`), the
+the ledger and the "Since the edition of ..." box (:mod:`helpers.report.since`), the
 pipeline finds the previous edition and compares two manifests (``brief diff``,
-:mod:`helpers.pipeline.editions`).
+:mod:`helpers.pipeline.series`).
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ from typing import Any
 from helpers.jsonfile import JSONFileError, read_json_file
 
 __all__ = [
+    "FIRST",
     "LEDGER_VERSION",
     "Change",
     "Changes",
     "Edition",
+    "EditionSummary",
     "EditionUnreadable",
     "compare",
+    "counts_words",
     "fact",
     "made_from_changes",
     "read_edition",
@@ -113,6 +116,9 @@ MADE_FROM = ("notebook", "code", "sources", "actors", "places")
 #: Why a row the previous edition showed is not in this one, when this edition's data no
 #: longer holds it.
 WITHDRAWN = "withdrawn from the data"
+#: ``since`` for the first edition of a series: the value of the notebook's ``since``
+#: parameter that makes the box say "First edition", and the manifest's ``since`` for it.
+FIRST = "first"
 
 
 class EditionUnreadable(Exception):
@@ -457,11 +463,7 @@ def as_text(changes: Changes, *, title: str = "") -> str:
     lines = [head]
     if changes.empty:
         return "\n".join([*lines, "  Nothing new, changed or withdrawn."])
-    counts = changes.counts()
-    lines.append(
-        f"  {counts['new']} new, {counts['changed']} changed, {counts['dropped']} no longer "
-        f"shown, {counts['new_sources']} new source(s)"
-    )
+    lines.append(f"  {counts_words(changes.counts(), sources='always')}")
     for c in changes.new:
         lines.append(f"  + {c.table}/{c.id}: {c.label}")
     for c in changes.changed:
@@ -473,6 +475,103 @@ def as_text(changes: Changes, *, title: str = "") -> str:
     for s in changes.new_sources:
         lines.append(f"  + source {s['id']}: {s.get('title') or s.get('label')}")
     return "\n".join(lines)
+
+
+#: How :func:`counts_words` may say the new sources.
+SOURCES_SAID = ("always", "if any", "counted", "never")
+
+
+def counts_words(
+    counts: Mapping[str, int], *, sources: str = "always", new_detail: str = ""
+) -> str:
+    """The counts of a comparison in words: ``4 new, 1 changed, 0 no longer shown``, and the
+    new sources as ``sources`` says. Every account of a comparison words it here: ``brief
+    diff``, the index, the batch's log and summary, the brief's "Since the edition of" box.
+
+    Parameters
+    ----------
+    counts
+        :meth:`Changes.counts` (or a manifest's ``changes``): ``new``, ``changed``,
+        ``dropped`` and ``new_sources``.
+    sources
+        ``"always"``: ``, 0 new source(s)`` even when there is none (``brief diff``);
+        ``"if any"``: the same, only when there is one (the index); ``"counted"``: ``, 1 new
+        source`` or ``, 2 new sources``, only when there is one (the box); ``"never"``: not
+        said (the batch's log).
+    new_detail
+        Said right after the count of new facts: `` (3 learned, 1 brought into view by the
+        window)``, say.
+    """
+    if sources not in SOURCES_SAID:
+        raise ValueError(f"sources={sources!r}: choose from {', '.join(SOURCES_SAID)}")
+    words = (
+        f"{counts['new']} new{new_detail}, {counts['changed']} changed, "
+        f"{counts['dropped']} no longer shown"
+    )
+    n = counts.get("new_sources", 0)
+    if sources == "always" or (sources == "if any" and n):
+        words += f", {n} new source(s)"
+    elif sources == "counted" and n:
+        words += f", {n} new source{'s' if n > 1 else ''}"
+    return words
+
+
+@dataclass(frozen=True)
+class EditionSummary:
+    """What is said of an edition's comparison with the previous one, apart from its ledger:
+    the manifest's ``since``, ``changes`` and ``made_from_changed`` (``edition`` key), which a
+    run's result carries to the batch and the index, the feeds and the server read back.
+
+    It crosses processes and files as JSON: :meth:`to_json` gives the manifest's keys, in
+    their order, and :meth:`from_json` reads them back from a manifest's ``edition`` or a
+    run's result (a value of the wrong type reads as missing).
+    """
+
+    #: The previous edition (:meth:`Edition.reference`: ``run``, ``date``, ``as_of``,
+    #: ``created_at``), :data:`FIRST` for the first edition of a series, or None when the
+    #: edition was compared with nothing.
+    since: Mapping[str, str] | str | None = None
+    #: :meth:`Changes.counts`; None when nothing was compared.
+    changes: Mapping[str, int] | None = None
+    #: What the two editions were made from that differs beyond their facts
+    #: (:func:`made_from_changes`); None when it was not recorded.
+    made_from_changed: tuple[str, ...] | None = None
+
+    @property
+    def first(self) -> bool:
+        """True for the first edition of its series."""
+        return self.since == FIRST
+
+    @property
+    def previous(self) -> Mapping[str, str] | None:
+        """The previous edition's reference, when the edition was compared with one."""
+        return self.since if isinstance(self.since, Mapping) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest's keys: ``since`` and ``changes``, and ``made_from_changed`` when
+        recorded."""
+        since = dict(self.since) if isinstance(self.since, Mapping) else self.since
+        out: dict[str, Any] = {
+            "since": since,
+            "changes": dict(self.changes) if self.changes is not None else None,
+        }
+        if self.made_from_changed is not None:
+            out["made_from_changed"] = list(self.made_from_changed)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> EditionSummary:
+        """The summary a manifest's ``edition`` (or a run's result) holds; an empty one for
+        None."""
+        data = data if isinstance(data, Mapping) else {}
+        since = data.get("since")
+        changes = data.get("changes")
+        also = data.get("made_from_changed")
+        return cls(
+            since=since if isinstance(since, Mapping) or since == FIRST else None,
+            changes=changes if isinstance(changes, Mapping) else None,
+            made_from_changed=tuple(str(a) for a in also) if isinstance(also, list) else None,
+        )
 
 
 def pairs(items: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
