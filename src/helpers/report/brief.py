@@ -22,6 +22,8 @@ from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
+from IPython import get_ipython
+from IPython.display import display
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
@@ -37,6 +39,7 @@ from helpers.params import (
 )
 from helpers.report import charts, editions, masthead, narrative, parameters_cell, theme
 from helpers.report import formatting as fmt
+from helpers.report.charts import maps
 from helpers.report.citations import ID_COLUMNS, Citations
 from helpers.report.masthead import theme_rows
 from helpers.report.selection import Selection, select
@@ -467,8 +470,6 @@ class Brief:
         )
 
     def _places(self) -> Markup:
-        from helpers.report.charts import maps
-
         places = self.selection.places
         partner = self.params.partner_id
         highlight = partner if partner in set(places["place_id"]) else None
@@ -579,11 +580,6 @@ def leave_title_block(brief: Brief) -> None:
     its metadata: the executed notebook then holds everything the house exporters need,
     whichever tool ran it (``brief render``, papermill, JupyterLab). The exporters read it
     and show the line nowhere. Outside a kernel, nothing."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython comes with every kernel
-        return
     if get_ipython() is None:
         return
     block = title_block(brief)
