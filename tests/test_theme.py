@@ -83,3 +83,12 @@ def test_color_for_falls_back_for_missing_and_unknown_keys():
     assert theme.color_for(None, theme.PARTNER_COLORS) == theme.MUTED
     assert theme.color_for(float("nan"), theme.PARTNER_COLORS) == theme.MUTED
     assert theme.color_for("atlantis", theme.PARTNER_COLORS, fallback="#000000") == "#000000"
+
+
+def test_house_style_applies_the_theme_inside_the_block_only():
+    before = dict(mpl.rcParams)
+    with theme.house_style():
+        assert mpl.rcParams["axes.titlelocation"] == "left"
+        colours = [mpl.colors.to_hex(c) for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
+        assert colours == [c.lower() for c in theme.PALETTE]
+    assert dict(mpl.rcParams) == before

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from helpers import paths
@@ -687,11 +688,9 @@ def _check_evidence(table: RawTable, source_lines: dict[str, list[str] | None]) 
 
 def _cache_key(data_dir: Path, sources: list[Path]) -> str:
     """What a positive result depends on: the data, the schema, the code and the source texts."""
-    from importlib.metadata import version
-
     digest = hashlib.sha256(fingerprint(data_dir).encode())
     digest.update(Path(__file__).read_bytes())
-    digest.update(version("frictionless").encode())
+    digest.update(metadata.version("frictionless").encode())
     for folder in paths.source_dirs(sources):
         for text in sorted(folder.glob("*")) if folder.is_dir() else []:
             if text.is_file():

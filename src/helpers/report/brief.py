@@ -2,21 +2,28 @@
 
 A report notebook's validation cell opens a :class:`Brief` from its parameters; each later cell
 calls one section method, which returns a :class:`Block`, an HTML fragment that Jupyter shows
-through ``_repr_html_`` and nbconvert carries into the HTML and PDF briefs. Charts are drawn on
-their own :class:`matplotlib.figure.Figure` (not through pyplot, so nothing is shown twice and
-no global figure state is touched) and embedded as SVG data URIs with generated alt text.
+through ``_repr_html_`` and nbconvert carries into the HTML and PDF briefs; the block also
+carries the section's chart (``.figure``) and the rows it shows (``.rows``), for an analyst to
+work on. Charts are drawn on their own :class:`matplotlib.figure.Figure` (not through pyplot,
+so nothing is shown twice and no global figure state is touched), under the house theme for
+the drawing only (:func:`helpers.report.theme.house_style`: matplotlib's rcParams are as they
+were afterwards), and embedded as SVG data URIs with generated alt text.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import pandas as pd
+from IPython import get_ipython
+from IPython.display import display
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
@@ -30,9 +37,10 @@ from helpers.params import (
     BaseParams,
     from_namespace,
 )
-from helpers.report import charts, masthead, narrative, since, theme
+from helpers.report import charts, masthead, narrative, parameters_cell, since, theme
 from helpers.report import formatting as fmt
-from helpers.report.citations import Citations
+from helpers.report.charts import maps
+from helpers.report.citations import ID_COLUMNS, Citations
 from helpers.report.masthead import theme_rows
 from helpers.report.selection import Selection, select
 from helpers.report.sourcing import Sourcing, assess
@@ -52,10 +60,23 @@ class Block:
 
     ``metadata``, when given, travels with the output in the executed notebook (the data
     trail of the sources section, which ``brief render`` copies into the manifest).
+
+    A section method's block also carries what the section shows, for an analyst to work on
+    (neither is displayed, nor kept in the executed notebook):
+
+    ``figure``
+        The :class:`~matplotlib.figure.Figure` of the section's chart or map (the last one
+        drawn, when a section has two), or ``None``.
+    ``rows``
+        The data rows the section shows (those it cites, and those its chart draws), one
+        DataFrame indexed by table and row id: ``block.rows.loc["events"]``; empty when it
+        shows none.
     """
 
     html: Markup
     metadata: dict | None = None
+    figure: Figure | None = field(default=None, repr=False, compare=False)
+    rows: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # One style of quotation marks in everything a reader sees (report.typography).
@@ -86,6 +107,13 @@ def figure_html(draw: Callable[[Any], Any], *, alt: str, caption: str, height: f
     height
         Figure height in inches.
     """
+    return draw_figure(draw, alt=alt, caption=caption, height=height)[0]
+
+
+def draw_figure(
+    draw: Callable[[Any], Any], *, alt: str, caption: str, height: float
+) -> tuple[Markup, Figure]:
+    """As :func:`figure_html`, and the Figure drawn."""
     fig = Figure(figsize=(FIGURE_WIDTH, height), layout="constrained")
     ax = fig.add_subplot()
     draw(ax)
@@ -96,10 +124,11 @@ def figure_html(draw: Callable[[Any], Any], *, alt: str, caption: str, height: f
     svg = curly_markup(buffer.getvalue().decode("utf-8"))
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     alt = curly(alt)
-    return Markup(
+    html = Markup(
         '<figure class="brief-figure"><img src="data:image/svg+xml;base64,{data}" alt="{alt}">'
         "<figcaption>{caption}</figcaption></figure>"
     ).format(data=Markup(data), alt=alt, caption=caption)
+    return html, fig
 
 
 def section(heading: str, *parts: Markup, level: int = 2, css: str = "") -> Block:
@@ -110,6 +139,28 @@ def section(heading: str, *parts: Markup, level: int = 2, css: str = "") -> Bloc
             '<section class="brief-section {css}"><h{level}>{heading}</h{level}>\n{body}</section>'
         ).format(css=css, level=level, heading=heading, body=body)
     )
+
+
+def shows(method: Callable[..., Block]) -> Callable[..., Block]:
+    """Make a section method's block carry what the section shows: the Figure it drew and
+    the rows it cites or draws (:class:`Block`'s ``figure`` and ``rows``)."""
+
+    @functools.wraps(method)
+    def section_method(self: Brief, *args: Any, **kwargs: Any) -> Block:
+        outer = self._drawn, self._shown
+        self._drawn, self._shown = [], []
+        mark = self.cites.mark
+        try:
+            block = method(self, *args, **kwargs)
+            shown = [*self.cites.cited_since(mark), *self._shown_ids()]
+            # Set on the frozen block as __post_init__ does: the HTML stays as it was made.
+            object.__setattr__(block, "figure", self._drawn[-1] if self._drawn else None)
+            object.__setattr__(block, "rows", self._rows(shown))
+        finally:
+            self._drawn, self._shown = outer
+        return block
+
+    return section_method
 
 
 class Brief:
@@ -153,7 +204,35 @@ class Brief:
         self._stated: set[str] = set()
         # Figures the key points give: the sections do not tell them again.
         self._figured: set[tuple[str, str]] = set()
-        theme.set_theme()
+        # What the section being built draws, and the rows it shows besides those it cites
+        # (a chart's, the sources a note describes): each as (table, ids). See shows().
+        self._drawn: list[Figure] = []
+        self._shown: list[tuple[str, Iterable[str]]] = []
+
+    def _show(self, table: str, frame: pd.DataFrame) -> None:
+        """Count the rows of ``frame`` (of ``table``) among those the section shows."""
+        self._shown.append((table, frame[ID_COLUMNS[table]].astype(str)))
+
+    def _shown_ids(self) -> list[tuple[str, str]]:
+        return [(table, row_id) for table, ids in self._shown for row_id in ids]
+
+    def _rows(self, shown: list[tuple[str, str]]) -> pd.DataFrame:
+        """The rows named by ``shown`` (``(table, row id)``), in order of first mention, as one
+        DataFrame indexed by table and row id."""
+        wanted: dict[str, dict[str, None]] = {}
+        for table, row_id in shown:
+            wanted.setdefault(table, {})[row_id] = None
+        frames = {}
+        for table, ids in wanted.items():
+            frame = getattr(self.selection, table)
+            keys = frame[ID_COLUMNS[table]].astype(str)
+            found = frame[keys.isin(ids)]
+            found.index = pd.Index(keys[keys.isin(ids)], name="row_id")
+            frames[table] = found.loc[[i for i in ids if i in found.index]]
+        if not frames:
+            empty = pd.MultiIndex.from_arrays([[], []], names=["table", "row_id"])
+            return pd.DataFrame(index=empty)
+        return pd.concat(frames, names=["table", "row_id"])
 
     def _used_sources(self) -> set[str]:
         sel = self.selection
@@ -169,21 +248,41 @@ class Brief:
         self,
         kind: str,
         *frames: Any,
+        table: str,
         caption: str,
         height: float,
         fit: bool = False,
         **kwargs: Any,
     ) -> Markup:
         """Draw the chart of ``kind`` (a key of ``charts.CHARTS``) and describe it, both from
-        one plotter; ``fit`` sets the figure's height to the rows (the timeline's ``fit``)."""
+        one plotter made under the house theme; ``fit`` sets the figure's height to the rows
+        (the timeline's ``fit``). Its first frame holds the rows of ``table`` it draws."""
+        self._show(table, frames[0])
         kwargs.setdefault("sources", self.dataset.sources)
-        chart = charts.plotter(kind, *frames, **kwargs)
-        return figure_html(
-            chart.fit if fit else chart.plot,
-            alt=chart.describe(),
-            caption=self._caption(caption),
-            height=height,
-        )
+        with theme.house_style():
+            chart = charts.plotter(kind, *frames, **kwargs)
+            return self._figure(
+                chart.fit if fit else chart.plot,
+                chart.describe,
+                caption=caption,
+                height=height,
+            )
+
+    def _figure(
+        self,
+        draw: Callable[[Any], Any],
+        describe: Callable[[], str],
+        *,
+        caption: str,
+        height: float,
+    ) -> Markup:
+        """Describe and draw a chart under the house theme, for this drawing only; keep its
+        Figure for the section's block."""
+        with theme.house_style():
+            alt = describe()
+            html, fig = draw_figure(draw, alt=alt, caption=self._caption(caption), height=height)
+        self._drawn.append(fig)
+        return html
 
     @property
     def title(self) -> str:
@@ -194,6 +293,7 @@ class Brief:
         return masthead.masthead(self.params, self.selection, self.sourcing, self.shown_themes)
 
     # -- the opening ------------------------------------------------------------------------
+    @shows
     def since_last_edition(self) -> Block:
         """What changed since the previous edition: new facts, corrections, facts no longer
         shown, new sources. The first edition of a series says so; nothing at all when the
@@ -203,6 +303,7 @@ class Brief:
             return Block(Markup(""))
         return Block(Markup('<aside class="since-box">{}</aside>').format(html))
 
+    @shows
     def bottom_line(self) -> Block:
         """The bottom line up front: the source's thesis, the partner's stake, and how much
         weight the whole can bear."""
@@ -210,17 +311,20 @@ class Brief:
         text = narrative.bottom_line(self.selection, self.cites, self.sourcing)
         return section("Bottom line", text, css="bluf")
 
+    @shows
     def source_note(self) -> Block:
         """What the brief rests on: the sources, their grades, the confidence, the time view.
         Nothing for a brief that knows no source: its bottom line says so."""
         if self.selection.sources.empty:
             return Block(Markup(""))
+        self._show("sources", self.selection.sources)
         return Block(
             Markup('<aside class="source-note">{}</aside>').format(
                 narrative.source_note(self.selection, self.sourcing)
             )
         )
 
+    @shows
     def key_points(self) -> Block:
         """Up to five key points, one sentence each and attributed; then the source's figures."""
         if self.selection.is_empty():
@@ -231,6 +335,7 @@ class Brief:
         self._stated |= said
         return section("Key points", html, css="key")
 
+    @shows
     def timeline(self) -> Block:
         """The events over time, drawn with their date precision, and a summary.
 
@@ -260,6 +365,7 @@ class Brief:
                 self._chart(
                     "timeline",
                     since.mark_new(events, "events", self._new, "title"),
+                    table="events",
                     actor_names=self.dataset.actor_names(),
                     as_of=view.end,
                     start=view.start,
@@ -295,6 +401,7 @@ class Brief:
             text = narrative.render("said_above", topic=narrative.THEME_TOPICS[name])
         return section(narrative.THEME_TITLES[name], text, *parts, css=name)
 
+    @shows
     def defence(self, *, chart: bool = True) -> Block:
         """Defence cooperation: the source's lead judgment, visits, agreements, exercises and
         supplies. ``chart=False`` leaves out the supplies chart (the main brief keeps to four
@@ -307,6 +414,7 @@ class Brief:
                 lambda: self._chart(
                     "defence_supplies",
                     frame,
+                    table="supplies",
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
                     caption="Supplies by category and supplier.",
@@ -315,6 +423,7 @@ class Brief:
             )
         return self._theme("defence", *extra)
 
+    @shows
     def energy(self) -> Block:
         """Energy and infrastructure projects, worded by their status; a capacity chart only
         when :data:`MIN_CHART_MARKS` projects or more state a capacity."""
@@ -325,6 +434,7 @@ class Brief:
                 lambda: self._chart(
                     "project_capacities",
                     projects,
+                    table="projects",
                     actor_names=self.dataset.actor_names(),
                     max_rows=self.params.max_rows,
                     caption="Projects by stated capacity.",
@@ -333,10 +443,12 @@ class Brief:
             )
         return self._theme("energy", *extra)
 
+    @shows
     def economy(self) -> Block:
         """Economic ties: trade settlement, currencies, oil."""
         return self._theme("economy")
 
+    @shows
     def regional(self, *, table: bool = True, places: bool = False) -> Block:
         """Regional implications: India and Sittwe, China, the balance of power; where the
         three powers stand, as a table; optionally the locator map."""
@@ -347,6 +459,7 @@ class Brief:
             extra.append(self._places)
         return self._theme("regional", *extra)
 
+    @shows
     def actors(self) -> Block:
         """Where the three powers stand, and the conflict at home, as the source describes them."""
         table = narrative.actor_table(self.selection, self.cites)
@@ -357,24 +470,22 @@ class Brief:
         )
 
     def _places(self) -> Markup:
-        from helpers.report.charts import maps
-
         places = self.selection.places
         partner = self.params.partner_id
         highlight = partner if partner in set(places["place_id"]) else None
-        return figure_html(
+        self._show("places", places)
+        return self._figure(
             lambda ax: maps.locator_map(
                 places, ax=ax, highlight=highlight, sources=self.dataset.sources
             ),
-            alt=maps.describe_locator_map(
+            lambda: maps.describe_locator_map(
                 places, highlight=highlight, sources=self.dataset.sources
             ),
-            caption=self._caption(
-                "Places the report names. Coordinates are approximate and not from the report."
-            ),
+            caption="Places the report names. Coordinates are approximate and not from the report.",
             height=maps.HEIGHT,
         )
 
+    @shows
     def places(self) -> Block:
         """A locator map of the places the source names."""
         if self.selection.is_empty():
@@ -382,16 +493,19 @@ class Brief:
         return section("Places", self._places(), css="places")
 
     # -- the close --------------------------------------------------------------------------
+    @shows
     def judgments(self) -> Block:
         """The analyst's own judgments, with their confidence; nothing when there are none."""
         text = narrative.judgments(self.selection, self.cites)
         return section("Analyst judgments", text, css="judgments") if text else Block(Markup(""))
 
+    @shows
     def gaps(self) -> Block:
         """What the source does not say, what the brief leaves out, and what to watch."""
         text = narrative.gaps(self.selection, self.sourcing)
         return section("Gaps and limits", text, css="gaps") if text else Block(Markup(""))
 
+    @shows
     def sources(self) -> Block:
         """The reader's notes, then (in the HTML only) the annex with the data trail."""
         metadata = {
@@ -400,6 +514,8 @@ class Brief:
         if self.selection.sources.empty:
             # A notice, not a brief: no notes to list, but the ledger all the same.
             return Block(Markup(""), metadata=metadata)
+        # The rows behind every note the section lists.
+        self._shown += [(table, [row_id]) for note in self.cites for table, row_id in note.rows]
         notes = section(
             "Sources", narrative.sources(self.cites, self.selection, self.sourcing), css="sources"
         )
@@ -422,9 +538,13 @@ def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | Non
     Called by each report notebook's validation cell:
     ``brief = helpers.open_brief("brief", globals())``. As on the command line, a name in
     the parameters cell that the notebook does not take is an error, and so is a
-    ``data_dir`` that is not a folder. In a kernel, it leaves the brief's title block in the
-    executed notebook (:func:`leave_title_block`), so that every door to the house exporters
-    gives the same brief.
+    ``data_dir`` that is not a folder. In a kernel, the names checked are those its parameters
+    cell (and papermill's injected one) set, found in the kernel's input history
+    (:mod:`helpers.report.parameters_cell`): the analyst's own variables from other cells are
+    no parameters, so the cell can be run again after some scratch work. Given any other
+    mapping, every plain value in it is checked. In a kernel, it leaves the brief's title
+    block in the executed notebook (:func:`leave_title_block`), so that every door to the
+    house exporters gives the same brief.
 
     Raises
     ------
@@ -433,6 +553,10 @@ def open_brief(schema: str, namespace: Mapping[str, Any], dataset: Dataset | Non
     """
     if schema not in SCHEMAS:
         raise KeyError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}")
+    fields = SCHEMAS[schema].model_fields
+    names = parameters_cell.parameter_names(namespace, fields)
+    if names is not None:
+        namespace = {name: namespace[name] for name in {*names, *fields} if name in namespace}
     params = from_namespace(schema, namespace, strict=True)
     if params.data_dir and not Path(params.data_dir).expanduser().is_dir():
         raise ParameterError(
@@ -456,11 +580,6 @@ def leave_title_block(brief: Brief) -> None:
     its metadata: the executed notebook then holds everything the house exporters need,
     whichever tool ran it (``brief render``, papermill, JupyterLab). The exporters read it
     and show the line nowhere. Outside a kernel, nothing."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython comes with every kernel
-        return
     if get_ipython() is None:
         return
     block = title_block(brief)

@@ -72,6 +72,8 @@ class Citations:
                 self._paragraphs[source_id] = {line: i + 1 for i, line in enumerate(lines)}
         self._notes: dict[tuple[str, int, str], Note] = {}
         self._by_row: dict[tuple[str, str], Note] = {}
+        # Every row cited, in order, repeats included: what a section cited (cited_since).
+        self._cited: list[tuple[str, str]] = []
 
     def __len__(self) -> int:
         return len(self._notes)
@@ -84,9 +86,20 @@ class Citations:
         """Ids of the sources cited so far."""
         return {note.source_id for note in self._notes.values()}
 
+    @property
+    def mark(self) -> int:
+        """How many citations were made so far: pass it to :meth:`cited_since` later."""
+        return len(self._cited)
+
+    def cited_since(self, mark: int) -> list[tuple[str, str]]:
+        """The rows cited since ``mark`` (``(table, row id)``, in order, repeats included):
+        what one section of the brief cites."""
+        return self._cited[mark:]
+
     def number(self, table: str, row: pd.Series | dict) -> int:
         """The note number of ``row`` of ``table``, assigning the next one on first use."""
         row_id = str(row[ID_COLUMNS[table]])
+        self._cited.append((table, row_id))
         known = self._by_row.get((table, row_id))
         if known is not None:
             return known.number

@@ -35,7 +35,7 @@ from helpers.ledger import (
     read_edition,
     too_large,
 )
-from helpers.report import narrative
+from helpers.report import words
 from helpers.report.citations import ID_COLUMNS, Citations
 from helpers.report.selection import Selection
 
@@ -254,16 +254,16 @@ def _item(selection: Selection, rows: _Rows, change: Change) -> str:
     if row is None:
         return _label(change)
     if change.table in ("events", "supplies"):
-        when = narrative._date_head(row, selection)
+        when = words.date_head(row, selection)
         first = when.split(" ", 1)[0]
         when = when[:1].lower() + when[1:] if first in ("Since", "Undated", "Date") else when
         return f"{_label(change)} ({when})"
     if change.table == "assessments":
-        return f"{narrative._says(selection, row)} that {narrative._lower_first(change.label)}"
+        return f"{words.says(selection, row)} that {words.lower_first(change.label)}"
     if change.table == "relations":
         return (
-            f"{narrative._name(selection, row['actor_id'])} {change.label} "
-            f"{narrative._name(selection, row['other_id'])}"
+            f"{words.actor_name(selection, row['actor_id'])} {change.label} "
+            f"{words.actor_name(selection, row['other_id'])}"
         )
     if change.table == "projects":
         shown = selection.projects[selection.projects["project_id"].astype(str) == change.id]
@@ -326,7 +326,7 @@ def box(
     if against is None:
         return Markup("")
     if against == FIRST or changes is None:
-        return narrative.render("since", first=True)
+        return words.render("since", first=True)
     since = changes.since
     when = day(since.date)
     published = since.created_at[:16].replace("T", " ") + " UTC" if since.created_at else ""
@@ -340,7 +340,7 @@ def box(
     corrections, more_corrections = _listed(_order(rows, changes.corrections), limit)
     new_sources, more_sources = _listed(changes.new_sources, limit)
     also = tables_changed(selection, since)
-    reporter = narrative.reporter(selection)
+    reporter = words.reporter(selection)
     fresh = {(c.table, c.id) for c in learned(changes)}
     n_learned = sum((c.table, c.id) in fresh for c in facts)
     counts = {**changes.counts(), "new": len(facts)}
@@ -349,7 +349,7 @@ def box(
         detail = f" ({n_learned} learned, {n_widened} brought into view by the window)"
     else:
         detail = " (brought into view by the window, nothing learned)" if n_widened else ""
-    return narrative.render(
+    return words.render(
         "since",
         first=False,
         when=when,

@@ -1,8 +1,11 @@
 """The house look for every chart: one theme call, one colour-blind-safe palette.
 
-Nothing here runs at import time. A notebook calls :func:`set_theme` once in its setup cell;
-chart functions in :mod:`helpers.report.charts` only read the colour constants below, so they
-draw the same colours whether or not the theme was set.
+Nothing here runs at import time, and a brief changes no global setting: it draws each chart
+inside :func:`house_style`, which applies the theme for the drawing and leaves matplotlib's
+rcParams as they were, so an analyst's own plot in the same kernel looks as it would without
+the brief. :func:`set_theme` applies the same look for the whole session, for whoever wants
+it. Chart functions in :mod:`helpers.report.charts` only read the colour constants below, so
+they draw the same colours whether or not the theme was set.
 
 The palette is Okabe & Ito's (2008) eight colours, which stay distinct for the common forms of
 colour-vision deficiency. Charts that must also survive greyscale printing pair colour with a
@@ -11,9 +14,11 @@ second channel (line style, marker or hatch); see :mod:`helpers.report.charts`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import matplotlib as mpl
 import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
@@ -195,3 +200,27 @@ def set_theme(context: str = "paper", font_scale: float = 1.0) -> None:
         font_scale=font_scale,
         rc=rc,
     )
+
+
+@contextmanager
+def house_style(context: str = "paper", font_scale: float = 1.0) -> Iterator[None]:
+    """Apply :func:`set_theme` for the duration of a ``with`` block only.
+
+    Every rcParam is back to its value before the block when it ends (as
+    :func:`matplotlib.rc_context` restores them), so drawing a brief's chart changes nothing
+    for the analyst's own plots in the same kernel.
+
+    Parameters
+    ----------
+    context, font_scale
+        As for :func:`set_theme`.
+
+    Examples
+    --------
+    >>> from helpers.report.theme import house_style
+    >>> with house_style():
+    ...     pass  # draw here
+    """
+    with mpl.rc_context():
+        set_theme(context, font_scale)
+        yield
