@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers.errors import BriefError
-from helpers.pipeline.render import Job, RunResult, render_job, warm_zygote
+from helpers.pipeline.render import render_job, warm_zygote
+from helpers.pipeline.request import Job, RunResult
 
 __all__ = ["QueueFull", "Renderer", "Stopping"]
 
