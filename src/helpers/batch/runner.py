@@ -2,30 +2,34 @@
 
 :func:`run_plan` is what ``brief batch`` calls, with a :class:`BatchRequest`. In order:
 
-1. :func:`prepare_batch` checks everything before any kernel starts: the plan
-   (:mod:`helpers.batch.plan`), every job's parameters, every data folder the jobs use. It
-   builds one :class:`~helpers.pipeline.render.Job` per job with
-   :func:`helpers.pipeline.render.prepare` and a
-   :class:`~helpers.pipeline.request.RenderRequest`, as ``brief render`` does, and makes sure
-   no two jobs would write to the same run folder.
-2. It makes the executor the jobs run on (:mod:`helpers.batch.executors`); with
-   ``scheduler``, that connects to the Dask cluster (a bad address touches nothing).
+1. :func:`~helpers.batch.prepare.prepare_batch` checks everything before any kernel starts
+   (:mod:`helpers.batch.prepare`): the plan, every job's parameters, every data folder the
+   jobs use, and builds one :class:`~helpers.pipeline.request.Job` per job.
+2. It makes the executor the jobs run on (:func:`make_executor`: the local pool,
+   :mod:`helpers.batch.local`, or a Dask cluster, :mod:`helpers.batch.cluster`, behind the
+   interface of :mod:`helpers.batch.executors`); with ``scheduler``, that connects to the
+   Dask cluster (a bad address touches nothing).
 3. It takes the output folder's lock once for the whole batch: a run that overlaps another
    ends at once with :class:`~helpers.errors.LockHeldError` (exit 75), before writing anything,
    not even its log.
 4. For each job it decides whether to run or skip (:mod:`helpers.pipeline.uptodate`): a job
    whose notebook, parameters, data, package versions, package code and formats are those of
    its last successful run, and whose outputs are still as that run wrote them, is skipped.
-5. The jobs to run go to the executor, each as :func:`helpers.pipeline.render.render_job`.
+5. The jobs to run go to the executor, each as :func:`helpers.batch.worker.work` (which runs
+   :func:`helpers.pipeline.render.render_job`).
    Every job runs its own kernel, in its own empty working folder, so nothing one job sets or
    writes is seen by another. On the local process pool the kernels are forked from a warm
    zygote (:mod:`helpers.kernels`): a new process per job, with the heavy imports done and no
    other job's code ever run in it. A job whose kernel failed to start (two kernels picking
-   the same port, say) is tried again, at most :data:`KERNEL_START_ATTEMPTS` times in all; a
-   job is never tried again once a cell has run. A failing job does not stop the others.
+   the same port, say) is tried again, at most
+   :data:`~helpers.batch.retries.KERNEL_START_ATTEMPTS` times in all; a job is never tried
+   again once a cell has run, unless its worker died and ``--worker-retries`` allows it (one
+   :class:`~helpers.batch.retries.RetryPolicy` decides every retry, by the
+   :class:`~helpers.pipeline.request.FailureKind` that ended the attempt). A failing job does
+   not stop the others.
 6. ``index.html`` is rewritten after each job. The log (``<out>/_logs/batch-<stamp>.log``) is
    written as the batch goes, the per-job results (``batch-<stamp>.json``) at the end, and
-   the summary is returned as :class:`BatchResult`.
+   the summary is returned as :class:`~helpers.batch.outcomes.BatchResult`.
 
 :func:`plan_batch` is the dry run (``brief batch --dry-run``): steps 1 and 4 only, saying for
 each job whether it would run or be skipped and why, and writing nothing.
@@ -64,7 +68,7 @@ from helpers.batch.executors import (
     default_workers,
 )
 from helpers.batch.local import ProcessPool
-from helpers.batch.outcomes import BatchResult, DryRun, Outcome, Planned, edition_words, place_words
+from helpers.batch.outcomes import BatchResult, DryRun, Outcome, Planned, place_words
 from helpers.batch.plan import Plan
 from helpers.batch.prepare import BatchJob, BatchRequest, check_request, out_dir, prepare_batch
 from helpers.batch.retries import KERNEL_START_ATTEMPTS, RetryPolicy
@@ -100,7 +104,6 @@ __all__ = [
     "DryRun",
     "Outcome",
     "Planned",
-    "edition_words",
     "make_executor",
     "plan_batch",
     "prepare_batch",
