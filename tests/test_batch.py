@@ -21,7 +21,7 @@ from conftest import needs_source
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from helpers import paths
-from helpers.batch import executors
+from helpers.batch import executors, worker
 from helpers.batch import runner as batch
 from helpers.cli import main
 from helpers.data import package as data_module
@@ -39,6 +39,7 @@ from helpers.pipeline import execute as execute_module
 from helpers.pipeline import export as exporters
 from helpers.pipeline import manifest as manifest_module
 from helpers.pipeline import publish, render
+from helpers.pipeline.request import Job
 
 BRIEF = Path(sys.executable).with_name("brief")
 
@@ -169,7 +170,7 @@ def test_each_job_is_the_job_brief_render_would_run_into_its_own_folder(project,
     assert not (project / "out").exists()
 
 
-def dataclasses_replace(job: render.Job, like: render.Job) -> render.Job:
+def dataclasses_replace(job: Job, like: Job) -> Job:
     """``job`` with the two fields a batch sets differently from ``brief render``."""
     import dataclasses
 
@@ -433,14 +434,14 @@ def test_a_job_is_never_tried_again_once_a_cell_ran(project, kernel):
 
 
 def test_a_worker_that_dies_fails_its_job_only(project, kernel, monkeypatch):
-    real = executors.work
+    real = worker.work
 
     def die_on_china(job, token, delay=0.0):
         if job.parameters["partner"] == "China":
             raise EOFError("worker process was killed")
         return real(job, token, delay)
 
-    monkeypatch.setattr(executors, "work", die_on_china)
+    monkeypatch.setattr(worker, "work", die_on_china)
     result = run(project)
     assert [s for _, s, _ in statuses(result)] == ["ran", "failed", "ran", "ran"]
     assert "the worker running alpha/partner-china-" in result.outcomes[1].text
@@ -939,7 +940,7 @@ class _Refusing(executors.GivenExecutor):
         super().__init__(executor)
         self.scheduler = "tcp://127.0.0.1:1"
 
-    def prepare(self, out, jobs, *, worker_retries):
+    def prepare(self, out, jobs, *, retries):
         raise ClusterError("no worker joined the Dask scheduler at tcp://127.0.0.1:1 within 3 s")
 
 

@@ -24,7 +24,7 @@ from test_batch import SAY_PID, make_notebook, write_plan
 
 from helpers.batch import cluster as cluster_module
 from helpers.errors import ClusterError
-from helpers.pipeline.render import RunResult
+from helpers.pipeline.request import RunResult
 
 BRIEF = Path(sys.executable).with_name("brief")
 DASK = Path(sys.executable).with_name("dask")

@@ -31,8 +31,9 @@ from test_hardening import (
     tiny_notebook,
 )
 
-from helpers.batch import executors
+from helpers.batch import local
 from helpers.pipeline import publish, render
+from helpers.pipeline.request import RunResult
 
 BRIEF = Path(sys.executable).with_name("brief")
 
@@ -134,7 +135,7 @@ def test_a_second_batch_while_one_runs_exits_75_at_once_and_touches_nothing(tmp_
         assert snapshot(out) == before
 
         with (
-            mock.patch.object(executors, "_local_pool", side_effect=AssertionError("pool")),
+            mock.patch.object(local, "_local_pool", side_effect=AssertionError("pool")),
             mock.patch.object(render, "render_job", side_effect=AssertionError("job")),
         ):
             code, err = brief("batch", plan, "--out", out, "--force")
@@ -219,7 +220,7 @@ def test_many_jobs_in_a_row_leave_no_kernel_connection_file_or_descriptor(
     out = tmp_path / "out"
     me = psutil.Process()
 
-    def job(n: int) -> render.RunResult:
+    def job(n: int) -> RunResult:
         [prepared] = render.prepare(
             [notebook],
             parameters={"title": f"S-{n:03d}"},

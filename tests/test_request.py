@@ -7,14 +7,25 @@ from pathlib import Path
 
 import pytest
 
+from helpers.batch.executors import WorkerDied, crashed
 from helpers.batch.runner import BatchRequest
-from helpers.errors import ExecutionError, ParameterError, RenderError, UsageError
+from helpers.errors import (
+    ClusterError,
+    ExecutionError,
+    KernelStartError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
 from helpers.pipeline.request import (
     ExecutionFailed,
+    FailureKind,
+    Job,
     ParametersFailed,
     RenderFailed,
     RenderingFailed,
     RenderRequest,
+    RunResult,
 )
 
 
@@ -77,3 +88,44 @@ def test_a_failed_render_is_one_error_type_of_the_first_failures_kind(exit_code,
     assert error.exit_code == base.exit_code
     assert error.results == ["a", "b"]
     assert str(error) == "1 of 2 notebook(s) failed"
+
+
+def _job() -> Job:
+    return Job(
+        notebook=Path("brief.ipynb"),
+        name="brief",
+        run="default",
+        parameters={},
+        overrides={},
+        formats=("html",),
+        out_dir=Path("out"),
+        data_dir=None,
+        data_fingerprint="0" * 64,
+        timeout=None,
+        command="brief render brief",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (KernelStartError("the kernel did not start"), FailureKind.KERNEL_START),
+        (ClusterError("lost the scheduler"), FailureKind.CLUSTER),
+        (ExecutionError("cell 3 raised"), FailureKind.NOTEBOOK),
+        (RenderError("the PDF failed"), FailureKind.NOTEBOOK),
+    ],
+)
+def test_a_failed_result_says_what_kind_of_failure_ended_it(error, kind):
+    result = RunResult.failure(_job(), error, phase="execute", seconds=1.0)
+    assert (result.status, result.kind, result.exit_code) == ("failed", kind, error.exit_code)
+    assert RunResult("brief", "default", "ok", 1.0).kind is FailureKind.NONE
+
+
+def test_a_job_whose_worker_died_or_was_stopped_says_so_in_its_kind():
+    died = crashed(_job(), WorkerDied("worker died, signal 9 (SIGKILL)"), 0.0)
+    assert (died.kind, died.exit_code) == (FailureKind.WORKER_DIED, 5)
+    stopped = crashed(_job(), KeyboardInterrupt("the batch was interrupted"), 0.0)
+    assert stopped.kind is FailureKind.INTERRUPTED
+    assert stopped.error == (
+        "the worker running brief/default failed: KeyboardInterrupt: the batch was interrupted"
+    )

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 
 from helpers.errors import UsageError
 from helpers.params import BriefParams
-from helpers.pipeline.render import RunResult, prepare
+from helpers.pipeline.render import prepare
+from helpers.pipeline.request import RunResult
 from helpers.serve import forms, security
 from helpers.serve.app import Settings, create_app
 from helpers.serve.jobs import QueueFull, Renderer

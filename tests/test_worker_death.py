@@ -9,13 +9,18 @@ on new workers; the summary, the index and ``_failed/`` say exactly that.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+import time
+from multiprocessing import spawn
 from pathlib import Path
 
 import pytest
 from test_batch import make_notebook
 
 from helpers.batch import runner as batch
+from helpers.batch.executors import WorkerLost, WorkerStartError
+from helpers.batch.local import LocalPool
 
 pytestmark = pytest.mark.slow
 
@@ -102,3 +107,39 @@ def test_with_worker_retries_a_job_whose_worker_died_runs_again_and_says_so(tmp_
     assert "beta/default: its worker died, signal 9 (SIGKILL); running it again" in log
     record = json.loads(result.json_path.read_text())["jobs"][0]
     assert record["attempts"] == 2 and record["retried_because"] == list(outcome.retried)
+
+
+def test_the_local_pool_fails_only_the_dead_workers_job_and_replaces_the_worker():
+    # Two workers: one sleeps through another's death (os.abort: SIGABRT, as a crash would).
+    events: list = []
+    pool = LocalPool(2, events.append)
+    try:
+        sleeping = pool.submit(time.sleep, 3)
+        dying = pool.submit(os.abort)
+        lost = dying.exception(timeout=120)
+        assert isinstance(lost, WorkerLost)
+        assert lost.death == "worker died, signal 6 (SIGABRT)"
+        # The other worker's job was not touched: it ends as it would have.
+        assert sleeping.result(timeout=120) is None
+        # A new worker took the dead one's place, and takes jobs.
+        alive = {process.pid for process in pool.processes()}
+        assert len(alive) == 2
+        assert pool.submit(os.getpid).result(timeout=120) in alive
+    finally:
+        pool.shutdown(wait=True)
+    assert pool.processes() == []
+
+
+def test_workers_that_cannot_start_fail_the_jobs_saying_so():
+    # A Python that exits at once (here /bin/false): no worker ever says it is ready.
+    original = spawn.get_executable()
+    spawn.set_executable("/bin/false")
+    try:
+        with pytest.raises(WorkerStartError, match="the batch's worker processes cannot start"):
+            pool = LocalPool(1, [].append)
+            try:
+                pool.submit(os.getpid).result(timeout=120)
+            finally:
+                pool.shutdown(wait=True)
+    finally:
+        spawn.set_executable(original)

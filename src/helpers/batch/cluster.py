@@ -25,7 +25,8 @@ storage it cannot see from here; and Dask hides what happens to workers. So
 * sees a job run again because its worker died (Dask does that on its own): each attempt
   records itself in a shared folder before it starts (:func:`claim_attempt`), and one beyond
   ``--worker-retries`` (default 0: never, since the first worker may have run cells) fails
-  at once with :class:`~helpers.batch.executors.WorkerDied`, naming the worker that died.
+  at once with :class:`~helpers.batch.executors.WorkerDied`, naming the worker that died
+  (:class:`~helpers.batch.retries.RetryPolicy`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import CancelledError, Executor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -54,9 +55,12 @@ from helpers.batch.executors import (
     WorkerDied,
     crashed,
 )
+from helpers.batch.retries import RetryPolicy
+from helpers.data.package import fingerprint as data_fingerprint
 from helpers.errors import BriefError, ClusterError, UsageError
+from helpers.pipeline import publish
 from helpers.pipeline.manifest import files_match, sha256_file
-from helpers.pipeline.render import Job, RunResult
+from helpers.pipeline.request import FailureKind, Job, RunResult
 
 #: Seconds to connect to the scheduler, to wait for a first worker, and to go on with no
 #: worker (or no scheduler) before the batch gives up (``--connect-timeout``).
@@ -87,10 +91,11 @@ __all__ = [
 
 class Attempts(NamedTuple):
     """Where the attempts of one batch's jobs are recorded (a folder under ``--out``'s
-    ``.tmp/``, on the shared storage), and how often a job whose worker died may run again."""
+    ``.tmp/``, on the shared storage), and the batch's :class:`RetryPolicy`: how often a job
+    whose worker died may run again."""
 
     folder: str
-    worker_retries: int
+    retries: RetryPolicy
 
 
 class DaskCluster(JobExecutor):
@@ -107,10 +112,8 @@ class DaskCluster(JobExecutor):
         #: The scheduler went away while the batch ran.
         self.lost = False
 
-    def prepare(self, out: Path, jobs: Sequence[Job], *, worker_retries: int) -> None:
+    def prepare(self, out: Path, jobs: Sequence[Job], *, retries: RetryPolicy) -> None:
         """Connect, wait for a worker, then have every worker probe what the jobs need."""
-        from helpers.pipeline import publish
-
         if self._client is None:
             self._client = _connect(self.scheduler, self.connect_timeout)
         try:
@@ -146,7 +149,7 @@ class DaskCluster(JobExecutor):
                 + "\n  ".join(problems)
                 + f"\n{SHARED}."
             )
-        self._attempts = Attempts(str(folder), worker_retries)
+        self._attempts = Attempts(str(folder), retries)
 
     @contextlib.contextmanager
     def running(self, jobs: int, on_event: OnEvent, *, warm: bool) -> Iterator[Running]:
@@ -185,14 +188,14 @@ class ClusterWatch(Watch):
         return (self._attempts,)
 
     def explain(self, token: str, exc: Exception) -> Exception:
-        from concurrent.futures import CancelledError
+        from distributed import KilledWorker
 
         client = self._cluster._client
         # The batch cancels no future whose result it reads: a cancelled job is the
         # scheduler's doing, which is what Dask does to every job when it is lost.
         if isinstance(exc, CancelledError) or client.status in ("connecting", "closing", "closed"):
             return self._gone()
-        if type(exc).__name__ == "KilledWorker":  # Dask gave up after workers died under it
+        if isinstance(exc, KilledWorker):  # Dask gave up after workers died under it
             lost = ", ".join(self.lost(token)) or "?"
             return WorkerDied(f"the workers running it died, each in turn ({lost}): {exc}")
         return exc
@@ -365,8 +368,6 @@ def probe(folder: str, token: str, notebooks: dict[str, str], data: dict[str, st
 
 
 def _data_problem(path: str, fingerprint: str) -> list[str]:
-    from helpers.data.package import fingerprint as data_fingerprint
-
     where = path or "the package's data folder"
     try:
         if data_fingerprint(path or None) != fingerprint:
@@ -401,17 +402,21 @@ def claim_attempt(job: Job, token: str, attempts: Attempts) -> RunResult | None:
                     f"({exc.strerror or exc}); {SHARED}"
                 ),
                 0.0,
+                FailureKind.REFUSED,
             )
             return dataclasses.replace(refused, reported={"worker": me, "refused": "unshared"})
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(me)
         break
-    if number - 1 > attempts.worker_retries:
+    retries = attempts.retries
+    if number > 1 and not retries.again(
+        FailureKind.WORKER_DIED, [FailureKind.WORKER_DIED] * (number - 1)
+    ):
         before = ", ".join(_started(folder, token)[:-1])
         allowed = (
             "a job is not run again once a worker running it died (--worker-retries 0)"
-            if attempts.worker_retries == 0
-            else f"it was run again {attempts.worker_retries}x (--worker-retries)"
+            if retries.worker_retries == 0
+            else f"it was run again {retries.worker_retries}x (--worker-retries)"
         )
         died = WorkerDied(f"the worker running it died or left the cluster ({before}); {allowed}")
         return crashed(job, died, 0.0)

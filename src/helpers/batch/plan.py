@@ -41,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from helpers import paths
 from helpers.common import DEFAULT_TIMEOUT
 from helpers.errors import ParameterError, UsageError
+from helpers.params import validate_parameters
+from helpers.pipeline.publish import check_notebook_name
 from helpers.yamlfile import parse_yaml, read_text
 
 #: The plan format this module reads.
@@ -327,8 +329,6 @@ def expand(plan: Plan) -> list[PlanJob]:
         An unknown notebook, a parameter given both in a set and in the grid, or more than
         :data:`MAX_JOBS` jobs; the message names the entry.
     """
-    from helpers.pipeline.publish import check_notebook_name
-
     jobs: list[PlanJob] = []
     problems: list[str] = []
     for index, entry in enumerate(plan.entries):
@@ -411,8 +411,6 @@ def check_parameters(jobs: Sequence[PlanJob]) -> list[dict[str, Any]]:
         (``jobs[1] (defence, partner=France): parameter 'partner' = 'France': ...``). A
         problem shared by several combinations of one entry is listed once, with a count.
     """
-    from helpers.params import validate_parameters
-
     checked: list[dict[str, Any]] = []
     problems: dict[tuple[int, str], list[str]] = {}
     for job in jobs:

@@ -2,30 +2,34 @@
 
 :func:`run_plan` is what ``brief batch`` calls, with a :class:`BatchRequest`. In order:
 
-1. :func:`prepare_batch` checks everything before any kernel starts: the plan
-   (:mod:`helpers.batch.plan`), every job's parameters, every data folder the jobs use. It
-   builds one :class:`~helpers.pipeline.render.Job` per job with
-   :func:`helpers.pipeline.render.prepare` and a
-   :class:`~helpers.pipeline.request.RenderRequest`, as ``brief render`` does, and makes sure
-   no two jobs would write to the same run folder.
-2. It makes the executor the jobs run on (:mod:`helpers.batch.executors`); with
-   ``scheduler``, that connects to the Dask cluster (a bad address touches nothing).
+1. :func:`~helpers.batch.prepare.prepare_batch` checks everything before any kernel starts
+   (:mod:`helpers.batch.prepare`): the plan, every job's parameters, every data folder the
+   jobs use, and builds one :class:`~helpers.pipeline.request.Job` per job.
+2. It makes the executor the jobs run on (:func:`make_executor`: the local pool,
+   :mod:`helpers.batch.local`, or a Dask cluster, :mod:`helpers.batch.cluster`, behind the
+   interface of :mod:`helpers.batch.executors`); with ``scheduler``, that connects to the
+   Dask cluster (a bad address touches nothing).
 3. It takes the output folder's lock once for the whole batch: a run that overlaps another
    ends at once with :class:`~helpers.errors.LockHeldError` (exit 75), before writing anything,
    not even its log.
 4. For each job it decides whether to run or skip (:mod:`helpers.pipeline.uptodate`): a job
    whose notebook, parameters, data, package versions, package code and formats are those of
    its last successful run, and whose outputs are still as that run wrote them, is skipped.
-5. The jobs to run go to the executor, each as :func:`helpers.pipeline.render.render_job`.
+5. The jobs to run go to the executor, each as :func:`helpers.batch.worker.work` (which runs
+   :func:`helpers.pipeline.render.render_job`).
    Every job runs its own kernel, in its own empty working folder, so nothing one job sets or
    writes is seen by another. On the local process pool the kernels are forked from a warm
    zygote (:mod:`helpers.kernels`): a new process per job, with the heavy imports done and no
    other job's code ever run in it. A job whose kernel failed to start (two kernels picking
-   the same port, say) is tried again, at most :data:`KERNEL_START_ATTEMPTS` times in all; a
-   job is never tried again once a cell has run. A failing job does not stop the others.
+   the same port, say) is tried again, at most
+   :data:`~helpers.batch.retries.KERNEL_START_ATTEMPTS` times in all; a job is never tried
+   again once a cell has run, unless its worker died and ``--worker-retries`` allows it (one
+   :class:`~helpers.batch.retries.RetryPolicy` decides every retry, by the
+   :class:`~helpers.pipeline.request.FailureKind` that ended the attempt). A failing job does
+   not stop the others.
 6. ``index.html`` is rewritten after each job. The log (``<out>/_logs/batch-<stamp>.log``) is
    written as the batch goes, the per-job results (``batch-<stamp>.json``) at the end, and
-   the summary is returned as :class:`BatchResult`.
+   the summary is returned as :class:`~helpers.batch.outcomes.BatchResult`.
 
 :func:`plan_batch` is the dry run (``brief batch --dry-run``): steps 1 and 4 only, saying for
 each job whether it would run or be skipped and why, and writing nothing.
@@ -47,38 +51,40 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from helpers import paths
-from helpers.batch import executors
-from helpers.batch.executors import JobExecutor, Running, WorkerDied
-from helpers.batch.plan import Plan, PlanJob, check_parameters, expand, load_plan
-from helpers.common import utc_compact, utc_now
-from helpers.errors import (
-    BriefError,
-    ClusterError,
-    ExecutionError,
-    KernelStartError,
-    UsageError,
+from helpers.batch import worker
+from helpers.batch.cluster import CONNECT_TIMEOUT, DaskCluster
+from helpers.batch.executors import (
+    GivenExecutor,
+    JobExecutor,
+    Running,
+    WorkerDied,
+    WorkerLost,
+    crashed,
+    default_workers,
 )
-from helpers.ledger import EditionSummary, counts_words
-from helpers.paths import resolved
+from helpers.batch.local import ProcessPool
+from helpers.batch.outcomes import BatchResult, DryRun, Outcome, Planned, place_words
+from helpers.batch.plan import Plan
+from helpers.batch.prepare import BatchJob, BatchRequest, check_request, out_dir, prepare_batch
+from helpers.batch.retries import KERNEL_START_ATTEMPTS, RetryPolicy
+from helpers.common import utc_compact, utc_now
+from helpers.errors import BriefError, ClusterError
 from helpers.pipeline import index as index_module
-from helpers.pipeline import render as render_module
+from helpers.pipeline import publish
+from helpers.pipeline.feeds import update_feeds
+from helpers.pipeline.prepare import warn_unchecked
 from helpers.pipeline.progress import PlainReporter, Reporter
-from helpers.pipeline.render import Job, RunResult, warm_kernels_wanted
-from helpers.pipeline.request import RenderRequest, Request
+from helpers.pipeline.render import warm_kernels_wanted
+from helpers.pipeline.request import FailureKind, Job, RunResult
+from helpers.pipeline.series import edition_date, series_key
 from helpers.pipeline.uptodate import Decision, decide_all
 from helpers.signals import sigterm_interrupts
 
-#: Attempts a job gets when its kernel fails to start; never more than one once a cell ran.
-KERNEL_START_ATTEMPTS = 3
-#: Runs a job may get when other workers dying take the pool down under it.
-POOL_ATTEMPTS = 3
-#: Attempts a job gets when workers refuse it before it starts (they cannot see ``--out``).
-REFUSED_ATTEMPTS = 3
 #: Seconds a retry waits, drawn from this range and multiplied by the retry's number, so that
 #: kernels that clashed do not start in step again.
 RETRY_DELAY = (0.5, 1.5)
@@ -99,329 +105,11 @@ __all__ = [
     "DryRun",
     "Outcome",
     "Planned",
+    "make_executor",
     "plan_batch",
     "prepare_batch",
     "run_plan",
 ]
-
-
-@dataclass(frozen=True)
-class BatchRequest(Request):
-    """One ``brief batch``: which plan, where its jobs run and write, and whether to force them.
-
-    Attributes
-    ----------
-    plan
-        A plan file (YAML, see ``docs/plans.md``) or a :class:`~helpers.batch.plan.Plan`.
-    workers
-        Jobs run at once on this machine. Default:
-        :func:`~helpers.batch.executors.default_workers`.
-    out_dir
-        The output folder. Default: ``reports/``. With ``scheduler``, every worker must see
-        it, the notebooks and the data at the same paths.
-    data_dir
-        The data folder for every job. Default: the package's ``data/``.
-    force
-        Render every job, also those unchanged since their last successful run.
-    scheduler
-        Address of a Dask distributed scheduler (``tcp://host:8786``) to run the jobs on,
-        instead of local processes.
-    warm_kernels
-        On the local process pool, fork each job's kernel from a warm zygote that the batch
-        starts once, and only if a job is to run (:mod:`helpers.kernels`): every job still
-        gets a new kernel process in which no other job's code has run. ``None``: yes, unless
-        ``$BRIEF_WARM_KERNELS`` is ``0`` (:func:`~helpers.pipeline.render.warm_kernels_wanted`).
-        Jobs on a Dask cluster or a given executor start their kernels normally.
-    only_changed
-        Publish an edition only if it differs from the previous edition of its series (a
-        new, changed or withdrawn fact, or a new source); one that does not is reported as
-        skipped (``--only-changed``).
-    worker_retries
-        How often a job whose worker process died (the OOM killer, a lost cluster worker)
-        runs again on another worker. Default 0: its worker may have run cells with effects,
-        so it fails, saying how its worker died (``--worker-retries``).
-    connect_timeout
-        With ``scheduler``: seconds to connect, to wait for a first worker, and to go on
-        with no worker or no scheduler before the jobs not done fail (exit 69). Default:
-        :data:`helpers.batch.cluster.CONNECT_TIMEOUT` (``--connect-timeout``).
-    require_sources
-        Refuse the batch, before anything runs, when a source text its data names cannot be
-        found here (``--require-sources``, exit 3), instead of publishing briefs whose
-        quotations were not checked.
-    pdf_variant
-        The PDFs' variant (``--pdf-variant``); ``None``: tagged PDF/UA-1.
-    base_url
-        Where the output folder is served: the feeds' links (``--base-url``).
-
-    :func:`run_plan` refuses fewer than one worker, and workers with a scheduler, before
-    anything else.
-    """
-
-    plan: Plan | Path
-    workers: int | None = None
-    out_dir: Path | None = None
-    data_dir: Path | None = None
-    force: bool = False
-    scheduler: str | None = None
-    warm_kernels: bool | None = None
-    only_changed: bool = False
-    worker_retries: int = 0
-    connect_timeout: float | None = None
-    require_sources: bool = False
-    pdf_variant: str | None = None
-    base_url: str | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.plan, str):
-            object.__setattr__(self, "plan", Path(self.plan))
-        for name in ("out_dir", "data_dir"):
-            value = getattr(self, name)
-            object.__setattr__(self, name, None if value is None else Path(value))
-
-    @property
-    def source(self) -> str:
-        """The plan, as messages name it."""
-        return self.plan.source if isinstance(self.plan, Plan) else str(self.plan)
-
-
-@dataclass(frozen=True)
-class BatchJob:
-    """One job of a batch: where it came from in the plan, and what to render."""
-
-    source: PlanJob
-    job: Job
-
-    @property
-    def label(self) -> str:
-        """``notebook/run``: how progress lines and the summary name the job."""
-        return self.job.label
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one job of a batch."""
-
-    job: BatchJob
-    status: str  # "ran", "skipped" or "failed"
-    reason: str
-    key: str
-    attempts: int = 0
-    result: RunResult | None = None
-    #: What ended each attempt before the last: ``("kernel failed to start",)``.
-    retried: tuple[str, ...] = ()
-
-    @property
-    def exit_code(self) -> int:
-        """The job's exit code: 0 unless it failed."""
-        return self.result.exit_code if self.status == "failed" and self.result else 0
-
-    @property
-    def text(self) -> str:
-        """``ran (new) in 9.8 s``, ``skipped (unchanged since ...)``, ``FAILED (exit 5: ...)``."""
-        if self.status == "skipped":
-            return f"skipped ({self.reason})"
-        result = self.result
-        tail = ""
-        if self.retried:
-            ends = "; ".join(f"{_ordinal(n)}: {why}" for n, why in enumerate(self.retried, 1))
-            tail = f", attempts: {self.attempts} ({ends})"
-        if self.status == "ran" and result is not None:
-            return f"ran ({self.reason}) in {result.seconds:.1f} s{tail}{edition_words(result)}"
-        error = (result.error or "unknown error") if result else "unknown error"
-        first = error.strip().splitlines()[0] if error.strip() else error
-        code = result.exit_code if result else ExecutionError.exit_code
-        where = f"; see {result.failed_path}" if result and result.failed_path else ""
-        return f"FAILED (exit {code}: {first}){where} [ran: {self.reason}{tail}]"
-
-    def record(self) -> dict[str, Any]:
-        """The outcome as JSON-safe values, for ``batch-<stamp>.json``."""
-        job, result = self.job.job, self.result
-        return {
-            "entry": self.job.source.label,
-            "notebook": job.name,
-            "run": job.run,
-            "status": self.status,
-            "reason": self.reason,
-            "key": self.key,
-            "attempts": self.attempts,
-            "retried_because": list(self.retried),
-            "seconds": round(result.seconds, 3) if result else None,
-            "exit_code": self.exit_code,
-            "error": result.error if result and not result.ok else None,
-            "path": str(job.out_dir / job.name / job.run),
-            "failed_path": str(result.failed_path) if result and result.failed_path else None,
-            "parameters": job.parameters,
-            "overrides": job.overrides,
-            "command": job.command,
-            "edition": result.edition if result else None,
-        }
-
-
-def _ordinal(n: int) -> str:
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th') }"
-
-
-def edition_words(result: RunResult) -> str:
-    """``; since 30 Sep 2023: 4 new, 1 changed``, ``; first edition``, or nothing."""
-    summary = EditionSummary.from_json(result.edition)
-    since, changes = summary.previous, summary.changes
-    if summary.first:
-        return "; first edition"
-    if since is None or not changes:
-        return ""
-    return f"; since {since.get('date', '?')}: {counts_words(changes, sources='never')}"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """A finished batch: an :class:`Outcome` per job, in plan order, and where it was logged."""
-
-    plan: str
-    out_dir: Path
-    outcomes: tuple[Outcome, ...]
-    seconds: float
-    log_path: Path
-    json_path: Path
-    workers: int | None = None
-    scheduler: str | None = None
-
-    @property
-    def failed(self) -> list[Outcome]:
-        """The outcomes of jobs that failed."""
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    @property
-    def ok(self) -> bool:
-        """Whether every job ran or was skipped."""
-        return not self.failed
-
-    @property
-    def exit_code(self) -> int:
-        """0; 69 when the Dask cluster failed jobs (:class:`~helpers.errors.ClusterError`);
-        else the exit code of the first job that failed, in plan order (5 or 6)."""
-        codes = [o.exit_code for o in self.failed]
-        if ClusterError.exit_code in codes:
-            return ClusterError.exit_code
-        return codes[0] if codes else 0
-
-    def summary(self) -> str:
-        """One line per job saying why it ran or was skipped, then the totals and the log."""
-        counts = {
-            s: sum(o.status == s for o in self.outcomes) for s in ("ran", "skipped", "failed")
-        }
-        where = _where(self.workers, self.scheduler)
-        head = (
-            f"{self.plan}: {len(self.outcomes)} job(s): {counts['ran']} ran, "
-            f"{counts['skipped']} skipped, {counts['failed']} failed in {self.seconds:.1f} s "
-            f"({where})"
-        )
-        width = max((len(o.job.label) for o in self.outcomes), default=0)
-        lines = [head] + [f"  {o.job.label:<{width}}  {o.text}" for o in self.outcomes]
-        lines.append(f"index: {self.out_dir / 'index.html'}")
-        lines.append(f"log: {self.log_path}")
-        return "\n".join(lines)
-
-
-def _where(workers: int | None, scheduler: str | None) -> str:
-    if scheduler:
-        return f"on {scheduler}"
-    return f"{workers} worker(s)" if workers else "on the given executor"
-
-
-# -- before anything runs ----------------------------------------------------------------------
-
-
-def prepare_batch(request: BatchRequest | Plan | Path | str, /, **fields: Any) -> list[BatchJob]:
-    """Check a plan and everything its jobs need, and build the jobs; nothing is written.
-
-    Parameters
-    ----------
-    request
-        A :class:`BatchRequest`; or its plan (a file, or a :class:`~helpers.batch.plan.Plan`
-        already read), with its other fields as keyword arguments (``out_dir``,
-        ``data_dir``; the others do not matter here).
-
-    Returns
-    -------
-    list of BatchJob
-        In plan order. Each job is what ``brief render`` would run for the same notebook and
-        parameters (its ``command`` says how), except that it runs in a private working folder.
-
-    Raises
-    ------
-    UsageError
-        The plan is malformed, names an unknown notebook, or two of its jobs would write to
-        the same run folder; the message names the entries.
-    ParameterError
-        Parameters a notebook does not take; every problem is listed, naming its job.
-    DataValidationError
-        A data folder breaks the schema or the project's rules.
-    """
-    from helpers.data.validation import ensure_valid
-    from helpers.pipeline import render
-
-    request = BatchRequest.of(request, **fields)
-    plan = request.plan if isinstance(request.plan, Plan) else load_plan(request.plan)
-    sources = expand(plan)
-    check_parameters(sources)
-
-    jobs: list[BatchJob] = []
-    problems: list[str] = []
-    for source in sources:
-        job_request = RenderRequest(
-            notebooks=(source.notebook,),
-            parameters=source.given,
-            formats=plan.formats,
-            data_dir=request.data_dir,
-            out_dir=request.out_dir,
-            timeout=plan.timeout,
-            name=source.file_name,
-            pdf_variant=request.pdf_variant,
-        )
-        try:
-            [job] = render.prepare(job_request, check_data=False)
-        except UsageError as exc:
-            problems.append(f"{source.label}: {exc}")
-            continue
-        job = dataclasses.replace(job, private_cwd=True, only_changed=request.only_changed)
-        jobs.append(BatchJob(source, job))
-    problems += _clashes(jobs)
-    if problems:
-        raise UsageError(f"plan {plan.source}:\n  " + "\n  ".join(problems))
-
-    for folder in dict.fromkeys(item.job.data_dir for item in jobs):
-        ensure_valid(folder)
-        if request.require_sources:
-            render.require_sources(folder)
-    return jobs
-
-
-def _clashes(jobs: Sequence[BatchJob]) -> list[str]:
-    """Jobs that would write where another does: the same run, or one notebook name twice."""
-    from helpers.pipeline import publish
-
-    problems: list[str] = []
-    folders: dict[Path, BatchJob] = {}
-    notebooks: dict[str, BatchJob] = {}
-    for item in jobs:
-        job = item.job
-        first = notebooks.setdefault(job.name, item)
-        if first.job.notebook != job.notebook:
-            problems.append(
-                f"{item.source.label} and {first.source.label}: {job.notebook} and "
-                f"{first.job.notebook} would publish to the same folder {job.name}/; "
-                "rename one of them"
-            )
-            continue
-        where = publish.run_path(job.out_dir, job.name, job.run)
-        if where in folders:
-            problems.append(
-                f"{item.source.label} is the same job as {folders[where].source.label}: "
-                f"both would write {where}; remove one of them"
-            )
-            continue
-        folders[where] = item
-    return problems
 
 
 # -- the batch ---------------------------------------------------------------------------------
@@ -468,15 +156,13 @@ def run_plan(
     LockHeldError
         Another run holds the output folder; nothing is written.
     """
-    from helpers.pipeline import publish
-
     started = time.monotonic()
     request = BatchRequest.of(request, **fields)
-    _check_request(request)
+    check_request(request)
     reporter = reporter or Reporter()
     jobs = prepare_batch(request)
-    out = _out_dir(request, jobs)
-    place = executors.make_executor(
+    out = out_dir(request, jobs)
+    place = make_executor(
         request.workers, request.scheduler, executor, connect_timeout=request.connect_timeout
     )
     try:
@@ -485,10 +171,11 @@ def run_plan(
             with open(log_path, "a", encoding="utf-8") as log:
                 publish.prune_stamped(log_path.parent, LOGS_KEEP, prefix="batch-")
                 tee = _Tee(reporter, PlainReporter(log, log))
-                batch = _Batch(jobs, out, place, tee, log, request.worker_retries)
+                retries = RetryPolicy(worker_retries=request.worker_retries)
+                batch = _Batch(jobs, out, place, tee, log, retries)
                 batch.json_path, batch.plan = json_path, request.source
                 batch.base_url = request.base_url
-                render_module._warn_unchecked([item.job for item in jobs], batch.tee)
+                warn_unchecked([item.job for item in jobs], batch.tee)
                 batch.decide(request.source, force=request.force)
                 batch.run(warm=warm_kernels_wanted(request.warm_kernels))
                 result = BatchResult(
@@ -510,92 +197,7 @@ def run_plan(
         place.close()
 
 
-def _check_request(request: BatchRequest) -> None:
-    """The usage errors of a request's own fields, before the plan is read."""
-    if request.workers is not None and request.workers < 1:
-        raise UsageError(f"workers must be at least 1, not {request.workers}")
-    if request.workers is not None and request.scheduler is not None:
-        raise UsageError("give workers (--workers) or a scheduler (--scheduler), not both")
-    if request.worker_retries < 0:
-        raise UsageError(f"worker retries must be 0 or more, not {request.worker_retries}")
-    if request.connect_timeout is not None and (
-        request.scheduler is None or not request.connect_timeout > 0
-    ):
-        raise UsageError(
-            "a connect timeout (--connect-timeout) is a number of seconds above 0, "
-            "for a Dask scheduler (--scheduler)"
-        )
-
-
-def _out_dir(request: BatchRequest, jobs: Sequence[BatchJob]) -> Path:
-    """The batch's output folder, absolute: its jobs' (one for all), else the request's."""
-    if jobs:
-        return jobs[0].job.out_dir
-    return resolved(request.out_dir or paths.REPORTS_DIR, what="output folder")
-
-
 # -- the dry run -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Planned:
-    """What a batch would do with one job: run it or skip it, and why (the words of
-    :func:`~helpers.pipeline.uptodate.decide`, as the batch's summary gives them)."""
-
-    job: BatchJob
-    run: bool
-    reason: str
-    key: str
-
-    @property
-    def label(self) -> str:
-        """``notebook/run``, as the batch names the job."""
-        return self.job.label
-
-    @property
-    def text(self) -> str:
-        """``would run (data changed)`` or ``would be skipped (unchanged since ...)``."""
-        return f"would run ({self.reason})" if self.run else f"would be skipped ({self.reason})"
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """A batch not run: for each job, in plan order, whether it would run and why."""
-
-    plan: str
-    out_dir: Path
-    jobs: tuple[Planned, ...]
-    only_changed: bool = False
-    scheduler: str | None = None
-
-    @property
-    def to_run(self) -> list[Planned]:
-        """The jobs that would run."""
-        return [p for p in self.jobs if p.run]
-
-    @property
-    def to_skip(self) -> list[Planned]:
-        """The jobs that would be skipped."""
-        return [p for p in self.jobs if not p.run]
-
-    def summary(self) -> str:
-        """The counts, then a line per job with what it would do and why, as
-        :meth:`BatchResult.summary` lays them out."""
-        head = (
-            f"{self.plan}: {len(self.jobs)} job(s): {len(self.to_run)} would run, "
-            f"{len(self.to_skip)} would be skipped (dry run: nothing was run or written)"
-        )
-        width = max((len(p.label) for p in self.jobs), default=0)
-        lines = [head]
-        for planned in self.jobs:
-            tail = ""
-            if planned.run and self.only_changed:
-                tail = "; published only if it has something new (--only-changed)"
-            lines.append(f"  {planned.label:<{width}}  {planned.text}{tail}")
-        lines.append(f"out: {self.out_dir}")
-        if self.scheduler:
-            lines.append(f"the Dask scheduler at {self.scheduler} was not contacted")
-        return "\n".join(lines)
 
 
 def plan_batch(
@@ -633,10 +235,10 @@ def plan_batch(
         As :func:`run_plan` raises them, before any job.
     """
     request = BatchRequest.of(request, **fields)
-    _check_request(request)
+    check_request(request)
     jobs = prepare_batch(request)
-    out = _out_dir(request, jobs)
-    render_module._warn_unchecked([item.job for item in jobs], reporter or Reporter())
+    out = out_dir(request, jobs)
+    warn_unchecked([item.job for item in jobs], reporter or Reporter())
     decisions = decide_all([item.job for item in jobs], out, force=request.force)
     return DryRun(
         plan=request.source,
@@ -649,6 +251,42 @@ def plan_batch(
     )
 
 
+def make_executor(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | JobExecutor | None = None,
+    *,
+    connect_timeout: float | None = None,
+) -> JobExecutor:
+    """The executor a batch asked for: the given one (a :class:`JobExecutor` as it is),
+    else a Dask cluster (``scheduler``, waiting up to ``connect_timeout`` seconds for it and
+    its workers), else local processes (``workers``, default
+    :func:`~helpers.batch.executors.default_workers`).
+
+    Raises
+    ------
+    UsageError
+        The Dask scheduler's address is malformed (one that cannot be reached fails the
+        batch later, with :class:`~helpers.errors.ClusterError`, once its log is open).
+    """
+    if isinstance(executor, JobExecutor):
+        return executor
+    if executor is not None:
+        return GivenExecutor(executor)
+    if scheduler is not None:
+        return DaskCluster(scheduler, connect_timeout or CONNECT_TIMEOUT)
+    return ProcessPool(workers or default_workers())
+
+
+class _Ending(NamedTuple):
+    """How an attempt ended, when it failed: its kind, the error to report if it is not tried
+    again, and what the summary says ended it (``worker died, signal 9 (SIGKILL)``)."""
+
+    kind: FailureKind
+    error: Exception | None
+    why: str | None
+
+
 @dataclass
 class _Batch:
     """A batch while it holds the lock: its jobs, where they run, its log, what became of each."""
@@ -658,13 +296,16 @@ class _Batch:
     place: JobExecutor
     tee: _Tee
     log: IO[str]
-    worker_retries: int = 0
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
     decisions: list[Decision] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     #: Jobs run again because another worker died and took the pool down with it.
     requeued: dict[int, int] = field(default_factory=dict)
-    #: Per job, what ended each of its attempts before the last (see Outcome.retried).
-    retried: dict[int, list[str]] = field(default_factory=dict)
+    #: Per job, what ended each of its attempts before the last, as the summary says it (see
+    #: Outcome.retried), with the kind of each.
+    retried: dict[int, list[tuple[FailureKind, str]]] = field(default_factory=dict)
+    #: Per job, how each attempt the batch submitted again ended: what the retry policy counts.
+    tries: dict[int, list[FailureKind]] = field(default_factory=dict)
     #: The attempts in flight: future -> (job index, attempt number, token, start time).
     pending: dict[Future, tuple[int, int, str, float]] = field(default_factory=dict)
     #: Where the batch's results go, and its plan, as the record names it.
@@ -683,7 +324,7 @@ class _Batch:
             if not d.run:
                 self.outcomes[i] = Outcome(item, "skipped", d.reason, d.key)
         running = sum(d.run for d in self.decisions)
-        where = _where(self.place.workers, self.place.scheduler)
+        where = place_words(self.place.workers, self.place.scheduler)
         self.tee.message(
             f"brief batch {source}: {len(self.jobs)} job(s), {running} to run, "
             f"{len(self.jobs) - running} unchanged; {where}; out {self.out}"
@@ -703,7 +344,7 @@ class _Batch:
             jobs = [self.jobs[i].job for i in to_run]
             self.tee.start([(job.name, job.run, job.phases) for job in jobs])
             try:
-                self.place.prepare(self.out, jobs, worker_retries=self.worker_retries)
+                self.place.prepare(self.out, jobs, retries=self.retries)
                 with self.place.running(len(to_run), self.tee.event, warm=warm) as running:
                     for i, outcome in self._results(running, to_run):
                         self.outcomes[i] = outcome
@@ -779,7 +420,7 @@ class _Batch:
         delay = random.uniform(*RETRY_DELAY) * (attempt - 1)
         args = (job, token, delay, *running.watch.work_args())
         try:
-            future = running.executor.submit(executors.work, *args)
+            future = running.executor.submit(worker.work, *args)
         except Exception as exc:  # a broken pool, a closed client
             future = Future()
             future.set_exception(exc)
@@ -789,32 +430,44 @@ class _Batch:
         self, running: Running, future: Future, attempt_of: tuple[int, int, str, float]
     ) -> RunResult | None:
         """An attempt's result; None if the job was submitted again (a kernel that failed to
-        start, a worker that died when the job may run again)."""
+        start, a worker that died when the job may run again: :class:`RetryPolicy`)."""
         i, attempt, token, clock = attempt_of
         job, watch = self.jobs[i].job, running.watch
         try:
             result = future.result()
         except Exception as exc:
-            again = self._again_after_death(running, exc, attempt_of)
-            if again is True:
+            ending = self._ending(exc, job)
+            if ending.kind is FailureKind.WORKER_DIED:
+                deaths = sum(k is FailureKind.WORKER_DIED for k in self.tries.get(i, ()))
+                told = (
+                    f"{job.label}: its {ending.why}; running it again on a new worker "
+                    f"({deaths + 1} of --worker-retries {self.retries.worker_retries})"
+                )
+            else:
+                told = (
+                    f"{job.label}: stopped when another worker died; running it again on a "
+                    "new worker"
+                )
+            if ending.kind in (FailureKind.WORKER_DIED, FailureKind.WORKER_LOST) and self._again(
+                running, attempt_of, ending, told
+            ):
                 return None
-            exc = watch.explain(token, again if isinstance(again, Exception) else exc)
-            if isinstance(exc, ClusterError):
-                raise exc from None
-            result = self._crashed(job, exc, time.monotonic() - clock)
+            error = watch.explain(token, ending.error)
+            if isinstance(error, ClusterError):
+                raise error from None
+            result = self._crashed(job, error, time.monotonic() - clock, ending.kind)
         else:
             refused_by = watch.refusal(result)
-            if refused_by is not None and attempt < REFUSED_ATTEMPTS:
-                self.tee.message(
+            if refused_by is not None:
+                why = f"worker {refused_by} cannot use the output folder"
+                told = (
                     f"{job.label}: worker {refused_by} cannot use the output folder, so it "
                     "gets no more jobs of this batch; running it again on another worker: "
                     f"{result.error}"
                 )
-                self.retried.setdefault(i, []).append(
-                    f"worker {refused_by} cannot use the output folder"
-                )
-                self._submit(running, i, attempt + 1)
-                return None
+                ending = _Ending(FailureKind.REFUSED, None, why)
+                if self._again(running, attempt_of, ending, told):
+                    return None
             problem = watch.verify(job, result)
             if problem is not None:
                 result = self._crashed(job, problem, result.seconds)
@@ -822,61 +475,64 @@ class _Batch:
                 # Refused on its worker before it ran (a worker that died, one that cannot
                 # write --out): kept here, so that the index shows every job tried.
                 result = self._archived(job, result)
-            if result.error_type != WorkerDied.__name__:
+            if result.kind is not FailureKind.WORKER_DIED:
                 self.retried.setdefault(i, []).extend(
-                    f"worker {worker} died or left" for worker in watch.lost(token)
+                    (FailureKind.WORKER_DIED, f"worker {worker} died or left")
+                    for worker in watch.lost(token)
                 )
-        if result.error_type == KernelStartError.__name__ and attempt < KERNEL_START_ATTEMPTS:
-            self.tee.message(
+        if result.kind is FailureKind.KERNEL_START:
+            told = (
                 f"{job.label}: the kernel failed to start (attempt {attempt} of "
-                f"{KERNEL_START_ATTEMPTS}); trying again: {result.error}"
+                f"{self.retries.kernel_start}); trying again: {result.error}"
             )
-            self.retried.setdefault(i, []).append("kernel failed to start")
-            self._submit(running, i, attempt + 1)
-            return None
+            ending = _Ending(FailureKind.KERNEL_START, None, "kernel failed to start")
+            if self._again(running, attempt_of, ending, told):
+                return None
         return result
 
-    def _again_after_death(
-        self, running: Running, exc: Exception, attempt_of: tuple[int, int, str, float]
-    ) -> bool | WorkerDied | None:
-        """For an attempt whose local worker pool broke: True if it was submitted again (its
-        pool went down with another worker, or ``--worker-retries`` allows one more), else
-        the error saying how its worker died; None if the pool did not break."""
-        i, attempt, token, _ = attempt_of
-        if not _pool_broke(exc):
-            return None
-        label = self.jobs[i].job.label
-        death = running.watch.death(token)
-        if death is None and attempt < POOL_ATTEMPTS:
-            # Not this job's worker: another died and took the pool down.
-            self.tee.message(
-                f"{label}: stopped when another worker died; running it again on a new worker"
-            )
-            self.requeued[i] = self.requeued.get(i, 0) + 1
-            self._submit(running, i, attempt + 1)
-            return True
-        if death is None:
-            return None
-        deaths = sum("worker died" in why for why in self.retried.get(i, []))
-        if deaths < self.worker_retries:
-            self.tee.message(
-                f"{label}: its {death}; running it again on a new worker "
-                f"({deaths + 1} of --worker-retries {self.worker_retries})"
-            )
-            self.retried.setdefault(i, []).append(death)
-            self._submit(running, i, attempt + 1)
-            return True
-        return WorkerDied(f"{death} while running {label}")
+    @staticmethod
+    def _ending(exc: Exception, job: Job) -> _Ending:
+        """How an attempt whose future failed with ``exc`` ended: its worker died (and how),
+        it went down with a pool another worker broke, or something else failed it."""
+        if isinstance(exc, WorkerLost) and exc.death is not None:
+            error = WorkerDied(f"{exc.death} while running {job.label}")
+            return _Ending(FailureKind.WORKER_DIED, error, exc.death)
+        if isinstance(exc, WorkerLost | BrokenProcessPool):
+            return _Ending(FailureKind.WORKER_LOST, exc, None)
+        return _Ending(FailureKind.of(exc), exc, None)
 
-    def _crashed(self, job: Job, exc: BaseException, seconds: float) -> RunResult:
+    def _again(
+        self,
+        running: Running,
+        attempt_of: tuple[int, int, str, float],
+        ending: _Ending,
+        told: str,
+    ) -> bool:
+        """Submit job ``i`` again if the batch's :class:`RetryPolicy` allows one more attempt
+        after ``ending``, saying so (``told``); whether it did."""
+        i, attempt, _, _ = attempt_of
+        ended = [*self.tries.get(i, ()), ending.kind]
+        if not self.retries.again(ending.kind, ended):
+            return False
+        self.tries[i] = ended
+        self.tee.message(told)
+        if ending.kind is FailureKind.WORKER_LOST:
+            # Not this job's worker: another died and took the pool down; not counted.
+            self.requeued[i] = self.requeued.get(i, 0) + 1
+        else:
+            self.retried.setdefault(i, []).append((ending.kind, ending.why or ""))
+        self._submit(running, i, attempt + 1)
+        return True
+
+    def _crashed(
+        self, job: Job, exc: BaseException, seconds: float, kind: FailureKind | None = None
+    ) -> RunResult:
         """The failure of a job whose worker failed outside it, archived under ``_failed/``
         like any failed job, so that the index shows it."""
-        return self._archived(job, executors.crashed(job, exc, seconds))
+        return self._archived(job, crashed(job, exc, seconds, kind))
 
     def _archived(self, job: Job, result: RunResult) -> RunResult:
         """A failed result, archived under ``_failed/`` by the batch (its worker did not)."""
-        from helpers.pipeline import publish
-
         seconds = result.seconds
         record = {
             "status": "failed",
@@ -904,8 +560,8 @@ class _Batch:
     def _outcome(self, i: int, result: RunResult) -> Outcome:
         """Report a job's final result; its outcome."""
         job = self.jobs[i].job
-        if result.error_type == WorkerDied.__name__ or any(
-            "died" in why for why in self.retried.get(i, ())
+        if result.kind is FailureKind.WORKER_DIED or any(
+            kind is FailureKind.WORKER_DIED for kind, _ in self.retried.get(i, ())
         ):
             self._remove_dead_work(i)
         for warning in result.warnings:
@@ -918,7 +574,7 @@ class _Batch:
             self.tee.failed(job.name, job.run, phase=result.phase or "?", error=result.error or "")
         _write_index(self.out, self.tee, self.base_url)
         decision = self.decisions[i]
-        retried = tuple(self.retried.get(i, ()))
+        retried = tuple(why for _, why in self.retried.get(i, ()))
         # A job run again only because another worker took the pool down is not counted.
         attempts = 1 + len(retried)
         if result.status == "unchanged":
@@ -936,7 +592,6 @@ class _Batch:
         far, its kernel's connection file with ports and HMAC key) now, not at the next run.
         Called with the job's final result, when no attempt of it runs any more; a folder
         whose name another job in flight could share is left to the next run."""
-        from helpers.pipeline import publish
 
         def prefix(k: int) -> str:
             job = self.jobs[k].job
@@ -961,8 +616,6 @@ class _Batch:
 
     def record(self, result: BatchResult, json_path: Path, *, force: bool) -> None:
         """The summary into the log, and each job's result into ``batch-<stamp>.json``."""
-        from helpers.pipeline import publish
-
         _log_lines(self.log, ["summary:", *result.summary().splitlines()])
         record = {
             "plan": result.plan,
@@ -982,8 +635,6 @@ class _Batch:
         """``batch-<stamp>.json`` for a batch that stopped before it could finish (the
         cluster refused it, Ctrl-C): each job's outcome so far, the others ``not run``; the
         index reads it to say at its top that the batch stopped."""
-        from helpers.pipeline import publish
-
         if self.json_path is None:
             return
         jobs = []
@@ -1019,21 +670,12 @@ class _Batch:
             _log_lines(self.log, [f"could not write {self.json_path}: {error}"])
 
 
-def _pool_broke(exc: BaseException) -> bool:
-    """True when a job failed because its worker pool broke (a worker process died)."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    return isinstance(exc, BrokenProcessPool)
-
-
 def _series_chains(jobs: Sequence[tuple[int, Job]]) -> dict[int, int]:
     """For each job that is followed by a later edition of its series, that edition's index.
 
     Editions of a series are ordered by the day they end (``end``, else ``as_of``), then by
     plan order; a job with no edition after it is not a key.
     """
-    from helpers.pipeline.series import edition_date, series_key
-
     chains: dict[str, list[tuple[str, int]]] = {}
     for i, job in jobs:
         key = series_key(job.name, job.parameters)
@@ -1053,22 +695,17 @@ def _log_lines(log: IO[str], lines: Sequence[str]) -> None:
 
 
 def _write_index(out: Path, tee: _Tee, base_url: str | None = None) -> None:
-    from helpers.pipeline.feeds import update_feeds
-    from helpers.pipeline.index import update_index
-
     # The feeds first: the index links to the folder's feed.
     error = update_feeds(out, base_url=base_url)
     if error is not None:
         tee.failed("feeds", "xml", phase="publish", error=str(error))
-    error = update_index(out)
+    error = index_module.update_index(out)
     if error is not None:  # the reports are published; a stale index is no reason to stop
         tee.failed("index", "html", phase="publish", error=str(error))
 
 
 def _log_paths(out: Path) -> tuple[Path, Path]:
-    from helpers.pipeline.publish import check_no_links
-
-    folder = check_no_links(out, Path(out).resolve() / LOGS_NAME)
+    folder = publish.check_no_links(out, Path(out).resolve() / LOGS_NAME)
     folder.mkdir(exist_ok=True)
     stamp = utc_compact()
     name, number = f"batch-{stamp}", 1

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.common import utc_now
+from helpers.pipeline.publish import check_no_links
 
 __all__ = ["DELIVERIES_DIR", "LEDGER_NAME", "Ledger", "Record"]
 
@@ -86,8 +87,6 @@ class Ledger:
 
     def append(self, **fields: Any) -> Record:
         """Record a message, on disk (flushed and fsynced) before this returns."""
-        from helpers.pipeline.publish import check_no_links
-
         record = Record(when=utc_now(), **fields)
         # Appended inside --out only: a link on the way would write the ledger elsewhere.
         check_no_links(self.out_dir, self.path)

@@ -21,6 +21,7 @@ import contextlib
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +29,9 @@ from urllib.parse import quote, urljoin
 from xml.etree import ElementTree as ET
 
 from helpers.common import utc_now
-from helpers.pipeline.publish import write_atomic
+from helpers.errors import RenderError
+from helpers.pipeline.index import listed_runs
+from helpers.pipeline.publish import check_no_links, write_atomic
 from helpers.pipeline.series import edition_date, series_key, series_parameters
 from helpers.text import reader_text
 
@@ -170,8 +173,6 @@ class Edition:
 
 
 def _long_date(iso: str) -> str:
-    from datetime import date
-
     try:
         day = date.fromisoformat(iso)
     except ValueError:
@@ -223,8 +224,6 @@ def edition_summary(out_dir: Path, row: dict[str, Any]) -> Edition:
 
 def published_editions(out_dir: Path) -> list[Edition]:
     """Every published run of the output folder as an :class:`Edition`, newest first."""
-    from helpers.pipeline.index import listed_runs
-
     rows = [row for row in listed_runs(out_dir) if row["status"] == "ok" and row["manifest"]]
     editions = [edition_summary(out_dir, row) for row in rows]
     return sorted(editions, key=lambda e: (e.updated, e.notebook, e.run), reverse=True)
@@ -324,8 +323,6 @@ def write_feeds(out_dir: Path, *, base_url: str | None = None) -> list[Path]:
     RenderError
         ``feed.xml`` or ``_feeds`` is a symbolic link: nothing is written through it.
     """
-    from helpers.pipeline.publish import check_no_links
-
     out_dir = Path(out_dir).resolve()
     # No link on the way: a feed is written, and a stale one deleted, inside --out only.
     check_no_links(out_dir, out_dir / FEED_NAME)
@@ -373,8 +370,6 @@ def write_feeds(out_dir: Path, *, base_url: str | None = None) -> list[Path]:
 def update_feeds(out_dir: Path, *, base_url: str | None = None) -> Exception | None:
     """Rewrite the feeds after a job; return a failure instead of raising it (as
     :func:`~.index.update_index`: the job itself is published by then)."""
-    from helpers.errors import RenderError
-
     try:
         write_feeds(out_dir, base_url=base_url)
     except RenderError as exc:

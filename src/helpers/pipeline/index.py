@@ -10,6 +10,8 @@ self-contained and every value in it is escaped.
 from __future__ import annotations
 
 import functools
+import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +130,8 @@ def _intact(out_dir: Path, row: dict[str, Any]) -> bool:
 
 
 def _cached_sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    info = path.stat()
+    return _sha256(str(path), info.st_size, info.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -241,9 +243,6 @@ def stopped_batch(out_dir: Path) -> dict[str, Any] | None:
     """The newest batch's stop, if it stopped before every job ran (a cluster that refused
     it, no worker, Ctrl-C): ``{"plan", "when", "exit_code", "why", "not_run"}``, from its
     ``_logs/batch-<stamp>.json``; None if the newest batch finished, or there is none."""
-    import json
-    import stat
-
     folder = Path(out_dir) / LOGS_NAME
     try:
         records = [

@@ -40,6 +40,8 @@ from urllib.parse import quote, urljoin
 from helpers.errors import DeliveryError, MailServerError, UsageError
 from helpers.pipeline.deliveries import DELIVERIES_DIR, Ledger
 from helpers.pipeline.feeds import Edition, edition_summary
+from helpers.pipeline.manifest import files_match
+from helpers.pipeline.publish import check_no_links, locked, write_atomic
 
 __all__ = [
     "PASSWORD_ENV",
@@ -188,8 +190,6 @@ def editions_of(runs: Sequence[Path | str]) -> tuple[Path, list[tuple[Edition, P
         A run that is not a published run folder, whose files do not match its manifest,
         or runs from different output folders.
     """
-    from helpers.pipeline.manifest import files_match
-
     found: list[tuple[Edition, Path | None]] = []
     outs: set[Path] = set()
     for given in runs:
@@ -421,8 +421,6 @@ def send_editions(
         raise UsageError(
             "no mail server: give --smtp HOST:PORT (or $BRIEF_SMTP, or smtp in brief.toml)"
         )
-    from helpers.pipeline.publish import locked
-
     with locked(out_dir):  # one sender at a time writes the ledger
         return _send_all(
             out_dir,
@@ -535,8 +533,6 @@ def _send_one(
 
 
 def _write_eml(out_dir: Path, edition: Edition, recipient: str, message: EmailMessage) -> Delivery:
-    from helpers.pipeline.publish import check_no_links, write_atomic
-
     safe = "".join(c if c.isalnum() or c in "@._-" else "_" for c in recipient)
     out_dir = Path(out_dir).resolve()
     path = out_dir / DELIVERIES_DIR / "outbox" / f"{edition.notebook}-{edition.run}-{safe}.eml"

@@ -4,10 +4,11 @@
 :class:`~helpers.pipeline.request.RenderRequest`. It is two steps that the batch runner
 reuses:
 
-1. :func:`prepare` checks the whole request before any kernel starts: the notebook names, the
-   parameters file (:mod:`helpers.yamlfile`), every notebook's parameters
-   (:func:`~helpers.params.validate_parameters`) and the data
-   (:func:`~helpers.data.validation.ensure_valid`). It returns one :class:`Job` per notebook.
+1. :func:`~helpers.pipeline.prepare.prepare` checks the whole request before any kernel
+   starts: the notebook names, the parameters file (:mod:`helpers.yamlfile`), every
+   notebook's parameters (:func:`~helpers.params.validate_parameters`) and the data
+   (:func:`~helpers.data.validation.ensure_valid`). It returns one
+   :class:`~helpers.pipeline.request.Job` per notebook.
 2. :func:`render_job` runs one job: execute (:mod:`~helpers.pipeline.execute`), check, render
    HTML and PDF (:mod:`~helpers.pipeline.export`), and publish atomically
    (:mod:`~helpers.pipeline.publish`). A failure leaves the previous report as it was and
@@ -25,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import json
 import os
 import shutil
 import time
@@ -35,26 +37,24 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import DEFAULT_TIMEOUT, utc_now
+from helpers.common import utc_now
 from helpers.errors import (
     BriefError,
     ClusterError,
     ExecutionError,
-    ParameterError,
     RenderError,
-    UsageError,
 )
-from helpers.params import SINCE_FIELD
-from helpers.paths import resolved
-from helpers.pipeline.manifest import build_manifest, command_line
+from helpers.params import OUTPUT_METADATA_KEY, SINCE_FIELD, check, schema_for
+from helpers.pipeline import publish
+from helpers.pipeline.manifest import build_manifest
+from helpers.pipeline.prepare import prepare, quotations, warn_unchecked
 from helpers.pipeline.progress import Reporter
-from helpers.pipeline.request import RenderFailed, RenderingFailed, RenderRequest
+from helpers.pipeline.request import Job, RenderFailed, RenderingFailed, RenderRequest, RunResult
 from helpers.pipeline.series import (
     Previous,
-    check_since,
-    is_edition_date,
-    manifest_path,
+    made_from,
     previous_edition,
+    series_key,
 )
 from helpers.signals import interrupts, note_published, published_so_far, sigterm_interrupts
 
@@ -73,10 +73,8 @@ FREEZE_GC = True
 
 __all__ = [
     "WARM_KERNELS_ENV",
-    "Job",
     "RenderFailed",
     "RenderRequest",
-    "RunResult",
     "preload",
     "prepare",
     "render",
@@ -96,366 +94,6 @@ def warm_kernels_wanted(warm: bool | None = None) -> bool:
         return warm
     value = os.environ.get(WARM_KERNELS_ENV, "").strip().lower()
     return value not in {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True)
-class Job:
-    """One notebook to render with one set of parameters: everything :func:`render_job` needs.
-
-    Built by :func:`prepare`, already validated; plain values only, so it pickles.
-    """
-
-    notebook: Path
-    name: str
-    run: str
-    parameters: dict[str, Any]
-    overrides: dict[str, Any]
-    formats: tuple[str, ...]
-    out_dir: Path
-    data_dir: Path | None
-    data_fingerprint: str
-    timeout: int | None
-    command: str
-    validate_seconds: float = 0.0
-    #: Run the kernel in a new empty folder, removed after the run, instead of the notebook's
-    #: folder: a file one job writes is then seen by no other job (``brief batch`` sets it).
-    private_cwd: bool = False
-    #: Unix socket of a warm zygote to fork the kernel from (:mod:`helpers.kernels`), set
-    #: just before the job runs; ``None`` starts the kernel from its kernelspec. Not an input
-    #: of the job's outputs: a forked kernel runs the notebook as a normal one does.
-    zygote: str | None = None
-    #: ``--since``: the edition to compare with (a run folder, a manifest, or an edition's
-    #: date); None for the previous published edition of the series (:mod:`.series`).
-    since: str | None = None
-    #: Publish only an edition that differs from the previous one (``--only-changed``).
-    only_changed: bool = False
-    #: The name of its output files, without suffix (``--name``); "": the notebook's name.
-    stem: str = ""
-    #: A path that must still exist when the run is switched in, else the run is not
-    #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
-    #: job still running on a worker then (a lost scheduler) publishes nothing.
-    publish_gate: str | None = None
-    #: The PDF's variant (``--pdf-variant``; :data:`helpers.pipeline.export.PDF_VARIANTS`).
-    pdf_variant: str = "pdf/ua-1"
-
-    @property
-    def phases(self) -> tuple[str, ...]:
-        """The phases this job goes through (``html`` is needed for the PDF too)."""
-        return ("execute", "html", *(("pdf",) if "pdf" in self.formats else ()), "publish")
-
-    @property
-    def label(self) -> str:
-        """``notebook/run``, as progress lines show it."""
-        return f"{self.name}/{self.run}"
-
-    @property
-    def file_stem(self) -> str:
-        """The name of the run's output files without their suffix: ``brief`` in
-        ``brief.html``, unless ``--name`` chose another."""
-        return self.stem or self.name
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What became of one :class:`Job`."""
-
-    notebook: str
-    run: str
-    status: str  # "ok", "failed", or "unchanged" (--only-changed: not published)
-    seconds: float
-    path: Path | None = None
-    outputs: dict[str, Path] = field(default_factory=dict)
-    phase: str | None = None
-    error: str | None = None
-    error_type: str | None = None
-    exit_code: int = 0
-    failed_path: Path | None = None
-    #: The edition's comparison with the previous one, as its manifest records it:
-    #: ``{"since": ..., "changes": {...}}``; None when the brief keeps no ledger.
-    edition: dict[str, Any] | None = None
-    #: Warnings for the log: a previous edition that could not be compared with.
-    warnings: tuple[str, ...] = ()
-    #: On a Dask cluster, what the worker reports of a published run, for the batch to check
-    #: on its own machine: ``{"worker": address, "manifest_sha256": ...}``.
-    reported: dict[str, str] | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the run succeeded: published, or (``--only-changed``) found unchanged."""
-        return self.status in ("ok", "unchanged")
-
-    @classmethod
-    def failure(
-        cls,
-        job: Job,
-        error: BriefError,
-        *,
-        phase: str,
-        seconds: float,
-        failed_path: Path | None = None,
-    ) -> RunResult:
-        """The result of ``job`` failing in ``phase`` with ``error``."""
-        return cls(
-            notebook=job.name,
-            run=job.run,
-            status="failed",
-            seconds=seconds,
-            phase=phase,
-            error=str(error),
-            error_type=type(error).__name__,
-            exit_code=error.exit_code,
-            failed_path=failed_path,
-        )
-
-
-# -- prepare -----------------------------------------------------------------------------------
-
-
-def prepare(
-    request: RenderRequest | Sequence[str | os.PathLike[str]] | None = None,
-    /,
-    *,
-    check_data: bool = True,
-    **fields: Any,
-) -> list[Job]:
-    """Check a render request and turn it into jobs, before any kernel starts.
-
-    Parameters
-    ----------
-    request
-        A :class:`~helpers.pipeline.request.RenderRequest`; or its ``notebooks``, with its
-        other fields as keyword arguments: ``prepare(["brief"], parameters={"partner":
-        "China"})``. ``None`` or empty: every notebook in ``notebooks/``.
-    check_data
-        Validate the data folder (:func:`~helpers.data.validation.ensure_valid`). A caller
-        that prepares many requests for one folder, like the batch runner, checks it once
-        itself.
-    **fields
-        Fields of :class:`~helpers.pipeline.request.RenderRequest`: ``parameters``,
-        ``params_file``, ``formats``, ``data_dir``, ``out_dir``, ``timeout``,
-        ``warm_kernels``.
-
-    Returns
-    -------
-    list of Job
-
-    Raises
-    ------
-    UsageError
-        Unknown format or notebook, unreadable or malformed parameters file, conflicting
-        data folders.
-    ParameterError
-        A parameter that a requested notebook does not declare or does not accept; every
-        notebook's problems are listed.
-    DataValidationError
-        The data folder breaks the schema or the project's rules.
-    """
-    from helpers.data.package import fingerprint
-    from helpers.data.validation import ensure_valid
-    from helpers.pipeline.publish import file_stem, run_name
-
-    started = time.monotonic()
-    request = RenderRequest.of(request, **fields)
-    notebook_paths = _resolve_notebooks(request.notebooks)
-    raw, data_path = _given_parameters(request)
-    if SINCE_FIELD in raw:
-        raise ParameterError(
-            f"parameter {SINCE_FIELD!r}: set by brief render itself (the previous edition of "
-            "the series); to choose the edition to compare with, use --since RUN|DATE"
-        )
-    if request.since is not None and not is_edition_date(request.since):
-        manifest_path(request.since)  # a usage error now, before any kernel, if it is not there
-    checked = _check_parameters(notebook_paths, raw)
-    if check_data:
-        ensure_valid(data_path)
-    if request.require_sources:
-        require_sources(data_path)
-    data_fingerprint = fingerprint(data_path)
-
-    out = (
-        resolved(request.out_dir, what="output folder")
-        if request.out_dir is not None
-        else paths.REPORTS_DIR
-    )
-    elapsed = time.monotonic() - started
-    jobs = []
-    for path, values, defaults in checked:
-        if request.since is not None and not is_edition_date(request.since):
-            check_since(request.since, path.stem, values)
-        overrides = {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
-        in_notebooks = path.parent.resolve() == paths.NOTEBOOKS_DIR.resolve()
-        command = command_line(
-            path.stem if in_notebooks else str(path),
-            overrides,
-            data_dir=data_path,
-            out_dir=out,
-            formats=request.formats,
-            timeout=request.timeout if request.timeout != DEFAULT_TIMEOUT else None,
-            name=request.name,
-            pdf_variant=request.pdf_variant if "pdf" in request.formats else None,
-        )
-        run = run_name(values, defaults)
-        stem = (
-            file_stem(request.name, {**values, "notebook": path.stem, "run": run})
-            if request.name
-            else ""
-        )
-        jobs.append(
-            Job(
-                notebook=path,
-                name=path.stem,
-                run=run,
-                stem=stem,
-                parameters=values,
-                overrides=overrides,
-                formats=tuple(request.formats),
-                out_dir=out,
-                data_dir=data_path,
-                data_fingerprint=data_fingerprint,
-                timeout=request.timeout,
-                command=command,
-                validate_seconds=elapsed,
-                since=request.since,
-                pdf_variant=request.pdf_variant or "pdf/ua-1",
-            )
-        )
-    return jobs
-
-
-def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The notebook files a request names (every one in ``notebooks/`` for none), each with
-    a name that can name its report folder."""
-    from helpers.pipeline.publish import check_notebook_name
-
-    known = paths.report_notebooks()
-    if not notebooks:
-        if not known:
-            raise UsageError(f"no notebooks in {paths.NOTEBOOKS_DIR}")
-        resolved = [p.resolve() for p in known]
-    else:
-        resolved = []
-        for name in notebooks:
-            path = paths.notebook_path(name)
-            if not path.is_file():
-                names = ", ".join(p.stem for p in known) or "(none)"
-                raise UsageError(f"unknown notebook {str(name)!r}; known notebooks: {names}")
-            path = path.resolve()
-            if path in resolved:
-                continue
-            clash = [p for p in resolved if p.stem == path.stem]
-            if clash:
-                raise UsageError(
-                    f"{clash[0]} and {path} would publish to the same folder {path.stem}/; "
-                    "render them separately with different --out folders"
-                )
-            resolved.append(path)
-    for path in resolved:
-        check_notebook_name(path.stem)
-        _check_readable(path)
-    return resolved
-
-
-def _check_readable(path: Path) -> None:
-    """A usage error, before any kernel, for a notebook file that is not a notebook."""
-    import nbformat
-
-    from helpers.params import notebook_metadata
-
-    notebook_metadata(path)  # JSON that is no object ([], "x", null) is refused by name
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except (OSError, ValueError, AttributeError, TypeError, nbformat.ValidationError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{path} is not a readable Jupyter notebook: {first}") from None
-
-
-def _given_parameters(request: RenderRequest) -> tuple[dict[str, object], Path | None]:
-    """The parameters as given, before any schema: the ``-f`` file's, then ``parameters``,
-    then the data folder, which both ``--data`` and the parameter ``data_dir`` can name."""
-    raw: dict[str, object] = {}
-    if request.params_file is not None:
-        raw.update(_params_file(request.params_file))
-    raw.update(request.parameters)
-    data_path = _data_dir(request.data_dir, raw)
-    if data_path is not None:
-        raw["data_dir"] = str(data_path)
-    return raw, data_path
-
-
-def _params_file(path: Path) -> dict[object, object]:
-    """A ``-f`` file's mapping, read as a plan is (:mod:`helpers.yamlfile`)."""
-    from helpers.yamlfile import read_yaml
-
-    kind = "parameters file"
-    loaded = read_yaml(path, kind=kind, header=f"{kind} {path} is not valid YAML:")
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise UsageError(
-            f"{kind} {path} must hold a mapping of parameter names to values, "
-            f"not a {type(loaded).__name__}"
-        )
-    return loaded
-
-
-def _check_parameters(
-    notebooks: Sequence[Path], raw: Mapping[str, object]
-) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
-    """Each notebook with its checked parameters and its defaults; every notebook's problems
-    in one :class:`ParameterError`."""
-    from helpers.params import validate_parameters
-
-    problems: list[str] = []
-    checked: list[tuple[Path, dict[str, Any], dict[str, Any]]] = []
-    for path in notebooks:
-        try:
-            values = validate_parameters(path, raw)
-        except ParameterError as exc:
-            problems.append(str(exc))
-            continue
-        try:
-            defaults = validate_parameters(path, {})
-        except ParameterError:
-            defaults = {}
-        checked.append((path, values, defaults))
-    if problems:
-        raise ParameterError("\n".join(problems))
-    return checked
-
-
-def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | None:
-    given = raw.get("data_dir")
-    if given in (None, "", "None", "null"):
-        given = None
-    error = UsageError if data_dir is not None else ParameterError
-    what = "data folder" if data_dir is not None else "parameter 'data_dir' ="
-    if (
-        data_dir is not None
-        and given is not None
-        and resolved(str(given), what="parameter 'data_dir' =", error=ParameterError)
-        != resolved(data_dir, what="data folder")
-    ):
-        raise UsageError(
-            f"--data {data_dir} and the parameter data_dir={given!r} disagree; give one"
-        )
-    chosen = data_dir if data_dir is not None else given
-    if chosen is None:
-        return None
-    # Given as the parameter data_dir, a bad folder is a bad parameter (exit 4), as the
-    # README promises for every parameter; given as --data, a usage error.
-    text = str(chosen)
-    if "\x00" in text:
-        raise error(f"{what} {text[:100]!r}: a folder name cannot hold a NUL byte")
-    path = resolved(text, what=what, error=error)
-    if not path.is_dir():
-        if error is ParameterError:
-            raise ParameterError(
-                f"parameter 'data_dir' = {text[:100]!r}: no such folder ({path}); "
-                "give a data folder, or None for the package's data/"
-            )
-        raise UsageError(f"data folder {path} does not exist")
-    return path
 
 
 # -- one job -----------------------------------------------------------------------------------
@@ -486,8 +124,6 @@ def render_job(
     -------
     RunResult
     """
-    from helpers.pipeline import publish
-
     reporter = reporter or Reporter()
     started = time.monotonic()
     job.out_dir.mkdir(parents=True, exist_ok=True)
@@ -550,8 +186,6 @@ def _previous(attempt: _Attempt) -> Previous:
 
 def _edition(attempt: _Attempt, nb: Any) -> dict[str, Any] | None:
     """The manifest's ``edition``: the ledger the brief left, its series and the comparison."""
-    from helpers.pipeline.series import made_from, series_key
-
     ledger = _carried(nb, "edition")
     if not ledger:
         return None
@@ -659,8 +293,6 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
 
     Returns the folder and the output file name of each format, ``ipynb`` included.
     """
-    from helpers.pipeline import publish
-
     job = attempt.job
     stage = attempt.work / "run"
     stage.mkdir()
@@ -702,8 +334,6 @@ def _publish(
     edition: dict[str, Any] | None = None,
 ) -> Path:
     """Stage the executed notebook and the manifest beside the outputs; switch the run in."""
-    from helpers.pipeline import publish
-
     job = attempt.job
     # Times the staging of the outputs: the manifest cannot time its own writing, nor the
     # switch after it.
@@ -758,8 +388,6 @@ def _carried(nb: Any, key: str, *, flatten: bool = False) -> list[Any]:
     """What the brief's cells left under ``key`` in their outputs' metadata, in cell order:
     the sources section's data trail (``trail``, lists joined with ``flatten``) and the
     edition's ledger (``edition``)."""
-    from helpers.params import OUTPUT_METADATA_KEY
-
     found: list[Any] = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -773,7 +401,6 @@ def _fill_title_block(nb: Any, job: Job) -> bool:
     """For a notebook whose cells left no title block (one that does not open a brief with
     ``helpers.open_brief``), put the one its validated parameters give in its metadata,
     where the house exporters find it too. True if it did."""
-    from helpers.params import check, schema_for
     from helpers.pipeline.export import title_block
 
     if title_block(nb):
@@ -817,15 +444,11 @@ def _evidence(job: Job, nb: Any) -> dict[str, bytes]:
         "command": job.command,
         "citations": _carried(nb, "trail", flatten=True),
     }
-    import json
-
     text = json.dumps(evidence, indent=2, default=str, ensure_ascii=False) + "\n"
     return {"evidence.json": text.encode()}
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, indent=2, sort_keys=False) + "\n"
 
 
@@ -855,8 +478,6 @@ def _as_brief_error(exc: Exception, phase: str, job: Job) -> BriefError:
 
 def _archive(attempt: _Attempt, error: BriefError, exc: Exception, seconds: float) -> Path | None:
     """Keep the failed attempt under ``_failed/``; never let archiving hide the real error."""
-    from helpers.pipeline import publish
-
     job, phase, kernel_log = attempt.job, attempt.phase, attempt.kernel_log
     lines = [
         f"{job.label} failed in {phase} ({type(error).__name__}, exit code {error.exit_code})",
@@ -948,8 +569,10 @@ def render(
         :class:`~helpers.pipeline.request.RenderingFailed`, a ``RenderError``), with every
         failure in the message.
     """
-    from helpers.data.validation import ensure_valid
-    from helpers.pipeline import index, publish
+    # Imported here, not at the top: jinja2, the index's templates and the data's checks would
+    # delay the start of the zygote, which `brief render` starts before anything else.
+    from helpers.data import validation
+    from helpers.pipeline import index
     from helpers.pipeline.feeds import update_feeds
 
     request = RenderRequest.of(request, **fields)
@@ -963,14 +586,14 @@ def render(
         jobs = prepare(request, check_data=False)
         out = jobs[0].out_dir if jobs else paths.REPORTS_DIR
         clock = time.monotonic()
-        ensure_valid(jobs[0].data_dir if jobs else None)
+        validation.ensure_valid(jobs[0].data_dir if jobs else None)
         checked = time.monotonic() - clock
         jobs = [dataclasses.replace(j, validate_seconds=j.validate_seconds + checked) for j in jobs]
         preload()
         manager = _waiting_manager(zygote) if warm else None
         try:
             with publish.locked(out), sigterm_interrupts():
-                _warn_unchecked(jobs, reporter)
+                warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 try:
                     for job in jobs:
@@ -997,51 +620,6 @@ def render(
                 finish_warm_up()  # no thread outlives the call
     _raise_failures(results, index_error)
     return results
-
-
-def require_sources(data_dir: Path | None) -> None:
-    """``--require-sources``: refuse a data folder whose source texts are not all found here.
-
-    Raises
-    ------
-    DataValidationError
-        Naming each source text that is missing and where it was looked for (exit 3).
-    """
-    from helpers.data.validation import unchecked_sources
-    from helpers.errors import DataValidationError
-
-    notes = unchecked_sources(data_dir)
-    if notes:
-        raise DataValidationError(
-            [
-                f"{note}; --require-sources publishes no brief whose quotations were not "
-                "checked: give the folder with --sources or $BRIEF_SOURCES"
-                for note in notes
-            ]
-        )
-
-
-def quotations(data_dir: Path | None) -> dict[str, Any]:
-    """What a manifest records of the check of the brief's quotations against the source
-    texts: ``{"checked": bool, "unchecked": [note, ...]}``. Whether they were checked is an
-    input of the run (:func:`helpers.pipeline.uptodate.job_inputs`): a brief made without a
-    source text is made again once the text is there."""
-    from helpers.data.validation import unchecked_sources
-
-    notes = unchecked_sources(data_dir)
-    return {"checked": not notes, "unchecked": notes}
-
-
-def _warn_unchecked(jobs: Sequence[Job], reporter: Reporter) -> None:
-    """Say, before rendering, which source texts are missing: the briefs will be published,
-    saying in their source note that their quotations were not checked."""
-    from helpers.data.validation import unchecked_sources
-
-    for folder in dict.fromkeys(job.data_dir for job in jobs):
-        for note in unchecked_sources(folder):
-            reporter.message(
-                f"warning: {note}; the briefs will say their quotations were not checked"
-            )
 
 
 def _raise_failures(results: Sequence[RunResult], index_error: RenderError | None) -> None:

@@ -10,35 +10,50 @@ a caller from Python meets the same usage errors as the command line.
 
 :class:`RenderFailed` is the one error :func:`~helpers.pipeline.render.render` raises after
 running every job when some failed (or the index could not be written): ``results`` holds
-each notebook's :class:`~helpers.pipeline.render.RunResult`. Each one raised is also the
+each notebook's :class:`RunResult`. Each one raised is also the
 package error of the first failure's kind (:class:`ExecutionFailed` is an
 :class:`~helpers.errors.ExecutionError`, :class:`RenderingFailed` a
 :class:`~helpers.errors.RenderError`, :class:`ParametersFailed` a
 :class:`~helpers.errors.ParameterError`), so ``brief render`` exits with that failure's code.
+
+:class:`Job` is one notebook to render with one set of parameters, as
+:func:`~helpers.pipeline.prepare.prepare` checked it, and :class:`RunResult` what became of it,
+with its :class:`FailureKind`: the plain, picklable values that ``brief render``, the batch's
+workers and ``brief serve`` pass between them. They live here, below the orchestrator, so that
+what runs a job elsewhere need not import it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from helpers.common import DEFAULT_TIMEOUT, FORMATS, parse_formats
-from helpers.errors import BriefError, ExecutionError, ParameterError, RenderError, UsageError
-
-if TYPE_CHECKING:
-    from helpers.pipeline.render import RunResult
+from helpers.errors import (
+    BriefError,
+    ClusterError,
+    ExecutionError,
+    KernelStartError,
+    ParameterError,
+    RenderError,
+    UsageError,
+)
 
 __all__ = [
     "ExecutionFailed",
+    "FailureKind",
+    "Job",
     "ParametersFailed",
     "RenderFailed",
     "RenderRequest",
     "RenderingFailed",
     "Request",
+    "RunResult",
 ]
 
 
@@ -157,6 +172,156 @@ class RenderRequest(Request):
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)
+
+
+class FailureKind(enum.Enum):
+    """What ended a job's attempt: the batch runner retries by it (:mod:`helpers.batch.retries`)."""
+
+    #: It did not fail.
+    NONE = "none"
+    #: The notebook, its parameters, its rendering or its publishing failed: it may have run
+    #: cells with effects, so it is never tried again.
+    NOTEBOOK = "notebook"
+    #: Its kernel failed to start (:class:`~helpers.errors.KernelStartError`): no cell ran.
+    KERNEL_START = "kernel start"
+    #: The worker process running it died (:class:`~helpers.batch.executors.WorkerDied`).
+    WORKER_DIED = "worker died"
+    #: It went down with a pool that another worker's death broke (a given process pool).
+    WORKER_LOST = "worker lost"
+    #: A worker refused it before it ran, because it cannot see ``--out`` (a cluster).
+    REFUSED = "refused"
+    #: The Dask cluster failed it (:class:`~helpers.errors.ClusterError`).
+    CLUSTER = "cluster"
+    #: The batch was stopped before it ran.
+    INTERRUPTED = "interrupted"
+
+    @classmethod
+    def of(cls, error: BaseException) -> FailureKind:
+        """The kind of failure ``error`` is, as far as the pipeline knows it."""
+        if isinstance(error, KeyboardInterrupt):
+            return cls.INTERRUPTED
+        if isinstance(error, KernelStartError):
+            return cls.KERNEL_START
+        if isinstance(error, ClusterError):
+            return cls.CLUSTER
+        return cls.NOTEBOOK
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to render with one set of parameters: everything
+    :func:`~helpers.pipeline.render.render_job` needs.
+
+    Built by :func:`~helpers.pipeline.prepare.prepare`, already validated; plain values only,
+    so it pickles.
+    """
+
+    notebook: Path
+    name: str
+    run: str
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    formats: tuple[str, ...]
+    out_dir: Path
+    data_dir: Path | None
+    data_fingerprint: str
+    timeout: int | None
+    command: str
+    validate_seconds: float = 0.0
+    #: Run the kernel in a new empty folder, removed after the run, instead of the notebook's
+    #: folder: a file one job writes is then seen by no other job (``brief batch`` sets it).
+    private_cwd: bool = False
+    #: Unix socket of a warm zygote to fork the kernel from (:mod:`helpers.kernels`), set
+    #: just before the job runs; ``None`` starts the kernel from its kernelspec. Not an input
+    #: of the job's outputs: a forked kernel runs the notebook as a normal one does.
+    zygote: str | None = None
+    #: ``--since``: the edition to compare with (a run folder, a manifest, or an edition's
+    #: date); None for the previous published edition of the series (:mod:`.editions`).
+    since: str | None = None
+    #: Publish only an edition that differs from the previous one (``--only-changed``).
+    only_changed: bool = False
+    #: The name of its output files, without suffix (``--name``); "": the notebook's name.
+    stem: str = ""
+    #: A path that must still exist when the run is switched in, else the run is not
+    #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
+    #: job still running on a worker then (a lost scheduler) publishes nothing.
+    publish_gate: str | None = None
+    #: The PDF's variant (``--pdf-variant``; :data:`helpers.pipeline.export.PDF_VARIANTS`).
+    pdf_variant: str = "pdf/ua-1"
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The phases this job goes through (``html`` is needed for the PDF too)."""
+        return ("execute", "html", *(("pdf",) if "pdf" in self.formats else ()), "publish")
+
+    @property
+    def label(self) -> str:
+        """``notebook/run``, as progress lines show it."""
+        return f"{self.name}/{self.run}"
+
+    @property
+    def file_stem(self) -> str:
+        """The name of the run's output files without their suffix: ``brief`` in
+        ``brief.html``, unless ``--name`` chose another."""
+        return self.stem or self.name
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What became of one :class:`Job`."""
+
+    notebook: str
+    run: str
+    status: str  # "ok", "failed", or "unchanged" (--only-changed: not published)
+    seconds: float
+    path: Path | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    phase: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    exit_code: int = 0
+    failed_path: Path | None = None
+    #: The edition's comparison with the previous one, as its manifest records it:
+    #: ``{"since": ..., "changes": {...}}``; None when the brief keeps no ledger.
+    edition: dict[str, Any] | None = None
+    #: Warnings for the log: a previous edition that could not be compared with.
+    warnings: tuple[str, ...] = ()
+    #: On a Dask cluster, what the worker reports of a published run, for the batch to check
+    #: on its own machine: ``{"worker": address, "manifest_sha256": ...}``.
+    reported: dict[str, str] | None = None
+    #: What ended the run, when it failed: what the batch runner retries by.
+    kind: FailureKind = FailureKind.NONE
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run succeeded: published, or (``--only-changed``) found unchanged."""
+        return self.status in ("ok", "unchanged")
+
+    @classmethod
+    def failure(
+        cls,
+        job: Job,
+        error: BriefError,
+        *,
+        phase: str,
+        seconds: float,
+        failed_path: Path | None = None,
+        kind: FailureKind | None = None,
+    ) -> RunResult:
+        """The result of ``job`` failing in ``phase`` with ``error``; ``kind``: what ended it
+        (default: :meth:`FailureKind.of` ``error``)."""
+        return cls(
+            notebook=job.name,
+            run=job.run,
+            status="failed",
+            seconds=seconds,
+            phase=phase,
+            error=str(error),
+            error_type=type(error).__name__,
+            exit_code=error.exit_code,
+            failed_path=failed_path,
+            kind=FailureKind.of(error) if kind is None else kind,
+        )
 
 
 class RenderFailed(BriefError):

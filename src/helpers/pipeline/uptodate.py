@@ -14,13 +14,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpers.pipeline import manifest as manifests
 from helpers.pipeline.manifest import canonical_json, sha256_file
-
-if TYPE_CHECKING:
-    from helpers.pipeline.render import Job
+from helpers.pipeline.prepare import quotations
+from helpers.pipeline.publish import list_runs, run_path
+from helpers.pipeline.request import Job
 
 __all__ = ["Decision", "decide", "decide_all", "job_inputs"]
 
@@ -74,9 +74,7 @@ def job_inputs(
 
 def _quotations_checked(job: Job) -> bool:
     """Whether every source text the job's data names is found here (see
-    :func:`helpers.pipeline.render.quotations`)."""
-    from helpers.pipeline.render import quotations
-
+    :func:`helpers.pipeline.prepare.quotations`)."""
     return bool(quotations(job.data_dir)["checked"])
 
 
@@ -111,8 +109,6 @@ def decide(
         ``file names changed`` (``--name``), or ``outputs missing or changed: brief.pdf``.
         To skip: ``unchanged since <time>``.
     """
-    from helpers.pipeline.publish import run_path
-
     key = hashlib.sha256(canonical_json(dict(inputs)).encode()).hexdigest()
     if force:
         return Decision(True, "--force", key)
@@ -136,8 +132,6 @@ def decide(
 def decide_all(jobs: Sequence[Job], out_dir: Path, *, force: bool = False) -> list[Decision]:
     """:func:`decide` for each job, against the runs ``out_dir`` holds; the package versions
     and code fingerprint are computed once."""
-    from helpers.pipeline.publish import list_runs
-
     packages, code = manifests.package_versions(), manifests.code_fingerprint()
     last = {(row["notebook"], row["run"]): row for row in list_runs(out_dir)}
     return [

@@ -2,7 +2,7 @@
 
 :func:`create_app` builds a Starlette application over the library the command line uses:
 the start page lists the notebooks; each has a form made from its schema (:mod:`.forms`); a
-valid submit is checked again by :func:`helpers.pipeline.render.prepare` (the same checks and
+valid submit is checked again by :func:`helpers.pipeline.prepare.prepare` (the same checks and
 messages as ``brief render``), rendered by the :class:`~.jobs.Renderer`, published into
 ``--out`` and shown, with links to its PDF, its notebook, the comparison with the previous
 edition and the series' other editions. Files are served read-only from ``--out`` only
@@ -32,7 +32,7 @@ from helpers import paths
 from helpers.errors import BriefError, ParameterError
 from helpers.ledger import EditionSummary, as_text
 from helpers.params import SCHEMAS, BaseParams, schema_for
-from helpers.pipeline.render import prepare
+from helpers.pipeline.prepare import prepare
 from helpers.pipeline.request import RenderRequest
 from helpers.pipeline.series import diff as compare_runs
 from helpers.pipeline.series import edition_date, series_key

@@ -24,7 +24,8 @@ from typing import Any
 from helpers.errors import BriefError
 from helpers.pipeline import index, publish
 from helpers.pipeline.feeds import update_feeds
-from helpers.pipeline.render import Job, RunResult, preload, render_job, warm_zygote
+from helpers.pipeline.render import preload, render_job, warm_zygote
+from helpers.pipeline.request import Job, RunResult
 
 __all__ = ["QueueFull", "Renderer", "Stopping"]
 
