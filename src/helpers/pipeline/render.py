@@ -646,9 +646,9 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
         if kernel_manager_class is not None:
             options["kernel_manager_class"] = kernel_manager_class
         elif job.zygote:
-            from helpers.kernels.provisioner import forking_kernel_manager
+            from helpers.kernels.provisioner import forking_options
 
-            options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
+            options.update(forking_options(job.zygote))
         return execute_notebook(
             job.notebook,
             attempt.executed,
@@ -973,14 +973,16 @@ def render(
         checked = time.monotonic() - clock
         jobs = [dataclasses.replace(j, validate_seconds=j.validate_seconds + checked) for j in jobs]
         preload()
-        manager = _waiting_manager(zygote) if warm else None
+        zygote_address = _zygote_when_needed(zygote) if warm else None
         try:
             with publish.locked(out), sigterm_interrupts():
                 _warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 try:
                     for job in jobs:
-                        results.append(render_job(job, reporter, kernel_manager_class=manager))
+                        if zygote_address is not None:
+                            job = dataclasses.replace(job, zygote=zygote_address())
+                        results.append(render_job(job, reporter))
                         for warning in results[-1].warnings:
                             reporter.message(warning)
                         # The run itself is published or archived; a failed index must not
@@ -997,7 +999,7 @@ def render(
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
-            if manager is not None:
+            if zygote_address is not None:
                 from helpers.pipeline.export import finish_warm_up
 
                 finish_warm_up()  # no thread outlives the call
@@ -1083,30 +1085,27 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
         yield address
 
 
-def _waiting_manager(address: Callable[[], str | None]) -> type:
-    """A kernel manager forking from the zygote, that waits for it only when a kernel starts.
+def _zygote_when_needed(address: Callable[[], str | None]) -> Callable[[], str | None]:
+    """``address`` for :attr:`Job.zygote`, waited for only when the first job is to run.
 
     The first HTML and PDF renders of a process cost about a second more than the next ones
     (:func:`helpers.pipeline.export.warm_up`). That second is paid here, where it costs no time on
     a machine with a core to spare: the HTML template is compiled before waiting for the
-    zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
+    zygote's imports, and WeasyPrint is warmed in a thread while the first kernel runs.
     """
-    from helpers.kernels.provisioner import ForkingKernelManager
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
-    class WaitingForkingKernelManager(ForkingKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:
-            # jupyter_client's public start: the address is known before the kernelspec that
-            # names the provisioner is read (ForkingKernelManager.kernel_spec).
-            cls = type(self)
-            if not getattr(cls, "_resolved", False):
-                with contextlib.suppress(Exception):  # the real render reports any problem
-                    warm_up()
-                cls.zygote_address, cls._resolved = address(), True
-                warm_up_pdf_in_background()
-            await super().start_kernel(**kw)
+    resolved: list[str | None] = []
 
-    return WaitingForkingKernelManager
+    def when_needed() -> str | None:
+        if not resolved:
+            with contextlib.suppress(Exception):  # the real render reports any problem
+                warm_up()
+            resolved.append(address())
+            warm_up_pdf_in_background()
+        return resolved[0]
+
+    return when_needed
 
 
 def preload() -> None:
