@@ -38,6 +38,12 @@ from pathlib import Path
 import serve as serve_bench  # benchmarks/serve.py, beside this file
 
 HERE = Path(__file__).resolve().parent
+#: serve.py's labels (its "warm" is the server after its first request), as printed here.
+SERVE_LABELS = {
+    "cold": "first request",
+    "warm, 1 client": "1 client at a time",
+    "warm, 4 clients": "4 clients at once",
+}
 BRIEF = Path(sys.executable).parent / "brief"
 
 
@@ -116,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             if case == "serve":
                 served = case_serve(args.repeat_serve, tmp)
                 print(f"serve (load {load:.2f} -> {os.getloadavg()[0]:.2f})")
-                for label in served["warm"]:
+                for label, name in SERVE_LABELS.items():
                     w, c = _median(served["warm"][label]), _median(served["cold"][label])
                     print(
-                        f"  {label:<16} warm {w:6.2f} s  cold {c:6.2f} s  warm/cold {w / c:.2f}"
+                        f"  {name:<20} warm {w:6.2f} s  cold {c:6.2f} s  warm/cold {w / c:.2f}"
                         f"  (n={len(served['warm'][label])})"
                     )
                 continue
