@@ -755,6 +755,24 @@ def test_the_zygote_address_reaches_nbclients_kernel_manager_as_configuration(tm
     assert sub.zygote_address == address
 
 
+def test_a_zygote_still_importing_is_configured_as_a_function_asked_when_a_kernel_starts(
+    tmp_path,
+):
+    # brief render: its own work overlaps the zygote's imports until a kernel is needed.
+    address = str(tmp_path / "zygote.sock")
+    asked = []
+
+    def when_needed():
+        asked.append(address)
+        return address
+
+    km = ForkingKernelManager(kernel_name=paths.KERNEL_NAME, config=forking_config(when_needed))
+    assert km.zygote_address_from is when_needed
+    assert km.zygote_address is None
+    assert "kernel_provisioner" not in km.kernel_spec.metadata
+    assert asked == []  # nothing waits before a kernel starts
+
+
 PRIVATE_STATE_PROBE = r"""
 import json, threading
 import pandas as pd

@@ -27,13 +27,14 @@ from __future__ import annotations
 import functools
 import logging
 import pathlib
+from collections.abc import Callable as CallableType
 from importlib.metadata import entry_points
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
-from traitlets import Unicode
+from traitlets import Callable, Unicode
 from traitlets.config import Config
 
 from helpers.kernels.client import ForkedProcess, request_fork
@@ -168,6 +169,22 @@ class ForkingKernelManager(AsyncKernelManager):
         help="Unix socket of the zygote to fork kernels from; None starts normal kernels.",
     )
 
+    zygote_address_from = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="Called when a kernel starts if zygote_address is not set: gives the address "
+        "(it may wait for the zygote to be ready) or None for a normal kernel.",
+    )
+
+    async def start_kernel(self, **kw: Any) -> None:
+        """jupyter_client's start, the address asked of :attr:`zygote_address_from` first if
+        it is not known: the caller's work overlaps the zygote's imports until a kernel is
+        needed."""
+        if self.zygote_address is None and self.zygote_address_from is not None:
+            self.zygote_address = self.zygote_address_from()
+        await super().start_kernel(**kw)
+
     @property
     def kernel_spec(self) -> KernelSpec | None:
         """The kernelspec, naming :class:`ForkingProvisioner` when kernels are to be forked.
@@ -184,7 +201,7 @@ class ForkingKernelManager(AsyncKernelManager):
         return forking_kernel_spec(spec, address)
 
 
-def forking_config(address: str | None) -> Config:
+def forking_config(address: str | CallableType[[], str | None] | None) -> Config:
     """The traitlets configuration that has :class:`ForkingKernelManager` fork from ``address``.
 
     Parameters
@@ -192,18 +209,20 @@ def forking_config(address: str | None) -> Config:
     address
         The zygote's Unix socket path (what :func:`~helpers.kernels.forkserver.warm_kernels`
         yields, a ``str`` that any worker process may be given), or ``None`` for normal
-        kernels.
+        kernels; or, in the zygote's own process, a function that gives it when the first
+        kernel starts (``zygote_in_background``'s ``address``).
 
     Returns
     -------
     traitlets.config.Config
-        ``{"ForkingKernelManager": {"zygote_address": address}}``; it applies to subclasses
-        of :class:`ForkingKernelManager` too.
+        ``{"ForkingKernelManager": {"zygote_address": address}}`` (``zygote_address_from``
+        for a function); it applies to subclasses of :class:`ForkingKernelManager` too.
     """
-    return Config({ForkingKernelManager.__name__: {"zygote_address": address}})
+    trait = "zygote_address_from" if callable(address) else "zygote_address"
+    return Config({ForkingKernelManager.__name__: {trait: address}})
 
 
-def forking_options(address: str | None) -> dict[str, Any]:
+def forking_options(address: str | CallableType[[], str | None] | None) -> dict[str, Any]:
     """Keyword arguments for papermill's ``execute_notebook`` (or nbclient's
     ``NotebookClient``) that fork each kernel from the zygote at ``address``.
 

@@ -468,7 +468,11 @@ def _data_dir(data_dir: Path | str | None, raw: Mapping[str, object]) -> Path | 
 
 
 def render_job(
-    job: Job, reporter: Reporter | None = None, *, kernel_manager_class: type | None = None
+    job: Job,
+    reporter: Reporter | None = None,
+    *,
+    kernel_manager_class: type | None = None,
+    config: Any = None,
 ) -> RunResult:
     """Execute, render and publish one job; on failure keep the old report and archive.
 
@@ -487,6 +491,9 @@ def render_job(
     kernel_manager_class
         The ``AsyncKernelManager`` subclass that starts the kernel. Default: one forking it
         from the zygote at ``job.zygote`` if set, else ``AsyncKernelManager``.
+    config
+        traitlets configuration for nbclient and the kernel manager (a ``Config``), with
+        ``kernel_manager_class``: :func:`render` configures the zygote's address this way.
 
     Returns
     -------
@@ -507,7 +514,7 @@ def render_job(
         publish.check_no_links(job.out_dir, versions)
         attempt.phase = "execute"
         attempt.previous = _previous(attempt)
-        nb = _execute(attempt, kernel_manager_class)
+        nb = _execute(attempt, kernel_manager_class, config)
         edition = _edition(attempt, nb)
         if job.only_changed and _unchanged(attempt.previous, edition):
             seconds = time.monotonic() - started
@@ -634,7 +641,7 @@ class _Attempt:
         self.timings[phase] = time.monotonic() - clock
 
 
-def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
+def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any = None) -> Any:
     """Run the notebook in a kernel (:mod:`helpers.pipeline.execute`); the executed notebook."""
     from helpers.pipeline.execute import execute_notebook
 
@@ -645,6 +652,8 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
         options: dict[str, Any] = {}
         if kernel_manager_class is not None:
             options["kernel_manager_class"] = kernel_manager_class
+            if config is not None:
+                options["config"] = config
         elif job.zygote:
             from helpers.kernels.provisioner import forking_options
 
@@ -973,16 +982,14 @@ def render(
         checked = time.monotonic() - clock
         jobs = [dataclasses.replace(j, validate_seconds=j.validate_seconds + checked) for j in jobs]
         preload()
-        zygote_address = _zygote_when_needed(zygote) if warm else None
+        forking = _forking_when_needed(zygote) if warm else {}
         try:
             with publish.locked(out), sigterm_interrupts():
                 _warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 try:
                     for job in jobs:
-                        if zygote_address is not None:
-                            job = dataclasses.replace(job, zygote=zygote_address())
-                        results.append(render_job(job, reporter))
+                        results.append(render_job(job, reporter, **forking))
                         for warning in results[-1].warnings:
                             reporter.message(warning)
                         # The run itself is published or archived; a failed index must not
@@ -999,7 +1006,7 @@ def render(
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
-            if zygote_address is not None:
+            if forking:
                 from helpers.pipeline.export import finish_warm_up
 
                 finish_warm_up()  # no thread outlives the call
@@ -1085,14 +1092,16 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
         yield address
 
 
-def _zygote_when_needed(address: Callable[[], str | None]) -> Callable[[], str | None]:
-    """``address`` for :attr:`Job.zygote`, waited for only when the first job is to run.
+def _forking_when_needed(address: Callable[[], str | None]) -> dict[str, Any]:
+    """:func:`render_job`'s options for kernels forked from the zygote, waited for only when
+    the first kernel starts (:func:`helpers.kernels.provisioner.forking_options`).
 
     The first HTML and PDF renders of a process cost about a second more than the next ones
     (:func:`helpers.pipeline.export.warm_up`). That second is paid here, where it costs no time on
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the first kernel runs.
     """
+    from helpers.kernels.provisioner import forking_options
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
     resolved: list[str | None] = []
@@ -1105,7 +1114,7 @@ def _zygote_when_needed(address: Callable[[], str | None]) -> Callable[[], str |
             warm_up_pdf_in_background()
         return resolved[0]
 
-    return when_needed
+    return forking_options(when_needed)
 
 
 def preload() -> None:
