@@ -25,19 +25,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import papermill
 from jupyter_client.manager import AsyncKernelManager
 
 from helpers import paths
 from helpers.kernels.forkserver import Zygote
-from helpers.kernels.provisioner import forking_kernel_manager
+from helpers.kernels.provisioner import forking_options
 
 
-async def ready_and_import(manager_class: type) -> tuple[float, float]:
+async def ready_and_import(options: dict[str, Any]) -> tuple[float, float]:
     """Seconds to a reply to ``import helpers.report`` on a new kernel, and to shut it down."""
     started = time.perf_counter()
-    km = manager_class(kernel_name=paths.KERNEL_NAME)
+    km = options["kernel_manager_class"](kernel_name=paths.KERNEL_NAME, **_config(options))
     await km.start_kernel(cwd=str(paths.NOTEBOOKS_DIR))
     client = km.client()
     client.start_channels()
@@ -55,7 +56,11 @@ async def ready_and_import(manager_class: type) -> tuple[float, float]:
     return ready, time.perf_counter() - stopping
 
 
-def notebook(manager_class: type, path: Path, out_dir: Path) -> float:
+def _config(options: dict[str, Any]) -> dict[str, Any]:
+    return {"config": options["config"]} if "config" in options else {}
+
+
+def notebook(options: dict[str, Any], path: Path, out_dir: Path) -> float:
     started = time.perf_counter()
     papermill.execute_notebook(
         str(path),
@@ -65,7 +70,7 @@ def notebook(manager_class: type, path: Path, out_dir: Path) -> float:
         cwd=str(path.parent),
         progress_bar=False,
         log_output=False,
-        kernel_manager_class=manager_class,
+        **options,
     )
     return time.perf_counter() - started
 
@@ -92,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             f"(imports {zygotes[-1].seconds:.2f} s, {zygotes[-1].native_threads} native threads)"
         )
     ways = {
-        "normal": AsyncKernelManager,
-        "forked": forking_kernel_manager(zygotes[0].address),
-        "forked+freeze_gc": forking_kernel_manager(zygotes[1].address),
+        "normal": {"kernel_manager_class": AsyncKernelManager},
+        "forked": forking_options(zygotes[0].address),
+        "forked+freeze_gc": forking_options(zygotes[1].address),
     }
     try:
         with tempfile.TemporaryDirectory() as out:

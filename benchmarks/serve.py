@@ -3,7 +3,7 @@
 
 Run with the project's interpreter (needs the [serve] extra)::
 
-    .venv/bin/python benchmarks/serve.py [--repeat 8] [--to html] [--workers 2]
+    .venv/bin/python benchmarks/serve.py [--repeat 8] [--to html] [--workers 2] [--cold]
 
 A client fetches the form (its CSRF cookie and token), posts it, and waits for the brief's
 page: the latency is from the POST to the brief's page, the render included. Each request
@@ -87,6 +87,7 @@ def serve_run(args: argparse.Namespace, out: Path) -> dict[str, list[float]]:
             str(args.workers),
             "--queue",
             "16",
+            *(["--cold"] if getattr(args, "cold", False) else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -136,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=8)
     parser.add_argument("--to", default="html", help="formats: html, pdf or html,pdf")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cold", action="store_true", help="brief serve --cold: no zygote")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         served = serve_run(args, Path(tmp) / "serve")
         rendered = render_run(args, Path(tmp) / "render")
-    print(f"main brief, --to {args.to}, brief serve --workers {args.workers}")
+    cold = " --cold" if args.cold else ""
+    print(f"main brief, --to {args.to}, brief serve --workers {args.workers}{cold}")
     for label, times in served.items():
         print(f"  serve {label:<16} {_stats(times)}")
     print(f"  brief render (new process) {_stats(rendered)}")

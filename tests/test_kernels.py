@@ -22,15 +22,23 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
+from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 
 from helpers import paths
+from helpers.kernels import client as fork_client
 from helpers.kernels import forkserver as kernels
-from helpers.kernels import provisioner
+from helpers.kernels import protocol, provisioner
+from helpers.kernels import zygote as zygote_process
 from helpers.kernels.forkserver import Zygote, warm_kernels, zygote_in_background
-from helpers.kernels.provisioner import ForkingProvisioner, forking_kernel_manager
+from helpers.kernels.provisioner import (
+    ForkingKernelManager,
+    ForkingProvisioner,
+    forking_config,
+    forking_options,
+)
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -50,6 +58,8 @@ def write(path: Path, *sources: str) -> Path:
 
 def run(path: Path, manager_class: type, **kwargs) -> nbformat.NotebookNode:
     kwargs.setdefault("cwd", str(path.parent))
+    if getattr(manager_class, "run_config", None) is not None:
+        kwargs.setdefault("config", manager_class.run_config)  # the zygote's address
     return papermill.execute_notebook(
         str(path),
         str(path.with_name(path.stem + ".out.ipynb")),
@@ -71,11 +81,13 @@ def text(cell: nbformat.NotebookNode) -> str:
     return "".join(parts)
 
 
-def recording(base: type) -> type:
-    """``base`` that records, per started kernel, its pid and whether it was forked."""
+def recording(base: type, address: str | None = None) -> type:
+    """``base`` that records, per started kernel, its pid and whether it was forked; with
+    ``address``, :func:`run` configures it to fork from that zygote (``run_config``)."""
 
     class Recording(base):
         started: list[tuple[int, bool]] = []  # noqa: RUF012  (one class per test)
+        run_config = forking_config(address) if address else None
 
         async def start_kernel(self, **kw):
             await super().start_kernel(**kw)
@@ -130,7 +142,7 @@ def zygote():
 @pytest.fixture
 def manager(zygote):
     """A kernel-manager class forking from the shared zygote, recording its kernels."""
-    return recording(forking_kernel_manager(zygote.address))
+    return recording(ForkingKernelManager, zygote.address)
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,9 +152,9 @@ def manager(zygote):
 
 def test_only_python_dash_m_ipykernel_launcher_commands_have_a_launch_prefix():
     argv = ["/venv/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c"]
-    assert kernels._launch_prefix(argv) == ["/venv/bin/python", "-Xfrozen_modules=off"]
-    assert kernels._launch_prefix(["python", "-m", "other_kernel", "-f", "c"]) is None
-    assert kernels._launch_prefix(["/usr/bin/ir", "--slave", "-f", "c"]) is None
+    assert protocol.launch_prefix(argv) == ["/venv/bin/python", "-Xfrozen_modules=off"]
+    assert protocol.launch_prefix(["python", "-m", "other_kernel", "-f", "c"]) is None
+    assert protocol.launch_prefix(["/usr/bin/ir", "--slave", "-f", "c"]) is None
 
 
 def test_a_message_and_file_descriptors_cross_the_socket_together():
@@ -150,8 +162,8 @@ def test_a_message_and_file_descriptors_cross_the_socket_together():
     read_end, write_end = os.pipe()
     try:
         message = {"op": "fork", "env": {"K": "v" * 100_000}}
-        kernels._send(left, message, [write_end])
-        received, fds = kernels._recv(right, maxfds=3)
+        protocol.send(left, message, [write_end])
+        received, fds = protocol.recv(right, maxfds=3)
         assert received == message
         assert len(fds) == 1
         os.write(fds[0], b"through the passed descriptor")
@@ -165,7 +177,9 @@ def test_a_message_and_file_descriptors_cross_the_socket_together():
 
 
 def test_zygote_refuses_a_request_it_could_not_fork_faithfully(tmp_path, monkeypatch):
-    server = kernels._ZygoteServer(str(tmp_path / "s.sock"), os.getpid(), {"HOME": "/home/a"})
+    server = zygote_process._ZygoteServer(
+        str(tmp_path / "s.sock"), os.getpid(), {"HOME": "/home/a"}
+    )
     server.prefix = ["/venv/bin/python", "-Xfrozen_modules=off"]
     good = {
         "argv": [*server.prefix, "-m", "ipykernel_launcher", "-f", "c.json"],
@@ -184,12 +198,12 @@ def test_zygote_refuses_a_request_it_could_not_fork_faithfully(tmp_path, monkeyp
 
 def test_launch_options_a_fork_cannot_honour_ask_for_a_normal_launch(tmp_path):
     cmd = ["python", "-m", "ipykernel_launcher", "-f", "c.json"]
-    with pytest.raises(kernels._CannotFork, match="preexec_fn"):
-        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {"preexec_fn": print})
-    with pytest.raises(kernels._CannotFork, match="stream option"):
-        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {"stdout": subprocess.PIPE})
-    with pytest.raises(kernels._CannotFork, match="did not answer"):
-        kernels._request_fork(str(tmp_path / "s.sock"), cmd, {})
+    with pytest.raises(protocol.CannotFork, match="preexec_fn"):
+        fork_client.request_fork(str(tmp_path / "s.sock"), cmd, {"preexec_fn": print})
+    with pytest.raises(protocol.CannotFork, match="stream option"):
+        fork_client.request_fork(str(tmp_path / "s.sock"), cmd, {"stdout": subprocess.PIPE})
+    with pytest.raises(protocol.CannotFork, match="did not answer"):
+        fork_client.request_fork(str(tmp_path / "s.sock"), cmd, {})
 
 
 def test_jupyter_client_knows_the_fork_provisioner_by_its_entry_point_name():
@@ -200,7 +214,7 @@ def test_jupyter_client_knows_the_fork_provisioner_by_its_entry_point_name():
 
 def test_kernel_manager_gets_the_fork_provisioner_from_its_kernelspec_metadata(tmp_path):
     address = str(tmp_path / "zygote.sock")
-    km = forking_kernel_manager(address)(kernel_name=paths.KERNEL_NAME)
+    km = ForkingKernelManager(kernel_name=paths.KERNEL_NAME, config=forking_config(address))
     assert km.kernel_spec.metadata["kernel_provisioner"] == {
         "provisioner_name": "brief-fork-provisioner",
         "config": {"zygote_address": address},
@@ -216,7 +230,7 @@ def test_kernel_manager_gets_the_fork_provisioner_from_its_kernelspec_metadata(t
     assert "kernel_provisioner" not in installed.metadata
     assert km.kernel_spec.argv == installed.argv
     assert km.kernel_spec.env == installed.env
-    plain = forking_kernel_manager(None)(kernel_name=paths.KERNEL_NAME)
+    plain = ForkingKernelManager(kernel_name=paths.KERNEL_NAME)
     assert plain.kernel_spec.to_dict() == installed.to_dict()
 
 
@@ -228,14 +242,16 @@ def test_off_linux_no_zygote_starts_kernels_use_the_kernelspec_and_the_log_says_
 
     monkeypatch.setattr(sys, "platform", "darwin")
     monkeypatch.setattr(kernels.Zygote, "start", no_zygote)
-    kernels._note_fork_unsupported.cache_clear()  # as in a new process
-    manager_class = forking_kernel_manager(str(tmp_path / "zygote.sock"))
+    protocol.note_fork_unsupported.cache_clear()  # as in a new process
+    config = forking_config(str(tmp_path / "zygote.sock"))
     with caplog.at_level(logging.INFO, logger="helpers.kernels"):
         with zygote_in_background() as address:
             assert address() is None
-        with warm_kernels() as warm_class:
-            assert warm_class.zygote_address is None
-        managers = [manager_class(kernel_name=paths.KERNEL_NAME) for _ in range(2)]
+        with warm_kernels() as warm_address:
+            assert warm_address is None
+        managers = [
+            ForkingKernelManager(kernel_name=paths.KERNEL_NAME, config=config) for _ in range(2)
+        ]
         specs = [km.kernel_spec for km in managers]
         made = KernelProvisionerFactory.instance().create_provisioner_instance(
             "kernel-id", specs[0], parent=managers[0]
@@ -261,7 +277,7 @@ def test_off_linux_a_kernelspec_naming_the_fork_provisioner_still_starts_a_norma
 
     monkeypatch.setattr(sys, "platform", "darwin")
     monkeypatch.setattr(LocalProvisioner, "launch_kernel", popen_launch)
-    monkeypatch.setattr(provisioner, "_request_fork", no_fork)
+    monkeypatch.setattr(provisioner, "request_fork", no_fork)
     spec = KernelSpecManager().get_kernel_spec(paths.KERNEL_NAME)
     forking = ForkingProvisioner(
         zygote_address=str(tmp_path / "zygote.sock"), kernel_id="kernel-id", kernel_spec=spec
@@ -427,7 +443,7 @@ def test_forked_kernel_is_in_the_state_of_one_started_from_the_kernelspec(tmp_pa
         return before, after
 
     normal = observe(recording(AsyncKernelManager))
-    forked_class = recording(forking_kernel_manager(zygote.address))
+    forked_class = recording(ForkingKernelManager, zygote.address)
     forked = observe(forked_class)
     assert [f for _, f in forked_class.started] == [True]
     for key in sorted(set(forked[0]) | set(normal[0])):  # one key at a time: a readable diff
@@ -441,8 +457,10 @@ def test_frozen_zygote_objects_stay_out_of_the_kernels_collections(tmp_path):
     path = write(tmp_path / "nb.ipynb", "import gc\nprint(gc.get_freeze_count() > 100_000)")
     outputs = []
     for freeze_gc in (False, True):
-        with warm_kernels(freeze_gc=freeze_gc) as manager_class:
-            outputs.append(text(run(path, manager_class).cells[0]).strip())
+        with warm_kernels(freeze_gc=freeze_gc) as address:
+            outputs.append(
+                text(run(path, recording(ForkingKernelManager, address)).cells[0]).strip()
+            )
     assert outputs == ["False", "True"]
 
 
@@ -450,7 +468,7 @@ def test_frozen_zygote_objects_stay_out_of_the_kernels_collections(tmp_path):
 def test_brief_notebook_gives_the_same_outputs_on_a_forked_kernel(tmp_path, zygote):
     source = paths.notebook_path("brief")
 
-    def outputs(manager_class, name):
+    def outputs(manager_class, name, **options):
         nb = papermill.execute_notebook(
             str(source),
             str(tmp_path / name),
@@ -459,11 +477,12 @@ def test_brief_notebook_gives_the_same_outputs_on_a_forked_kernel(tmp_path, zygo
             cwd=str(source.parent),
             progress_bar=False,
             kernel_manager_class=manager_class,
+            **options,
         )
         return [cell.get("outputs") for cell in nb.cells]
 
     normal = outputs(AsyncKernelManager, "normal.ipynb")
-    forked = outputs(forking_kernel_manager(zygote.address), "forked.ipynb")
+    forked = outputs(ForkingKernelManager, "forked.ipynb", config=forking_config(zygote.address))
     assert any(normal)
     assert forked == normal
 
@@ -540,15 +559,14 @@ def test_working_directory_and_environment_are_the_ones_papermill_gives(
 def test_kernel_writes_to_the_streams_given_to_start_kernel(tmp_path, zygote):
     # As helpers.execute does: the kernel's own stdout and stderr go to a log file.
     log_path = tmp_path / "kernel.log"
-    base = forking_kernel_manager(zygote.address)
 
-    class Logging(base):
+    class Logging(ForkingKernelManager):
         async def start_kernel(self, **kw):
             with open(log_path, "ab") as log:
                 await super().start_kernel(stdout=log, stderr=log, **kw)
 
     path = write(tmp_path / "nb.ipynb", "import sys\nprint('to the log', file=sys.__stderr__)")
-    run(path, recording(Logging))
+    run(path, recording(Logging, zygote.address))
     assert "to the log" in log_path.read_text()
 
 
@@ -573,9 +591,9 @@ def test_a_kernel_whose_import_time_environment_differs_starts_normally(
 @pytest.mark.slow
 def test_no_process_outlives_warm_kernels(tmp_path):
     before = descendants()
-    with warm_kernels() as manager_class:
-        assert manager_class.zygote_address
-        km = manager_class(kernel_name=paths.KERNEL_NAME)
+    with warm_kernels() as address:
+        assert address
+        km = ForkingKernelManager(kernel_name=paths.KERNEL_NAME, config=forking_config(address))
 
         async def leave_a_kernel_running():
             await km.start_kernel(cwd=str(tmp_path))
@@ -606,10 +624,10 @@ def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
     modules = ["pandas", "helpers.no_such_module"]
     with (
         caplog.at_level(logging.WARNING, logger="helpers.kernels"),
-        warm_kernels(modules=modules) as manager_class,
+        warm_kernels(modules=modules) as address,
     ):
-        assert manager_class.zygote_address is None
-        recorded = recording(manager_class)
+        assert address is None
+        recorded = recording(ForkingKernelManager, address)
         out = run(path, recorded)
     assert text(out.cells[0]).strip() == "42"
     assert [forked for _, forked in recorded.started] == [False]
@@ -621,8 +639,8 @@ def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
 def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path, caplog):
     path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
     with Zygote.start() as zygote:
-        manager_class = recording(forking_kernel_manager(zygote.address))
-        km = manager_class(kernel_name=paths.KERNEL_NAME)
+        manager_class = recording(ForkingKernelManager, zygote.address)
+        km = manager_class(kernel_name=paths.KERNEL_NAME, config=manager_class.run_config)
         asyncio.run(km.start_kernel(cwd=str(tmp_path)))
         kernel_pid = km.provisioner.pid
         os.kill(zygote.pid, signal.SIGKILL)
@@ -639,10 +657,11 @@ def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path
 ORPHAN_SCRIPT = """
 import asyncio, os, sys, time
 from helpers.kernels.forkserver import warm_kernels
-with warm_kernels() as manager_class:
-    km = manager_class(kernel_name="myanmar-brief")
+from helpers.kernels.provisioner import ForkingKernelManager, forking_config
+with warm_kernels() as address:
+    km = ForkingKernelManager(kernel_name="myanmar-brief", config=forking_config(address))
     asyncio.run(km.start_kernel())
-    print(manager_class.zygote_address, km.provisioner.pid, flush=True)
+    print(address, km.provisioner.pid, flush=True)
     time.sleep(600)
 """
 
@@ -680,7 +699,7 @@ def _run_in_worker(address: str, notebook: str) -> str:
         notebook.replace(".ipynb", ".out.ipynb"),
         kernel_name=paths.KERNEL_NAME,
         progress_bar=False,
-        kernel_manager_class=forking_kernel_manager(address),
+        **forking_options(address),
     )
     return text(out.cells[0]).strip()
 
@@ -705,9 +724,80 @@ def test_forked_kernels_keep_the_signal_dispositions_the_zygote_was_given(tmp_pa
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         with Zygote.start() as started:
-            manager_class = recording(forking_kernel_manager(started.address))
+            manager_class = recording(ForkingKernelManager, started.address)
             out = run(probe, manager_class)
     finally:
         signal.signal(signal.SIGHUP, previous)
     assert [forked for _, forked in manager_class.started] == [True]  # not a normal start
     assert text(out.cells[0]).strip() == "True"
+
+
+# --------------------------------------------------------------------------------------------
+# The address through configuration; the private state redone after the fork
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_zygote_address_reaches_nbclients_kernel_manager_as_configuration(tmp_path):
+    address = str(tmp_path / "zygote.sock")
+    options = forking_options(address)
+    # One class for every zygote, none made at run time: the address is configuration.
+    assert options["kernel_manager_class"] is ForkingKernelManager
+    assert forking_options(None)["kernel_manager_class"] is ForkingKernelManager
+    # nbclient makes its kernel manager with its own config, as papermill hands it over.
+    km = NotebookClient(
+        new_notebook(), kernel_name=paths.KERNEL_NAME, **options
+    ).create_kernel_manager()
+    assert type(km) is ForkingKernelManager
+    assert km.zygote_address == address
+    assert km.kernel_spec.metadata["kernel_provisioner"]["config"] == {"zygote_address": address}
+    # A subclass (helpers.pipeline.execute logs through one) is configured the same way.
+    sub = type("Sub", (ForkingKernelManager,), {})(config=options["config"])
+    assert sub.zygote_address == address
+
+
+def test_a_zygote_still_importing_is_configured_as_a_function_asked_when_a_kernel_starts(
+    tmp_path,
+):
+    # brief render: its own work overlaps the zygote's imports until a kernel is needed.
+    address = str(tmp_path / "zygote.sock")
+    asked = []
+
+    def when_needed():
+        asked.append(address)
+        return address
+
+    km = ForkingKernelManager(kernel_name=paths.KERNEL_NAME, config=forking_config(when_needed))
+    assert km.zygote_address_from is when_needed
+    assert km.zygote_address is None
+    assert "kernel_provisioner" not in km.kernel_spec.metadata
+    assert asked == []  # nothing waits before a kernel starts
+
+
+PRIVATE_STATE_PROBE = r"""
+import json, threading
+import pandas as pd
+threading.Thread()  # the counter moves on, as pydevd's import in the zygote moves it
+before = pd.get_option("display.max_columns")
+from helpers.kernels.zygote import redo_private_state
+redo_private_state()
+pd.set_option("display.max_columns", 5)
+pd.reset_option("display.max_columns")
+print(json.dumps({"before": before, "after": pd.get_option("display.max_columns"),
+                  "thread": threading.Thread().name}))
+"""
+
+
+def test_the_private_state_a_forked_kernel_redoes_is_still_there():
+    # redo_private_state writes threading's and pandas' private state (neither has a public
+    # way); if either library moves it, this fails, and the fence must be looked at again.
+    done = subprocess.run(
+        [sys.executable, "-c", PRIVATE_STATE_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    state = json.loads(done.stdout)
+    assert state["before"] == 0  # pandas imported outside a kernel: fit the terminal
+    assert state["after"] == 20  # a kernel's default, kept by pandas' own reset_option
+    assert state["thread"] == "Thread-1"

@@ -1,21 +1,23 @@
-"""The parent side of warm kernels, in jupyter_client's terms: a provisioner and its managers.
+"""The parent side of warm kernels, in jupyter_client's terms: a provisioner and its manager.
 
 :class:`ForkingProvisioner` is a ``LocalProvisioner`` that asks a zygote
-(:mod:`helpers.kernels.forkserver`) to fork the kernel where ``LocalProvisioner`` would
-``Popen`` it. It is registered under jupyter_client's own extension point, the
-``jupyter_client.kernel_provisioners`` entry point, as :data:`PROVISIONER_NAME` (see
-``pyproject.toml``), and selected the public way: jupyter_client's
+(:mod:`helpers.kernels.zygote`, started by :mod:`helpers.kernels.forkserver`) to fork the
+kernel where ``LocalProvisioner`` would ``Popen`` it. It is registered under jupyter_client's
+own extension point, the ``jupyter_client.kernel_provisioners`` entry point, as
+:data:`PROVISIONER_NAME` (see ``pyproject.toml``), and selected the public way: jupyter_client's
 ``KernelProvisionerFactory`` makes the provisioner that a kernelspec's
 ``metadata["kernel_provisioner"]`` names, with that stanza's ``config`` as constructor
 arguments. The kernelspec installed on disk names none, so JupyterLab and any other client get
-normal kernels; only the kernel managers made here see a copy of it that names ours::
+normal kernels; only :class:`ForkingKernelManager` sees a copy of it that names ours::
 
     {"kernel_provisioner": {"provisioner_name": "brief-fork-provisioner",
                             "config": {"zygote_address": "/tmp/brief-zygote-.../zygote.sock"}}}
 
-:class:`ForkingKernelManager` is the ``AsyncKernelManager`` whose :attr:`kernel_spec
-<ForkingKernelManager.kernel_spec>` is that copy; :func:`forking_kernel_manager` makes the
-subclass for one zygote's address, for nbclient's and papermill's ``kernel_manager_class``.
+:class:`ForkingKernelManager` is an ``AsyncKernelManager`` with one configurable trait,
+:attr:`~ForkingKernelManager.zygote_address`. The address reaches it the way traitlets
+configure anything: nbclient makes its kernel manager with its own ``config``, which papermill
+passes on, so :func:`forking_options` is a class and a ``Config`` for papermill's
+``execute_notebook`` or nbclient's ``NotebookClient``; no class is made at run time.
 Kernels are forked on Linux only; elsewhere, without an address, or if the entry point is not
 installed, the manager hands out the kernelspec as it is and kernels start normally.
 """
@@ -25,27 +27,26 @@ from __future__ import annotations
 import functools
 import logging
 import pathlib
+from collections.abc import Callable as CallableType
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
-from traitlets import Unicode
+from traitlets import Callable, Unicode
+from traitlets.config import Config
 
-from helpers.kernels.forkserver import (
-    _CannotFork,
-    _ForkedProcess,
-    _request_fork,
-    fork_supported,
-)
+from helpers.kernels.client import ForkedProcess, request_fork
+from helpers.kernels.protocol import CannotFork, fork_supported
 
 __all__ = [
     "PROVISIONER_NAME",
     "ForkingKernelManager",
     "ForkingProvisioner",
-    "forking_kernel_manager",
+    "forking_config",
     "forking_kernel_spec",
+    "forking_options",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ class ForkingProvisioner(LocalProvisioner):
         if self.zygote_address and fork_supported():
             options = {k: v for k, v in kwargs.items() if k not in _NOT_LAUNCH_OPTIONS}
             try:
-                process = _request_fork(self.zygote_address, cmd, options)
-            except _CannotFork as exc:
+                process = request_fork(self.zygote_address, cmd, options)
+            except CannotFork as exc:
                 log.warning("Starting a normal kernel instead of a forked one: %s", exc)
             else:
                 self.process = process
@@ -106,8 +107,8 @@ class ForkingProvisioner(LocalProvisioner):
 
     async def cleanup(self, restart: bool = False) -> None:
         """Return the ports, and close the connection to the zygote if still open."""
-        if isinstance(self.process, _ForkedProcess):
-            self.process._close()
+        if isinstance(self.process, ForkedProcess):
+            self.process.close()
         await super().cleanup(restart=restart)
 
 
@@ -154,23 +155,44 @@ def _provisioner_registered() -> bool:
 
 
 class ForkingKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernels are forked from a zygote.
+    """An ``AsyncKernelManager`` whose kernels are forked from the zygote at
+    :attr:`zygote_address`.
 
-    Use the subclass that :func:`~helpers.kernels.forkserver.warm_kernels` yields or
-    :func:`forking_kernel_manager` returns: they set :attr:`zygote_address`. With
-    ``zygote_address = None`` this is a plain ``AsyncKernelManager``.
+    Configure the address as any traitlets option (:func:`forking_config`), or pass it as a
+    keyword argument. Without one this is a plain ``AsyncKernelManager``.
     """
 
-    zygote_address: ClassVar[str | None] = None
+    zygote_address = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Unix socket of the zygote to fork kernels from; None starts normal kernels.",
+    )
+
+    zygote_address_from = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="Called when a kernel starts if zygote_address is not set: gives the address "
+        "(it may wait for the zygote to be ready) or None for a normal kernel.",
+    )
+
+    async def start_kernel(self, **kw: Any) -> None:
+        """jupyter_client's start, the address asked of :attr:`zygote_address_from` first if
+        it is not known: the caller's work overlaps the zygote's imports until a kernel is
+        needed."""
+        if self.zygote_address is None and self.zygote_address_from is not None:
+            self.zygote_address = self.zygote_address_from()
+        await super().start_kernel(**kw)
 
     @property
     def kernel_spec(self) -> KernelSpec | None:
         """The kernelspec, naming :class:`ForkingProvisioner` when kernels are to be forked.
 
         jupyter_client's ``KernelProvisionerFactory`` makes the provisioner that this names
-        when the kernel starts (restarts keep it). Read on each access, so a subclass may set
-        :attr:`zygote_address` until then. The spec as installed, without a provisioner, when
-        there is no address, off Linux, or if the provisioner's entry point is not installed.
+        when the kernel starts (restarts keep it). The spec as installed, without a
+        provisioner, when there is no address, off Linux, or if the provisioner's entry point
+        is not installed.
         """
         spec = super().kernel_spec
         address = self.zygote_address
@@ -179,26 +201,40 @@ class ForkingKernelManager(AsyncKernelManager):
         return forking_kernel_spec(spec, address)
 
 
-@functools.cache
-def forking_kernel_manager(address: str | None) -> type:
-    """The kernel-manager class that forks kernels from the zygote listening at ``address``.
+def forking_config(address: str | CallableType[[], str | None] | None) -> Config:
+    """The traitlets configuration that has :class:`ForkingKernelManager` fork from ``address``.
 
     Parameters
     ----------
     address
-        The zygote's Unix socket path (``manager_class.zygote_address`` of the class that
-        :func:`~helpers.kernels.forkserver.warm_kernels` yielded, passed as a string to
-        another process), or ``None`` for normal kernels.
+        The zygote's Unix socket path (what :func:`~helpers.kernels.forkserver.warm_kernels`
+        yields, a ``str`` that any worker process may be given), or ``None`` for normal
+        kernels; or, in the zygote's own process, a function that gives it when the first
+        kernel starts (``zygote_in_background``'s ``address``).
 
     Returns
     -------
-    type
-        A subclass of :class:`ForkingKernelManager` (an ``AsyncKernelManager``), for
-        nbclient's and papermill's ``kernel_manager_class``. The same class for the same
-        address within a process.
+    traitlets.config.Config
+        ``{"ForkingKernelManager": {"zygote_address": address}}`` (``zygote_address_from``
+        for a function); it applies to subclasses of :class:`ForkingKernelManager` too.
     """
-    return type(
-        "ForkingKernelManager",
-        (ForkingKernelManager,),
-        {"zygote_address": address, "__module__": __name__},
-    )
+    trait = "zygote_address_from" if callable(address) else "zygote_address"
+    return Config({ForkingKernelManager.__name__: {trait: address}})
+
+
+def forking_options(address: str | CallableType[[], str | None] | None) -> dict[str, Any]:
+    """Keyword arguments for papermill's ``execute_notebook`` (or nbclient's
+    ``NotebookClient``) that fork each kernel from the zygote at ``address``.
+
+    Parameters
+    ----------
+    address
+        As for :func:`forking_config`.
+
+    Returns
+    -------
+    dict
+        ``kernel_manager_class`` (:class:`ForkingKernelManager`) and ``config``
+        (:func:`forking_config`): nbclient makes its kernel manager with its own ``config``.
+    """
+    return {"kernel_manager_class": ForkingKernelManager, "config": forking_config(address)}

@@ -35,6 +35,7 @@ import nbformat
 import psutil
 from jupyter_client.manager import AsyncKernelManager
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 from helpers import paths
 from helpers.errors import ExecutionError, KernelStartError
@@ -74,6 +75,7 @@ def execute_notebook(
     kernel_log: Path | str | None = None,
     start_timeout: int = 60,
     kernel_manager_class: type[AsyncKernelManager] | None = None,
+    config: Config | None = None,
 ) -> NotebookNode:
     """Execute a notebook with papermill and check that every cell ran.
 
@@ -99,8 +101,11 @@ def execute_notebook(
         Seconds to wait for the kernel to start.
     kernel_manager_class
         The ``AsyncKernelManager`` subclass that starts the kernel, for example one that
-        forks it from a warm zygote (:func:`helpers.kernels.provisioner.forking_kernel_manager`).
+        forks it from a warm zygote (:class:`helpers.kernels.provisioner.ForkingKernelManager`).
         Default: ``AsyncKernelManager``, a kernel started from its kernelspec.
+    config
+        traitlets configuration for nbclient and the kernel manager it makes, for example the
+        zygote's address (:func:`helpers.kernels.provisioner.forking_options` gives both).
 
     Returns
     -------
@@ -151,6 +156,7 @@ def execute_notebook(
             progress_bar=False,
             kernel_manager_class=manager,
             on_cell_execute=on_cell_execute,
+            **({"config": config} if config is not None else {}),
         )
     except Exception as exc:  # a cell raised, the kernel died or never started, a timeout, ...
         raised = exc

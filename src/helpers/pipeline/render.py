@@ -100,7 +100,11 @@ def warm_kernels_wanted(warm: bool | None = None) -> bool:
 
 
 def render_job(
-    job: Job, reporter: Reporter | None = None, *, kernel_manager_class: type | None = None
+    job: Job,
+    reporter: Reporter | None = None,
+    *,
+    kernel_manager_class: type | None = None,
+    config: Any = None,
 ) -> RunResult:
     """Execute, render and publish one job; on failure keep the old report and archive.
 
@@ -119,6 +123,9 @@ def render_job(
     kernel_manager_class
         The ``AsyncKernelManager`` subclass that starts the kernel. Default: one forking it
         from the zygote at ``job.zygote`` if set, else ``AsyncKernelManager``.
+    config
+        traitlets configuration for nbclient and the kernel manager (a ``Config``), with
+        ``kernel_manager_class``: :func:`render` configures the zygote's address this way.
 
     Returns
     -------
@@ -137,7 +144,7 @@ def render_job(
         publish.check_no_links(job.out_dir, versions)
         attempt.phase = "execute"
         attempt.previous = _previous(attempt)
-        nb = _execute(attempt, kernel_manager_class)
+        nb = _execute(attempt, kernel_manager_class, config)
         edition = _edition(attempt, nb)
         if job.only_changed and _unchanged(attempt.previous, edition):
             seconds = time.monotonic() - started
@@ -262,7 +269,7 @@ class _Attempt:
         self.timings[phase] = time.monotonic() - clock
 
 
-def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
+def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any = None) -> Any:
     """Run the notebook in a kernel (:mod:`helpers.pipeline.execute`); the executed notebook."""
     from helpers.pipeline.execute import execute_notebook
 
@@ -273,10 +280,12 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None) -> Any:
         options: dict[str, Any] = {}
         if kernel_manager_class is not None:
             options["kernel_manager_class"] = kernel_manager_class
+            if config is not None:
+                options["config"] = config
         elif job.zygote:
-            from helpers.kernels.provisioner import forking_kernel_manager
+            from helpers.kernels.provisioner import forking_options
 
-            options["kernel_manager_class"] = forking_kernel_manager(job.zygote)
+            options.update(forking_options(job.zygote))
         return execute_notebook(
             job.notebook,
             attempt.executed,
@@ -590,14 +599,14 @@ def render(
         checked = time.monotonic() - clock
         jobs = [dataclasses.replace(j, validate_seconds=j.validate_seconds + checked) for j in jobs]
         preload()
-        manager = _waiting_manager(zygote) if warm else None
+        forking = _forking_when_needed(zygote) if warm else {}
         try:
             with publish.locked(out), sigterm_interrupts():
                 warn_unchecked(jobs, reporter)
                 reporter.start([(job.name, job.run, job.phases) for job in jobs])
                 try:
                     for job in jobs:
-                        results.append(render_job(job, reporter, kernel_manager_class=manager))
+                        results.append(render_job(job, reporter, **forking))
                         for warning in results[-1].warnings:
                             reporter.message(warning)
                         # The run itself is published or archived; a failed index must not
@@ -614,7 +623,7 @@ def render(
                 if index_error is None:
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
-            if manager is not None:
+            if forking:
                 from helpers.pipeline.export import finish_warm_up
 
                 finish_warm_up()  # no thread outlives the call
@@ -655,30 +664,29 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
         yield address
 
 
-def _waiting_manager(address: Callable[[], str | None]) -> type:
-    """A kernel manager forking from the zygote, that waits for it only when a kernel starts.
+def _forking_when_needed(address: Callable[[], str | None]) -> dict[str, Any]:
+    """:func:`render_job`'s options for kernels forked from the zygote, waited for only when
+    the first kernel starts (:func:`helpers.kernels.provisioner.forking_options`).
 
     The first HTML and PDF renders of a process cost about a second more than the next ones
     (:func:`helpers.pipeline.export.warm_up`). That second is paid here, where it costs no time on
     a machine with a core to spare: the HTML template is compiled before waiting for the
-    zygote's imports, and WeasyPrint is warmed in a thread while the kernel runs.
+    zygote's imports, and WeasyPrint is warmed in a thread while the first kernel runs.
     """
-    from helpers.kernels.provisioner import ForkingKernelManager
+    from helpers.kernels.provisioner import forking_options
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
 
-    class WaitingForkingKernelManager(ForkingKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:
-            # jupyter_client's public start: the address is known before the kernelspec that
-            # names the provisioner is read (ForkingKernelManager.kernel_spec).
-            cls = type(self)
-            if not getattr(cls, "_resolved", False):
-                with contextlib.suppress(Exception):  # the real render reports any problem
-                    warm_up()
-                cls.zygote_address, cls._resolved = address(), True
-                warm_up_pdf_in_background()
-            await super().start_kernel(**kw)
+    resolved: list[str | None] = []
 
-    return WaitingForkingKernelManager
+    def when_needed() -> str | None:
+        if not resolved:
+            with contextlib.suppress(Exception):  # the real render reports any problem
+                warm_up()
+            resolved.append(address())
+            warm_up_pdf_in_background()
+        return resolved[0]
+
+    return forking_options(when_needed)
 
 
 def preload() -> None:

@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from helpers.errors import BriefError
 from helpers.pipeline import index, publish
@@ -161,14 +160,11 @@ class Renderer:
             self._inflight.pop(key, None)
 
     def _run(self, job: Job) -> RunResult:
-        from helpers.kernels.provisioner import forking_kernel_manager
 
-        manager: Any = None
         address = self._address() if self.warm else None
         if address is not None:
-            job = dataclasses.replace(job, zygote=address)
-            manager = forking_kernel_manager(address)
-        result = self._run_job(job, kernel_manager_class=manager)
+            job = dataclasses.replace(job, zygote=address)  # the kernel forks from it
+        result = self._run_job(job)
         with self._index_lock:
             # The feeds first, as brief render does: the index links to the folder's feed.
             update_feeds(self.out_dir)
