@@ -116,7 +116,7 @@ def validate(data_dir: Path | None, sources: tuple[Path, ...]) -> None:
 @click.argument("notebook")
 def params(notebook: str) -> None:
     """Print each parameter of NOTEBOOK with its type, default and help."""
-    from helpers.params import describe
+    from helpers.params import describe  # noqa: PLC0415
 
     path = paths.notebook_path(notebook)
     if not path.is_file():
@@ -195,7 +195,7 @@ def render(
     0 ok, 2 usage, 3 invalid data, 4 invalid parameters, 5 execution failed, 6 rendering
     failed, 75 another run holds the lock.
     """
-    from helpers.pipeline import render as render_module
+    from helpers.pipeline import render as render_module  # noqa: PLC0415
 
     given: dict[str, str] = {}
     for key, value in parameters:
@@ -310,7 +310,7 @@ def batch(
     first failure's code), 69 the Dask cluster failed the batch, 75 another run holds the
     lock, 130 interrupted.
     """
-    from helpers.batch import runner as batch_module
+    from helpers.batch import runner as batch_module  # noqa: PLC0415
 
     if scheduler is not None and ctx.get_parameter_source("workers") in (
         ParameterSource.ENVIRONMENT,
@@ -357,7 +357,7 @@ def _server(
 ) -> Any:
     """The mail server the options name (:class:`helpers.pipeline.mail.Server`); a usage
     error, before anything runs, for a missing server or sender."""
-    from helpers.pipeline.mail import Server
+    from helpers.pipeline.mail import Server  # noqa: PLC0415
 
     if not sender:
         raise UsageError("no sender: give --from ADDRESS (or $BRIEF_FROM, or from in brief.toml)")
@@ -380,7 +380,7 @@ def _send_batch(
     quiet: bool,
 ) -> int:
     """``brief batch --send``: mail the editions the batch published; the send's exit code."""
-    from helpers.pipeline import mail
+    from helpers.pipeline import mail  # noqa: PLC0415
 
     published = [
         (o.job.job.out_dir / o.job.job.name / o.job.job.run, o.job.source.deliver)
@@ -460,7 +460,7 @@ def send(
     sent), 2 usage, 6 a symbolic link where the ledger goes, 7 a recipient refused or
     deferred, 69 the server cannot be reached or used, 75 another run holds the output folder.
     """
-    from helpers.pipeline import mail
+    from helpers.pipeline import mail  # noqa: PLC0415
 
     server = _server(smtp, smtp_user, insecure_smtp, sender, needed=not dry_run)
     bad = [a for a in to if "@" not in a or any(c.isspace() for c in a)]
@@ -527,7 +527,7 @@ def proof(
     page). Exit codes: 0 no violation, 1 violations (or a brief that did not render), 2 usage.
     See docs/proof.md.
     """
-    from helpers.proof import run as proof_module
+    from helpers.proof import run as proof_module  # noqa: PLC0415
 
     request = proof_module.ProofRequest(
         notebooks=notebooks,
@@ -553,7 +553,7 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
     OLD and NEW are run folders or their manifest.json files. Exit code 0 whatever changed;
     2 if either cannot be read as an edition.
     """
-    from helpers.pipeline.series import diff as compare_runs
+    from helpers.pipeline.series import diff as compare_runs  # noqa: PLC0415
 
     changes = compare_runs(old, new)
     if as_json:
@@ -618,7 +618,7 @@ def serve(
     token), 75 another run holds --out, 130 stopped while a render was cancelled.
     """
     try:
-        from helpers.serve.server import serve as run_server
+        from helpers.serve.server import serve as run_server  # noqa: PLC0415
     except ImportError as exc:
         raise UsageError(
             f"brief serve needs the [serve] extra ({exc.name} is missing): "
@@ -701,7 +701,7 @@ def config_command(
     environment variable ($BRIEF_OUT ...), the project file, or the built-in default; see
     docs/config.md. Exit code 0; 2 for a malformed project file.
     """
-    from helpers.batch.executors import default_workers
+    from helpers.batch.executors import default_workers  # noqa: PLC0415
 
     project = project_of(ctx)
     level, level_origin = ctx.meta[LEVEL_KEY]

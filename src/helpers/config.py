@@ -171,7 +171,7 @@ def _schema() -> type:
     Built on first use: pydantic costs a third of a second to import, and most runs of
     ``brief`` have no project file to check.
     """
-    from pydantic import BaseModel, ConfigDict, Field, field_validator
+    from pydantic import BaseModel, ConfigDict, Field, field_validator  # noqa: PLC0415
 
     class ProjectSettings(BaseModel):
         """The project file's settings, as written."""
@@ -241,7 +241,7 @@ def _pdf_variant(value: str | None) -> str | None:
     """A PDF variant, lower case; ValueError naming the variants there are."""
     if value is None:
         return None
-    from helpers.pipeline.export import check_pdf_variant
+    from helpers.pipeline.export import check_pdf_variant  # noqa: PLC0415
 
     try:
         return check_pdf_variant(value)
@@ -393,7 +393,7 @@ def _table(path: Path, document: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _checked(path: Path, table: Mapping[str, Any], ignored: Path | None) -> ProjectFile:
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # noqa: PLC0415
 
     label = f"{path} [{TABLE}]" if path.name == PYPROJECT else str(path)
     try:

@@ -188,7 +188,7 @@ class ClusterWatch(Watch):
         return (self._attempts,)
 
     def explain(self, token: str, exc: Exception) -> Exception:
-        from distributed import KilledWorker
+        from distributed import KilledWorker  # noqa: PLC0415
 
         client = self._cluster._client
         # The batch cancels no future whose result it reads: a cancelled job is the
@@ -287,8 +287,8 @@ def _unseen(folder: Path, digest: str | None) -> str | None:
 
 def _check_address(address: str) -> None:
     """Refuse an address Dask cannot read (a usage error, exit 2) before anything is done."""
-    from distributed.comm import parse_address
-    from distributed.comm.registry import get_backend
+    from distributed.comm import parse_address  # noqa: PLC0415
+    from distributed.comm.registry import get_backend  # noqa: PLC0415
 
     try:
         get_backend(parse_address(address)[0])
@@ -299,7 +299,7 @@ def _check_address(address: str) -> None:
 def _connect(address: str, timeout: float) -> Any:
     """A client of the scheduler at ``address``; one that cannot be reached within
     ``timeout`` seconds is a cluster failure (exit 69), as ``--connect-timeout`` promises."""
-    from distributed import Client
+    from distributed import Client  # noqa: PLC0415
 
     try:
         return Client(address, timeout=timeout)
@@ -428,8 +428,8 @@ def _step_aside() -> None:
     work (it retires the worker without closing it: the worker stays, idle, until an
     operator fixes its mounts and restarts it)."""
     try:
-        from distributed import get_worker
-        from distributed.utils import sync
+        from distributed import get_worker  # noqa: PLC0415
+        from distributed.utils import sync  # noqa: PLC0415
 
         worker = get_worker()
         sync(
@@ -457,7 +457,7 @@ def reported(result: RunResult) -> RunResult:
 
 def _worker_address() -> str:
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # noqa: PLC0415
 
         return str(get_worker().address)
     except (ImportError, ValueError):

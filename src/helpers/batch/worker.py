@@ -153,7 +153,7 @@ def _worker_reporter(token: str) -> Reporter:
         send = _SEND
         return _Forward(lambda msg: send(("event", None, msg)), token)
     if "distributed" in sys.modules:
-        from distributed import get_worker
+        from distributed import get_worker  # noqa: PLC0415
 
         try:
             worker = get_worker()

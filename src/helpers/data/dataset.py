@@ -79,7 +79,7 @@ class Dataset:
 
 
 def _dtype_for(field: dict):
-    import pandas as pd
+    import pandas as pd  # noqa: PLC0415
 
     kind = field.get("type", "string")
     enum = field.get("constraints", {}).get("enum")
@@ -98,7 +98,7 @@ def typed_frame(path: Path, schema: dict, *, missing_ok: bool = False) -> pd.Dat
 
     With ``missing_ok``, a file that does not exist reads as a table with no rows.
     """
-    import pandas as pd
+    import pandas as pd  # noqa: PLC0415
 
     names = [field["name"] for field in schema["fields"]]
     if missing_ok and not path.is_file():

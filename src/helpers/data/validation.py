@@ -294,7 +294,7 @@ def _sort_key(p: Problem) -> tuple:
 
 def check_schema(data_dir: Path, descriptor: dict) -> list[Problem]:
     """Run Frictionless on the folder and translate its errors into :class:`Problem` rows."""
-    import frictionless  # imported here: it costs half a second and only validation needs it
+    import frictionless  # noqa: PLC0415 - it costs half a second and only validation needs it
 
     problems: list[Problem] = []
     for resource in descriptor["resources"]:

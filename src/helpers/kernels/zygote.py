@@ -425,7 +425,7 @@ def _run_kernel(request: dict[str, Any]) -> None:
     sys.argv = [launcher.origin if launcher and launcher.origin else "ipykernel_launcher", *rest]
     sys.orig_argv = list(argv)
     _redo_import_time_state()
-    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.kernelapp import IPKernelApp  # noqa: PLC0415
 
     # IPKernelApp.launch_instance(), with two trait defaults that ipykernel read from the
     # environment on import (in the zygote) passed as they are in this environment.
@@ -448,9 +448,9 @@ def _connect_inline_backend() -> None:
     backend_inline = sys.modules.get("matplotlib_inline.backend_inline")
     if backend_inline is None:
         return
-    import matplotlib
-    from IPython import get_ipython
-    from IPython.core.pylabtools import activate_matplotlib
+    import matplotlib  # noqa: PLC0415
+    from IPython import get_ipython  # noqa: PLC0415
+    from IPython.core.pylabtools import activate_matplotlib  # noqa: PLC0415
 
     shell = get_ipython()
     backend = matplotlib.get_backend(auto_select=False)
@@ -489,8 +489,8 @@ def redo_private_state() -> None:
         threading._counter = itertools.count(1).__next__  # type: ignore[attr-defined]
     if "pandas" not in sys.modules:
         return
-    import pandas as pd
-    from pandas._config import config as cf
+    import pandas as pd  # noqa: PLC0415
+    from pandas._config import config as cf  # noqa: PLC0415
 
     key = "display.max_columns"
     option = getattr(cf, "_registered_options", {}).get(key)

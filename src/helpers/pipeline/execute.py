@@ -122,7 +122,7 @@ def execute_notebook(
         The subclass raised when the run failed before any cell began (the kernel died or
         timed out while starting): nothing ran, so trying again is safe.
     """
-    import papermill
+    import papermill  # noqa: PLC0415
 
     notebook = Path(notebook)
     output_path = Path(output_path)
@@ -177,7 +177,7 @@ def execute_notebook(
     message = _describe(raised, problem, executed, running["index"], timeout, kernel_name)
     # Failing before the first cell began means the kernel did not start (a port clash, say):
     # nothing ran, so a batch may safely try again. A missing kernelspec will not get better.
-    from jupyter_client.kernelspec import NoSuchKernel
+    from jupyter_client.kernelspec import NoSuchKernel  # noqa: PLC0415
 
     start_failed = (
         raised is not None and running["index"] is None and not isinstance(raised, NoSuchKernel)
@@ -321,9 +321,9 @@ def _describe(
     timeout: int | None,
     kernel_name: str,
 ) -> str:
-    from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
+    from jupyter_client.kernelspec import NoSuchKernel  # noqa: PLC0415
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: PLC0415
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
 
     # The hook's index counts cells of the notebook papermill ran, before it added error markers.
     where = "a cell"

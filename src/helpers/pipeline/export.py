@@ -388,7 +388,7 @@ def _pdf_options(variant: str, attachments: dict[str, bytes] | None) -> dict[str
     if variant.startswith("pdf/ua"):
         options["pdf_tags"] = True
     if attachments and variant in _ATTACHING:
-        import weasyprint
+        import weasyprint  # noqa: PLC0415
 
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, description=name)
@@ -415,8 +415,8 @@ def _render_pdf(
             f"({', '.join(refs[:5])}); embed them as data: URIs"
         )
 
-    import weasyprint  # lazily: it costs time, and only PDF renders need it
-    from weasyprint.urls import FatalURLFetchingError
+    import weasyprint  # noqa: PLC0415 - lazily: it costs time, and only PDF renders need it
+    from weasyprint.urls import FatalURLFetchingError  # noqa: PLC0415
 
     fetcher = _local_only_fetcher()
     errors = _ErrorCollector()
@@ -736,7 +736,7 @@ class _ErrorCollector(logging.Handler):
 
 def _local_only_fetcher():
     """A WeasyPrint URL fetcher that serves data: URIs and refuses everything else."""
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415
 
     class DataOnlyFetcher(URLFetcher):
         def __init__(self) -> None:

@@ -295,7 +295,7 @@ def write_index(out_dir: Path) -> Path:
     Path
         The index file.
     """
-    from jinja2 import Environment
+    from jinja2 import Environment  # noqa: PLC0415
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

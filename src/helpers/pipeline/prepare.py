@@ -74,7 +74,7 @@ def prepare(
     DataValidationError
         The data folder breaks the schema or the project's rules.
     """
-    from helpers.data import validation  # ~0.2 s that would delay brief render's zygote
+    from helpers.data import validation  # noqa: PLC0415 - ~0.2 s that would delay brief render's zygote
 
     started = time.monotonic()
     request = RenderRequest.of(request, **fields)
@@ -177,7 +177,7 @@ def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]]) -> list[Path
 
 def _check_readable(path: Path) -> None:
     """A usage error, before any kernel, for a notebook file that is not a notebook."""
-    import nbformat
+    import nbformat  # noqa: PLC0415
 
     notebook_metadata(path)  # JSON that is no object ([], "x", null) is refused by name
     try:
@@ -203,7 +203,7 @@ def _given_parameters(request: RenderRequest) -> tuple[dict[str, object], Path |
 
 def _params_file(path: Path) -> dict[object, object]:
     """A ``-f`` file's mapping, read as a plan is (:mod:`helpers.yamlfile`)."""
-    from helpers.yamlfile import read_yaml  # PyYAML, which would delay the zygote too
+    from helpers.yamlfile import read_yaml  # noqa: PLC0415 - PyYAML, which would delay the zygote too
 
     kind = "parameters file"
     loaded = read_yaml(path, kind=kind, header=f"{kind} {path} is not valid YAML:")
@@ -282,7 +282,7 @@ def require_sources(data_dir: Path | None) -> None:
     DataValidationError
         Naming each source text that is missing and where it was looked for (exit 3).
     """
-    from helpers.data import validation  # ~0.2 s that would delay brief render's zygote
+    from helpers.data import validation  # noqa: PLC0415 - ~0.2 s that would delay brief render's zygote
 
     notes = validation.unchecked_sources(data_dir)
     if notes:
@@ -300,7 +300,7 @@ def quotations(data_dir: Path | None) -> dict[str, Any]:
     texts: ``{"checked": bool, "unchecked": [note, ...]}``. Whether they were checked is an
     input of the run (:func:`helpers.pipeline.uptodate.job_inputs`): a brief made without a
     source text is made again once the text is there."""
-    from helpers.data import validation  # ~0.2 s that would delay brief render's zygote
+    from helpers.data import validation  # noqa: PLC0415 - ~0.2 s that would delay brief render's zygote
 
     notes = validation.unchecked_sources(data_dir)
     return {"checked": not notes, "unchecked": notes}
@@ -309,7 +309,7 @@ def quotations(data_dir: Path | None) -> dict[str, Any]:
 def warn_unchecked(jobs: Sequence[Job], reporter: Reporter) -> None:
     """Say, before rendering, which source texts are missing: the briefs will be published,
     saying in their source note that their quotations were not checked."""
-    from helpers.data import validation  # ~0.2 s that would delay brief render's zygote
+    from helpers.data import validation  # noqa: PLC0415 - ~0.2 s that would delay brief render's zygote
 
     for folder in dict.fromkeys(job.data_dir for job in jobs):
         for note in validation.unchecked_sources(folder):

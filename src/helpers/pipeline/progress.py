@@ -164,8 +164,8 @@ class RichReporter(Reporter):
         clock: Callable[[], float] = time.monotonic,
         refresh_per_second: float = 2,
     ) -> None:
-        from rich.console import Console
-        from rich.live import Live
+        from rich.console import Console  # noqa: PLC0415
+        from rich.live import Live  # noqa: PLC0415
 
         self.console = console or Console()
         self._clock = clock
@@ -192,7 +192,7 @@ class RichReporter(Reporter):
         self._show()
 
     def phase(self, notebook: str, run: str, phase: str) -> None:
-        from rich.spinner import Spinner
+        from rich.spinner import Spinner  # noqa: PLC0415
 
         now = self._clock()
         with self._lock:
@@ -207,20 +207,20 @@ class RichReporter(Reporter):
         self._show()
 
     def done(self, notebook: str, run: str, *, seconds: float, path: Path | None = None) -> None:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415
 
         where = f" {path}" if path is not None else ""
         line = Text.assemble(("✓", "green"), f" {notebook}/{run} done {seconds:.1f}s{where}")
         self._finish(notebook, run, "done", seconds, line)
 
     def failed(self, notebook: str, run: str, *, phase: str, error: str) -> None:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415
 
         line = Text.assemble((f"✗ {notebook}/{run} failed in {phase}:", "red"), f" {error}")
         self._finish(notebook, run, "failed", None, line, phase=phase)
 
     def message(self, text: str) -> None:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415
 
         # Text, not markup=False: the live area is drawn again in this print, with its options.
         # soft_wrap: the terminal wraps a long line, so a path in it stays one string to copy.
@@ -276,8 +276,8 @@ class RichReporter(Reporter):
     # -- the live area -----------------------------------------------------------------------
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        from rich.table import Table
-        from rich.text import Text
+        from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
         now = self._clock()
         with self._lock:
@@ -318,9 +318,9 @@ class RichReporter(Reporter):
 
     def _header(self, jobs: Sequence[_Job], now: float) -> Any:
         """The overall line; call with the lock held."""
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
+        from rich.progress_bar import ProgressBar  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
         done = sum(1 for job in jobs if job.state == "done")
         failed = sum(1 for job in jobs if job.state == "failed")
@@ -372,7 +372,7 @@ class _Job:
     spinner: Any = None
 
     def running_row(self, now: float) -> tuple[Any, ...]:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415
 
         where = ""
         if self.phase in self.phases:
@@ -385,7 +385,7 @@ class _Job:
         )
 
     def row(self) -> tuple[Any, ...]:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415
 
         if self.state == "done":
             took = f"{self.seconds:.1f}s" if self.seconds is not None else ""
@@ -418,7 +418,7 @@ def make_reporter(
     stream = out if out is not None else sys.stdout
     isatty = getattr(stream, "isatty", None)
     if callable(isatty) and isatty():
-        from rich.console import Console
+        from rich.console import Console  # noqa: PLC0415
 
         return RichReporter(Console(file=stream))
     return PlainReporter(out, err)

@@ -303,7 +303,7 @@ def locked(out_dir: Path) -> Iterator[Path]:
     RenderError
         If the lock file cannot be created: the folder is read-only, full or not ours.
     """
-    from filelock import FileLock, Timeout
+    from filelock import FileLock, Timeout  # noqa: PLC0415
 
     out_dir = check_output_folder(out_dir)
     check_no_links(out_dir, out_dir / LOCK_NAME)

@@ -271,7 +271,7 @@ class _Attempt:
 
 def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any = None) -> Any:
     """Run the notebook in a kernel (:mod:`helpers.pipeline.execute`); the executed notebook."""
-    from helpers.pipeline.execute import execute_notebook
+    from helpers.pipeline.execute import execute_notebook  # noqa: PLC0415
 
     job = attempt.job
     cwd = attempt.work / "cwd" if job.private_cwd else job.notebook.parent
@@ -283,7 +283,7 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any =
             if config is not None:
                 options["config"] = config
         elif job.zygote:
-            from helpers.kernels.provisioner import forking_options
+            from helpers.kernels.provisioner import forking_options  # noqa: PLC0415
 
             options.update(forking_options(job.zygote))
         return execute_notebook(
@@ -308,7 +308,7 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
     names = {fmt: f"{job.file_stem}.{fmt}" for fmt in ("ipynb", *job.formats)}
     with attempt.step("html"):
         if _fill_title_block(nb, job):  # kept in the published notebook: it renders the same
-            import nbformat
+            import nbformat  # noqa: PLC0415
 
             nbformat.write(nb, attempt.executed)
         html = _render_html(nb, job)
@@ -324,7 +324,7 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
 def _accessibility_notes(html: str) -> list[str]:
     """A warning for figures nbconvert gave its placeholder alternative text: published, but
     a screen reader (and the tagged PDF) can only say that they are not described."""
-    from helpers.pipeline.export import MISSING_ALT
+    from helpers.pipeline.export import MISSING_ALT  # noqa: PLC0415
 
     missing = html.count(MISSING_ALT)
     if not missing:
@@ -410,7 +410,7 @@ def _fill_title_block(nb: Any, job: Job) -> bool:
     """For a notebook whose cells left no title block (one that does not open a brief with
     ``helpers.open_brief``), put the one its validated parameters give in its metadata,
     where the house exporters find it too. True if it did."""
-    from helpers.pipeline.export import title_block
+    from helpers.pipeline.export import title_block  # noqa: PLC0415
 
     if title_block(nb):
         return False
@@ -420,14 +420,14 @@ def _fill_title_block(nb: Any, job: Job) -> bool:
 
 
 def _render_html(nb: Any, job: Job) -> str:
-    from helpers.pipeline.export import render_html
+    from helpers.pipeline.export import render_html  # noqa: PLC0415
 
     resources = {"metadata": {"name": job.name, "path": str(job.notebook.parent)}}
     return render_html(nb, resources=resources)
 
 
 def _render_pdf(html: str, job: Job, nb: Any = None) -> bytes:
-    from helpers.pipeline.export import DEFAULT_PDF_VARIANT, render_pdf
+    from helpers.pipeline.export import DEFAULT_PDF_VARIANT, render_pdf  # noqa: PLC0415
 
     paper = str(job.parameters.get("paper") or "A4")
     # The variant only when it is not the default: render_pdf's call stays what it was for
@@ -580,9 +580,9 @@ def render(
     """
     # Imported here, not at the top: jinja2, the index's templates and the data's checks would
     # delay the start of the zygote, which `brief render` starts before anything else.
-    from helpers.data import validation
-    from helpers.pipeline import index
-    from helpers.pipeline.feeds import update_feeds
+    from helpers.data import validation  # noqa: PLC0415
+    from helpers.pipeline import index  # noqa: PLC0415
+    from helpers.pipeline.feeds import update_feeds  # noqa: PLC0415
 
     request = RenderRequest.of(request, **fields)
     reporter = reporter or Reporter()
@@ -624,7 +624,7 @@ def render(
                     reporter.message(f"index: {out / index.INDEX_NAME}")
         finally:
             if forking:
-                from helpers.pipeline.export import finish_warm_up
+                from helpers.pipeline.export import finish_warm_up  # noqa: PLC0415
 
                 finish_warm_up()  # no thread outlives the call
     _raise_failures(results, index_error)
@@ -658,7 +658,7 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
     if not wanted:
         yield lambda: None
         return
-    from helpers.kernels.forkserver import zygote_in_background
+    from helpers.kernels.forkserver import zygote_in_background  # noqa: PLC0415
 
     with zygote_in_background(freeze_gc=FREEZE_GC) as address:
         yield address
@@ -673,8 +673,8 @@ def _forking_when_needed(address: Callable[[], str | None]) -> dict[str, Any]:
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the first kernel runs.
     """
-    from helpers.kernels.provisioner import forking_options
-    from helpers.pipeline.export import warm_up, warm_up_pdf_in_background
+    from helpers.kernels.provisioner import forking_options  # noqa: PLC0415
+    from helpers.pipeline.export import warm_up, warm_up_pdf_in_background  # noqa: PLC0415
 
     resolved: list[str | None] = []
 
@@ -695,4 +695,4 @@ def preload() -> None:
     Costs nothing extra: the first job would import them. Done while a zygote imports, it
     overlaps that zygote's start-up instead of following it.
     """
-    from helpers.pipeline import export as exporters  # noqa: F401
+    from helpers.pipeline import export as exporters  # noqa: F401, PLC0415

@@ -154,7 +154,7 @@ class RenderRequest(Request):
     base_url: str | None = None
 
     def __post_init__(self) -> None:
-        from helpers.pipeline.export import check_pdf_variant
+        from helpers.pipeline.export import check_pdf_variant  # noqa: PLC0415
 
         object.__setattr__(self, "pdf_variant", check_pdf_variant(self.pdf_variant))
         notebooks = self.notebooks

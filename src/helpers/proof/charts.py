@@ -110,7 +110,7 @@ _MEASURE_JS = r"""
 def available() -> str | None:
     """None when charts can be measured here; else why not."""
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401, PLC0415
     except ImportError:
         return "the playwright package is not installed (pip install -e '.[test]')"
     if not CHROMIUM.exists():
@@ -132,7 +132,7 @@ def measure(charts: Iterable[Chart]) -> int:
     why = available()
     if why:
         raise UsageError(f"the chart rule measures charts in Chromium: {why}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(

@@ -108,7 +108,7 @@ class Renderer:
         except BaseException:
             self._stack.close()
             raise
-        from helpers.pipeline.export import warm_up_pdf_in_background
+        from helpers.pipeline.export import warm_up_pdf_in_background  # noqa: PLC0415
 
         # What the first render would pay (nbconvert's template, per thread; WeasyPrint's
         # fonts), paid while the zygote imports instead.
@@ -187,7 +187,7 @@ class Renderer:
         its kernels, and release the lock. Returns how many renders were cancelled in all."""
         self.close()
         if self._pool is not None:
-            from helpers.pipeline.export import finish_warm_up
+            from helpers.pipeline.export import finish_warm_up  # noqa: PLC0415
 
             self._pool.shutdown(wait=True, cancel_futures=True)
             finish_warm_up()  # no thread outlives the server
@@ -198,7 +198,7 @@ class Renderer:
 def _warm_thread() -> None:
     """Compile the HTML template in a new render thread (:func:`~helpers.pipeline.export.
     warm_up`): its first brief then skips that work."""
-    from helpers.pipeline.export import warm_up
+    from helpers.pipeline.export import warm_up  # noqa: PLC0415
 
     with contextlib.suppress(Exception):  # the real render reports any problem
         warm_up()
