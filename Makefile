@@ -44,6 +44,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 	$(BIN)/python scripts/check_notebooks.py notebooks
 
 format: $(TEST_STAMP)

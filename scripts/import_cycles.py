@@ -1,6 +1,6 @@
 """List the modules of a package that import each other, directly or round a longer loop.
 
-    python scripts/import_cycles.py [PACKAGE ...]   # default: helpers.pipeline helpers.batch
+    python scripts/import_cycles.py [PACKAGE ...]   # default: the whole package, helpers
 
 Reads the import graph with grimp (import-linter's graph library), which counts every import
 statement in a module: at its top, inside a function, and under ``if TYPE_CHECKING:`` alike
@@ -73,4 +73,4 @@ def main(packages: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["helpers.pipeline", "helpers.batch"]))
+    sys.exit(main(sys.argv[1:] or ["helpers"]))
