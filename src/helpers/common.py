@@ -1,7 +1,8 @@
 """Small things several sides of the package need and no one module owns, kept once: the
 output formats and how to read them (the settings, a render request, a plan and the manifest
-all take them), the default cell timeout, UTC timestamps, and the private IPython folder for
-a user whose home cannot be written. Nothing here imports pandas, matplotlib or any other
+all take them), the PDF variants and how to read one (the settings and a render request),
+the default cell timeout, UTC timestamps, and the private IPython folder for a user whose
+home cannot be written. Nothing here imports pandas, matplotlib or any other
 module of the package but :mod:`helpers.errors`.
 
 Plain text is :mod:`helpers.text`'s; signals, the interrupt count and what a stop says,
@@ -44,6 +45,37 @@ def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
             f"choose from: {', '.join(FORMATS)}"
         )
     return chosen
+
+
+#: The PDF a brief is by default: tagged, PDF/UA-1 (ISO 14289-1), which screen readers need.
+DEFAULT_PDF_VARIANT = "pdf/ua-1"
+#: The variants ``--pdf-variant`` accepts (WeasyPrint's names), and what each is for. ``none``
+#: is WeasyPrint's plain, untagged PDF.
+PDF_VARIANTS = {
+    "pdf/ua-1": "tagged, accessible (PDF/UA-1): the default",
+    "pdf/ua-2": "tagged, accessible, PDF 2.0 (PDF/UA-2)",
+    "pdf/a-3u": "archival (PDF/A-3u), the manifest and the cited data attached",
+    "pdf/a-3a": "archival and tagged (PDF/A-3a), the manifest and the cited data attached",
+    "none": "a plain PDF, untagged (not accessible)",
+}
+
+
+def check_pdf_variant(variant: str | None) -> str:
+    """``variant`` in the form :func:`helpers.pipeline.export.render_pdf` takes (lower case;
+    ``None``: the default).
+
+    Raises
+    ------
+    UsageError
+        For a variant not in :data:`PDF_VARIANTS`, naming the ones there are.
+    """
+    if variant is None:
+        return DEFAULT_PDF_VARIANT
+    name = str(variant).strip().lower()
+    if name not in PDF_VARIANTS:
+        known = "; ".join(f"{k} ({v})" for k, v in PDF_VARIANTS.items())
+        raise UsageError(f"PDF variant {variant!r} is not one brief makes; choose from: {known}")
+    return name
 
 
 def utc_now(*, millis: bool = True) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
-from helpers.common import parse_formats
+from helpers.common import check_pdf_variant, parse_formats
 from helpers.errors import UsageError
 from helpers.logs import LEVELS
 
@@ -241,8 +241,6 @@ def _pdf_variant(value: str | None) -> str | None:
     """A PDF variant, lower case; ValueError naming the variants there are."""
     if value is None:
         return None
-    from helpers.pipeline.export import check_pdf_variant  # noqa: PLC0415
-
     try:
         return check_pdf_variant(value)
     except UsageError as exc:

@@ -36,7 +36,8 @@ from traitlets import Unicode, default
 from traitlets.config import Config
 
 from helpers import paths
-from helpers.errors import ParameterError, RenderError, UsageError
+from helpers.common import DEFAULT_PDF_VARIANT, PDF_VARIANTS, check_pdf_variant
+from helpers.errors import ParameterError, RenderError
 from helpers.params import OUTPUT_METADATA_KEY, TITLE_BLOCK_KEY
 from helpers.pipeline.execute import CUT_KEY
 from helpers.pipeline.sanitize import clean_html
@@ -67,17 +68,6 @@ REMOVED_CELL_TAGS = frozenset(
 )
 #: Paper names accepted by :func:`render_pdf` (case-insensitive) and their CSS page size.
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
-#: The PDF a brief is by default: tagged, PDF/UA-1 (ISO 14289-1), which screen readers need.
-DEFAULT_PDF_VARIANT = "pdf/ua-1"
-#: The variants ``--pdf-variant`` accepts (WeasyPrint's names), and what each is for. ``none``
-#: is WeasyPrint's plain, untagged PDF.
-PDF_VARIANTS = {
-    "pdf/ua-1": "tagged, accessible (PDF/UA-1): the default",
-    "pdf/ua-2": "tagged, accessible, PDF 2.0 (PDF/UA-2)",
-    "pdf/a-3u": "archival (PDF/A-3u), the manifest and the cited data attached",
-    "pdf/a-3a": "archival and tagged (PDF/A-3a), the manifest and the cited data attached",
-    "none": "a plain PDF, untagged (not accessible)",
-}
 #: The alternative text nbconvert gives an image that has none: a tagged PDF and the HTML
 #: then describe the figure with it, so ``brief render`` warns (helpers' charts carry their own).
 MISSING_ALT = "No description has been provided for this image"
@@ -310,23 +300,6 @@ def render_html(nb: nbformat.NotebookNode, *, resources: dict | None = None) -> 
         exporter = _local.html_exporter = BriefHTMLExporter()
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     return html
-
-
-def check_pdf_variant(variant: str | None) -> str:
-    """``variant`` in the form :func:`render_pdf` takes (lower case; ``None``: the default).
-
-    Raises
-    ------
-    UsageError
-        For a variant not in :data:`PDF_VARIANTS`, naming the ones there are.
-    """
-    if variant is None:
-        return DEFAULT_PDF_VARIANT
-    name = str(variant).strip().lower()
-    if name not in PDF_VARIANTS:
-        known = "; ".join(f"{k} ({v})" for k, v in PDF_VARIANTS.items())
-        raise UsageError(f"PDF variant {variant!r} is not one brief makes; choose from: {known}")
-    return name
 
 
 def render_pdf(

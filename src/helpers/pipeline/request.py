@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from helpers.common import DEFAULT_TIMEOUT, FORMATS, parse_formats
+from helpers.common import DEFAULT_TIMEOUT, FORMATS, check_pdf_variant, parse_formats
 from helpers.errors import (
     BriefError,
     ClusterError,
@@ -127,7 +127,7 @@ class RenderRequest(Request):
         here, instead of publishing briefs that say their quotations were not checked
         (``--require-sources``; :class:`~helpers.errors.DataValidationError`, exit 3).
     pdf_variant
-        The PDF's variant (:data:`helpers.pipeline.export.PDF_VARIANTS`); ``None`` for the
+        The PDF's variant (:data:`helpers.common.PDF_VARIANTS`); ``None`` for the
         default, tagged PDF/UA-1 (``--pdf-variant``).
     base_url
         Where the output folder is served (``--base-url``): the Atom feeds
@@ -154,8 +154,6 @@ class RenderRequest(Request):
     base_url: str | None = None
 
     def __post_init__(self) -> None:
-        from helpers.pipeline.export import check_pdf_variant  # noqa: PLC0415
-
         object.__setattr__(self, "pdf_variant", check_pdf_variant(self.pdf_variant))
         notebooks = self.notebooks
         if isinstance(notebooks, str | os.PathLike):
@@ -246,7 +244,7 @@ class Job:
     #: published: a batch on a Dask cluster removes it before it releases the lock, so that a
     #: job still running on a worker then (a lost scheduler) publishes nothing.
     publish_gate: str | None = None
-    #: The PDF's variant (``--pdf-variant``; :data:`helpers.pipeline.export.PDF_VARIANTS`).
+    #: The PDF's variant (``--pdf-variant``; :data:`helpers.common.PDF_VARIANTS`).
     pdf_variant: str = "pdf/ua-1"
 
     @property
