@@ -31,6 +31,19 @@ needs_source = pytest.mark.skipif(
 )
 
 
+#: The markers by what a test starts (pyproject.toml lists them): each costs seconds to
+#: minutes, so ``-m "not slow"`` skips every test that carries one of them.
+COSTS = ("kernels", "browser", "cluster", "install")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` means any cost: added to each test marked by what it starts, before ``-m``."""
+    for item in items:
+        if any(item.get_closest_marker(cost) for cost in COSTS):
+            item.add_marker(pytest.mark.slow)
+
+
 def child_processes(pid: int | None = None) -> list:
     """Descendants of a process, less multiprocessing's resource tracker.
 

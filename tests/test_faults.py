@@ -235,7 +235,7 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_validation_not_a_crash(
     assert ensure_valid(data_copy) is not None  # and again: no cache to hit, no crash
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_sigterm_stops_brief_render_with_130_as_documented_and_leaves_nothing(tmp_path):
     # Issue 14: `brief render` exited 143 on SIGTERM, where the README says 130.
     import signal

@@ -606,7 +606,7 @@ FAULTS = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_failing_notebook_exits_with_its_code_and_loses_nothing(
     tmp_path, good_report, mark, fault
@@ -641,7 +641,7 @@ def _fsync_failing_for(suffix: str):
     return fsync
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("fault", ["pdf engine fails", "disk full writing the pdf"])
 def test_a_failing_pdf_or_disk_exits_6_and_loses_nothing(tmp_path, good_report, mark, fault):
     import weasyprint
@@ -727,7 +727,7 @@ def test_a_read_only_output_folder_exits_6_before_a_kernel_starts(tmp_path, tmpf
     assert tree(out) == before
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_full_disk_exits_6_keeps_everything_and_the_next_run_recovers(
     tmp_path, good_report, tmpfs, mark
 ):
@@ -782,7 +782,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_killed_while_writing_the_pdf_leaves_the_old_report_and_no_temporaries(
     tmp_path, good_report, mark
 ):
@@ -864,7 +864,7 @@ def straight(text: str) -> str:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("number", range(len(HOSTILE_TITLES)))
 def test_hostile_but_valid_titles_reach_the_kernel_html_and_pdf_literally(tmp_path, number, mark):
     canary = tmp_path / "CANARY"
@@ -981,7 +981,7 @@ def svgs(page: Page) -> list[str]:
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("notebook", [p.stem for p in paths.report_notebooks()])
 def test_hostile_data_creates_no_element_script_link_or_fetch_in_the_html(hostile, notebook):
     page = Page(hostile[notebook].with_suffix(".html").read_text(encoding="utf-8"))
@@ -1001,7 +1001,7 @@ def test_hostile_data_creates_no_element_script_link_or_fetch_in_the_html(hostil
         assert shown == PAYLOADS
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("notebook", [p.stem for p in paths.report_notebooks()])
 def test_hostile_data_in_charts_is_drawn_as_literal_text(hostile, notebook):
     page = Page(hostile[notebook].with_suffix(".html").read_text(encoding="utf-8"))
@@ -1015,7 +1015,7 @@ def test_hostile_data_in_charts_is_drawn_as_literal_text(hostile, notebook):
         assert "α" not in drawn.text("svg")
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_hostile_data_appears_literally_in_the_pdf(hostile):
     text = squeeze(straight(pdf_text(hostile["brief"].with_suffix(".pdf"))))
     for payload in PAYLOADS:
@@ -1050,7 +1050,8 @@ def dump_dom(page: Path, tmp_path: Path) -> str:
     return done.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
+@pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 def test_no_script_from_the_data_runs_in_a_browser(hostile, tmp_path):
     brief_html = hostile["brief"].with_suffix(".html")

@@ -60,7 +60,8 @@ def _shipped_tree(target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
+@pytest.mark.install
+@pytest.mark.kernels
 def test_an_installed_package_renders_the_shipped_notebooks_from_another_directory(tmp_path):
     """``pip install .`` (not editable) into a new environment, then ``brief render`` elsewhere.
 

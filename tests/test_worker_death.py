@@ -17,7 +17,7 @@ from test_batch import make_notebook
 
 from helpers.batch import runner as batch
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.kernels
 
 # With cold kernels the kernel's parent is the worker process: this cell kills it.
 KILL_WORKER = "import os, signal\nif partner == 'China':\n    os.kill(os.getppid(), signal.SIGKILL)"
