@@ -12,8 +12,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import psutil
 import pytest
 
+import helpers
 from helpers import paths
 
 # Validation results are cached per data version; keep the tests' cache out of the user's.
@@ -50,8 +52,6 @@ def child_processes(pid: int | None = None) -> list:
     A spawn process pool (``brief batch``) starts Python's resource tracker once per
     process; it lives as long as the process that started it, by design, and is no kernel.
     """
-    import psutil
-
     out = []
     for proc in psutil.Process(pid).children(recursive=True):
         try:
@@ -71,8 +71,6 @@ def _close_figures():
 @pytest.fixture(scope="session")
 def dataset():
     """The shipped data package, loaded and validated once."""
-    import helpers
-
     return helpers.load()
 
 
