@@ -107,5 +107,5 @@ test-kernels-latest:
 	$(LATEST)/bin/python -m pip install -q --upgrade jupyter_client ipykernel pyzmq
 	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -iE '^(jupyter.client|ipykernel|pyzmq) '
 	$(LATEST)/bin/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
-	JUPYTER_PREFER_ENV_PATH=1 $(LATEST)/bin/pytest -p no:cacheprovider tests/test_kernels.py
+	JUPYTER_PREFER_ENV_PATH=1 $(LATEST)/bin/pytest -p no:cacheprovider tests/kernels/test_kernels.py
 	rm -rf $(LATEST)

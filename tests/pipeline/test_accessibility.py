@@ -23,7 +23,7 @@ from helpers.pipeline.render import render
 from helpers.pipeline.request import RenderRequest
 
 CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 #: Every WCAG 2.0-2.2 A and AA rule, and axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 NOTEBOOKS = [p.stem for p in paths.report_notebooks()]
