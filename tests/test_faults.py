@@ -163,6 +163,7 @@ def test_a_notebook_may_not_take_a_name_brief_keeps_for_itself(capsys, tmp_path)
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+@pytest.mark.browser
 def test_a_notebooks_own_script_or_javascript_output_does_not_run_in_the_brief(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output

@@ -886,3 +886,30 @@ def test_hostile_but_valid_titles_reach_the_kernel_html_and_pdf_literally(tmp_pa
     assert title in Page((out / "index.html").read_text(encoding="utf-8")).text("td")
     assert not canary.exists()
     assert survivors(mark) == []
+
+
+def dump_dom(page: Path, tmp_path: Path) -> str:
+    """The DOM after Chromium loaded ``page`` and ran whatever scripts it would."""
+    done = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / ('profile-' + page.stem)}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "<html" in done.stdout, done.stderr[-2000:]
+    return done.stdout

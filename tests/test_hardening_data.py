@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import csv
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import SOURCE_FILE
-from test_hardening import CHROMIUM, P, Page, brief, pdf_text, squeeze, straight
+from test_hardening import CHROMIUM, P, Page, brief, dump_dom, pdf_text, squeeze, straight
 
 from helpers import paths
 
@@ -151,33 +150,6 @@ def test_hostile_data_appears_literally_in_the_pdf(hostile):
     for payload in PAYLOADS:
         assert squeeze(payload) in text, payload
     assert MATH in text and "49jinja" not in text
-
-
-def dump_dom(page: Path, tmp_path: Path) -> str:
-    """The DOM after Chromium loaded ``page`` and ran whatever scripts it would."""
-    done = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / ('profile-' + page.stem)}",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "<html" in done.stdout, done.stderr[-2000:]
-    return done.stdout
 
 
 @pytest.mark.kernels
