@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
-#   make briefs   install what the briefs need, register the kernel, render every notebook
-#                 into reports/
-#   make test     install the test tools too, lint, run the whole test suite
+#   make briefs   install what the briefs need (JupyterLab too, to open them), register the
+#                 kernel, render every notebook into reports/
+#   make test     install the test tools too (and Dask), lint, run the whole test suite in
+#                 parallel
 # Each level of install leaves a stamp in the virtualenv, so it runs once (again only when
 # pyproject.toml or scripts/system-deps.sh change); `make test` after `make briefs` adds only
 # the test level.
@@ -9,11 +10,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
+LAB_STAMP     := $(VENV)/.installed-lab
 TEST_STAMP    := $(VENV)/.installed-test
+# pytest-xdist's workers for `make test` (`auto`: one per core); `make test TEST_WORKERS=0`
+# runs the suite in one process.
+TEST_WORKERS  ?= auto
 
 .PHONY: briefs install test test-fast test-soak lint format setup clean proof
 
-# The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel.
+# The runtime: Pango and fonts (Debian), the package and its dependencies, the kernel. Lean:
+# no JupyterLab, no Dask (the [lab] and [dask] extras).
 $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh runtime
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +28,17 @@ $(RUNTIME_STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
 	touch $@
 
-# The tests on top: Chromium, poppler-utils and npm (Debian), the [test] extras, and axe-core
-# from npm into tests/node_modules (tests/package.json and its lock file).
-$(TEST_STAMP): $(RUNTIME_STAMP) tests/package.json tests/package-lock.json
+# JupyterLab, to open the notebooks (README, "Opening the notebooks in JupyterLab").
+$(LAB_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install -q -e '.[lab]'
+	touch $@
+
+# The tests on top: Chromium, poppler-utils and npm (Debian), the [test] extras with JupyterLab
+# (the doors' Jupyter server) and Dask (the cluster tests), and axe-core from npm into
+# tests/node_modules (tests/package.json and its lock file).
+$(TEST_STAMP): $(LAB_STAMP) tests/package.json tests/package-lock.json
 	scripts/system-deps.sh test
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,lab,dask]'
 	cd tests && npm ci --no-audit --no-fund --silent
 	touch $@
 
@@ -37,7 +49,7 @@ install: $(RUNTIME_STAMP)
 # Everything, for development.
 setup: $(TEST_STAMP)
 
-briefs: $(RUNTIME_STAMP)
+briefs: $(LAB_STAMP)
 	$(BIN)/brief render
 
 lint: $(TEST_STAMP)
@@ -53,9 +65,11 @@ format: $(TEST_STAMP)
 	$(BIN)/nbstripout notebooks/*.ipynb
 
 # The whole suite but the soak tests (100 jobs in a row, ~4 minutes; their 20-job versions
-# run): `make test-soak` runs those.
+# run): `make test-soak` runs those. In parallel, one test file per worker at a time
+# (--dist loadfile), so that a module's rendered briefs (module-scoped fixtures) are made
+# once, not once per worker.
 test: lint
-	$(BIN)/pytest -m "not soak"
+	$(BIN)/pytest -m "not soak" -n $(TEST_WORKERS) --dist loadfile
 
 test-soak: $(TEST_STAMP)
 	$(BIN)/pytest -m soak
@@ -94,5 +108,5 @@ test-kernels-latest:
 	$(LATEST)/bin/python -m pip install -q --upgrade jupyter_client ipykernel pyzmq
 	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -iE '^(jupyter.client|ipykernel|pyzmq) '
 	$(LATEST)/bin/python -m ipykernel install --sys-prefix --name myanmar-brief --display-name "Python (myanmar-brief)" >/dev/null
-	JUPYTER_PREFER_ENV_PATH=1 $(LATEST)/bin/pytest -p no:cacheprovider tests/test_kernels.py
+	JUPYTER_PREFER_ENV_PATH=1 $(LATEST)/bin/pytest -p no:cacheprovider tests/kernels/test_kernels.py
 	rm -rf $(LATEST)

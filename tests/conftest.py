@@ -12,8 +12,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import psutil
 import pytest
 
+import helpers
 from helpers import paths
 
 # Validation results are cached per data version; keep the tests' cache out of the user's.
@@ -31,14 +33,25 @@ needs_source = pytest.mark.skipif(
 )
 
 
+#: The markers by what a test starts (pyproject.toml lists them): each costs seconds to
+#: minutes, so ``-m "not slow"`` skips every test that carries one of them.
+COSTS = ("kernels", "browser", "cluster", "install")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` means any cost: added to each test marked by what it starts, before ``-m``."""
+    for item in items:
+        if any(item.get_closest_marker(cost) for cost in COSTS):
+            item.add_marker(pytest.mark.slow)
+
+
 def child_processes(pid: int | None = None) -> list:
     """Descendants of a process, less multiprocessing's resource tracker.
 
     A spawn process pool (``brief batch``) starts Python's resource tracker once per
     process; it lives as long as the process that started it, by design, and is no kernel.
     """
-    import psutil
-
     out = []
     for proc in psutil.Process(pid).children(recursive=True):
         try:
@@ -58,8 +71,6 @@ def _close_figures():
 @pytest.fixture(scope="session")
 def dataset():
     """The shipped data package, loaded and validated once."""
-    import helpers
-
     return helpers.load()
 
 

@@ -230,7 +230,7 @@ def notebook_with(tmp_path: Path, source: str) -> Path:
     return path
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_successful_render_exits_0_with_plain_progress_lines(tmp_path, capsys):
     notebook = notebook_with(tmp_path, "print(partner)")
     out = tmp_path / "out"
@@ -242,14 +242,14 @@ def test_successful_render_exits_0_with_plain_progress_lines(tmp_path, capsys):
     assert (out / "custom" / "default" / "custom.html").is_file()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_failed_execution_exits_5(tmp_path, capsys):
     notebook = notebook_with(tmp_path, "raise KeyError('missing')")
     assert main(["render", str(notebook), "--out", str(tmp_path / "out")]) == 5
     assert "raised KeyError: 'missing'" in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_failed_rendering_exits_6(tmp_path, capsys):
     notebook = notebook_with(
         tmp_path,
@@ -261,7 +261,7 @@ def test_failed_rendering_exits_6(tmp_path, capsys):
     assert "example.org" in err
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_user_without_a_writable_home_gets_a_quiet_run_and_no_temporary_folders(tmp_path):
     # A service user (systemd's ProtectHome, a CI runner): IPython warned on standard error,
     # through -q into every cron mail, and left a temporary folder per warning.

@@ -39,7 +39,7 @@ PARAMETERS = {"partner": "China", "since": "first"}
 # In the PDF the colophon is a running footer, so its time is on every page of the text.
 GENERATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.kernels
 
 
 def same_brief(one: str, two: str) -> bool:

@@ -19,7 +19,7 @@ import pytest
 from helpers.cli import main
 from helpers.pipeline.manifest import stable_view
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.kernels
 
 
 def batch(capsys, plan: Path, out: Path, *args: str) -> str:

@@ -163,6 +163,7 @@ def test_a_notebook_may_not_take_a_name_brief_keeps_for_itself(capsys, tmp_path)
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+@pytest.mark.browser
 def test_a_notebooks_own_script_or_javascript_output_does_not_run_in_the_brief(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output
@@ -235,7 +236,7 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_validation_not_a_crash(
     assert ensure_valid(data_copy) is not None  # and again: no cache to hit, no crash
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_sigterm_stops_brief_render_with_130_as_documented_and_leaves_nothing(tmp_path):
     # Issue 14: `brief render` exited 143 on SIGTERM, where the README says 130.
     import signal

@@ -108,7 +108,7 @@ def test_plans_with_tags_or_aliases_exit_2_at_once_before_a_kernel(tmp_path, cas
 # -- two overlapping batch runs ----------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_second_batch_while_one_runs_exits_75_at_once_and_touches_nothing(tmp_path, mark):
     started = tmp_path / "started"
     notebook = tiny_notebook(
@@ -164,7 +164,7 @@ HTML('<p class="mine">' + html.escape(pathlib.Path("mine.txt").read_text() + "|"
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_sixteen_parallel_jobs_each_hold_only_their_own_parameters(tmp_path, mark):
     titles = [f"T-{n:02d}" for n in range(16)]
     notebook = tiny_notebook(tmp_path / "nbs", ISOLATION, name="iso")
@@ -201,7 +201,7 @@ def test_sixteen_parallel_jobs_each_hold_only_their_own_parameters(tmp_path, mar
 # -- a hundred jobs in a row ---------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("kernels", ["cold", "warm"])
 @pytest.mark.parametrize(
     "count", [20, pytest.param(100, marks=pytest.mark.soak, id="100")], ids=str

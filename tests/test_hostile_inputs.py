@@ -273,7 +273,7 @@ def test_an_edition_made_from_other_actors_places_or_sources_is_not_nothing_new(
         path.write_text(text, encoding="utf-8")
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_only_changed_publishes_an_actor_renamed_and_the_ledger_records_it(capsys, tmp_path):
     # Issue 23: an actor's name is printed beside the facts, but a fact's hash covers only
     # the actor's id: the edition was skipped as "nothing new", and the next plain run
@@ -369,7 +369,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("where", ["index", "done"])
 def test_sigterm_after_a_run_is_published_exits_130_and_says_it_was_published(tmp_path, where):
     notebook = tmp_path / "nbs" / "tiny.ipynb"
@@ -516,7 +516,7 @@ def test_the_masthead_never_prints_the_data_folders_path(tmp_path):
     assert str(tmp_path) not in json.dumps(params.masthead(), ensure_ascii=False)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_no_kernel_connection_file_is_on_disk_while_the_kernel_works(capsys, tmp_path, warm):
     # Issue 23: a batch killed outright left its kernels' connection files (ports, HMAC key)

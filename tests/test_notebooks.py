@@ -53,7 +53,7 @@ def run(name: str, tmp_path, **parameters) -> str:
     return "\n".join(html)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("name", ["defence", "energy_trade"])
 def test_thematic_notebook_runs_with_defaults_and_for_china(name, tmp_path):
     default = run(name, tmp_path)
@@ -64,7 +64,7 @@ def test_thematic_notebook_runs_with_defaults_and_for_china(name, tmp_path):
     assert "reduce its reliance on China" in china and "Russia" in china
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_main_brief_text_follows_the_parameters(tmp_path):
     default = run("brief", tmp_path)
     before = run("brief", tmp_path, as_of="2023-09-30")

@@ -114,7 +114,7 @@ def test_the_check_uses_the_virtualenv_the_makefile_names(tmp_path):
     assert 'VENV="$(abspath $(VENV))" scripts/check-scheduling.sh --reuse-venv' in makefile
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_cron_systemd_and_ci_recipes_run_publish_and_report_a_held_lock(tmp_path):
     plan = tmp_path / "plan.yaml"
     # One job, both formats: the workflow keeps the PDFs as an artifact of their own; the

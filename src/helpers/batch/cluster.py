@@ -286,9 +286,16 @@ def _unseen(folder: Path, digest: str | None) -> str | None:
 
 
 def _check_address(address: str) -> None:
-    """Refuse an address Dask cannot read (a usage error, exit 2) before anything is done."""
-    from distributed.comm import parse_address  # noqa: PLC0415
-    from distributed.comm.registry import get_backend  # noqa: PLC0415
+    """Refuse an address Dask cannot read (a usage error, exit 2) before anything is done;
+    and a scheduler at all without Dask, which is the ``[dask]`` extra (a usage error too)."""
+    try:
+        from distributed.comm import parse_address  # noqa: PLC0415
+        from distributed.comm.registry import get_backend  # noqa: PLC0415
+    except ImportError as exc:
+        raise UsageError(
+            f"a batch on a Dask scheduler (--scheduler) needs the [dask] extra ({exc.name} is "
+            "missing): pip install 'myanmar-brief[dask]'"
+        ) from None
 
     try:
         get_backend(parse_address(address)[0])

@@ -31,7 +31,7 @@ kernel's ``JPY_PARENT_PID``; environment variables that the imports set (debugpy
 ``PYDEVD_USE_FRAME_EVAL``) are set again; thread names count from 1. ``matplotlib_inline`` is
 never pre-imported: importing it hooks figures into the running shell, so the kernel imports
 it when the first figure is drawn, as usual; its dependencies are warm.
-``tests/test_kernels.py`` compares a forked kernel's state with a normal one's.
+``tests/kernels/test_kernels.py`` compares a forked kernel's state with a normal one's.
 
 Known, accepted differences: the warm modules are in ``sys.modules`` (and their import-time
 warnings went to the zygote's log, not to the notebook); all forked kernels share the zygote's
@@ -64,7 +64,7 @@ and the private state :func:`helpers.kernels.zygote.redo_private_state` redoes.
 ``pyproject.toml`` therefore bounds ``jupyter_client``, ``ipykernel`` and ``pyzmq`` below
 their next major versions. ``make test-kernels-latest`` builds a throw-away virtualenv
 (``.venv-latest``) with the newest releases of the three, the bounds ignored, and runs
-``tests/test_kernels.py`` there: when it passes, a bound can move.
+``tests/kernels/test_kernels.py`` there: when it passes, a bound can move.
 """
 
 from __future__ import annotations

@@ -471,7 +471,7 @@ def _redo_import_time_state() -> None:
 def redo_private_state() -> None:
     """The zygote's only writes of other libraries' private state, redone in a forked kernel.
 
-    Neither has a public way; ``tests/test_kernels.py``
+    Neither has a public way; ``tests/kernels/test_kernels.py``
     (``test_the_private_state_a_forked_kernel_redoes_is_still_there``) fails if a library
     changes under either, and each write is skipped, not failed, if its target is gone.
 

@@ -6,7 +6,7 @@ when known, the sentence or element, and a short why. :data:`RULES` lists them i
 the proof report shows them. A rule that needs something the document lacks (a PDF, measured
 charts) finds nothing rather than guessing. To add a rule: write the function here, add it to
 :data:`RULES`, and give it a fixture that breaks it and one it passes in
-``tests/test_proof_rules.py``.
+``tests/proof/test_proof_rules.py``.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def kill_worker_under(kernel: psutil.Process) -> None:
     kernel.kill()
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 def test_a_cluster_without_workers_fails_within_the_connect_timeout(tmp_path, dask_cli):
     a_plan(tmp_path, "print(partner)")
 
@@ -176,7 +176,7 @@ def test_a_cluster_without_workers_fails_within_the_connect_timeout(tmp_path, da
     assert "1 job(s) it was to run did not run: <code>remote/default</code>" in head
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 def test_a_worker_that_does_not_see_out_stops_the_batch_before_any_job(tmp_path, dask_cli):
     if subprocess.run(["unshare", "-m", "--map-root-user", "true"], check=False).returncode:
         pytest.skip("needs a mount namespace (unshare -m --map-root-user) for a private --out")
@@ -216,7 +216,8 @@ def unshared_worker(cluster: Cluster, out: Path, private: Path) -> subprocess.Po
     )
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.kernels
 def test_a_late_worker_that_cannot_see_out_gets_one_job_which_runs_again_elsewhere(
     tmp_path, dask_cli
 ):
@@ -258,7 +259,8 @@ def test_a_late_worker_that_cannot_see_out_gets_one_job_which_runs_again_elsewhe
     assert not list((tmp_path / "private").iterdir())
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.kernels
 @pytest.mark.parametrize("retries", [0, 1])
 def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
     tmp_path, dask_cli, retries
@@ -306,7 +308,8 @@ def test_a_job_whose_worker_is_killed_fails_or_runs_again_as_the_user_chose(
         assert "second attempt" in executed
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.kernels
 def test_a_batch_that_loses_every_worker_fails_its_jobs_instead_of_hanging(tmp_path, dask_cli):
     pids = a_plan(tmp_path, WAIT, "[Russia, China]")
     dask_cli.worker()
@@ -424,7 +427,8 @@ def test_the_probe_names_what_a_worker_does_not_see(tmp_path):
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.kernels
 def test_losing_the_scheduler_is_a_cluster_failure_and_nothing_is_published_after(
     tmp_path, dask_cli
 ):

@@ -22,7 +22,7 @@ from helpers.batch import runner as batch
 from helpers.batch.executors import WorkerLost, WorkerStartError
 from helpers.batch.local import LocalPool
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.kernels
 
 # With cold kernels the kernel's parent is the worker process: this cell kills it.
 KILL_WORKER = "import os, signal\nif partner == 'China':\n    os.kill(os.getppid(), signal.SIGKILL)"

@@ -14,7 +14,7 @@ from helpers.proof.document import Chart, Document
 from helpers.proof.rules import rule_chart_labels
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(charts.available() is not None, reason=str(charts.available())),
 ]
 

@@ -1,6 +1,6 @@
 """brief proof's orchestration and command (helpers.proof.run, helpers.cli): usage errors
 before anything renders, the folder it refuses, the plan it hands the batch runner, the
-report and contact sheet it writes. No kernel starts here; tests/test_proof_sample.py runs
+report and contact sheet it writes. No kernel starts here; tests/proof/test_proof_sample.py runs
 the sample end to end."""
 
 from __future__ import annotations

@@ -292,7 +292,7 @@ def test_off_linux_a_kernelspec_naming_the_fork_provisioner_still_starts_a_norma
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_notebook_runs_on_a_forked_kernel_with_correct_outputs(tmp_path, zygote, manager):
     path = write(
         tmp_path / "nb.ipynb",
@@ -310,7 +310,7 @@ def test_notebook_runs_on_a_forked_kernel_with_correct_outputs(tmp_path, zygote,
     assert [forked for _, forked in manager.started] == [True]
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_second_job_gets_a_new_process_that_sees_nothing_of_the_first(tmp_path, zygote, manager):
     first = write(
         tmp_path / "first.ipynb",
@@ -346,7 +346,7 @@ def test_second_job_gets_a_new_process_that_sees_nothing_of_the_first(tmp_path, 
     assert no_zombies(zygote.pid)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_forked_kernels_draw_different_random_numbers(tmp_path, manager):
     path = write(
         tmp_path / "nb.ipynb",
@@ -357,7 +357,7 @@ def test_forked_kernels_draw_different_random_numbers(tmp_path, manager):
     assert draws[0][1] != draws[1][1]  # numpy's global RandomState
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_linear_algebra_works_after_the_fork(tmp_path, manager):
     # numpy's OpenBLAS had started its thread pool in the zygote; it must still work.
     path = write(
@@ -431,7 +431,7 @@ print(json.dumps({"mpl_interactive": matplotlib.is_interactive(),
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_forked_kernel_is_in_the_state_of_one_started_from_the_kernelspec(tmp_path, zygote):
     path = write(tmp_path / "probe.ipynb", PROBE, PLOT)
 
@@ -452,7 +452,7 @@ def test_forked_kernel_is_in_the_state_of_one_started_from_the_kernelspec(tmp_pa
     assert normal[1]["figure_shown"] and normal[0]["pandas_max_columns"] == 20
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_frozen_zygote_objects_stay_out_of_the_kernels_collections(tmp_path):
     path = write(tmp_path / "nb.ipynb", "import gc\nprint(gc.get_freeze_count() > 100_000)")
     outputs = []
@@ -464,7 +464,7 @@ def test_frozen_zygote_objects_stay_out_of_the_kernels_collections(tmp_path):
     assert outputs == ["False", "True"]
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_brief_notebook_gives_the_same_outputs_on_a_forked_kernel(tmp_path, zygote):
     source = paths.notebook_path("brief")
 
@@ -492,7 +492,7 @@ def test_brief_notebook_gives_the_same_outputs_on_a_forked_kernel(tmp_path, zygo
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("death", ["os._exit(1)", "os.kill(os.getpid(), 9)"])
 def test_a_kernel_that_dies_in_a_cell_is_reported_dead(tmp_path, zygote, manager, death):
     path = write(tmp_path / "nb.ipynb", "import os", death, "print('never')")
@@ -504,7 +504,7 @@ def test_a_kernel_that_dies_in_a_cell_is_reported_dead(tmp_path, zygote, manager
     assert no_zombies(zygote.pid)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_cell_timeout_stops_the_run_and_kills_the_kernel(tmp_path, manager):
     path = write(tmp_path / "nb.ipynb", "while True:\n    pass")
     started = time.monotonic()
@@ -516,7 +516,7 @@ def test_a_cell_timeout_stops_the_run_and_kills_the_kernel(tmp_path, manager):
     assert gone(pid)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_an_interrupt_reaches_the_forked_kernel(tmp_path, manager):
     path = write(tmp_path / "nb.ipynb", "import time\ntime.sleep(120)")
     started = time.monotonic()
@@ -532,7 +532,7 @@ def test_an_interrupt_reaches_the_forked_kernel(tmp_path, manager):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_working_directory_and_environment_are_the_ones_papermill_gives(
     tmp_path, manager, monkeypatch
 ):
@@ -555,7 +555,7 @@ def test_working_directory_and_environment_are_the_ones_papermill_gives(
     assert [forked for _, forked in manager.started] == [True]
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_kernel_writes_to_the_streams_given_to_start_kernel(tmp_path, zygote):
     # As helpers.execute does: the kernel's own stdout and stderr go to a log file.
     log_path = tmp_path / "kernel.log"
@@ -570,7 +570,7 @@ def test_kernel_writes_to_the_streams_given_to_start_kernel(tmp_path, zygote):
     assert "to the log" in log_path.read_text()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_kernel_whose_import_time_environment_differs_starts_normally(
     tmp_path, manager, monkeypatch, caplog
 ):
@@ -588,7 +588,7 @@ def test_a_kernel_whose_import_time_environment_differs_starts_normally(
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_no_process_outlives_warm_kernels(tmp_path):
     before = descendants()
     with warm_kernels() as address:
@@ -617,7 +617,7 @@ def test_no_process_outlives_warm_kernels(tmp_path):
     asyncio.run(km.cleanup_resources())
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
     before = descendants()
     path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
@@ -635,7 +635,7 @@ def test_failed_warm_import_falls_back_to_normal_kernels(tmp_path, caplog):
     assert descendants() - before == set()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_kernels_die_with_their_zygote_and_later_kernels_start_normally(tmp_path, caplog):
     path = write(tmp_path / "nb.ipynb", "print(6 * 7)")
     with Zygote.start() as zygote:
@@ -666,7 +666,7 @@ with warm_kernels() as address:
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_zygote_and_its_kernels_stop_when_the_process_that_started_them_dies():
     runner = subprocess.Popen(
         [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -704,7 +704,7 @@ def _run_in_worker(address: str, notebook: str) -> str:
     return text(out.cells[0]).strip()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_worker_process_forks_kernels_from_the_zygote_address(tmp_path, zygote):
     path = write(tmp_path / "nb.ipynb", "import os\nprint(os.getppid())")
     context = multiprocessing.get_context("spawn")
@@ -713,7 +713,7 @@ def test_a_worker_process_forks_kernels_from_the_zygote_address(tmp_path, zygote
     assert printed == str(zygote.pid)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_forked_kernels_keep_the_signal_dispositions_the_zygote_was_given(tmp_path):
     # Under nohup SIGHUP is ignored, and a kernel started from its kernelspec inherits that;
     # so must a forked one (the zygote handles SIGHUP itself while it serves).

@@ -104,7 +104,7 @@ def test_cells_tagged_skip_execution_are_expected_not_to_run():
 # -- running notebooks (these start kernels) ------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_good_notebook_runs_with_parameters_injected_and_without_the_sentinel(tmp_path):
     notebook = write(tmp_path, "print(partner.upper())")
     source = notebook.read_bytes()
@@ -120,7 +120,7 @@ def test_good_notebook_runs_with_parameters_injected_and_without_the_sentinel(tm
     assert no_kernels_left()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_kernel_output_goes_to_the_kernel_log_not_the_terminal(tmp_path, capfd):
     notebook = write(tmp_path, "import sys; print('to the kernel stderr', file=sys.__stderr__)")
     log = tmp_path / "kernel.log"
@@ -143,7 +143,7 @@ FAILURES = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("kind", list(FAILURES))
 def test_failed_run_raises_names_the_cell_keeps_the_notebook_and_leaves_no_kernel(tmp_path, kind):
     source, message = FAILURES[kind]
@@ -161,7 +161,7 @@ def test_failed_run_raises_names_the_cell_keeps_the_notebook_and_leaves_no_kerne
     assert no_kernels_left()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_missing_kernel_is_an_execution_error_that_says_how_to_install_it(tmp_path):
     notebook = write(tmp_path, "x = 1")
     with pytest.raises(ExecutionError, match="ipykernel install --sys-prefix --name no-such"):
@@ -181,7 +181,7 @@ def gone(pid: int, timeout: float = 10) -> bool:
     return False
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("then", ["print('done')", "import os; os._exit(1)"])
 def test_processes_the_notebook_started_do_not_outlive_the_run(tmp_path, then):
     notebook = write(
@@ -228,7 +228,7 @@ def test_a_cell_that_prints_too_much_is_cut_and_the_brief_says_so():
     assert "cell 2 produced 0.0 MB of output; the notebook keeps the first 0.0 MB" in html
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_the_executed_notebook_keeps_at_most_the_cap_per_cell(tmp_path, monkeypatch):
     from helpers.pipeline import execute as execute_module
 

@@ -23,7 +23,7 @@ from helpers.pipeline.render import render
 from helpers.pipeline.request import RenderRequest
 
 CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 #: Every WCAG 2.0-2.2 A and AA rule, and axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 NOTEBOOKS = [p.stem for p in paths.report_notebooks()]
@@ -72,7 +72,7 @@ def _structure(pdf: PdfReader) -> tuple[Counter, list]:
     return kinds, alts
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_every_brief_pdf_is_tagged_pdf_ua_1(published, notebook):
     pdf = PdfReader(published / notebook / "default" / f"{notebook}.pdf")
@@ -98,7 +98,7 @@ def test_every_brief_pdf_is_tagged_pdf_ua_1(published, notebook):
     assert manifest["pdf_variant"] == "pdf/ua-1"
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 # WeasyPrint 70 opens its sRGB profile for PDF/A and leaves the file to the collector.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_other_variants_plain_and_archival_with_the_evidence_attached(published):
@@ -173,7 +173,8 @@ needs_axe = pytest.mark.skipif(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
+@pytest.mark.browser
 @needs_axe
 def test_every_brief_and_the_index_pass_axe_core(published):
     pages = [published / nb / "default" / f"{nb}.html" for nb in NOTEBOOKS]
@@ -181,7 +182,7 @@ def test_every_brief_and_the_index_pass_axe_core(published):
     assert found == {page.name: [] for page in [*pages, published / "index.html"]}
 
 
-@pytest.mark.slow
+@pytest.mark.browser
 @needs_axe
 def test_axe_does_see_a_violation_when_there_is_one(tmp_path):
     page = tmp_path / "bad.html"
@@ -190,7 +191,7 @@ def test_axe_does_see_a_violation_when_there_is_one(tmp_path):
     assert {line.split(":")[0] for line in found} >= {"html-has-lang", "image-alt", "region"}
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_figure_without_alternative_text_is_published_with_a_warning(tmp_path, capsys):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook

@@ -151,7 +151,7 @@ def test_a_run_whose_files_do_not_match_its_manifest_is_not_in_the_feed(tmp_path
     assert feedparser.parse((tmp_path / "feed.xml").read_bytes()).entries == []
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_brief_render_writes_the_feeds_of_real_briefs(tmp_path):
     from helpers.cli import main
 

@@ -339,7 +339,7 @@ def test_bad_input_is_refused_before_anything_is_sent(out, capsys):
     json.loads((out / "brief" / "default" / "manifest.json").read_text())  # untouched
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_batch_send_mails_each_edition_it_published_to_its_deliver_addresses(
     tmp_path, server, monkeypatch, capsys
 ):

@@ -495,7 +495,7 @@ def _page_requests(html_path: Path, tmp_path: Path) -> list[str]:
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 def test_chromium_loads_the_brief_without_a_single_network_request(brief_html, tmp_path):
     page = tmp_path / "brief.html"

@@ -20,7 +20,8 @@ playwright = pytest.importorskip("playwright.sync_api")
 # Debian's Chromium, launched as the proof's chart rule launches it.
 ARGS = CHROMIUM_ARGS
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.kernels,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
 ]
 

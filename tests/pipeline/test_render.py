@@ -527,7 +527,7 @@ def children_gone(pid: int | None = None, timeout: float = 10) -> bool:
     return False
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_end_to_end_with_defaults_renders_every_notebook(tmp_path):
     out = tmp_path / "reports"
     results = render.render(out_dir=out)
@@ -554,7 +554,7 @@ def test_end_to_end_with_defaults_renders_every_notebook(tmp_path):
     assert children_gone()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize(
     "parameters",
     [
@@ -574,7 +574,7 @@ def test_the_main_brief_fits_four_a4_pages_for_every_partner_and_view(tmp_path, 
     assert pages <= 4, (parameters, pages)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_real_run_publishes_then_a_failing_run_leaves_it_intact(tmp_path):
     folder = tmp_path / "nbs"
     notebook = make_notebook(folder, "custom", "print(f'{partner} as of {as_of}')")
@@ -649,7 +649,7 @@ def after_kill_nothing_is_left(out: Path, before: dict[str, bytes]) -> None:
     assert visible(out) == before
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_killed_during_execution_leaves_the_old_report_intact(tmp_path, good_report):
     notebook, out = copy_report(good_report, tmp_path)
     before = visible(out)
@@ -692,7 +692,7 @@ def test_killed_during_execution_leaves_the_old_report_intact(tmp_path, good_rep
     after_kill_nothing_is_left(out, before)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("where", ["manifest", "switch"])
 def test_killed_during_publishing_leaves_the_old_report_intact(tmp_path, good_report, where):
     notebook, out = copy_report(good_report, tmp_path)
@@ -716,7 +716,7 @@ def test_validate_parameters_is_what_prepare_uses(tmp_path, no_data_check):
     assert job.parameters == validate_parameters(notebook, {"partner": "china"})
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize(
     ("warm", "env", "forked"),
     [(None, None, True), (False, None, False), (None, "0", False)],

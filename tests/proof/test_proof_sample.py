@@ -11,7 +11,8 @@ import pytest
 from helpers.proof.run import ProofRequest, run_proof
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
+@pytest.mark.browser
 def test_the_sample_renders_and_breaks_no_rule(tmp_path):
     result = run_proof(ProofRequest(sample=True, out_dir=tmp_path / "proof"))
     assert (tmp_path / "proof" / "proof.html").exists()

@@ -571,7 +571,7 @@ ISOLATION = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_jobs_see_no_variable_import_state_setting_or_file_of_another(tmp_path):
     notebook = make_notebook(tmp_path / "nbs", "leak", ISOLATION)
     write_plan(
@@ -599,7 +599,7 @@ def test_jobs_see_no_variable_import_state_setting_or_file_of_another(tmp_path):
     assert sorted(p.name for p in notebook.parent.iterdir()) == ["leak.ipynb"]
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_real_batch_with_a_failing_job_then_an_incremental_rerun(tmp_path, capsys):
     make_notebook(tmp_path / "nbs", "good", "print(f'{partner} as of {as_of}')")
     make_notebook(tmp_path / "nbs", "bad", "raise ValueError('boom')")
@@ -650,7 +650,7 @@ while not pathlib.Path({flag!r}).exists():
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_two_overlapping_batches_the_second_exits_75_and_touches_nothing(tmp_path, capsys):
     started, flag = tmp_path / "started", tmp_path / "flag"
     make_notebook(
@@ -705,7 +705,7 @@ def until(condition, proc: subprocess.Popen, what: str) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
 def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_lock(tmp_path, how):
     pids = tmp_path / "pids"
@@ -749,7 +749,7 @@ def test_a_batch_that_is_stopped_or_killed_leaves_no_worker_or_kernel_and_no_loc
 ONE_WAITS = "if partner == 'Russia':\n" + textwrap.indent(WAIT_FOREVER.strip(), "    ") + "\n"
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_batch_stopped_while_one_worker_idles_ends_with_130(tmp_path):
     # The idle worker waits for the next job holding the pool's queue lock; stopped, it exits
     # holding it. The worker whose job was stopped used to unwind, then wait for that lock for
@@ -794,7 +794,7 @@ os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[
 """
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_kernel_that_failed_to_start_is_retried_but_a_kernel_that_died_in_a_cell_is_not(
     tmp_path, monkeypatch
 ):
@@ -847,7 +847,8 @@ def dask_cluster():
         yield cluster
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.kernels
 def test_the_same_jobs_run_on_a_dask_cluster(tmp_path, dask_cluster):
     make_notebook(tmp_path / "nbs", "remote", "import os\nprint(partner, os.getpid())")
     write_plan(
@@ -917,7 +918,7 @@ def test_the_cron_line_and_the_systemd_service_run_the_example_plan_under_a_lock
     assert (paths.PLANS_DIR / "daily.yaml").is_file()
 
 
-@pytest.mark.slow
+@pytest.mark.kernels
 def test_a_verbose_batch_logs_from_its_workers_too(tmp_path):
     make_notebook(tmp_path / "nbs", "talk", "print(partner)")
     write_plan(tmp_path, "version: 1\nformats: [html]\njobs: [{notebook: nbs/talk.ipynb}]\n")
