@@ -75,7 +75,7 @@ class Outcome:
             "parameters": job.parameters,
             "overrides": job.overrides,
             "command": job.command,
-            "edition": result.edition if result else None,
+            "edition": result.edition.to_json() if result and result.edition else None,
         }
 
 
@@ -85,7 +85,7 @@ def _ordinal(n: int) -> str:
 
 def edition_words(result: RunResult) -> str:
     """``; since 30 Sep 2023: 4 new, 1 changed``, ``; first edition``, or nothing."""
-    summary = EditionSummary.from_json(result.edition)
+    summary = result.edition or EditionSummary()
     since, changes = summary.previous, summary.changes
     if summary.first:
         return "; first edition"

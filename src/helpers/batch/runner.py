@@ -578,7 +578,7 @@ class _Batch:
         # A job run again only because another worker took the pool down is not counted.
         attempts = 1 + len(retried)
         if result.status == "unchanged":
-            since = ((result.edition or {}).get("since") or {}).get("date", "?")
+            since = ((result.edition and result.edition.previous) or {}).get("date", "?")
             reason = f"nothing new since the edition of {since}; not published (--only-changed)"
             return Outcome(self.jobs[i], "skipped", reason, decision.key, attempts, result, retried)
         status = "ran" if result.ok else "failed"

@@ -44,6 +44,7 @@ from helpers.errors import (
     ExecutionError,
     RenderError,
 )
+from helpers.ledger import EditionSummary
 from helpers.params import OUTPUT_METADATA_KEY, SINCE_FIELD, check, schema_for
 from helpers.pipeline import publish
 from helpers.pipeline.manifest import build_manifest
@@ -218,14 +219,15 @@ def _unchanged(previous: Previous, edition: dict[str, Any] | None) -> bool:
     )
 
 
-def _summary(edition: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a batch summary and the index say of an edition: since when, and what changed."""
+def _summary(edition: dict[str, Any] | None) -> EditionSummary | None:
+    """What a batch summary and the index say of an edition (its manifest's ``edition``):
+    since when, and what changed; what it was made from only when that changed."""
     if edition is None:
         return None
-    summary = {"since": edition.get("since"), "changes": edition.get("changes")}
-    if edition.get("made_from_changed"):
-        summary["made_from_changed"] = edition["made_from_changed"]
-    return summary
+    summary = EditionSummary.from_json(edition)
+    if summary.made_from_changed:
+        return summary
+    return dataclasses.replace(summary, made_from_changed=None)
 
 
 @dataclass

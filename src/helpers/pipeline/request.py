@@ -43,6 +43,7 @@ from helpers.errors import (
     RenderError,
     UsageError,
 )
+from helpers.ledger import EditionSummary
 
 __all__ = [
     "ExecutionFailed",
@@ -279,9 +280,9 @@ class RunResult:
     error_type: str | None = None
     exit_code: int = 0
     failed_path: Path | None = None
-    #: The edition's comparison with the previous one, as its manifest records it:
-    #: ``{"since": ..., "changes": {...}}``; None when the brief keeps no ledger.
-    edition: dict[str, Any] | None = None
+    #: The edition's comparison with the previous one, as its manifest records it (since
+    #: when, what changed); None when the brief keeps no ledger.
+    edition: EditionSummary | None = None
     #: Warnings for the log: a previous edition that could not be compared with.
     warnings: tuple[str, ...] = ()
     #: On a Dask cluster, what the worker reports of a published run, for the batch to check
