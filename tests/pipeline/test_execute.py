@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -9,10 +11,20 @@ import nbformat
 import psutil
 import pytest
 from conftest import child_processes
+from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from helpers import paths
 from helpers.errors import ExecutionError
-from helpers.pipeline.execute import SENTINEL_TAG, execute_notebook, find_failure
+from helpers.kernels.provisioner import forking_config
+from helpers.pipeline.execute import (
+    SENTINEL_TAG,
+    RunKernelClient,
+    RunKernelManager,
+    execute_notebook,
+    find_failure,
+    run_kernel_options,
+)
 
 
 def build(*sources: str) -> nbformat.NotebookNode:
@@ -128,6 +140,69 @@ def test_kernel_output_goes_to_the_kernel_log_not_the_terminal(tmp_path, capfd):
     captured = capfd.readouterr()
     assert "to the kernel stderr" not in captured.err
     assert "to the kernel stderr" in log.read_text()
+
+
+def test_one_kernel_manager_class_is_configured_per_run_as_nbclient_makes_it(tmp_path):
+    # No class is made per run: the log's path and the run id reach the one class as
+    # traitlets configuration, beside the caller's (here the zygote's address).
+    address = str(tmp_path / "zygote.sock")
+    caller = forking_config(address)
+    options = run_kernel_options(tmp_path / "kernel.log", "run-1", caller)
+    assert options["kernel_manager_class"] is RunKernelManager
+    assert run_kernel_options(None, "run-2")["kernel_manager_class"] is RunKernelManager
+    # nbclient makes its kernel manager with its own config, as papermill hands it over.
+    client = NotebookClient(new_notebook(), kernel_name=paths.KERNEL_NAME, **options)
+    km = client.create_kernel_manager()
+    assert type(km) is RunKernelManager
+    assert (km.kernel_log, km.run_id) == (str(tmp_path / "kernel.log"), "run-1")
+    assert km.zygote_address == address
+    assert list(caller) == ["ForkingKernelManager"]  # the caller's config is left as it was
+    # Its clients remove the connection file once the kernel answers (a public hook, the
+    # manager's client class, not a method replaced on an instance).
+    assert km.client_factory is RunKernelClient
+    assert type(km.client()) is RunKernelClient
+    km.context.destroy()
+
+
+@pytest.mark.slow
+def test_concurrent_runs_kill_only_their_own_kernels(tmp_path):
+    # brief serve renders in threads of one process: a run that ends kills what is left of
+    # its own kernels, never those of a run still going.
+    started, release = tmp_path / "started", tmp_path / "release"
+    slow_dir, quick_dir = tmp_path / "slow", tmp_path / "quick"
+    slow_dir.mkdir()
+    quick_dir.mkdir()
+    slow = write(
+        slow_dir,
+        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()",
+        f"while not pathlib.Path({str(release)!r}).exists():\n    time.sleep(0.05)",
+        "print('still alive')",
+    )
+    quick = write(quick_dir, "print('quick')")
+    outcome: dict[str, object] = {}
+
+    def run_slow() -> None:
+        try:
+            outcome["nb"] = execute_notebook(slow, slow_dir / "out.ipynb", timeout=120)
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:  # papermill ran the run on an event loop it made for this thread
+            asyncio.get_event_loop().close()
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), outcome
+        execute_notebook(quick, quick_dir / "out.ipynb", timeout=60)
+    finally:
+        release.touch()
+        thread.join(timeout=120)
+    assert "error" not in outcome, outcome["error"]
+    assert outcome["nb"].cells[-1].outputs[0]["text"] == "still alive\n"
+    assert no_kernels_left()
 
 
 FAILURES = {

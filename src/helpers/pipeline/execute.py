@@ -17,15 +17,22 @@ So :func:`execute_notebook` trusts only what the kernel sent back and what it wa
    Only a kernel that ran every cell before it can return it.
 
 The kernel's own stdout and stderr go to a log file instead of the terminal, and every kernel
-process started for the run is killed if it is still alive when the run ends.
+process started for the run is killed if it is still alive when the run ends. One kernel
+manager class does both for every run, :class:`RunKernelManager`, configured per run through
+traitlets configuration (:func:`run_kernel_options`), the way nbclient makes its manager: the
+log's path, and a run id under which it records the kernel processes it starts
+(:func:`take_launched`). Its clients (:class:`RunKernelClient`) remove the kernel's connection
+file once the kernel answers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import signal
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,12 +40,15 @@ from typing import Any
 
 import nbformat
 import psutil
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import NoSuchKernel
 from nbformat import NotebookNode
+from traitlets import DottedObjectName, Type, Unicode
 from traitlets.config import Config
 
 from helpers import paths
 from helpers.errors import ExecutionError, KernelStartError
+from helpers.kernels.provisioner import ForkingKernelManager
 
 #: Tag of the cell appended to detect a run that stopped early; removed after the run.
 SENTINEL_TAG = "brief-sentinel"
@@ -58,9 +68,13 @@ __all__ = [
     "CUT_KEY",
     "MAX_CELL_OUTPUT",
     "SENTINEL_TAG",
+    "RunKernelClient",
+    "RunKernelManager",
     "cap_outputs",
     "execute_notebook",
     "find_failure",
+    "run_kernel_options",
+    "take_launched",
 ]
 
 
@@ -74,7 +88,6 @@ def execute_notebook(
     kernel_name: str = paths.KERNEL_NAME,
     kernel_log: Path | str | None = None,
     start_timeout: int = 60,
-    kernel_manager_class: type[AsyncKernelManager] | None = None,
     config: Config | None = None,
 ) -> NotebookNode:
     """Execute a notebook with papermill and check that every cell ran.
@@ -99,13 +112,11 @@ def execute_notebook(
         File that receives the kernel's stdout and stderr. Default: ``<output_path>.kernel.log``.
     start_timeout
         Seconds to wait for the kernel to start.
-    kernel_manager_class
-        The ``AsyncKernelManager`` subclass that starts the kernel, for example one that
-        forks it from a warm zygote (:class:`helpers.kernels.provisioner.ForkingKernelManager`).
-        Default: ``AsyncKernelManager``, a kernel started from its kernelspec.
     config
-        traitlets configuration for nbclient and the kernel manager it makes, for example the
-        zygote's address (:func:`helpers.kernels.provisioner.forking_options` gives both).
+        traitlets configuration for nbclient and the kernel manager it makes (a
+        :class:`RunKernelManager`), for example the zygote's address to fork the kernel from
+        (:func:`helpers.kernels.provisioner.forking_config`). Default: a kernel started from
+        its kernelspec.
 
     Returns
     -------
@@ -140,7 +151,7 @@ def execute_notebook(
     def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
         running["index"] = cell_index
 
-    manager = _logging_kernel_manager(kernel_log, kernel_manager_class or AsyncKernelManager)
+    run_id = uuid.uuid4().hex
     raised: BaseException | None = None
     try:
         papermill.execute_notebook(
@@ -154,14 +165,13 @@ def execute_notebook(
             start_timeout=start_timeout,
             log_output=False,
             progress_bar=False,
-            kernel_manager_class=manager,
             on_cell_execute=on_cell_execute,
-            **({"config": config} if config is not None else {}),
+            **run_kernel_options(kernel_log, run_id, config),
         )
     except Exception as exc:  # a cell raised, the kernel died or never started, a timeout, ...
         raised = exc
     finally:
-        _kill_survivors(manager.launched)
+        _kill_survivors(take_launched(run_id))
         prepared_path.unlink(missing_ok=True)
 
     executed = _read_executed(output_path, fallback=prepared)
@@ -177,8 +187,6 @@ def execute_notebook(
     message = _describe(raised, problem, executed, running["index"], timeout, kernel_name)
     # Failing before the first cell began means the kernel did not start (a port clash, say):
     # nothing ran, so a batch may safely try again. A missing kernelspec will not get better.
-    from jupyter_client.kernelspec import NoSuchKernel  # noqa: PLC0415
-
     start_failed = (
         raised is not None and running["index"] is None and not isinstance(raised, NoSuchKernel)
     )
@@ -321,7 +329,6 @@ def _describe(
     timeout: int | None,
     kernel_name: str,
 ) -> str:
-    from jupyter_client.kernelspec import NoSuchKernel  # noqa: PLC0415
     from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: PLC0415
     from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
 
@@ -381,19 +388,92 @@ def _restore_metadata(nb: NotebookNode, source: Path) -> None:
             cell.metadata.get("papermill", {}).pop(key, None)
 
 
-def _logging_kernel_manager(
-    log_path: Path, base: type[AsyncKernelManager] = AsyncKernelManager
-) -> type[AsyncKernelManager]:
-    """A kernel-manager class for one run: kernel output to ``log_path``, processes recorded.
+#: The kernel processes each run started, by run id: ``(pid, create_time)`` pairs that
+#: :class:`RunKernelManager` records and the run takes (:func:`take_launched`) when it ends.
+#: One entry per run, so that concurrent runs in one process (``brief serve``'s renders) never
+#: kill each other's kernels.
+_launched: dict[str, list[tuple[int, float]]] = {}
+_launched_lock = threading.Lock()
 
-    A class, not an instance, because nbclient builds and owns the manager (and so shuts it
-    down); a fresh subclass of ``base`` per run keeps concurrent runs from sharing the record.
+
+def take_launched(run_id: str) -> list[tuple[int, float]]:
+    """The kernel processes started under ``run_id`` so far, forgotten as they are returned.
+
+    Parameters
+    ----------
+    run_id
+        The :attr:`RunKernelManager.run_id` the run configured.
+
+    Returns
+    -------
+    list of (int, float)
+        Each kernel's pid and its process's creation time (so that a pid reused later is not
+        mistaken for it), in the order they started.
+    """
+    with _launched_lock:
+        return _launched.pop(run_id, [])
+
+
+def _record_launched(run_id: str, pid: int) -> None:
+    with contextlib.suppress(psutil.Error):
+        entry = (pid, psutil.Process(pid).create_time())
+        with _launched_lock:
+            _launched.setdefault(run_id, []).append(entry)
+
+
+class RunKernelClient(AsyncKernelClient):
+    """An ``AsyncKernelClient`` that removes the kernel's connection file once the kernel
+    answers.
+
+    By then the kernel has read the file, and the client holds what it says: the file (ports
+    and HMAC key) goes, so a run killed while its kernel works (a batch killed outright, its
+    workers with it) leaves no key on disk, not even in ``<out>/.tmp/`` until the next run.
+    :class:`RunKernelManager` makes its clients of this class (its ``client_class``).
     """
 
-    class RunKernelManager(base):  # type: ignore[valid-type,misc]
-        launched: list[tuple[int, float]] = []  # noqa: RUF012  (per-run class, see above)
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Wait as ``AsyncKernelClient`` does; then remove the connection file."""
+        await super().wait_for_ready(timeout=timeout)
+        if self.connection_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self.connection_file)
 
-        async def start_kernel(self, **kw: Any) -> None:
+
+class RunKernelManager(ForkingKernelManager):
+    """The kernel manager of every run: kernel output to :attr:`kernel_log`, each kernel
+    process recorded under :attr:`run_id` for :func:`take_launched`.
+
+    One class for every run, configured per run the traitlets way (:func:`run_kernel_options`):
+    nbclient makes and owns the manager (and so shuts it down) from a class and a ``Config``.
+    A :class:`~helpers.kernels.provisioner.ForkingKernelManager`, so a ``ForkingKernelManager``
+    section of the configuration (:func:`~helpers.kernels.provisioner.forking_config`) forks
+    the kernel from a warm zygote; without one, kernels start from their kernelspec.
+    Its clients are :class:`RunKernelClient`.
+    """
+
+    kernel_log = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="File that receives the kernel's stdout and stderr; its folder gets the kernel's "
+        "connection file. None: the kernel writes where this process does.",
+    )
+    run_id = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Key under which the kernel processes started are recorded for take_launched().",
+    )
+    client_class = DottedObjectName(f"{__name__}.RunKernelClient", config=True)
+    client_factory = Type(RunKernelClient, klass=AsyncKernelClient, config=True)
+
+    async def start_kernel(self, **kw: Any) -> None:
+        """jupyter_client's start, with the kernel's streams on :attr:`kernel_log` and its
+        process recorded under :attr:`run_id`."""
+        if self.kernel_log is None:
+            await super().start_kernel(**kw)
+        else:
+            log_path = Path(self.kernel_log)
             if not self.connection_file:
                 # Beside the kernel's log (a render's own folder under <out>/.tmp/), not in
                 # $TMPDIR, where jupyter_client puts it: a run killed outright leaves its
@@ -404,30 +484,38 @@ def _logging_kernel_manager(
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
                 await super().start_kernel(**kw)
-            pid = getattr(self.provisioner, "pid", None)
-            if pid is not None:
-                with contextlib.suppress(psutil.Error):
-                    type(self).launched.append((pid, psutil.Process(pid).create_time()))
+        pid = getattr(self.provisioner, "pid", None)
+        if pid is not None and self.run_id is not None:
+            _record_launched(self.run_id, pid)
 
-        def client(self, **kw: Any) -> Any:
-            # Once the kernel answers, it has read its connection file and the client holds
-            # what it says: the file (ports and HMAC key) is removed then, so a run killed
-            # while its kernel works (a batch killed outright, its workers with it) leaves
-            # no key on disk, not even in <out>/.tmp/ until the next run.
-            client = super().client(**kw)
-            wait = client.wait_for_ready
-            path = self.connection_file
 
-            async def wait_then_forget(timeout: float | None = None) -> None:
-                await wait(timeout=timeout)
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+def run_kernel_options(
+    kernel_log: Path | str | None, run_id: str | None, config: Config | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for papermill's ``execute_notebook`` (or nbclient's
+    ``NotebookClient``) that run the kernel on a :class:`RunKernelManager` for one run.
 
-            client.wait_for_ready = wait_then_forget
-            return client
+    Parameters
+    ----------
+    kernel_log
+        :attr:`RunKernelManager.kernel_log`.
+    run_id
+        :attr:`RunKernelManager.run_id`.
+    config
+        The caller's traitlets configuration, for example the zygote's address
+        (:func:`~helpers.kernels.provisioner.forking_config`); it is not modified.
 
-    RunKernelManager.launched = []
-    return RunKernelManager
+    Returns
+    -------
+    dict
+        ``kernel_manager_class`` (:class:`RunKernelManager`) and ``config``: ``config`` with
+        a ``RunKernelManager`` section for this run. nbclient makes its kernel manager with
+        its own ``config`` (``NotebookClient.create_kernel_manager``).
+    """
+    merged = copy.deepcopy(config) if config is not None else Config()
+    section = {"kernel_log": None if kernel_log is None else str(kernel_log), "run_id": run_id}
+    merged.merge(Config({RunKernelManager.__name__: section}))
+    return {"kernel_manager_class": RunKernelManager, "config": merged}
 
 
 def _kill_survivors(launched: list[tuple[int, float]]) -> None:

@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpers import paths
 from helpers.common import utc_now
@@ -58,6 +58,9 @@ from helpers.pipeline.series import (
     series_key,
 )
 from helpers.signals import interrupts, note_published, published_so_far, sigterm_interrupts
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
@@ -104,8 +107,7 @@ def render_job(
     job: Job,
     reporter: Reporter | None = None,
     *,
-    kernel_manager_class: type | None = None,
-    config: Any = None,
+    config: Config | None = None,
 ) -> RunResult:
     """Execute, render and publish one job; on failure keep the old report and archive.
 
@@ -121,12 +123,12 @@ def render_job(
         From :func:`prepare`.
     reporter
         Receives phase, done and failed events; default: none.
-    kernel_manager_class
-        The ``AsyncKernelManager`` subclass that starts the kernel. Default: one forking it
-        from the zygote at ``job.zygote`` if set, else ``AsyncKernelManager``.
     config
-        traitlets configuration for nbclient and the kernel manager (a ``Config``), with
-        ``kernel_manager_class``: :func:`render` configures the zygote's address this way.
+        traitlets configuration for nbclient and the kernel manager
+        (:class:`~helpers.pipeline.execute.RunKernelManager`): :func:`render` configures the
+        zygote's address this way (:func:`helpers.kernels.provisioner.forking_config`).
+        Default: the kernel forks from the zygote at ``job.zygote`` if set, else it starts
+        from its kernelspec.
 
     Returns
     -------
@@ -145,7 +147,7 @@ def render_job(
         publish.check_no_links(job.out_dir, versions)
         attempt.phase = "execute"
         attempt.previous = _previous(attempt)
-        nb = _execute(attempt, kernel_manager_class, config)
+        nb = _execute(attempt, config)
         edition = _edition(attempt, nb)
         if job.only_changed and _unchanged(attempt.previous, edition):
             seconds = time.monotonic() - started
@@ -271,23 +273,19 @@ class _Attempt:
         self.timings[phase] = time.monotonic() - clock
 
 
-def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any = None) -> Any:
+def _execute(attempt: _Attempt, config: Config | None = None) -> Any:
     """Run the notebook in a kernel (:mod:`helpers.pipeline.execute`); the executed notebook."""
+    # Imported when a kernel is about to start, not with this module: jupyter_client and
+    # nbformat take a while to import, which render() spends beside the zygote's imports.
+    from helpers.kernels.provisioner import forking_config  # noqa: PLC0415
     from helpers.pipeline.execute import execute_notebook  # noqa: PLC0415
 
     job = attempt.job
     cwd = attempt.work / "cwd" if job.private_cwd else job.notebook.parent
     with attempt.step("execute"):
         cwd.mkdir(exist_ok=True)
-        options: dict[str, Any] = {}
-        if kernel_manager_class is not None:
-            options["kernel_manager_class"] = kernel_manager_class
-            if config is not None:
-                options["config"] = config
-        elif job.zygote:
-            from helpers.kernels.provisioner import forking_options  # noqa: PLC0415
-
-            options.update(forking_options(job.zygote))
+        if config is None and job.zygote:
+            config = forking_config(job.zygote)
         return execute_notebook(
             job.notebook,
             attempt.executed,
@@ -295,7 +293,7 @@ def _execute(attempt: _Attempt, kernel_manager_class: type | None, config: Any =
             timeout=job.timeout,
             cwd=cwd,
             kernel_log=attempt.kernel_log,
-            **options,
+            config=config,
         )
 
 
@@ -668,14 +666,14 @@ def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
 
 def _forking_when_needed(address: Callable[[], str | None]) -> dict[str, Any]:
     """:func:`render_job`'s options for kernels forked from the zygote, waited for only when
-    the first kernel starts (:func:`helpers.kernels.provisioner.forking_options`).
+    the first kernel starts: its ``config`` (:func:`helpers.kernels.provisioner.forking_config`).
 
     The first HTML and PDF renders of a process cost about a second more than the next ones
     (:func:`helpers.pipeline.export.warm_up`). That second is paid here, where it costs no time on
     a machine with a core to spare: the HTML template is compiled before waiting for the
     zygote's imports, and WeasyPrint is warmed in a thread while the first kernel runs.
     """
-    from helpers.kernels.provisioner import forking_options  # noqa: PLC0415
+    from helpers.kernels.provisioner import forking_config  # noqa: PLC0415
     from helpers.pipeline.export import warm_up, warm_up_pdf_in_background  # noqa: PLC0415
 
     resolved: list[str | None] = []
@@ -688,7 +686,7 @@ def _forking_when_needed(address: Callable[[], str | None]) -> dict[str, Any]:
             warm_up_pdf_in_background()
         return resolved[0]
 
-    return forking_options(when_needed)
+    return {"config": forking_config(when_needed)}
 
 
 def preload() -> None:
