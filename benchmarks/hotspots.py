@@ -3,8 +3,9 @@
 Not a test. Runs in this process, with no kernel, what a warm kernel runs for the main brief
 (`notebooks/brief.ipynb`: ``open_brief`` and each section cell, their output formatted as
 IPython formats it), then WeasyPrint on a brief's HTML as ``brief render`` does, and prints
-for each step its wall time (median of ``--repeat`` runs, after one warm-up run) and the
-profile's top entries by own time and by cumulative time.
+for each step its wall time and CPU time (process time: what load does not lengthen; medians
+of ``--repeat`` runs, after one warm-up run), the load average, and the profile's top entries
+by own time and by cumulative time.
 
     .venv/bin/python benchmarks/hotspots.py                 # the main brief, defaults
     .venv/bin/python benchmarks/hotspots.py --top 25 --html reports/brief/<run>/brief.html
@@ -20,6 +21,7 @@ import ast
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -65,16 +67,19 @@ def pdf_step(html_path: Path) -> None:
 def profiled(label: str, step, repeat: int, top: int) -> None:
     """Run ``step`` once to warm up, time it ``repeat`` times, profile one more run, print."""
     step()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     profile = cProfile.Profile()
     profile.runcall(step)
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(
         f"\n## {label}: median {statistics.median(times):.3f} s "
-        f"(min {min(times):.3f}, max {max(times):.3f}, {repeat} runs)\n"
+        f"(min {min(times):.3f}, max {max(times):.3f}, {repeat} runs{load}); "
+        f"CPU median {statistics.median(cpu):.3f} s (min {min(cpu):.3f})\n"
     )
     for order in ("tottime", "cumulative"):
         out = io.StringIO()

@@ -172,6 +172,23 @@ def test_a_section_gives_its_figure_and_rows_as_well_as_its_html(dataset):
     assert brief.judgments().rows.empty  # the shipped data holds no analyst judgment
 
 
+def test_a_sections_rows_are_gathered_when_first_asked_for_and_then_kept(dataset):
+    brief = Brief(P.check(P.BriefParams, {}), dataset)
+    timeline, opening = brief.timeline(), brief.bottom_line()
+    # Rendering a brief never asks for them: nothing is gathered until then.
+    assert "rows" not in vars(timeline) and "rows" not in vars(opening)
+    brief.key_points(), brief.sources()  # later sections change nothing a block shows
+    rows = timeline.rows
+    assert vars(timeline)["rows"] is rows and timeline.rows is rows
+    assert set(rows.loc["events"]["event_id"]) == set(
+        brief.selection.on_themes("events")["event_id"]
+    )
+    stated = [str(r["assessment_id"]) for r in narrative.opening_rows(brief.selection)]
+    assert list(opening.rows.loc["assessments"].index) == stated
+    with pytest.raises(AttributeError, match="no attribute 'columns'"):
+        timeline.columns  # noqa: B018
+
+
 def test_opening_and_drawing_a_brief_leave_matplotlibs_settings_as_they_were(dataset):
     with mpl.rc_context({"lines.linewidth": 7.0}):  # an analyst's own setting
         before = dict(mpl.rcParams)

@@ -1,5 +1,6 @@
 """Selection: what was known by as_of, which events fall in the window, and emphasis by partner."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -159,3 +160,20 @@ def test_on_themes_puts_the_partners_rows_first(dataset):
     frame = pick(dataset, partner="India").on_themes("events", ("regional",))
     assert frame["focus"].iloc[0] == "partner"
     assert frame["event_id"].iloc[0] == "ev-sittwe-port"
+
+
+def test_on_themes_selects_once_and_gives_each_caller_a_frame_of_its_own(dataset):
+    sel = pick(dataset)
+    first, again = sel.on_themes("events"), sel.on_themes("events")
+    # Selected once: the second call gives the same rows without taking them again.
+    assert np.shares_memory(first["date_start"].to_numpy(), again["date_start"].to_numpy())
+    assert first is not again
+    # A caller's change stays in its own frame.
+    title = again["title"].iloc[0]
+    first.loc[first.index[0], "title"] = "changed"
+    first["extra"] = 1
+    later = sel.on_themes("events")
+    assert later["title"].iloc[0] == title and "extra" not in later
+    # Other themes are other selections.
+    defence = sel.on_themes("events", ("defence",))
+    assert set(defence["theme"]) == {"defence"}

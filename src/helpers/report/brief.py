@@ -70,17 +70,31 @@ class Block:
     ``rows``
         The data rows the section shows (those it cites, and those its chart draws), one
         DataFrame indexed by table and row id: ``block.rows.loc["events"]``; empty when it
-        shows none.
+        shows none. A section method's block gathers them when they are first asked for:
+        a rendered brief never asks, and gathering them for every section cost a tenth of
+        its cells' time.
     """
 
     html: Markup
     metadata: dict | None = None
     figure: Figure | None = field(default=None, repr=False, compare=False)
-    rows: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    # A factory, not a default: no class attribute, so a block whose rows are left to be
+    # gathered (see shows()) finds them through __getattr__.
+    rows: pd.DataFrame | None = field(default_factory=lambda: None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # One style of quotation marks in everything a reader sees (report.typography).
         object.__setattr__(self, "html", Markup(curly_markup(str(self.html))))
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a missing attribute: the rows of a section method's block, gathered
+        # now, once, from what the section showed (its selection does not change).
+        gather = self.__dict__.get("_gather_rows")
+        if name != "rows" or gather is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        rows = gather()
+        object.__setattr__(self, "rows", rows)
+        return rows
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"text/html": str(self.html)}
@@ -155,7 +169,9 @@ def shows(method: Callable[..., Block]) -> Callable[..., Block]:
             shown = [*self.cites.cited_since(mark), *self._shown_ids()]
             # Set on the frozen block as __post_init__ does: the HTML stays as it was made.
             object.__setattr__(block, "figure", self._drawn[-1] if self._drawn else None)
-            object.__setattr__(block, "rows", self._rows(shown))
+            # The rows are gathered when first asked for (Block.__getattr__).
+            object.__delattr__(block, "rows")
+            object.__setattr__(block, "_gather_rows", functools.partial(self._rows, shown))
         finally:
             self._drawn, self._shown = outer
         return block

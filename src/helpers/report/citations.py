@@ -29,6 +29,8 @@ ID_COLUMNS = {
     "relations": "relation_id",
     "judgments": "judgment_id",
 }
+#: The columns a note is made of, besides the row's id (see :meth:`Citations.number`).
+NOTE_COLUMNS = ("source_id", "line", "evidence")
 
 
 @dataclass
@@ -128,6 +130,8 @@ class Citations:
         """Note numbers of ``rows`` (the first ``limit`` of them, if given), in order."""
         if limit is not None:
             rows = rows.head(limit)
+        # Only the columns a note is made of: a row of every column cost ten times as much.
+        rows = rows[list(dict.fromkeys((ID_COLUMNS[table], *NOTE_COLUMNS)))]
         return [self.number(table, row) for row in rows.to_dict("records")]
 
     def marker(self, table: str, row: pd.Series | dict) -> Markup:

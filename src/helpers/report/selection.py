@@ -98,6 +98,10 @@ class Selection:
     places: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Rows set aside, by reason (one of :data:`REASONS`) and table.
     left_out: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    #: What :meth:`on_themes` gave, by table and themes: every section asks again.
+    _themed: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def partner(self) -> str:
@@ -114,15 +118,21 @@ class Selection:
     def on_themes(self, table: str, themes: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Rows of ``table`` on ``themes`` (default: the brief's), partner's first.
 
-        Tables without a theme (projects) follow the theme ``energy``.
+        Tables without a theme (projects) follow the theme ``energy``. Computed once per
+        table and themes (the sections and the opening ask for the same ones a few dozen
+        times); each caller gets its own shallow copy, which pandas' copy-on-write keeps
+        apart: a change one caller makes to its frame never reaches the next.
         """
-        frame = getattr(self, table)
-        wanted = themes if themes is not None else self.params.selected_themes
-        if "theme" in frame:
-            frame = frame[frame["theme"].isin(wanted)]
-        elif "energy" not in wanted:
-            frame = frame.head(0)
-        return emphasis_order(frame)
+        wanted = tuple(themes if themes is not None else self.params.selected_themes)
+        found = self._themed.get((table, wanted))
+        if found is None:
+            frame = getattr(self, table)
+            if "theme" in frame:
+                frame = frame[frame["theme"].isin(wanted)]
+            elif "energy" not in wanted:
+                frame = frame.head(0)
+            found = self._themed[table, wanted] = emphasis_order(frame)
+        return found.copy(deep=False)
 
     def is_empty(self) -> bool:
         return all(

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from helpers.data.package import file_digests
 from helpers.ledger import (
     FIRST,
+    LABELS,
     LEDGER_LIMIT,
     SHOWN,
     WITHDRAWN,
@@ -60,6 +61,20 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
+def _ledger_columns(table: str, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` that a fact of ``table`` is made of (ledger.fact): records of
+    every column cost three times as much."""
+    wanted = (
+        ID_COLUMNS[table],
+        *(c for columns in SHOWN[table].values() for c in columns),
+        "source_id",
+        "line",
+        "evidence",
+        LABELS[table],
+    )
+    return [c for c in dict.fromkeys(wanted) if c in frame.columns]
+
+
 def _shown_frames(selection: Selection) -> dict[str, pd.DataFrame]:
     """Per table, the rows the brief stands on: those on its themes, and every thesis."""
     frames = {table: selection.on_themes(table) for table in SHOWN}
@@ -86,7 +101,7 @@ def current(selection: Selection) -> Edition:
     used: set[str] = set()
     for table, frame in frames.items():
         id_column = ID_COLUMNS[table]
-        for row in _records(frame):
+        for row in _records(frame[_ledger_columns(table, frame)]):
             key = (table, str(row[id_column]))
             facts[key] = fact(table, row, key[1])
             if row.get("source_id") is not None:

@@ -417,6 +417,21 @@ def test_timeline_height_draws_nothing_anywhere_else(dataset):
     assert plt.get_fignums() == figures
 
 
+def test_fitting_the_timeline_measures_it_without_drawing_it(chart_style, dataset):
+    # The fitted height comes from one pass of the layout engine, which measures every artist
+    # but draws none: the chart is drawn once, when it is saved (no draw before that).
+    events = main_brief_events(dataset)
+    fig = Figure(figsize=(6.6, 10.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    draws = []
+    fig.canvas.mpl_connect("draw_event", draws.append)
+    charts.fit_timeline(events, ax=fig.add_subplot(), as_of="2024-03-02", sources=dataset.sources)
+    assert draws == []
+    assert fig.get_figheight() == charts.timeline_height(
+        events, as_of="2024-03-02", sources=dataset.sources
+    )
+
+
 def test_timeline_height_of_no_events_leaves_room_for_the_message(dataset):
     empty = dataset.events.iloc[0:0]
     height = charts.timeline_height(empty)

@@ -81,9 +81,16 @@ def fitted_height(ax: Axes, rows: float) -> float:
     """The figure height, in inches, at which ``ax`` is ``rows`` points tall."""
     figure = ax.get_figure(root=True)
     # What surrounds the axes does not depend on the figure's height (the legend and source
-    # line hang from the axes by offsets in points), so one layout pass measures it.
+    # line hang from the axes by offsets in points), so one layout pass measures it: the
+    # layout engine's own pass, which measures every artist without drawing any (a full
+    # draw_without_rendering() drew the whole chart besides, a third of its cost; savefig
+    # lays the figure out again at the height this returns).
     figure.set_figheight(rows / 72 + PROBE_MARGIN_IN)
-    figure.draw_without_rendering()
+    engine = figure.get_layout_engine()
+    if engine is None:
+        figure.draw_without_rendering()  # no engine: nothing moves; as before
+    else:
+        engine.execute(figure)
     around = figure.get_figheight() * (1 - ax.get_position().height)
     return math.ceil((around + rows / 72) * 100 - 1e-6) / 100
 
