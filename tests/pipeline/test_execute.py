@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -130,6 +131,72 @@ def test_good_notebook_runs_with_parameters_injected_and_without_the_sentinel(tm
     assert not [c for c in nb.cells if SENTINEL_TAG in c.metadata.get("tags", [])]
     assert nb.metadata.papermill.input_path == str(notebook)
     assert no_kernels_left()
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("shutdown", [None, "graceful"])
+def test_the_kernel_is_stopped_once_the_last_cell_answered_not_shut_down(
+    tmp_path, monkeypatch, shutdown
+):
+    """A run does not wait for the kernel's exit (its handlers, IPython's history, the
+    interpreter's teardown): every output is in when the last cell answers. The graceful
+    case shows the probe can tell the two apart."""
+    from helpers.pipeline import execute
+
+    marker = tmp_path / "exit-handlers-ran"
+    notebook = write(
+        tmp_path,
+        f"import atexit, pathlib; atexit.register(pathlib.Path({str(marker)!r}).touch)",
+        "print('last cell')",
+    )
+    if shutdown is not None:  # None: the default, what every run does
+        monkeypatch.setattr(execute, "KERNEL_SHUTDOWN", shutdown)
+    nb = execute_notebook(notebook, tmp_path / "out.ipynb", timeout=60)
+
+    assert nb.cells[-1].outputs[0]["text"] == "last cell\n"
+    assert no_kernels_left()
+    assert marker.exists() is (shutdown == "graceful")
+
+
+CHATTY_STARTUP = """
+import sys, threading, time
+
+def _chatter():
+    while True:
+        print("chatter", flush=True)
+        time.sleep(0.02)
+
+threading.Thread(target=_chatter, daemon=True).start()
+"""
+
+
+@pytest.mark.kernels
+def test_a_kernel_whose_iopub_never_falls_silent_is_ready_all_the_same(tmp_path):
+    """jupyter_client's client, once the kernel answers, reads IOPub until 0.2 s pass without
+    a message (every run waited that long); ours drops what is there and goes on. A kernel
+    that prints without pause (a thread in its start-up file) would hold jupyter_client's
+    wait for ever; the guard below turns that into a failure instead of a hang."""
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-chatter.py").write_text(CHATTY_STARTUP)
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    options = run_kernel_options(tmp_path / "kernel.log", "chatty")
+    manager = RunKernelManager(kernel_name=paths.KERNEL_NAME, config=options["config"])
+
+    async def ready_and_answers() -> dict:
+        await manager.start_kernel(env=env, cwd=str(tmp_path))
+        client = manager.client()
+        client.start_channels()
+        try:
+            await asyncio.wait_for(client.wait_for_ready(timeout=60), 30)
+            return await client.execute_interactive("6 * 7", timeout=30)
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    reply = asyncio.run(ready_and_answers())
+    assert reply["content"]["status"] == "ok"
+    assert isinstance(manager.client(), RunKernelClient)
 
 
 @pytest.mark.kernels

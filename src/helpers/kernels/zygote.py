@@ -59,7 +59,10 @@ __all__ = [
 
 #: Imported by the zygote before it forks: what a report notebook needs. The matplotlib_inline
 #: backend's dependencies are here, the backend module itself is not (see
-#: :data:`SHELL_HOOKED_PACKAGES`).
+#: :data:`SHELL_HOOKED_PACKAGES`). An entry ``module:function`` imports the module, then calls
+#: the function with no argument: work every kernel would otherwise repeat on its first brief,
+#: which must leave nothing a kernel started from its kernelspec would not have (no thread, no
+#: open file, no figure).
 DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "pandas",
     "matplotlib",
@@ -69,6 +72,7 @@ DEFAULT_WARM_MODULES: tuple[str, ...] = (
     "seaborn",
     "helpers.report.brief",
     "helpers.report.charts.maps",  # the locator map and its basemap
+    "helpers.report.words:compile_templates",  # the narrative's templates, compiled
 )
 
 #: Imported by the zygote in any case: the kernel application and what it loads when it starts.
@@ -351,15 +355,19 @@ def _fork_hazards() -> list[str]:
 
 
 def _warm(modules: Sequence[str]) -> None:
-    """Import the kernel machinery and ``modules`` the way a kernel would find them."""
+    """Import the kernel machinery and ``modules`` the way a kernel would find them, and call
+    the ``module:function`` entries' functions."""
     # The kernel sets MPLBACKEND before any cell runs, and matplotlib reads it on import.
     if not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = _INLINE_BACKEND
-    for name in (*KERNEL_MODULES, *modules):
+    for entry in (*KERNEL_MODULES, *modules):
+        name, _, function = entry.partition(":")
         if name.partition(".")[0] in SHELL_HOOKED_PACKAGES:
             print(f"helpers.kernels.zygote: not pre-importing {name}", file=sys.stderr)
             continue
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        if function:
+            getattr(module, function)()
 
 
 def _serve_main(args: argparse.Namespace) -> dict[str, Any] | None:

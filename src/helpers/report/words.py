@@ -68,6 +68,20 @@ def environment() -> Environment:
     return env
 
 
+def compile_templates() -> int:
+    """Compile every narrative template into :func:`environment`'s cache; how many.
+
+    A warm kernel's zygote calls it before forking (:mod:`helpers.kernels.zygote`), so no
+    brief compiles them again; a template edited since is compiled anew when next used, as
+    Jinja checks each template's file before it reuses a compiled one.
+    """
+    env = environment()
+    names = env.list_templates(extensions=["j2"])
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 def render(template: str, **facts) -> Markup:
     """Render ``templates/narrative/<template>.html.j2`` with ``facts``."""
     return Markup(environment().get_template(f"{template}.html.j2").render(**facts).strip())
