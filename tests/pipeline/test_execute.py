@@ -158,6 +158,24 @@ def test_the_kernel_is_stopped_once_the_last_cell_answered_not_shut_down(
     assert marker.exists() is (shutdown == "graceful")
 
 
+@pytest.mark.kernels
+def test_the_executed_notebook_is_written_at_the_runs_ends_not_after_every_cell(tmp_path):
+    """papermill writes the whole notebook when each cell starts and ends (34 writes for the
+    main brief); a run writes it when it starts and when it ends. A cell reads the file as it
+    stands: with papermill's own engine it would hold the first cell's output already."""
+    out = tmp_path / "out.ipynb"
+    notebook = write(
+        tmp_path,
+        "print('first ' + 'output')",
+        f"print(('first' + ' output') in open({str(out)!r}).read())",
+    )
+    nb = execute_notebook(notebook, out, timeout=60)
+
+    assert nb.cells[-2].outputs[0]["text"] == "first output\n"
+    assert nb.cells[-1].outputs[0]["text"] == "False\n"
+    assert "first output" in out.read_text()  # written when the run ended
+
+
 CHATTY_STARTUP = """
 import sys, threading, time
 
