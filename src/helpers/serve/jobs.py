@@ -31,6 +31,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from jupyter_core.utils import ensure_event_loop
+
 from helpers.errors import BriefError
 from helpers.pipeline import index, publish
 from helpers.pipeline.feeds import update_feeds
@@ -273,6 +275,8 @@ class Renderer:
                 log.error("brief serve: %s failed after its preview", job.label, exc_info=exc)
                 self._remember((job.name, job.run), exc)
             raise
+        finally:
+            _close_thread_loop()
         if not result.ok and flight.html is not None:
             self._remember((job.name, job.run), result)
         with self._index_lock:
@@ -303,6 +307,22 @@ class Renderer:
             finish_warm_up()  # no thread outlives the server
         self._stack.close()
         return self.cancelled
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop the kernel's client made for this render thread.
+
+    jupyter_client's blocking calls run on one loop per thread (``jupyter_core.utils.
+    ensure_event_loop``) that nothing closes; a render thread lives as long as the server, and
+    its loop would be left to the garbage collector (a ``ResourceWarning``) when the thread
+    ends. Closed after each render, the next one makes a new loop.
+    """
+    with contextlib.suppress(Exception):  # a render's outcome never depends on this
+        loop = ensure_event_loop()
+        if not loop.is_running():
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+        asyncio.set_event_loop(None)
 
 
 def _warm_thread() -> None:
