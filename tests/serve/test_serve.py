@@ -569,6 +569,60 @@ def test_preview_serves_only_the_html_of_a_render_in_flight_never_a_file(travers
         renderer.stop()
 
 
+def _staging(out: Path, then):
+    """A render (no kernel) that stages its HTML, as render_job does, then does ``then``."""
+
+    def run_job(job, reporter=None):
+        html = out.parent / "staged.html"
+        html.write_text("<p>staged brief</p>")
+        reporter.staged(job.name, job.run, "html", html)
+        return then(job)
+
+    return run_job
+
+
+@pytest.mark.parametrize("formats", [["html", "pdf"], ["html"]])
+def test_the_html_is_kept_for_a_preview_only_when_a_pdf_follows(out, formats):
+    seen = []
+
+    def published(job):  # what the page would show once the HTML is staged
+        seen.append(renderer.preview(job.name, job.run))
+        return RunResult(job.name, job.run, "ok", 0.0)
+
+    renderer = Renderer(out, workers=1, queue=0, warm=False, run_job=_staging(out, published))
+    renderer.start()
+    try:
+        job = prepare(["brief"], parameters={"partner": "China"}, formats=formats, out_dir=out)[0]
+        future = renderer.submit(job)
+        assert future.result(30).ok
+        assert renderer.preview(job.name, job.run) is None  # no longer in flight
+    finally:
+        renderer.stop()
+    # With --to html the edition follows the HTML at once: no preview, as before.
+    assert seen == ([b"<p>staged brief</p>"] if "pdf" in formats else [None])
+
+
+def test_a_render_that_breaks_after_its_preview_says_so_without_its_traceback(out):
+    def broken(job):
+        raise RuntimeError("internal detail /secret/path")
+
+    renderer = Renderer(out, workers=1, queue=0, warm=False, run_job=_staging(out, broken)).start()
+    try:
+        job = prepare(["brief"], parameters={"partner": "China"}, out_dir=out)[0]
+        with pytest.raises(RuntimeError):
+            renderer.submit(job).result(30)
+        assert renderer.failure(job.name, job.run) == "RuntimeError"
+        app = create_app(Settings(out_dir=renderer.out_dir), renderer)
+        with TestClient(app, base_url=BASE) as c:
+            page = c.get(f"/brief/brief/{job.run}")
+            assert page.status_code == 500
+            assert "Something went wrong on the server; see its log." in page.text
+            assert "/secret/path" not in page.text and "Traceback" not in page.text
+            assert c.get(f"/preview/brief/{job.run}").status_code == 404
+    finally:
+        renderer.stop()
+
+
 @pytest.mark.kernels
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")

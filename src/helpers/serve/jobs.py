@@ -134,7 +134,7 @@ class Renderer:
         self._mutex = threading.Lock()
         self._index_lock = threading.Lock()
         self._inflight: dict[tuple[str, str], _Flight] = {}
-        self._failures: OrderedDict[tuple[str, str], RunResult | Exception] = OrderedDict()
+        self._failures: OrderedDict[tuple[str, str], RunResult | str] = OrderedDict()
         self._pool: ThreadPoolExecutor | None = None
         self._stack = contextlib.ExitStack()
         self._address: Callable[[], str | None] = lambda: None
@@ -250,14 +250,15 @@ class Renderer:
             return None
         return flight.html
 
-    def failure(self, notebook: str, run: str) -> RunResult | Exception | None:
+    def failure(self, notebook: str, run: str) -> RunResult | str | None:
         """How ``notebook``'s ``run`` failed, if it failed after its HTML was staged (one of
-        the last :data:`KEPT_FAILURES`): its failed :class:`RunResult`, or the exception that
-        broke the render; None otherwise."""
+        the last :data:`KEPT_FAILURES`): its failed :class:`RunResult`, or the name of the
+        exception that broke the render (the server's fault; its traceback is in the log);
+        None otherwise."""
         with self._mutex:
             return self._failures.get((notebook, run))
 
-    def _remember(self, key: tuple[str, str], outcome: RunResult | Exception) -> None:
+    def _remember(self, key: tuple[str, str], outcome: RunResult | str) -> None:
         with self._mutex:
             self._failures[key] = outcome
             self._failures.move_to_end(key)
@@ -273,7 +274,7 @@ class Renderer:
         except Exception as exc:
             if flight.html is not None:  # nobody may be waiting for it: its page will say
                 log.error("brief serve: %s failed after its preview", job.label, exc_info=exc)
-                self._remember((job.name, job.run), exc)
+                self._remember((job.name, job.run), type(exc).__name__)  # not its frames
             raise
         finally:
             _close_thread_loop()
