@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from helpers.errors import UsageError
 from helpers.params import BriefParams
 from helpers.pipeline.progress import Reporter
-from helpers.pipeline.render import prepare
+from helpers.pipeline.render import prepare, render_job
 from helpers.pipeline.request import RunResult
 from helpers.proof.charts import CHROMIUM, CHROMIUM_ARGS
 from helpers.serve import forms, security
@@ -398,8 +398,6 @@ class _Gate:
         return release
 
     def __call__(self, job, reporter=None):
-        from helpers.pipeline.render import render_job
-
         return render_job(job, _Holding(self, str(job.parameters["partner"]), reporter))
 
 

@@ -215,8 +215,8 @@ class Renderer:
         with self._mutex:
             if self._inflight.get(key) is flight:
                 del self._inflight[key]
-        flight.staged.cancel()  # never staged (failed or cancelled before): nobody waits on
-        flight.html = None
+        flight.staged.cancel()  # the render ended before its HTML was staged, if it was
+        flight.html = None  # the edition is published, or nothing is: no preview any more
 
     async def html_or_done(self, future: Future[RunResult]) -> bool:
         """Wait until the brief ``future`` renders has its HTML staged or is done, whichever
