@@ -3,19 +3,24 @@
 
 Run with the project's interpreter (needs the [serve] extra)::
 
-    .venv/bin/python benchmarks/serve.py [--repeat 8] [--to html] [--workers 2] [--cold]
+    .venv/bin/python benchmarks/serve.py [--repeat 8] [--to html,pdf] [--workers 2] [--cold]
 
-A client fetches the form (its CSRF cookie and token), posts it, and waits for the brief's
-page: the latency is from the POST to the brief's page, the render included. Each request
-asks for a different brief (``max_rows`` varies), so none is answered from another's render.
-*Cold* is the first request after the server started (its zygote still importing); *warm* the
-next ones. ``brief render`` is run as a new process each time, as a user would type it.
+A client fetches the form (its CSRF cookie and token), posts it, follows the answer to the
+brief's page and fetches the brief's HTML from it (the iframe's document): that is the first
+time measured, *HTML*, from the POST. With a PDF to make, the page shows the brief while the
+PDF is made; the client then follows the page's refresh until the page is the published
+edition: the second time, *published*, from the same POST (with ``--to html`` the two are the
+same). Each request asks for a different brief (``max_rows`` varies), so none is answered from
+another's render. *Cold* is the first request after the server started (its zygote still
+importing); *warm* the next ones. ``brief render`` of the same brief, with the same formats, is
+run as a new process each time, as a user would type it.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import os
 import re
 import statistics
 import subprocess
@@ -37,8 +42,8 @@ def _client() -> urllib.request.OpenerDirector:
     )
 
 
-def one_request(base: str) -> float:
-    """Seconds from posting the main brief's form to its page."""
+def one_request(base: str) -> tuple[float, float]:
+    """Seconds from posting the main brief's form to its HTML, and to its published edition."""
     opener = _client()
     form = opener.open(base + "notebook/brief", timeout=300).read().decode()
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
@@ -59,19 +64,34 @@ def one_request(base: str) -> float:
     )
     started = time.perf_counter()
     with opener.open(request, timeout=300) as answer:  # follows the 303 to the brief's page
-        answer.read()
-        if "/brief/brief/" not in answer.url:
-            raise RuntimeError(f"no brief: {answer.url}")
-    return time.perf_counter() - started
+        page = answer.read().decode()
+        url = answer.url
+    if "/brief/brief/" not in url:
+        raise RuntimeError(f"no brief: {url}")
+    frame = re.search(r'<iframe class="brief"[^>]* src="([^"]+)"', page)
+    if frame is None:
+        raise RuntimeError(f"no brief on {url}")
+    with opener.open(urllib.parse.urljoin(base, frame.group(1)), timeout=300) as answer:
+        if b"<h1" not in answer.read():
+            raise RuntimeError(f"no brief at {frame.group(1)}")
+    html = time.perf_counter() - started
+    while 'id="pending"' in page:  # the page's refresh, which the server holds until published
+        with opener.open(url.partition("?")[0] + "?published", timeout=300) as answer:
+            page = answer.read().decode()
+    if 'id="pdf"' not in page and 'href="/out/' not in page:
+        raise RuntimeError(f"no edition at {url}")
+    return html, time.perf_counter() - started
 
 
 def _stats(times: list[float]) -> str:
+    if not times:
+        return "-"
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"median {statistics.median(ordered):5.2f} s  p95 {p95:5.2f} s  (n={len(ordered)})"
 
 
-def serve_run(args: argparse.Namespace, out: Path) -> dict[str, list[float]]:
+def serve_run(args: argparse.Namespace, out: Path) -> dict[str, list[tuple[float, float]]]:
     brief = Path(sys.executable).parent / "brief"
     process = subprocess.Popen(
         [
@@ -135,18 +155,24 @@ def render_run(args: argparse.Namespace, out: Path) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=8)
-    parser.add_argument("--to", default="html", help="formats: html, pdf or html,pdf")
+    parser.add_argument(
+        "--to", default="html,pdf", help="formats, as for brief serve: html,pdf (default) or html"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cold", action="store_true", help="brief serve --cold: no zygote")
     args = parser.parse_args(argv)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         served = serve_run(args, Path(tmp) / "serve")
         rendered = render_run(args, Path(tmp) / "render")
     cold = " --cold" if args.cold else ""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"main brief, --to {args.to}, brief serve --workers {args.workers}{cold}")
+    print(f"  load average: {load_before} before, {load} after ({os.cpu_count()} CPUs)")
     for label, times in served.items():
-        print(f"  serve {label:<16} {_stats(times)}")
-    print(f"  brief render (new process) {_stats(rendered)}")
+        print(f"  serve {label:<16} HTML       {_stats([html for html, _ in times])}")
+        print(f"  serve {label:<16} published  {_stats([done for _, done in times])}")
+    print(f"  brief render --to {args.to} (new process) {_stats(rendered)}")
     return 0
 
 

@@ -32,6 +32,7 @@ from helpers.pipeline import execute as execute_module
 from helpers.pipeline import export as exporters
 from helpers.pipeline import publish, render
 from helpers.pipeline.manifest import sha256_file
+from helpers.pipeline.progress import Reporter
 from helpers.pipeline.request import RenderFailed
 
 BRIEF = Path(sys.executable).with_name("brief")
@@ -333,6 +334,27 @@ def test_render_publishes_notebook_html_pdf_and_manifest_and_lists_the_run(
     assert options["cwd"] == notebook.parent
     assert result.run in (out / "index.html").read_text()
     assert leftovers(out) == []
+
+
+def test_the_html_is_reported_staged_before_the_pdf_with_nothing_published_yet(
+    tmp_path, kernel, fake_exporters, no_data_check
+):
+    notebook = make_notebook(tmp_path / "nbs", "custom")
+    out = tmp_path / "out"
+    events: list = []
+
+    class Recorder(Reporter):
+        def phase(self, notebook, run, phase):
+            events.append(phase)
+
+        def staged(self, notebook, run, fmt, path):
+            events.append(("staged", fmt, path.read_text(), visible(out)))
+
+    [result] = render.render([notebook], out_dir=out, reporter=Recorder())
+    staged = next(e for e in events if isinstance(e, tuple))
+    assert events == ["execute", "html", staged, "pdf", "publish"]
+    assert staged[:3] == ("staged", "html", (result.path / "custom.html").read_text())
+    assert staged[3] == {}  # nothing of the run is published when its HTML is staged
 
 
 def test_html_only_publishes_no_pdf(tmp_path, kernel, fake_exporters, no_data_check):

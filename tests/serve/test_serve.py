@@ -1,5 +1,6 @@
 """brief serve without a browser: forms from the schemas, 422, CSRF and Origin refusals, the
-token, traversal spellings, and 503 when the queue is full (helpers.serve)."""
+token, traversal spellings, 503 when the queue is full, and the brief's HTML shown before its
+PDF (a real server and kernels, the PDF step held) (helpers.serve)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
+import httpx
 from starlette.testclient import TestClient
 
 from helpers.errors import UsageError
 from helpers.params import BriefParams
-from helpers.pipeline.render import prepare
+from helpers.pipeline.progress import Reporter
+from helpers.pipeline.render import prepare, render_job
 from helpers.pipeline.request import RunResult
+from helpers.proof.charts import CHROMIUM, CHROMIUM_ARGS
 from helpers.serve import forms, security
 from helpers.serve.app import Settings, create_app
 from helpers.serve.jobs import QueueFull, Renderer
@@ -240,7 +244,7 @@ def test_queue_full_is_503_with_retry_after(out, monkeypatch):
     release = threading.Event()
     started = threading.Event()
 
-    def held(job, kernel_manager_class=None):  # a render held on purpose
+    def held(job, reporter=None):  # a render held on purpose
         started.set()
         release.wait(30)
         return RunResult(job.name, job.run, "ok", 0.0)
@@ -271,7 +275,7 @@ def test_stop_cancels_waiting_renders(out):
     release = threading.Event()
     started = threading.Event()
 
-    def held(job, kernel_manager_class=None):
+    def held(job, reporter=None):
         started.set()
         release.wait(30)
         return RunResult(job.name, job.run, "ok", 0.0)
@@ -315,7 +319,7 @@ def _post_energy(c: TestClient):
 
 
 def test_a_render_past_the_timeout_is_reported_on_the_page(out):
-    def timed_out(job, kernel_manager_class=None):
+    def timed_out(job, reporter=None):
         return RunResult(
             job.name,
             job.run,
@@ -337,7 +341,7 @@ def test_a_render_past_the_timeout_is_reported_on_the_page(out):
 
 
 def test_an_unexpected_error_reaches_the_browser_without_its_traceback(out):
-    def broken(job, kernel_manager_class=None):
+    def broken(job, reporter=None):
         raise RuntimeError("internal detail /secret/path")
 
     renderer, app = _served_with(out, broken)
@@ -370,3 +374,279 @@ def test_cli_exits_75_when_another_run_holds_the_output_folder(out, capsys):
         code = main(["serve", "--port", "0", "--out", str(out), "--cold"])
     assert code == LockHeldError.exit_code
     assert "another brief run holds" in capsys.readouterr().err
+
+
+# -- the brief's HTML before its PDF: a real server, real kernels, the PDF step held ----------
+
+
+class _Gate:
+    """Wraps the real :func:`~helpers.pipeline.render.render_job` (through the renderer's
+    ``run_job``): a render whose partner is in :attr:`held` stops when its PDF step begins,
+    until released; one whose partner is in :attr:`broken` then finds a folder where its PDF
+    is to be written, so the PDF step fails for real."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, threading.Event] = {}
+        self.at_pdf: dict[str, threading.Event] = {}
+        self.broken: set[str] = set()
+
+    def hold(self, partner: str, *, broken: bool = False) -> threading.Event:
+        self.at_pdf[partner] = threading.Event()
+        self.held[partner] = release = threading.Event()
+        if broken:
+            self.broken.add(partner)
+        return release
+
+    def __call__(self, job, reporter=None):
+        return render_job(job, _Holding(self, str(job.parameters["partner"]), reporter))
+
+
+class _Holding(Reporter):
+    def __init__(self, gate: _Gate, partner: str, inner: Reporter | None) -> None:
+        self.gate, self.partner, self.inner = gate, partner, inner or Reporter()
+        self.html: Path | None = None
+
+    def staged(self, notebook, run, fmt, path):
+        self.html = path
+        self.inner.staged(notebook, run, fmt, path)
+
+    def phase(self, notebook, run, phase):
+        self.inner.phase(notebook, run, phase)
+        if phase != "pdf" or self.partner not in self.gate.held:
+            return
+        self.gate.at_pdf[self.partner].set()
+        assert self.gate.held[self.partner].wait(120), "never released"
+        if self.partner in self.gate.broken:
+            (self.html.parent / f"{self.html.stem}.pdf").mkdir()
+
+
+class _Live:
+    """A ``brief serve`` application under uvicorn on 127.0.0.1, in this process, rendering
+    through a :class:`_Gate`, with a client that keeps its cookies."""
+
+    def __init__(self, out: Path) -> None:
+        import uvicorn
+
+        self.gate = _Gate()
+        self.renderer = Renderer(out, workers=1, queue=2, run_job=self.gate).start()
+        self.out = self.renderer.out_dir
+        app = create_app(Settings(out_dir=self.out, timeout=120), self.renderer)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            self.thread.join(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.client = httpx.Client(base_url=self.url, timeout=120, follow_redirects=False)
+
+    def post(self, notebook: str, **values: object) -> httpx.Response:
+        page = self.client.get(f"/notebook/{notebook}")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        data = {**_form(**values), "csrf_token": token}
+        return self.client.post(f"/notebook/{notebook}", data=data, headers={"origin": self.url})
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(60)
+        assert self.renderer.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = _Live(tmp_path_factory.mktemp("serve-live") / "out")
+    yield server
+    server.stop()
+
+
+def _run_of(answer: httpx.Response, notebook: str) -> str:
+    assert answer.status_code == 303, answer.text
+    found = re.fullmatch(rf"/brief/{notebook}/([^/]+)", answer.headers["location"])
+    assert found, answer.headers["location"]
+    return found.group(1)
+
+
+@pytest.mark.kernels
+def test_the_brief_is_shown_before_its_pdf_and_its_page_becomes_the_edition(live):
+    release = live.gate.hold("China")
+    try:
+        run = _run_of(live.post("defence", partner="China"), "defence")
+        assert live.gate.at_pdf["China"].wait(60)  # answered, and the PDF step is held
+        page = live.client.get(f"/brief/defence/{run}")
+        assert page.status_code == 200
+        assert "The PDF is being made; this page reloads when the edition is published." in (
+            page.text
+        )
+        assert f'<meta http-equiv="refresh" content="2; url=/brief/defence/{run}?published">' in (
+            page.text
+        )
+        assert f'<iframe class="brief" title="The brief" src="/preview/defence/{run}"' in page.text
+        for link in ('id="pdf"', "manifest.json", 'id="diff"', 'class="editions"'):
+            assert link not in page.text
+        preview = live.client.get(f"/preview/defence/{run}")
+        assert preview.status_code == 200
+        assert preview.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in preview.headers["content-security-policy"]
+        assert "script-src" not in preview.headers["content-security-policy"]
+        assert "Defence cooperation" in preview.text and "China" in preview.text
+        # Nothing of the edition is published yet.
+        assert not (live.out / "defence" / run).exists()
+        assert live.client.get(f"/out/defence/{run}/defence.html").status_code == 404
+    finally:
+        release.set()
+    # The page's refresh is held until the edition is out, then sent to the edition.
+    refreshed = live.client.get(f"/brief/defence/{run}?published")
+    assert refreshed.status_code == 303
+    assert refreshed.headers["location"] == f"/brief/defence/{run}"
+    page = live.client.get(f"/brief/defence/{run}")
+    assert page.status_code == 200 and 'id="pdf"' in page.text
+    assert "being made" not in page.text and "http-equiv" not in page.text
+    assert f'src="/out/defence/{run}/defence.html"' in page.text
+    assert live.client.get(f"/out/defence/{run}/defence.pdf").content[:5] == b"%PDF-"
+    assert live.client.get(f"/preview/defence/{run}").status_code == 404  # only in flight
+
+
+@pytest.mark.kernels
+def test_a_render_that_fails_after_its_preview_says_so_and_publishes_nothing(live):
+    release = live.gate.hold("India", broken=True)
+    try:
+        run = _run_of(live.post("defence", partner="India"), "defence")
+        assert "being made" in live.client.get(f"/brief/defence/{run}").text
+    finally:
+        release.set()
+    refreshed = live.client.get(f"/brief/defence/{run}?published")
+    assert refreshed.status_code == 303
+    page = live.client.get(refreshed.headers["location"])
+    assert page.status_code == 500
+    assert "The brief failed (pdf)" in page.text
+    assert "Nothing was published; the previous edition is untouched." in page.text
+    assert "Traceback" not in page.text and "being made" not in page.text
+    assert not (live.out / "defence" / run).exists()
+    assert (live.out / "_failed" / "defence" / run).is_dir()  # kept for the operator
+    assert live.client.get(f"/preview/defence/{run}").status_code == 404
+
+
+def test_preview_serves_only_the_html_of_a_render_in_flight_never_a_file(traversal):
+    release, staged = threading.Event(), threading.Event()
+
+    def in_flight(job, reporter=None):  # a render whose HTML is staged, held before its PDF
+        html = traversal.parent / "staged.html"
+        html.write_text("<p>staged brief</p>")
+        reporter.staged(job.name, job.run, "html", html)
+        staged.set()
+        release.wait(30)
+        return RunResult(job.name, job.run, "failed", 0.0, phase="pdf", error="stopped")
+
+    renderer = Renderer(traversal, workers=1, queue=0, warm=False, run_job=in_flight).start()
+    try:
+        job = prepare(["brief"], parameters={"partner": "China"}, out_dir=traversal)[0]
+        renderer.submit(job)
+        assert staged.wait(30)
+        app = create_app(Settings(out_dir=renderer.out_dir), renderer)
+        with TestClient(app, base_url=BASE) as c:
+            assert c.get(f"/preview/brief/{job.run}").text == "<p>staged brief</p>"
+            for path in (
+                "/preview/brief/default",  # not in flight
+                "/preview/brief/link.txt",
+                "/preview/brief/brief.html",
+                "/preview/nope/x",
+                "/preview/brief/..%2f..%2fsecret.txt",
+                "/preview/brief/%2e%2e",
+                f"/preview/defence/{job.run}",
+                f"/preview/brief/{job.run}/../../secret.txt",
+            ):
+                answer = c.get(path)
+                assert answer.status_code == 404, path
+                assert "secret" not in answer.text and "staged brief" not in answer.text
+            assert c.get("/brief/brief/default").status_code == 404
+    finally:
+        release.set()
+        renderer.stop()
+
+
+def _staging(out: Path, then):
+    """A render (no kernel) that stages its HTML, as render_job does, then does ``then``."""
+
+    def run_job(job, reporter=None):
+        html = out.parent / "staged.html"
+        html.write_text("<p>staged brief</p>")
+        reporter.staged(job.name, job.run, "html", html)
+        return then(job)
+
+    return run_job
+
+
+@pytest.mark.parametrize("formats", [["html", "pdf"], ["html"]])
+def test_the_html_is_kept_for_a_preview_only_when_a_pdf_follows(out, formats):
+    seen = []
+
+    def published(job):  # what the page would show once the HTML is staged
+        seen.append(renderer.preview(job.name, job.run))
+        return RunResult(job.name, job.run, "ok", 0.0)
+
+    renderer = Renderer(out, workers=1, queue=0, warm=False, run_job=_staging(out, published))
+    renderer.start()
+    try:
+        job = prepare(["brief"], parameters={"partner": "China"}, formats=formats, out_dir=out)[0]
+        future = renderer.submit(job)
+        assert future.result(30).ok
+        assert renderer.preview(job.name, job.run) is None  # no longer in flight
+    finally:
+        renderer.stop()
+    # With --to html the edition follows the HTML at once: no preview, as before.
+    assert seen == ([b"<p>staged brief</p>"] if "pdf" in formats else [None])
+
+
+def test_a_render_that_breaks_after_its_preview_says_so_without_its_traceback(out):
+    def broken(job):
+        raise RuntimeError("internal detail /secret/path")
+
+    renderer = Renderer(out, workers=1, queue=0, warm=False, run_job=_staging(out, broken)).start()
+    try:
+        job = prepare(["brief"], parameters={"partner": "China"}, out_dir=out)[0]
+        with pytest.raises(RuntimeError):
+            renderer.submit(job).result(30)
+        assert renderer.failure(job.name, job.run) == "RuntimeError"
+        app = create_app(Settings(out_dir=renderer.out_dir), renderer)
+        with TestClient(app, base_url=BASE) as c:
+            page = c.get(f"/brief/brief/{job.run}")
+            assert page.status_code == 500
+            assert "Something went wrong on the server; see its log." in page.text
+            assert "/secret/path" not in page.text and "Traceback" not in page.text
+            assert c.get(f"/preview/brief/{job.run}").status_code == 404
+    finally:
+        renderer.stop()
+
+
+@pytest.mark.kernels
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+def test_in_a_browser_the_brief_reads_at_once_then_its_page_reloads_into_the_edition(live):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    release = live.gate.hold("Russia")  # the main brief's default partner
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.goto(live.url + "/notebook/brief")
+            with page.expect_navigation(timeout=120_000):
+                page.click("button[type=submit]")  # the default form
+            assert re.search(r"/brief/brief/[^/?]+$", page.url)
+            assert "The PDF is being made" in page.locator("#pending").inner_text()
+            assert "Russia" in page.frame_locator("iframe.brief").locator("h1").first.inner_text()
+            assert page.locator("a#pdf").count() == 0
+            release.set()
+            page.locator("a#pdf").wait_for(timeout=120_000)  # the page reloaded by itself
+            assert re.search(r"/brief/brief/[^/?]+$", page.url)
+            assert page.locator("#pending").count() == 0
+            assert "Russia" in page.frame_locator("iframe.brief").locator("h1").first.inner_text()
+            answer = page.request.get(live.url + page.locator("a#pdf").get_attribute("href"))
+            assert answer.status == 200 and answer.body()[:5] == b"%PDF-"
+        finally:
+            release.set()
+            browser.close()

@@ -93,6 +93,13 @@ def _submit(page, expect_status: int | None = None):
     return response
 
 
+def _published(page) -> None:
+    """Wait until the brief's page is its published edition: the page that shows the brief
+    while its PDF is made reloads into it."""
+    page.locator("a#pdf").wait_for(timeout=120_000)
+    assert page.locator("#pending").count() == 0
+
+
 def test_fill_the_form_read_the_brief_follow_the_pdf_and_the_diff(browser, served):
     page = browser.new_page()
     page.goto(served.url)
@@ -102,8 +109,11 @@ def test_fill_the_form_read_the_brief_follow_the_pdf_and_the_diff(browser, serve
     page.fill("input[name=end]", "2023-12-31")
     _submit(page, 200)
     assert re.search(r"/brief/brief/[^/]+$", page.url)
+    # The brief as soon as its HTML is made (its PDF may still be being made)...
     frame = page.frame_locator("iframe.brief")
     assert "China" in frame.locator("h1").first.inner_text()
+    _published(page)  # ...and the edition once published
+    assert re.search(r"/brief/brief/[^/?]+$", page.url)
     assert "first edition" in page.locator("nav.links").inner_text()
 
     pdf = page.locator("a#pdf").get_attribute("href")
@@ -116,6 +126,7 @@ def test_fill_the_form_read_the_brief_follow_the_pdf_and_the_diff(browser, serve
     page.select_option("select[name=partner]", "China")
     page.uncheck("input[name=themes][value=regional]")
     _submit(page, 200)
+    _published(page)
     editions = page.locator("nav.editions").inner_text()
     assert "2023-12-31" in editions and "2024-03-02" in editions
     page.click("a#diff")

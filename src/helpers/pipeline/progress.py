@@ -49,6 +49,12 @@ class Reporter:
     def failed(self, notebook: str, run: str, *, phase: str, error: str) -> None:
         """``notebook``'s ``run`` failed in ``phase`` with the message ``error``."""
 
+    def staged(self, notebook: str, run: str, fmt: str, path: Path) -> None:
+        """``notebook``'s ``run`` has its ``fmt`` output (``"html"``) written at ``path``, in
+        its staging folder: not published yet, and removed when the run ends. What follows
+        (the PDF, the publish) may still fail. ``brief serve`` shows the HTML from here while
+        the PDF is made; the command line's reporters ignore it."""
+
     def message(self, text: str) -> None:
         """A line about the whole run (the index was written, say)."""
 

@@ -122,7 +122,8 @@ def render_job(
     job
         From :func:`prepare`.
     reporter
-        Receives phase, done and failed events; default: none.
+        Receives phase, staged (the HTML, before the PDF), done and failed events; default:
+        none.
     config
         traitlets configuration for nbclient and the kernel manager
         (:class:`~helpers.pipeline.execute.RunKernelManager`): :func:`render` configures the
@@ -315,6 +316,8 @@ def _render_outputs(attempt: _Attempt, nb: Any) -> tuple[Path, dict[str, str]]:
         attempt.notes += _accessibility_notes(html)
         if "html" in job.formats:
             publish.write_atomic(stage / names["html"], html)
+    if "html" in job.formats:  # a preview for whoever waits (brief serve), before the PDF
+        attempt.reporter.staged(job.name, job.run, "html", stage / names["html"])
     if "pdf" in job.formats:
         with attempt.step("pdf"):
             publish.write_atomic(stage / names["pdf"], _render_pdf(html, job, nb))

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from helpers.errors import BriefError, ParameterError
 from helpers.ledger import EditionSummary, as_text
 from helpers.params import SCHEMAS, BaseParams, schema_for
 from helpers.pipeline.prepare import prepare
-from helpers.pipeline.request import RenderRequest
+from helpers.pipeline.request import RenderRequest, RunResult
 from helpers.pipeline.series import diff as compare_runs
 from helpers.pipeline.series import edition_date, series_key
 from helpers.serve import forms, security
@@ -44,6 +45,12 @@ log = logging.getLogger(__name__)
 TEMPLATES = paths.TEMPLATES_DIR / "serve"
 #: A run folder's name as ``helpers.pipeline.publish.run_name`` makes them.
 _RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+#: What the browser is told of an error that is the server's (its traceback goes to the log).
+SERVER_FAILED = "Something went wrong on the server; see its log."
+#: The query of a preview's refresh, which the server holds until the edition is published,
+#: at most :data:`WAIT_SECONDS`.
+WAIT = "published"
+WAIT_SECONDS = 20.0
 
 
 @dataclass
@@ -136,9 +143,7 @@ class Guard:
             )
         except Exception:
             log.exception("brief serve: %s %s failed", request.method, request.url.path)
-            await self.pages.error(500, "Something went wrong on the server; see its log.")(
-                scope, receive, send_with_headers
-            )
+            await self.pages.error(500, SERVER_FAILED)(scope, receive, send_with_headers)
 
     def _refusal(self, request: Request) -> Response | None:
         token = self.settings.token
@@ -314,29 +319,45 @@ class Pages:
             return self.error(503, str(exc), **{"Retry-After": str(exc.retry_after)})
         except Stopping as exc:
             return self.error(503, str(exc), **{"Retry-After": "30"})
-        try:
-            result = await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
+        # The brief's page as soon as its HTML is there (its PDF still being made), or
+        # when the render is done, whichever comes first.
+        if await self.renderer.html_or_done(future):
+            return RedirectResponse(f"/brief/{notebook}/{jobs[0].run}", 303)
+        if future.cancelled():
             return self.error(503, "The server stopped before this brief was rendered.")
+        result = future.result()
         if not result.ok:
-            timed_out = (
-                "timeout" in (result.error or "").lower()
-                or "timed out" in (result.error or "").lower()
-            )
-            message = (
-                "The brief was stopped: it ran past the timeout. Nothing was published."
-                if timed_out
-                else f"The brief failed ({result.phase}): {_first_lines(result.error or '')}. "
-                "Nothing was published; the previous edition is untouched."
-            )
-            return self.error(504 if timed_out else 500, message)
+            return self._failed(result)
         return RedirectResponse(f"/brief/{notebook}/{result.run}", 303)
+
+    def _failed(self, result: RunResult) -> HTMLResponse:
+        """The page of a render that failed: what failed, and that nothing was published."""
+        timed_out = (
+            "timeout" in (result.error or "").lower() or "timed out" in (result.error or "").lower()
+        )
+        message = (
+            "The brief was stopped: it ran past the timeout. Nothing was published."
+            if timed_out
+            else f"The brief failed ({result.phase}): {_first_lines(result.error or '')}. "
+            "Nothing was published; the previous edition is untouched."
+        )
+        return self.error(504 if timed_out else 500, message)
 
     async def brief(self, request: Request) -> Response:
         notebook, run = request.path_params["notebook"], request.path_params["run"]
+        # What renders is looked at before the folder: a render that ends meanwhile is then
+        # found published, or among the failures.
+        rendering = self._rendering(notebook, run)
+        if WAIT in request.query_params:
+            # The preview's refresh: held until the render ends (or a while), so that the
+            # reader's page is replaced once, by the edition, not every few seconds.
+            if rendering is not None:
+                await asyncio.wait({asyncio.wrap_future(rendering)}, timeout=WAIT_SECONDS)
+            if rendering is None or rendering.done():
+                return RedirectResponse(f"/brief/{notebook}/{run}", 303)
         folder = self._run_folder(notebook, run)
         if folder is None:
-            return self.error(404, "No such brief.")
+            return self._unpublished(notebook, run, rendering)
         manifest = _manifest(folder)
         files = {p.suffix.lstrip("."): p.name for p in sorted(folder.iterdir()) if p.is_file()}
         summary = EditionSummary.from_json((manifest or {}).get("edition"))
@@ -355,6 +376,44 @@ class Pages:
             changes=summary.changes,
             editions=self._editions(notebook, manifest),
         )
+
+    def _rendering(self, notebook: str, run: str) -> Future[RunResult] | None:
+        """The render of ``notebook``'s ``run`` in flight, if any."""
+        if self.renderer is None or self._model(notebook) is None or not _RUN.fullmatch(run):
+            return None
+        return self.renderer.in_flight(notebook, run)
+
+    def _unpublished(
+        self, notebook: str, run: str, rendering: Future[RunResult] | None
+    ) -> Response:
+        """The page of a brief with no edition (yet): its preview while its PDF is made, how
+        it failed after its preview was shown, or 404."""
+        renderer = self.renderer
+        if rendering is not None and renderer is not None and renderer.preview(notebook, run):
+            return self.page(
+                "brief.html.j2",
+                notebook=notebook,
+                run=run,
+                preview=f"/preview/{notebook}/{run}",
+                refresh=f"/brief/{notebook}/{run}?{WAIT}",
+            )
+        failure = renderer.failure(notebook, run) if renderer is not None else None
+        if isinstance(failure, RunResult):
+            return self._failed(failure)
+        if failure is not None:  # the render broke: its page says what the POST would have
+            return self.error(500, SERVER_FAILED)
+        return self.error(404, "No such brief.")
+
+    async def preview(self, request: Request) -> Response:
+        """The HTML of a brief whose PDF is being made, from memory: only while its render
+        is in flight (:meth:`~.jobs.Renderer.preview`), never a file."""
+        notebook, run = request.path_params["notebook"], request.path_params["run"]
+        html = None
+        if self._rendering(notebook, run) is not None and self.renderer is not None:
+            html = self.renderer.preview(notebook, run)
+        if html is None:
+            return self.error(404, "Not found.")
+        return Response(html, media_type="text/html; charset=utf-8")
 
     async def diff(self, request: Request) -> Response:
         notebook, run = request.path_params["notebook"], request.path_params["run"]
@@ -438,6 +497,7 @@ def create_app(settings: Settings, renderer: Renderer | None = None) -> Starlett
         Route("/notebook/{notebook}", pages.submit, methods=["POST"]),
         Route("/brief/{notebook}/{run}", pages.brief),
         Route("/brief/{notebook}/{run}/since/{old}", pages.diff),
+        Route("/preview/{notebook}/{run}", pages.preview, methods=["GET", "HEAD"]),
         Route("/out/{path:path}", pages.files, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=TEMPLATES / "static"), name="static"),
     ]

@@ -9,24 +9,43 @@ atomic publish, failures archived) in at most ``workers`` threads, with at most 
 more waiting; past that :meth:`Renderer.submit` raises :class:`QueueFull`. The same brief
 asked twice at once is rendered once. :meth:`Renderer.stop` cancels what waits, lets what
 runs finish (nothing is ever half published), and stops the zygote and its kernels.
+
+While a brief's PDF is made, its HTML is already staged (the pipeline says so through
+:meth:`helpers.pipeline.progress.Reporter.staged`): the renderer keeps those bytes in memory for
+as long as the render is in flight (:meth:`Renderer.preview`), so the server can show the brief
+before its edition is published; :meth:`Renderer.html_or_done` waits for whichever comes first.
+The edition itself is still published whole, after the PDF, or not at all; a render that fails
+after its HTML was shown is remembered (the last :data:`KEPT_FAILURES`,
+:meth:`Renderer.failure`) so the brief's page can say so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from jupyter_core.utils import ensure_event_loop
+
 from helpers.errors import BriefError
 from helpers.pipeline import index, publish
 from helpers.pipeline.feeds import update_feeds
+from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import preload, render_job, warm_zygote
 from helpers.pipeline.request import Job, RunResult
 
-__all__ = ["QueueFull", "Renderer", "Stopping"]
+__all__ = ["KEPT_FAILURES", "QueueFull", "Renderer", "Stopping"]
+
+log = logging.getLogger(__name__)
+
+#: Renders that failed after their HTML was shown, remembered for their brief's page.
+KEPT_FAILURES = 50
 
 
 class QueueFull(BriefError):
@@ -45,6 +64,38 @@ class Stopping(BriefError):
     exit_code = 130
 
 
+@dataclasses.dataclass
+class _Flight:
+    """One render in flight: its future and, once staged, the brief's HTML."""
+
+    future: Future[RunResult]
+    #: Whether the HTML is shown before the edition is published: only when a PDF follows.
+    previews: bool
+    #: Done when the HTML is in :attr:`html`; cancelled if the render ends before that.
+    staged: Future[None] = dataclasses.field(default_factory=Future)
+    html: bytes | None = None
+
+
+class _Staging(Reporter):
+    """The reporter a serve render runs with: keeps its staged HTML in its flight."""
+
+    def __init__(self, flight: _Flight) -> None:
+        self._flight = flight
+
+    def staged(self, notebook: str, run: str, fmt: str, path: Path) -> None:
+        flight = self._flight
+        if fmt != "html" or not flight.previews or flight.staged.done():
+            return
+        # Read now: the staging folder goes when the render ends. A file that cannot be read
+        # only costs the preview; the render goes on.
+        try:
+            flight.html = path.read_bytes()
+        except OSError:
+            log.warning("brief serve: %s/%s: its staged HTML cannot be read", notebook, run)
+            return
+        flight.staged.set_result(None)
+
+
 class Renderer:
     """At most ``workers`` renders at once, ``queue`` more waiting, one zygote for all.
 
@@ -59,8 +110,9 @@ class Renderer:
     warm
         Fork kernels from a warm zygote kept for the server's life (off: ``--cold``).
     run_job
-        What renders one job: :func:`helpers.pipeline.render.render_job`. A test passes one
-        that holds a render on purpose.
+        What renders one job, called as ``run_job(job, reporter)``:
+        :func:`helpers.pipeline.render.render_job`. A test passes one that holds a render on
+        purpose.
     """
 
     def __init__(
@@ -81,7 +133,8 @@ class Renderer:
         self._run_job = run_job
         self._mutex = threading.Lock()
         self._index_lock = threading.Lock()
-        self._inflight: dict[tuple[str, str], Future[RunResult]] = {}
+        self._inflight: dict[tuple[str, str], _Flight] = {}
+        self._failures: OrderedDict[tuple[str, str], RunResult | str] = OrderedDict()
         self._pool: ThreadPoolExecutor | None = None
         self._stack = contextlib.ExitStack()
         self._address: Callable[[], str | None] = lambda: None
@@ -144,27 +197,89 @@ class Renderer:
             if self._stopping or self._pool is None:
                 raise Stopping("the server is stopping; nothing was rendered")
             if key in self._inflight:  # the same brief, asked again while it renders
-                return self._inflight[key]
+                return self._inflight[key].future
             if len(self._inflight) >= self.workers + self.queue:
                 raise QueueFull(
                     f"{self.workers} render(s) running and {self.queue} waiting: try again shortly",
                     self.retry_after(),
                 )
-            future = self._pool.submit(self._run, job)
-            self._inflight[key] = future
-        future.add_done_callback(lambda _f: self._forget(key))
+            flight = _Flight(Future(), previews="pdf" in job.formats)
+            future = self._pool.submit(self._run, job, flight)
+            flight.future = future
+            self._inflight[key] = flight
+            self._failures.pop(key, None)  # asked again: what failed before is not this render
+        future.add_done_callback(lambda _f: self._forget(key, flight))
         return future
 
-    def _forget(self, key: tuple[str, str]) -> None:
+    def _forget(self, key: tuple[str, str], flight: _Flight) -> None:
         with self._mutex:
-            self._inflight.pop(key, None)
+            if self._inflight.get(key) is flight:
+                del self._inflight[key]
+        flight.staged.cancel()  # the render ended before its HTML was staged, if it was
+        flight.html = None  # the edition is published, or nothing is: no preview any more
 
-    def _run(self, job: Job) -> RunResult:
+    async def html_or_done(self, future: Future[RunResult]) -> bool:
+        """Wait until the brief ``future`` renders has its HTML staged or is done, whichever
+        comes first; True if the HTML can be shown (:meth:`preview`) while the render goes on.
 
+        Always False for a render without a PDF (``--to html``): its edition is published as
+        soon as its HTML is made. Cancelling the wait cancels no render.
+        """
+        with self._mutex:
+            flight = next((f for f in self._inflight.values() if f.future is future), None)
+        waits = {asyncio.wrap_future(future)}
+        if flight is not None and flight.previews:
+            waits.add(asyncio.wrap_future(flight.staged))
+        # asyncio.wait, not the futures themselves: a wait cancelled (the client went away)
+        # must not cancel the render, which another request may share.
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        return not future.done() and flight is not None and flight.html is not None
+
+    def in_flight(self, notebook: str, run: str) -> Future[RunResult] | None:
+        """The future of ``notebook``'s ``run`` while it renders or waits; else None."""
+        with self._mutex:
+            flight = self._inflight.get((notebook, run))
+        return flight.future if flight is not None else None
+
+    def preview(self, notebook: str, run: str) -> bytes | None:
+        """The HTML of ``notebook``'s ``run`` while it is staged and its edition not yet
+        published (its PDF being made); None otherwise, and for any other run."""
+        with self._mutex:
+            flight = self._inflight.get((notebook, run))
+        if flight is None or flight.future.done():
+            return None
+        return flight.html
+
+    def failure(self, notebook: str, run: str) -> RunResult | str | None:
+        """How ``notebook``'s ``run`` failed, if it failed after its HTML was staged (one of
+        the last :data:`KEPT_FAILURES`): its failed :class:`RunResult`, or the name of the
+        exception that broke the render (the server's fault; its traceback is in the log);
+        None otherwise."""
+        with self._mutex:
+            return self._failures.get((notebook, run))
+
+    def _remember(self, key: tuple[str, str], outcome: RunResult | str) -> None:
+        with self._mutex:
+            self._failures[key] = outcome
+            self._failures.move_to_end(key)
+            while len(self._failures) > KEPT_FAILURES:
+                self._failures.popitem(last=False)
+
+    def _run(self, job: Job, flight: _Flight) -> RunResult:
         address = self._address() if self.warm else None
         if address is not None:
             job = dataclasses.replace(job, zygote=address)  # the kernel forks from it
-        result = self._run_job(job)
+        try:
+            result = self._run_job(job, _Staging(flight))
+        except Exception as exc:
+            if flight.html is not None:  # nobody may be waiting for it: its page will say
+                log.error("brief serve: %s failed after its preview", job.label, exc_info=exc)
+                self._remember((job.name, job.run), type(exc).__name__)  # not its frames
+            raise
+        finally:
+            _close_thread_loop()
+        if not result.ok and flight.html is not None:
+            self._remember((job.name, job.run), result)
         with self._index_lock:
             # The feeds first, as brief render does: the index links to the folder's feed.
             update_feeds(self.out_dir)
@@ -177,7 +292,7 @@ class Renderer:
         many renders were cancelled (also added to :attr:`cancelled`)."""
         with self._mutex:
             self._stopping = True
-            waiting = list(self._inflight.values())
+            waiting = [flight.future for flight in self._inflight.values()]
         count = sum(1 for future in waiting if future.cancel())
         self.cancelled += count
         return count
@@ -193,6 +308,22 @@ class Renderer:
             finish_warm_up()  # no thread outlives the server
         self._stack.close()
         return self.cancelled
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop the kernel's client made for this render thread.
+
+    jupyter_client's blocking calls run on one loop per thread (``jupyter_core.utils.
+    ensure_event_loop``) that nothing closes; a render thread lives as long as the server, and
+    its loop would be left to the garbage collector (a ``ResourceWarning``) when the thread
+    ends. Closed after each render, the next one makes a new loop.
+    """
+    with contextlib.suppress(Exception):  # a render's outcome never depends on this
+        loop = ensure_event_loop()
+        if not loop.is_running():
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+        asyncio.set_event_loop(None)
 
 
 def _warm_thread() -> None:
