@@ -544,3 +544,21 @@ def test_no_kernel_connection_file_is_on_disk_while_the_kernel_works(capsys, tmp
     executed = nbformat.read(out / "tiny" / "default" / "tiny.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     assert "connection files: []" in printed, printed
+
+
+def test_a_notebook_found_readable_then_broken_is_refused_in_the_same_process(tmp_path):
+    """The check remembers a readable notebook only while its file is unchanged: one broken
+    after a first render (``brief serve``, a long batch) is refused, not let through."""
+    import shutil
+
+    from helpers import paths
+    from helpers.errors import UsageError
+    from helpers.pipeline.prepare import _check_readable
+
+    notebook = tmp_path / "brief.ipynb"
+    shutil.copy(paths.NOTEBOOKS_DIR / "brief.ipynb", notebook)
+    _check_readable(notebook)
+    _check_readable(notebook)  # remembered: not read again
+    notebook.write_text("{not json")
+    with pytest.raises(UsageError, match="is not a readable Jupyter notebook: Expecting property"):
+        _check_readable(notebook)

@@ -361,7 +361,7 @@ class _Batch:
                 self._record_stop(exc)
                 _write_index(self.out, self.tee, self.base_url)
                 raise
-        _write_index(self.out, self.tee, self.base_url)
+        # The index and feeds are written once more by run_plan, after the batch's record.
 
     def _results(self, running: Running, to_run: Sequence[int]) -> Iterator[tuple[int, Outcome]]:
         """Submit the jobs, retry what may be retried, and yield each job's final outcome.

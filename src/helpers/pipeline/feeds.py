@@ -18,6 +18,7 @@ are relative to the feed's own file, or absolute under ``base_url`` when one is 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -197,12 +198,7 @@ def edition_summary(out_dir: Path, row: dict[str, Any]) -> Edition:
     notebook, run = row["notebook"], row["run"]
     parameters = manifest.get("parameters") or {}
     files = {fmt: row["href"][fmt] for fmt in ("html", "pdf") if fmt in (row.get("href") or {})}
-    found: dict[str, str] = {}
-    if "html" in files:
-        parser = _Lines()
-        with contextlib.suppress(OSError):
-            parser.feed((Path(out_dir) / files["html"]).read_text(encoding="utf-8"))
-        found = parser.found
+    found = _page_lines(Path(out_dir) / files["html"]) if "html" in files else {}
     updated = str(manifest.get("created_at") or "")
     edition = manifest.get("edition") or {}
     changes = edition.get("changes") if isinstance(edition.get("since"), dict) else None
@@ -220,6 +216,30 @@ def edition_summary(out_dir: Path, row: dict[str, Any]) -> Edition:
         files=files,
         changes=dict(changes) if isinstance(changes, dict) else None,
     )
+
+
+def _page_lines(path: Path) -> dict[str, str]:
+    """The lines of a published brief the feeds quote (:class:`_Lines`); ``{}`` if unreadable.
+
+    Read once per process for each version of the file: a published run's files never
+    change, and the feeds are written again after every job of a batch and every render of
+    ``brief serve``, each time from every edition in the folder.
+    """
+    try:
+        status = path.stat()
+    except OSError:
+        return {}
+    return dict(_read_page_lines(str(path), status.st_mtime_ns, status.st_size, status.st_ino))
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_page_lines(
+    path: str, mtime_ns: int, size: int, inode: int
+) -> tuple[tuple[str, str], ...]:
+    parser = _Lines()
+    with contextlib.suppress(OSError):
+        parser.feed(Path(path).read_text(encoding="utf-8"))
+    return tuple(parser.found.items())
 
 
 def published_editions(out_dir: Path) -> list[Edition]:

@@ -176,9 +176,20 @@ def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]]) -> list[Path
 
 
 def _check_readable(path: Path) -> None:
-    """A usage error, before any kernel, for a notebook file that is not a notebook."""
+    """A usage error, before any kernel, for a notebook file that is not a notebook.
+
+    A file found readable is not read again in this process while it is unchanged (the jobs
+    of a batch share a few notebooks; ``brief serve`` checks one per request).
+    """
     import nbformat  # noqa: PLC0415
 
+    try:
+        status = path.stat()
+        seen = (str(path), status.st_mtime_ns, status.st_size, status.st_ino)
+    except OSError:
+        seen = None
+    if seen is not None and seen in _READABLE:
+        return
     notebook_metadata(path)  # JSON that is no object ([], "x", null) is refused by name
     try:
         nb = nbformat.read(path, as_version=4)
@@ -186,6 +197,12 @@ def _check_readable(path: Path) -> None:
     except (OSError, ValueError, AttributeError, TypeError, nbformat.ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"{path} is not a readable Jupyter notebook: {first}") from None
+    if seen is not None:
+        _READABLE.add(seen)
+
+
+#: Notebook files :func:`_check_readable` found readable: (path, mtime, size, inode).
+_READABLE: set[tuple[str, int, int, int]] = set()
 
 
 def _given_parameters(request: RenderRequest) -> tuple[dict[str, object], Path | None]:
