@@ -778,6 +778,23 @@ def test_a_zygote_still_importing_is_configured_as_a_function_asked_when_a_kerne
     assert asked == []  # nothing waits before a kernel starts
 
 
+@pytest.mark.kernels
+def test_a_zygote_still_importing_is_waited_for_by_two_threads_at_once():
+    # brief serve: a render and the thread that starts the next kernel ahead both ask for the
+    # address while the zygote imports. Both must get it: one thread reading the zygote's
+    # answer while the other blocked on the same pipe until the timeout, which then stopped
+    # the zygote, and every later kernel started cold.
+    started = Zygote.start(timeout=60, wait=False)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            waits = [pool.submit(started.wait) for _ in range(2)]
+            done = [w.result(timeout=90) for w in waits]
+        assert done == [started, started]
+        assert started.ready and started.process.poll() is None
+    finally:
+        started.stop()
+
+
 PRIVATE_STATE_PROBE = r"""
 import json, threading
 import pandas as pd

@@ -79,6 +79,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from string import Template
@@ -143,9 +144,15 @@ class Zygote:
         self.ready = False
         self._timeout = timeout
         self._deadline = time.monotonic() + timeout
+        self._waiting = threading.Lock()
+        self._failed: BaseException | None = None
 
     def wait(self) -> Zygote:
         """Wait until a zygote started with ``wait=False`` is ready to fork; return it.
+
+        Safe from several threads at once (``brief serve``'s renders and the thread that
+        starts kernels ahead): one reads the zygote's answer, the others wait for it and get
+        the same outcome.
 
         Raises
         ------
@@ -153,8 +160,18 @@ class Zygote:
             As :meth:`start`: a warm import failed, or it was not ready within its timeout
             (counted from its start). The zygote is stopped then.
         """
-        if self.ready:
-            return self
+        with self._waiting:
+            if self._failed is not None:
+                raise self._failed
+            if not self.ready:
+                try:
+                    self._wait()
+                except BaseException as exc:
+                    self._failed = exc
+                    raise
+        return self
+
+    def _wait(self) -> None:
         try:
             remaining = max(0.0, self._deadline - time.monotonic())
             ready = _read_ready(self.process, remaining, total=self._timeout)
@@ -168,7 +185,6 @@ class Zygote:
         self.seconds = float(ready.get("seconds", 0.0))
         self.native_threads = int(ready.get("native_threads", 1))
         self.ready = True
-        return self
 
     @classmethod
     def start(
