@@ -960,3 +960,28 @@ def test_fit_timeline_draws_once_what_timeline_draws_at_timeline_height(which, d
         box = text.get_window_extent(renderer)
         assert figure.x0 <= box.x0 and box.x1 <= figure.x1, text.get_text()
         assert figure.y0 <= box.y0 and box.y1 <= figure.y1, text.get_text()
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"),
+    [("2021-02-01", "2024-03-02"), ("2023-11-20", "2024-03-02"), ("2024-02-25", "2024-03-02")],
+)
+def test_timeline_date_ticks_are_matplotlibs_worked_out_once_per_view(lo, hi):
+    from helpers.report.charts.timeline_layout import _DateLocator
+
+    def axis_with(locator):
+        ax = Figure().add_subplot()
+        ax.xaxis.set_major_locator(locator)
+        ax.set_xlim(mdates.date2num(pd.Timestamp(lo)), mdates.date2num(pd.Timestamp(hi)))
+        return ax
+
+    memo = axis_with(_DateLocator(minticks=3, maxticks=8))
+    plain = axis_with(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ticks = memo.xaxis.get_major_locator()()
+    assert list(ticks) == list(plain.xaxis.get_major_locator()())
+    ticks[0] = -1.0  # a caller's copy: the next asker gets the ticks as they were
+    assert list(memo.xaxis.get_major_locator()()) == list(plain.xaxis.get_major_locator()())
+    # Another view, other ticks: worked out again.
+    for ax in (memo, plain):
+        ax.set_xlim(mdates.date2num(pd.Timestamp("2010-01-01")), mdates.date2num(pd.Timestamp(hi)))
+    assert list(memo.xaxis.get_major_locator()()) == list(plain.xaxis.get_major_locator()())

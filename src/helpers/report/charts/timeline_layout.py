@@ -143,7 +143,7 @@ def date_axis(ax: Axes, facts: TimelineFacts, extents: Mapping[str, Extent], sta
     xlim = (x_lo - 0.04 * span, x_hi + (0.04 + (0.16 if any_open else 0.0)) * span)
     ax.set_xlim(*xlim)
     # Axes: dates on top (Gantt style), no y ticks: every row is labelled directly.
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_locator(_DateLocator(minticks=3, maxticks=8))
     ax.xaxis.set_major_formatter(_DateTicks())
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
@@ -339,6 +339,26 @@ def undated_columns(
         if key < best_key:
             best, best_key = layout, key
     return best
+
+
+class _DateLocator(mdates.AutoDateLocator):
+    """matplotlib's ``AutoDateLocator``, its ticks worked out once per view interval.
+
+    The layout engine and the draw ask the axis for its ticks a few dozen times per timeline
+    (at every measure of the axis), and ``AutoDateLocator`` works them out anew each time
+    through dateutil's ``rrule``: about a tenth of a timeline's time. Its ticks depend on the
+    view interval alone, which :func:`date_axis` sets once, so they are the same each time.
+    """
+
+    _memo: tuple[tuple[float, float], np.ndarray] | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self.axis is None:
+            return super().__call__()
+        interval = tuple(float(v) for v in self.axis.get_view_interval())
+        if self._memo is None or self._memo[0] != interval:
+            self._memo = (interval, np.asarray(super().__call__()))
+        return self._memo[1].copy()
 
 
 class _DateTicks(Formatter):
