@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
 import httpx
+import psutil
 from starlette.testclient import TestClient
 
 from helpers.errors import UsageError
@@ -397,8 +399,8 @@ class _Gate:
             self.broken.add(partner)
         return release
 
-    def __call__(self, job, reporter=None):
-        return render_job(job, _Holding(self, str(job.parameters["partner"]), reporter))
+    def __call__(self, job, reporter=None, **ahead):
+        return render_job(job, _Holding(self, str(job.parameters["partner"]), reporter), **ahead)
 
 
 class _Holding(Reporter):
@@ -428,7 +430,9 @@ class _Live:
         import uvicorn
 
         self.gate = _Gate()
-        self.renderer = Renderer(out, workers=1, queue=2, run_job=self.gate).start()
+        self.renderer = Renderer(
+            out, workers=1, queue=2, run_job=self.gate, kernels_ahead=True
+        ).start()
         self.out = self.renderer.out_dir
         app = create_app(Settings(out_dir=self.out, timeout=120), self.renderer)
         self.server = uvicorn.Server(
@@ -527,6 +531,45 @@ def test_a_render_that_fails_after_its_preview_says_so_and_publishes_nothing(liv
     assert not (live.out / "defence" / run).exists()
     assert (live.out / "_failed" / "defence" / run).is_dir()  # kept for the operator
     assert live.client.get(f"/preview/defence/{run}").status_code == 404
+
+
+def _ended(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _kernel_ahead(renderer: Renderer, other_than: int | None = None) -> int:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pid = renderer.kernel_ahead
+        if pid is not None and pid != other_than:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError("no kernel was started ahead")
+
+
+@pytest.mark.kernels
+def test_each_render_takes_the_kernel_started_ahead_and_the_next_one_is_started(out):
+    renderer = Renderer(out, workers=1, queue=1, kernels_ahead=True).start()
+    try:
+        first = _kernel_ahead(renderer)
+        job = prepare(["brief"], parameters={"partner": "China"}, out_dir=renderer.out_dir)[0]
+        result = renderer.submit(job).result(timeout=300)
+        assert result.ok, result.error
+        assert _ended(first)  # the render ran on it, and ended it
+        second = _kernel_ahead(renderer, other_than=first)
+        assert psutil.pid_exists(second)
+    finally:
+        renderer.stop()
+    assert _ended(second)
+    assert not (renderer.out_dir / ".tmp").exists()  # its folder went with it
 
 
 def test_preview_serves_only_the_html_of_a_render_in_flight_never_a_file(traversal):

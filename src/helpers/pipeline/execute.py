@@ -83,6 +83,7 @@ __all__ = [
     "cap_outputs",
     "execute_notebook",
     "find_failure",
+    "kill_launched",
     "run_kernel_options",
     "take_launched",
 ]
@@ -99,6 +100,7 @@ def execute_notebook(
     kernel_log: Path | str | None = None,
     start_timeout: int = 60,
     config: Config | None = None,
+    kernel: RunKernelManager | None = None,
 ) -> NotebookNode:
     """Execute a notebook with papermill and check that every cell ran.
 
@@ -127,6 +129,13 @@ def execute_notebook(
         :class:`RunKernelManager`), for example the zygote's address to fork the kernel from
         (:func:`helpers.kernels.provisioner.forking_config`). Default: a kernel started from
         its kernelspec.
+    kernel
+        The manager of a kernel started ahead for this run, that has run nothing
+        (:func:`helpers.pipeline.kernel_ahead.start_kernel_ahead`): the cells go to it, no
+        kernel is started, and ``kernel_name``, ``kernel_log``, ``start_timeout`` and
+        ``config`` are not used. It is ended as a kernel started here would be, with every
+        process recorded under its :attr:`~RunKernelManager.run_id`. The caller checks that
+        it fits (:meth:`~helpers.pipeline.kernel_ahead.StartedKernel.fits`).
 
     Returns
     -------
@@ -164,7 +173,12 @@ def execute_notebook(
     def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
         running["index"] = cell_index
 
-    run_id = uuid.uuid4().hex
+    if kernel is None:
+        run_id = uuid.uuid4().hex
+        kernel_options = run_kernel_options(kernel_log, run_id, config)
+    else:
+        run_id = kernel.run_id
+        kernel_options = {"km": kernel}
     raised: BaseException | None = None
     try:
         papermill.execute_notebook(
@@ -185,12 +199,12 @@ def execute_notebook(
             # handlers, IPython's history, the interpreter's teardown, polled every 0.1 s)
             # kept each brief waiting about 0.8 s more. Its exit handlers do not run.
             shutdown_kernel=KERNEL_SHUTDOWN,
-            **run_kernel_options(kernel_log, run_id, config),
+            **kernel_options,
         )
     except Exception as exc:  # a cell raised, the kernel died or never started, a timeout, ...
         raised = exc
     finally:
-        _kill_survivors(take_launched(run_id))
+        kill_launched(run_id)
         prepared_path.unlink(missing_ok=True)
 
     executed = _read_executed(output_path, fallback=prepared)
@@ -223,7 +237,13 @@ def _run_engine() -> type:
     failure: papermill's ``finally``), when a cell fails, and every ``autosave_cell_every``
     seconds during a long cell, as papermill does: what a failed run leaves to read is the same.
     """
-    from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: PLC0415
+    from papermill.clientwrap import PapermillNotebookClient  # noqa: PLC0415
+    from papermill.engines import (  # noqa: PLC0415
+        NBClientEngine,
+        NotebookExecutionManager,
+        logger,
+    )
+    from papermill.utils import merge_kwargs, remove_args  # noqa: PLC0415
 
     class RunExecutionManager(NotebookExecutionManager):
         """papermill's manager, without the save at each cell's start and end."""
@@ -253,7 +273,38 @@ def _run_engine() -> type:
                 self._saving = True
 
     class RunEngine(NBClientEngine):
-        """papermill's ``Engine.execute_notebook`` with :class:`RunExecutionManager`."""
+        """papermill's ``Engine.execute_notebook`` with :class:`RunExecutionManager`, and its
+        ``execute_managed_notebook`` ending the kernel also when it was started ahead."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> NotebookNode:
+            """papermill's (``NBClientEngine.execute_managed_notebook``), with one change: the
+            client ends the kernel when the run ends (``cleanup_kc``), also a kernel it was
+            given (``km``, :mod:`helpers.pipeline.kernel_ahead`), which nbclient otherwise
+            leaves running with its client's channels open."""
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            return PapermillNotebookClient(nb_man, **final_kwargs).execute(cleanup_kc=True)
 
         @classmethod
         def execute_notebook(
@@ -504,6 +555,12 @@ def take_launched(run_id: str) -> list[tuple[int, float]]:
         return _launched.pop(run_id, [])
 
 
+def kill_launched(run_id: str) -> None:
+    """Kill what is left of the kernels started under ``run_id`` (:func:`take_launched`), and
+    every process they started."""
+    _kill_survivors(take_launched(run_id))
+
+
 def _record_launched(run_id: str, pid: int) -> None:
     with contextlib.suppress(psutil.Error):
         entry = (pid, psutil.Process(pid).create_time())
@@ -589,6 +646,24 @@ class RunKernelManager(ForkingKernelManager):
     )
     client_class = DottedObjectName(f"{__name__}.RunKernelClient", config=True)
     client_factory = Type(RunKernelClient, klass=AsyncKernelClient, config=True)
+
+    @property
+    def ipykernel(self) -> bool:
+        """Whether the kernel is ipykernel: jupyter_client says so only of a kernelspec named
+        ``python``, ``python2`` or ``python3``; here also of one whose command runs
+        ``ipykernel_launcher`` (the project's ``myanmar-brief``).
+
+        nbclient starts such a kernel with IPython's history in memory
+        (``--HistoryManager.hist_file=:memory:``, its ``ipython_hist_file``). Without it each
+        run's kernel kept a thread writing every cell to the user's ``~/.ipython`` history
+        database, one SQLite commit per cell, shared with every other kernel running: about a
+        tenth of the time between two cells. A notebook sees its own session's history
+        (``In``) either way.
+        """
+        if super().ipykernel:
+            return True
+        spec = self.kernel_spec
+        return spec is not None and "ipykernel_launcher" in spec.argv
 
     async def start_kernel(self, **kw: Any) -> None:
         """jupyter_client's start, with the kernel's streams on :attr:`kernel_log` and its

@@ -62,6 +62,8 @@ from helpers.signals import interrupts, note_published, published_so_far, sigter
 if TYPE_CHECKING:
     from traitlets.config import Config
 
+    from helpers.pipeline.kernel_ahead import StartedKernel
+
 #: Lines of the kernel's own log kept in a failed run's ``error.txt``.
 KERNEL_LOG_LINES = 40
 #: Set to ``0`` to start every kernel from its kernelspec instead of forking warm ones.
@@ -108,6 +110,7 @@ def render_job(
     reporter: Reporter | None = None,
     *,
     config: Config | None = None,
+    kernel: StartedKernel | None = None,
 ) -> RunResult:
     """Execute, render and publish one job; on failure keep the old report and archive.
 
@@ -130,6 +133,11 @@ def render_job(
         zygote's address this way (:func:`helpers.kernels.provisioner.forking_config`).
         Default: the kernel forks from the zygote at ``job.zygote`` if set, else it starts
         from its kernelspec.
+    kernel
+        A kernel started ahead (:mod:`helpers.pipeline.kernel_ahead`; ``brief serve``'s),
+        taken by this job: the cells run on it if it fits the job (its folder, its
+        kernelspec) and is alive, instead of on a new kernel. In any case it is ended when
+        the job ends.
 
     Returns
     -------
@@ -139,7 +147,9 @@ def render_job(
     started = time.monotonic()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
-    attempt = _Attempt(job, reporter, work, timings={"validate": job.validate_seconds})
+    attempt = _Attempt(
+        job, reporter, work, timings={"validate": job.validate_seconds}, kernel=kernel
+    )
     stops = interrupts()
     try:
         # A link where the run will be published is refused before a kernel starts.
@@ -173,6 +183,8 @@ def render_job(
             raise KeyboardInterrupt(f"{job.label} was stopped") from exc
         return _failed(attempt, exc, time.monotonic() - started)
     finally:
+        if attempt.kernel is not None:  # the job ended before its cells ran
+            attempt.kernel.discard()
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
     reporter.done(job.name, job.run, seconds=seconds, path=link)
@@ -246,6 +258,8 @@ class _Attempt:
     previous: Previous = field(default_factory=lambda: Previous(None))
     #: What rendering found to warn of (figures without alternative text).
     notes: list[str] = field(default_factory=list)
+    #: A kernel started ahead for this job, until its cells are sent to it.
+    kernel: StartedKernel | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -287,6 +301,12 @@ def _execute(attempt: _Attempt, config: Config | None = None) -> Any:
         cwd.mkdir(exist_ok=True)
         if config is None and job.zygote:
             config = forking_config(job.zygote)
+        kernel, attempt.kernel = attempt.kernel, None
+        if kernel is not None and not kernel.fits(cwd, paths.KERNEL_NAME):
+            kernel.discard()  # another folder, or it died waiting: a new kernel, as usual
+            kernel = None
+        if kernel is not None:
+            kernel.hand_log_to(attempt.kernel_log)
         return execute_notebook(
             job.notebook,
             attempt.executed,
@@ -295,6 +315,7 @@ def _execute(attempt: _Attempt, config: Config | None = None) -> Any:
             cwd=cwd,
             kernel_log=attempt.kernel_log,
             config=config,
+            kernel=kernel.manager if kernel is not None else None,
         )
 
 
@@ -650,20 +671,27 @@ def _raise_failures(results: Sequence[RunResult], index_error: RenderError | Non
 
 
 @contextlib.contextmanager
-def warm_zygote(wanted: bool) -> Iterator[Callable[[], str | None]]:
+def warm_zygote(wanted: bool, *, then: Sequence[str] = ()) -> Iterator[Callable[[], str | None]]:
     """Start a zygote for warm kernels, if ``wanted``; yield ``address() -> str | None``.
 
     ``address()`` waits for the zygote and returns its address for :attr:`Job.zygote`, or
     ``None`` (not wanted, or it could not start: kernels then start normally). Until then the
     caller's own work runs beside the zygote's imports. The zygote and any kernel forked from
-    it stop when the block ends.
+    it stop when the block ends. ``then``: more warm entries (``module`` or
+    ``module:function``) after :data:`~helpers.kernels.zygote.DEFAULT_WARM_MODULES`, for a
+    zygote that lives long enough to repay them (``brief serve``'s
+    :data:`~helpers.serve.jobs.SERVER_WARM_ENTRIES`).
     """
     if not wanted:
         yield lambda: None
         return
-    from helpers.kernels.forkserver import zygote_in_background  # noqa: PLC0415
+    from helpers.kernels.forkserver import (  # noqa: PLC0415
+        DEFAULT_WARM_MODULES,
+        zygote_in_background,
+    )
 
-    with zygote_in_background(freeze_gc=FREEZE_GC) as address:
+    modules = (*DEFAULT_WARM_MODULES, *then)
+    with zygote_in_background(modules, freeze_gc=FREEZE_GC) as address:
         yield address
 
 

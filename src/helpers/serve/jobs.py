@@ -30,9 +30,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_core.utils import ensure_event_loop
 
+from helpers import paths
 from helpers.errors import BriefError
 from helpers.pipeline import index, publish
 from helpers.pipeline.feeds import update_feeds
@@ -40,12 +42,21 @@ from helpers.pipeline.progress import Reporter
 from helpers.pipeline.render import preload, render_job, warm_zygote
 from helpers.pipeline.request import Job, RunResult
 
-__all__ = ["KEPT_FAILURES", "QueueFull", "Renderer", "Stopping"]
+if TYPE_CHECKING:
+    from helpers.pipeline.kernel_ahead import StartedKernel
+
+__all__ = ["KEPT_FAILURES", "SERVER_WARM_ENTRIES", "QueueFull", "Renderer", "Stopping"]
 
 log = logging.getLogger(__name__)
 
 #: Renders that failed after their HTML was shown, remembered for their brief's page.
 KEPT_FAILURES = 50
+
+#: What the server's zygote does besides the usual warm imports: it makes the main brief once
+#: (:func:`helpers.report.first_use.make_sample_brief`), so that each kernel forked from it
+#: finds the caches a first brief fills already filled. About 1.5 s more before the zygote is
+#: ready, once per server; ``brief render`` and ``brief batch`` do not pay it.
+SERVER_WARM_ENTRIES: tuple[str, ...] = ("helpers.report.first_use:make_sample_brief",)
 
 
 class QueueFull(BriefError):
@@ -113,6 +124,11 @@ class Renderer:
         What renders one job, called as ``run_job(job, reporter)``:
         :func:`helpers.pipeline.render.render_job`. A test passes one that holds a render on
         purpose.
+    kernels_ahead
+        Keep one kernel started ahead (:mod:`helpers.pipeline.kernel_ahead`) for the next
+        render, which then starts no kernel of its own: a new one is started as soon as a
+        render takes it. ``run_job`` is then called as ``run_job(job, reporter,
+        kernel=...)``, and must end the kernel it is given. ``brief serve`` turns it on.
     """
 
     def __init__(
@@ -123,6 +139,7 @@ class Renderer:
         queue: int = 4,
         warm: bool = True,
         run_job: Callable[..., RunResult] = render_job,
+        kernels_ahead: bool = False,
     ) -> None:
         if workers < 1 or queue < 0:
             raise ValueError("workers must be at least 1 and queue at least 0")
@@ -131,6 +148,7 @@ class Renderer:
         self.queue = queue
         self.warm = warm
         self._run_job = run_job
+        self.kernels_ahead = kernels_ahead
         self._mutex = threading.Lock()
         self._index_lock = threading.Lock()
         self._inflight: dict[tuple[str, str], _Flight] = {}
@@ -143,6 +161,10 @@ class Renderer:
         self.cancelled = 0
         #: Average seconds of a finished render, for Retry-After.
         self._seconds = 10.0
+        #: The kernel started ahead for the next render, and the thread that starts them.
+        self._spare: StartedKernel | None = None
+        self._spare_folder = paths.NOTEBOOKS_DIR
+        self._starter: ThreadPoolExecutor | None = None
 
     def start(self) -> Renderer:
         """Take the output folder's lock and start the zygote. Call from the main thread,
@@ -157,7 +179,9 @@ class Renderer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.out_dir = self._stack.enter_context(publish.locked(self.out_dir))
         try:
-            self._address = self._stack.enter_context(warm_zygote(self.warm))
+            self._address = self._stack.enter_context(
+                warm_zygote(self.warm, then=SERVER_WARM_ENTRIES)
+            )
         except BaseException:
             self._stack.close()
             raise
@@ -170,7 +194,17 @@ class Renderer:
         self._pool = ThreadPoolExecutor(
             self.workers, thread_name_prefix="brief-render", initializer=_warm_thread
         )
+        if self.kernels_ahead:
+            self._starter = ThreadPoolExecutor(1, thread_name_prefix="brief-kernel-ahead")
+            self._start_spare()
         return self
+
+    @property
+    def kernel_ahead(self) -> int | None:
+        """The pid of the kernel started ahead for the next render, if one is ready."""
+        with self._mutex:
+            spare = self._spare
+        return getattr(spare.manager.provisioner, "pid", None) if spare is not None else None
 
     @property
     def pending(self) -> int:
@@ -269,8 +303,12 @@ class Renderer:
         address = self._address() if self.warm else None
         if address is not None:
             job = dataclasses.replace(job, zygote=address)  # the kernel forks from it
+        ahead = {}
+        if self.kernels_ahead:
+            ahead["kernel"] = self._take_spare(job.notebook.parent)
+            self._start_spare()  # for the render after this one, while this one runs
         try:
-            result = self._run_job(job, _Staging(flight))
+            result = self._run_job(job, _Staging(flight), **ahead)
         except Exception as exc:
             if flight.html is not None:  # nobody may be waiting for it: its page will say
                 log.error("brief serve: %s failed after its preview", job.label, exc_info=exc)
@@ -286,6 +324,46 @@ class Renderer:
             index.update_index(self.out_dir)
         self._seconds = 0.7 * self._seconds + 0.3 * result.seconds
         return result
+
+    def _take_spare(self, folder: Path) -> StartedKernel | None:
+        """The kernel started ahead, for a render of a notebook in ``folder``; the next one is
+        started for that folder."""
+        with self._mutex:
+            kernel, self._spare = self._spare, None
+            self._spare_folder = folder
+        return kernel
+
+    def _start_spare(self) -> None:
+        """Have the starter thread start a kernel ahead, unless one is there or stopping."""
+        with self._mutex:
+            if self._starter is not None and not self._stopping:
+                self._starter.submit(self._make_spare)
+
+    def _make_spare(self) -> None:
+        from helpers.kernels.provisioner import forking_config  # noqa: PLC0415
+        from helpers.pipeline.kernel_ahead import start_kernel_ahead  # noqa: PLC0415
+
+        with self._mutex:
+            if self._stopping or self._spare is not None:
+                return
+            folder = self._spare_folder
+        address = self._address() if self.warm else None
+        try:
+            kernel = start_kernel_ahead(
+                publish.staging_dir(self.out_dir, "kernel-ahead"),
+                folder,
+                config=forking_config(address) if address else None,
+            )
+        except Exception as exc:  # the next render starts its own kernel, as without one
+            log.warning("brief serve: no kernel started ahead: %s", exc)
+            return
+        finally:
+            _close_thread_loop()
+        with self._mutex:
+            if not self._stopping and self._spare is None:
+                self._spare = kernel
+                return
+        kernel.discard()
 
     def close(self) -> int:
         """Take no new render and cancel those waiting; the running ones go on. Returns how
@@ -306,6 +384,12 @@ class Renderer:
 
             self._pool.shutdown(wait=True, cancel_futures=True)
             finish_warm_up()  # no thread outlives the server
+        if self._starter is not None:
+            self._starter.shutdown(wait=True, cancel_futures=True)
+        with self._mutex:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
         self._stack.close()
         return self.cancelled
 

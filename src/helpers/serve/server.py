@@ -58,7 +58,9 @@ def serve(
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0 to 65535, not {port}")
     required = security.need_token(host, token)
-    renderer = Renderer(Path(out_dir), workers=workers, queue=queue, warm=warm).start()
+    renderer = Renderer(
+        Path(out_dir), workers=workers, queue=queue, warm=warm, kernels_ahead=True
+    ).start()
     try:
         settings = Settings(
             out_dir=renderer.out_dir,
