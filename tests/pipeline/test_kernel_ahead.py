@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from test_execute import gone, write
 
 from helpers import paths
 from helpers.kernels.forkserver import DEFAULT_WARM_MODULES, Zygote
@@ -43,17 +43,6 @@ print(json.dumps({
 """
 
 
-def write(path: Path, *sources: str) -> Path:
-    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
-    nb.metadata["kernelspec"] = {
-        "name": paths.KERNEL_NAME,
-        "language": "python",
-        "display_name": "Python (myanmar-brief)",
-    }
-    nbformat.write(nb, path)
-    return path
-
-
 def printed(cell: nbformat.NotebookNode) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
@@ -63,13 +52,6 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def ended(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not alive(pid)
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +94,17 @@ def test_the_brief_on_brief_serves_kernels_is_the_brief_on_brief_renders(
 
     assert any(outputs for _, outputs in shown(fresh))
     assert shown(on_ahead) == shown(fresh)
-    assert ended(pid)  # the run ended the kernel it was given
+    assert gone(pid)  # the run ended the kernel it was given
 
 
 def test_a_kernel_started_ahead_has_run_nothing_a_notebook_can_see(tmp_path, zygote):
-    probe = write(tmp_path / "probe.ipynb", PROBE)
+    probe = write(tmp_path, PROBE)
     kernel = ahead(tmp_path, tmp_path, zygote)
 
     on_ahead = execute_notebook(probe, tmp_path / "ahead.ipynb", kernel=kernel.manager)
     fresh = execute_notebook(probe, tmp_path / "fresh.ipynb", config=forking_config(zygote.address))
 
-    seen, expected = (json.loads(printed(nb.cells[0])) for nb in (on_ahead, fresh))
+    seen, expected = (json.loads(printed(nb.cells[-1])) for nb in (on_ahead, fresh))
     assert seen == expected
     # Both as nbclient means a Python kernel to run: IPython's history in memory, no thread
     # writing it to the user's ~/.ipython (every run's kernel did, named myanmar-brief).
@@ -160,13 +142,13 @@ def test_a_kernel_started_ahead_fits_only_its_folder_and_dies_with_discard(tmp_p
 
     kernel.discard()
 
-    assert ended(pid)
+    assert gone(pid)
     assert not kernel.fits(tmp_path, paths.KERNEL_NAME)  # dead
     assert not kernel.folder.exists()
 
 
 def test_the_runs_log_is_the_kernels_log_it_was_given(tmp_path, zygote):
-    noisy = write(tmp_path / "noisy.ipynb", "import sys; print('to the log', file=sys.__stderr__)")
+    noisy = write(tmp_path, "import sys; print('to the log', file=sys.__stderr__)")
     kernel = ahead(tmp_path, tmp_path, zygote)
     log = tmp_path / "run.kernel.log"
     kernel.hand_log_to(log)

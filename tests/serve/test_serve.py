@@ -17,6 +17,7 @@ pytest.importorskip("httpx")
 import httpx
 import psutil
 from starlette.testclient import TestClient
+from test_execute import gone
 
 from helpers.errors import UsageError
 from helpers.params import BriefParams
@@ -533,18 +534,6 @@ def test_a_render_that_fails_after_its_preview_says_so_and_publishes_nothing(liv
     assert live.client.get(f"/preview/defence/{run}").status_code == 404
 
 
-def _ended(pid: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _kernel_ahead(renderer: Renderer, other_than: int | None = None) -> int:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -563,12 +552,12 @@ def test_each_render_takes_the_kernel_started_ahead_and_the_next_one_is_started(
         job = prepare(["brief"], parameters={"partner": "China"}, out_dir=renderer.out_dir)[0]
         result = renderer.submit(job).result(timeout=300)
         assert result.ok, result.error
-        assert _ended(first)  # the render ran on it, and ended it
+        assert gone(first)  # the render ran on it, and ended it
         second = _kernel_ahead(renderer, other_than=first)
         assert psutil.pid_exists(second)
     finally:
         renderer.stop()
-    assert _ended(second)
+    assert gone(second)
     assert not (renderer.out_dir / ".tmp").exists()  # its folder went with it
 
 

@@ -64,7 +64,10 @@ SKIP_TAG = "skip-execution"
 #: papermill's name for :func:`_run_engine`'s engine, registered when a run starts.
 ENGINE_NAME = "brief"
 #: How nbclient ends the kernel after the last cell: "immediate" kills it (its exit handlers
-#: do not run); "graceful" asks it to shut down and waits for it to exit.
+#: do not run); "graceful" asks it to shut down and waits for it to exit. Stopped, not asked
+#: to shut down, once the sentinel cell has answered: every output is in by then, and a
+#: graceful shutdown (the kernel's exit handlers, IPython's history, the interpreter's
+#: teardown, polled every 0.1 s) kept each brief waiting about 0.8 s more.
 KERNEL_SHUTDOWN = "immediate"
 
 #: The most output one cell keeps in the executed notebook, in bytes of text: a cell that
@@ -173,12 +176,7 @@ def execute_notebook(
     def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
         running["index"] = cell_index
 
-    if kernel is None:
-        run_id = uuid.uuid4().hex
-        kernel_options = run_kernel_options(kernel_log, run_id, config)
-    else:
-        run_id = kernel.run_id
-        kernel_options = {"km": kernel}
+    run_id, kernel_options = _kernel_options(kernel, kernel_log, config)
     raised: BaseException | None = None
     try:
         papermill.execute_notebook(
@@ -194,11 +192,7 @@ def execute_notebook(
             log_output=False,
             progress_bar=False,
             on_cell_execute=on_cell_execute,
-            # The kernel is stopped, not asked to shut down, once the sentinel cell has
-            # answered: every output is in by then, and a graceful shutdown (the kernel's exit
-            # handlers, IPython's history, the interpreter's teardown, polled every 0.1 s)
-            # kept each brief waiting about 0.8 s more. Its exit handlers do not run.
-            shutdown_kernel=KERNEL_SHUTDOWN,
+            shutdown_kernel=KERNEL_SHUTDOWN,  # stopped once the sentinel cell has answered
             **kernel_options,
         )
     except Exception as exc:  # a cell raised, the kernel died or never started, a timeout, ...
@@ -227,6 +221,49 @@ def execute_notebook(
     raise cls(f"{name}: {message}") from raised
 
 
+def _kernel_options(
+    kernel: RunKernelManager | None, kernel_log: Path, config: Config | None
+) -> tuple[str, dict[str, Any]]:
+    """The run id, and papermill's options: the kernel started ahead, or how to start one."""
+    if kernel is not None:
+        return kernel.run_id, {"km": kernel}
+    run_id = uuid.uuid4().hex
+    return run_id, run_kernel_options(kernel_log, run_id, config)
+
+
+def _execute_managed(
+    nb_man: Any,
+    kernel_name: str,
+    log_output: bool = False,
+    stdout_file: Any = None,
+    stderr_file: Any = None,
+    start_timeout: int = 60,
+    execution_timeout: int | None = None,
+    **kwargs: Any,
+) -> NotebookNode:
+    """papermill's ``NBClientEngine.execute_managed_notebook``, with one change: the client
+    ends the kernel when the run ends (``cleanup_kc``), also a kernel it was given (``km``,
+    :mod:`helpers.pipeline.kernel_ahead`), which nbclient otherwise leaves running with its
+    client's channels open."""
+    from papermill.clientwrap import PapermillNotebookClient  # noqa: PLC0415
+    from papermill.engines import logger  # noqa: PLC0415
+    from papermill.utils import merge_kwargs, remove_args  # noqa: PLC0415
+
+    kwargs = remove_args(["input_path"], **kwargs)
+    safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+    final_kwargs = merge_kwargs(
+        safe_kwargs,
+        timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+        startup_timeout=start_timeout,
+        kernel_name=kernel_name,
+        log=logger,
+        log_output=log_output,
+        stdout_file=stdout_file,
+        stderr_file=stderr_file,
+    )
+    return PapermillNotebookClient(nb_man, **final_kwargs).execute(cleanup_kc=True)
+
+
 @functools.cache
 def _run_engine() -> type:
     """papermill's nbclient engine, saving the executed notebook less often (:data:`ENGINE_NAME`).
@@ -237,13 +274,7 @@ def _run_engine() -> type:
     failure: papermill's ``finally``), when a cell fails, and every ``autosave_cell_every``
     seconds during a long cell, as papermill does: what a failed run leaves to read is the same.
     """
-    from papermill.clientwrap import PapermillNotebookClient  # noqa: PLC0415
-    from papermill.engines import (  # noqa: PLC0415
-        NBClientEngine,
-        NotebookExecutionManager,
-        logger,
-    )
-    from papermill.utils import merge_kwargs, remove_args  # noqa: PLC0415
+    from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: PLC0415
 
     class RunExecutionManager(NotebookExecutionManager):
         """papermill's manager, without the save at each cell's start and end."""
@@ -276,35 +307,9 @@ def _run_engine() -> type:
         """papermill's ``Engine.execute_notebook`` with :class:`RunExecutionManager`, and its
         ``execute_managed_notebook`` ending the kernel also when it was started ahead."""
 
-        @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man: Any,
-            kernel_name: str,
-            log_output: bool = False,
-            stdout_file: Any = None,
-            stderr_file: Any = None,
-            start_timeout: int = 60,
-            execution_timeout: int | None = None,
-            **kwargs: Any,
-        ) -> NotebookNode:
-            """papermill's (``NBClientEngine.execute_managed_notebook``), with one change: the
-            client ends the kernel when the run ends (``cleanup_kc``), also a kernel it was
-            given (``km``, :mod:`helpers.pipeline.kernel_ahead`), which nbclient otherwise
-            leaves running with its client's channels open."""
-            kwargs = remove_args(["input_path"], **kwargs)
-            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final_kwargs = merge_kwargs(
-                safe_kwargs,
-                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            return PapermillNotebookClient(nb_man, **final_kwargs).execute(cleanup_kc=True)
+        execute_managed_notebook = classmethod(
+            lambda cls, nb_man, kernel_name, **kw: _execute_managed(nb_man, kernel_name, **kw)
+        )
 
         @classmethod
         def execute_notebook(
