@@ -57,3 +57,46 @@ def test_fingerprint_is_stable_and_sensitive_to_one_byte(data_copy):
 def test_package_exports_load_and_validate():
     assert helpers.load is load
     assert helpers.validate().valid
+
+
+def test_a_folder_loaded_again_gives_the_same_data_in_frames_of_its_own(data_copy):
+    first = load(data_copy)
+    first.events.loc[first.events.index[0], "title"] = "changed by the first caller"
+    first.actors.loc[:, "name"] = "renamed by the first caller"
+
+    second = load(data_copy)
+
+    assert second.events.iloc[0]["title"] != "changed by the first caller"
+    assert "renamed by the first caller" not in set(second.actors["name"])
+    for name, frame in load(data_copy).tables().items():  # as made from the files
+        pd.testing.assert_frame_equal(frame, getattr(second, name))
+    assert second.actor_names() is not first.actor_names()
+
+
+def test_a_folder_whose_bytes_changed_is_loaded_again(data_copy):
+    before = load(data_copy)
+    with (data_copy / "actors.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "thailand,Thailand,state,,,,art-2024-03-02,1,Myanmar faces intensified conflict\n"
+        )
+    after = load(data_copy)
+    assert "thailand" in set(after.actors["actor_id"])
+    assert "thailand" not in set(before.actors["actor_id"])
+    assert after.fingerprint != before.fingerprint
+
+
+def test_the_same_bytes_are_typed_once_per_process(data_copy, monkeypatch):
+    from helpers.data import dataset as module
+
+    load(data_copy)
+    typed = []
+    real = module.typed_frame
+    monkeypatch.setattr(module, "typed_frame", lambda *a, **k: typed.append(a) or real(*a, **k))
+    load(data_copy)
+    assert typed == []
+    with (data_copy / "actors.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "thailand,Thailand,state,,,,art-2024-03-02,1,Myanmar faces intensified conflict\n"
+        )
+    load(data_copy)
+    assert len(typed) == len(module.load_descriptor()["resources"])
