@@ -795,6 +795,25 @@ def test_a_zygote_still_importing_is_waited_for_by_two_threads_at_once():
         started.stop()
 
 
+def test_a_kernel_killed_here_is_dead_by_sigkill_without_its_report_from_the_zygote():
+    # A run's end kills its kernel's process group; the zygote reaps it and reports its exit
+    # code a moment later. The run does not wait for that report: it knows how it ended.
+    # (Without the report, a kernel gone on its own is waited for, then given code 1.)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ours, zygotes_end = socket.socketpair()  # the zygote's end stays open and says nothing
+    try:
+        handle = fork_client.ForkedProcess(child.pid, ours)
+        assert handle.poll() is None
+        handle.kill()
+        child.wait(10)  # reaped, as the zygote reaps its kernels
+        assert handle.poll() == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait(10)
+        ours.close()
+        zygotes_end.close()
+
+
 PRIVATE_STATE_PROBE = r"""
 import json, threading
 import pandas as pd

@@ -105,6 +105,13 @@ class ForkingProvisioner(LocalProvisioner):
                 return self.connection_info
         return await super().launch_kernel(cmd, **kwargs)
 
+    async def kill(self, restart: bool = False) -> None:
+        """``LocalProvisioner``'s kill (SIGKILL to the kernel's process group), with the
+        forked kernel's handle told so (:meth:`~helpers.kernels.client.ForkedProcess.killed`)."""
+        if isinstance(self.process, ForkedProcess):
+            self.process.killed()
+        await super().kill(restart=restart)
+
     async def cleanup(self, restart: bool = False) -> None:
         """Return the ports, and close the connection to the zygote if still open."""
         if isinstance(self.process, ForkedProcess):
