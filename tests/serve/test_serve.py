@@ -15,9 +15,10 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
 import httpx
-import psutil
+import nbformat
 from starlette.testclient import TestClient
 from test_execute import gone
+from test_hardening import tiny_notebook
 
 from helpers.errors import UsageError
 from helpers.params import BriefParams
@@ -544,20 +545,37 @@ def _kernel_ahead(renderer: Renderer, other_than: int | None = None) -> int:
     raise AssertionError("no kernel was started ahead")
 
 
+PRINT_PID = "import os\nprint('kernel', os.getpid())"
+
+
+def _kernel_of(result: RunResult) -> int:
+    executed = nbformat.read(result.outputs[f"{result.notebook}.ipynb"], as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    return int(re.search(r"kernel (\d+)", text).group(1))
+
+
 @pytest.mark.kernels
-def test_each_render_takes_the_kernel_started_ahead_and_the_next_one_is_started(out):
+def test_a_render_runs_on_the_kernel_started_ahead_for_its_folder_and_the_next_one_starts(
+    out, tmp_path
+):
+    notebook = tiny_notebook(tmp_path / "nbs", PRINT_PID)
     renderer = Renderer(out, workers=1, queue=1, kernels_ahead=True).start()
+    kernels = []
     try:
-        first = _kernel_ahead(renderer)
-        job = prepare(["brief"], parameters={"partner": "China"}, out_dir=renderer.out_dir)[0]
-        result = renderer.submit(job).result(timeout=300)
-        assert result.ok, result.error
-        assert gone(first)  # the render ran on it, and ended it
-        second = _kernel_ahead(renderer, other_than=first)
-        assert psutil.pid_exists(second)
+        for _ in range(3):
+            kernels.append(_kernel_ahead(renderer, other_than=kernels[-1] if kernels else None))
+            job = prepare([notebook], formats=["html"], out_dir=renderer.out_dir)[0]
+            result = renderer.submit(job).result(timeout=300)
+            assert result.ok, result.error
+            assert gone(kernels[-1])  # it ran on it, or threw it away; either way it ended
+            ran_on = _kernel_of(result)
+            # The first was started for the package's notebooks, not this folder: not used.
+            # Each later one was started for this notebook's folder, and ran it.
+            assert (ran_on == kernels[-1]) == (len(kernels) > 1)
+        last = _kernel_ahead(renderer, other_than=kernels[-1])
     finally:
         renderer.stop()
-    assert gone(second)
+    assert gone(last)
     assert not (renderer.out_dir / ".tmp").exists()  # its folder went with it
 
 

@@ -145,8 +145,13 @@ def render_job(
     """
     reporter = reporter or Reporter()
     started = time.monotonic()
-    job.out_dir.mkdir(parents=True, exist_ok=True)
-    work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
+    try:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        work = publish.staging_dir(job.out_dir, f"{job.name}-{job.run}")
+    except BaseException:
+        if kernel is not None:  # nothing will run on it
+            kernel.discard()
+        raise
     attempt = _Attempt(
         job, reporter, work, timings={"validate": job.validate_seconds}, kernel=kernel
     )
