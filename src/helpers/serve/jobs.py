@@ -54,7 +54,7 @@ KEPT_FAILURES = 50
 
 #: What the server's zygote does besides the usual warm imports: it makes the main brief once
 #: (:func:`helpers.report.first_use.make_sample_brief`), so that each kernel forked from it
-#: finds the caches a first brief fills already filled. About 1.5 s more before the zygote is
+#: finds the caches a first brief fills already filled. 1.5 to 2 s more before the zygote is
 #: ready, once per server; ``brief render`` and ``brief batch`` do not pay it.
 SERVER_WARM_ENTRIES: tuple[str, ...] = ("helpers.report.first_use:make_sample_brief",)
 
